@@ -1,0 +1,18 @@
+#!/bin/sh
+# Install what vmscope needs to build and test, from Debian's packages.
+# Installs only what is missing; needs root (or sudo) when something is.
+set -e
+PKGS="build-essential autoconf automake libtool pkg-config
+libjson-c-dev libglib2.0-dev libmicrohttpd-dev libcunit1-dev
+libbpf-dev bpftool clang llvm systemtap-sdt-dev bpftrace
+qemu-system-x86 curl socat python3"
+[ "${1:-}" = "--browser" ] && PKGS="$PKGS chromium nodejs npm"
+missing=
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install dependencies, build vmscope from scratch and run the whole test suite.
+#   scripts/test.sh          configure, make, make check
+#   scripts/test.sh --full   also an ASan/UBSan build's make check and make distcheck
+# Ends with a line "N passed, N failed, N skipped" (test programs).
+set -e
+cd "$(dirname "$0")/.."
+full=no; [ "${1:-}" = "--full" ] && full=yes
+scripts/install-deps.sh --browser
+[ -x configure ] || ./autogen.sh >/dev/null
+status=0
+run_suite() {   # run_suite BUILDDIR [configure args...]
+    dir=$1; shift
+    mkdir -p "$dir"
+    (cd "$dir" && { [ -f Makefile ] || ../configure -q "$@"; } && make -j"$(nproc)" >/dev/null &&
+        make -j"$(nproc)" check) || status=1
+    scripts/test-summary.sh "$dir" >> _build/summary.txt || true
+}
+mkdir -p _build; : > _build/summary.txt
+run_suite _build/default
+if [ "$full" = yes ]; then
+    run_suite _build/sanitizers --enable-sanitizers
+    (cd _build/default && make -j"$(nproc)" distcheck >/dev/null 2>&1) && echo "distcheck: ok" ||
+        { echo "distcheck: FAILED"; status=1; }
+fi
+cat _build/summary.txt
+awk '{p+=$1; f+=$3; s+=$5} END {printf "%d passed, %d failed, %d skipped\n", p, f, s}' _build/summary.txt
+exit $status
