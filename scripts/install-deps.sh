@@ -6,7 +6,11 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libjson-c-dev libglib2.0-dev libmicrohttpd-dev libcunit1-dev
 libbpf-dev bpftool clang llvm systemtap-sdt-dev bpftrace
 qemu-system-x86 curl socat python3"
-[ "${1:-}" = "--browser" ] && PKGS="$PKGS chromium nodejs npm"
+if [ "${1:-}" = "--browser" ]; then
+    PKGS="$PKGS chromium"
+    # node/npm may come from elsewhere than Debian; install Debian's only if absent.
+    command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+fi
 missing=
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

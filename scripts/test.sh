@@ -4,7 +4,7 @@
 #   scripts/test.sh --full   also an ASan/UBSan build's make check and make distcheck
 # Ends with a line "N passed, N failed, N skipped" (test programs).
 set -e
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.."; top=$(pwd)
 full=no; [ "${1:-}" = "--full" ] && full=yes
 scripts/install-deps.sh --browser
 [ -x configure ] || ./autogen.sh >/dev/null
@@ -12,7 +12,7 @@ status=0
 run_suite() {   # run_suite BUILDDIR [configure args...]
     dir=$1; shift
     mkdir -p "$dir"
-    (cd "$dir" && { [ -f Makefile ] || ../configure -q "$@"; } && make -j"$(nproc)" >/dev/null &&
+    (cd "$dir" && { [ -f Makefile ] || "$top/configure" -q "$@"; } && make -j"$(nproc)" >/dev/null &&
         make -j"$(nproc)" check) || status=1
     scripts/test-summary.sh "$dir" >> _build/summary.txt || true
 }
