@@ -1,0 +1,82 @@
+/* Unit tests for lib/bytes.c: bounds checks and offsets in errors. */
+#include "config.h"
+
+#include "cutest.h"
+#include "vmscope/bytes.h"
+
+static void test_read_values(void)
+{
+    static const uint8_t data[] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+                                    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f };
+    ByteReader r;
+    uint8_t u8 = 0;
+    uint16_t u16 = 0;
+    uint32_t u32 = 0;
+    uint64_t u64 = 0;
+    GError *err = NULL;
+    byte_reader_init(&r, data, sizeof(data), 100);
+    CU_ASSERT_TRUE(byte_reader_u8(&r, &u8, &err) && u8 == 0x01);
+    CU_ASSERT_TRUE(byte_reader_be16(&r, &u16, &err) && u16 == 0x0203);
+    CU_ASSERT_TRUE(byte_reader_be32(&r, &u32, &err) && u32 == 0x04050607);
+    CU_ASSERT_TRUE(byte_reader_be64(&r, &u64, &err) && u64 == 0x08090a0b0c0d0e0fULL);
+    CU_ASSERT_EQUAL(byte_reader_left(&r), 0);
+    CU_ASSERT_EQUAL(byte_reader_offset(&r), 115);
+    ASSERT_NO_ERROR(err);
+}
+
+static void test_truncated(void)
+{
+    static const uint8_t data[] = { 0xaa, 0xbb, 0xcc };
+    ByteReader r, sub;
+    uint32_t u32 = 7;
+    uint8_t u8 = 0;
+    GError *err = NULL;
+    byte_reader_init(&r, data, sizeof(data), 4096);
+    CU_ASSERT_TRUE(byte_reader_u8(&r, &u8, &err));
+    CU_ASSERT_FALSE(byte_reader_be32(&r, &u32, &err));
+    ASSERT_ERROR(err, "offset 4097: truncated: need 4 bytes, 2 left");
+    CU_ASSERT_EQUAL(u32, 7);                /* untouched on failure */
+    CU_ASSERT_EQUAL(byte_reader_offset(&r), 4097);  /* position unchanged */
+    CU_ASSERT_FALSE(byte_reader_skip(&r, SIZE_MAX, &err));
+    ASSERT_ERROR(err, "offset 4097: truncated: need 18446744073709551615 bytes, 2 left");
+    CU_ASSERT_TRUE(byte_reader_sub(&r, 1, &sub, &err));
+    CU_ASSERT_FALSE(byte_reader_skip(&sub, 2, &err));
+    ASSERT_ERROR(err, "offset 4097: truncated: need 2 bytes, 1 left");
+    CU_ASSERT_TRUE(byte_reader_peek(&r, 0, &u8) && u8 == 0xcc);
+    CU_ASSERT_FALSE(byte_reader_peek(&r, 1, &u8));
+}
+
+static void test_writer(void)
+{
+    ByteWriter w;
+    byte_writer_init(&w);
+    byte_writer_u8(&w, 0x51);
+    byte_writer_be16(&w, 0x4556);
+    byte_writer_be32(&w, 0x4d000000);
+    byte_writer_be64(&w, 0x0102030405060708ULL);
+    byte_writer_write(&w, "xy", 2);
+    CU_ASSERT_EQUAL(byte_writer_len(&w), 17);
+    g_autoptr(GBytes) b = byte_writer_take(&w);
+    static const uint8_t expect[] = { 0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8,
+                                      'x', 'y' };
+    gsize n = 0;
+    const uint8_t *p = g_bytes_get_data(b, &n);
+    CU_ASSERT_EQUAL(n, sizeof(expect));
+    CU_ASSERT_EQUAL(memcmp(p, expect, sizeof(expect)), 0);
+    CU_ASSERT_EQUAL(byte_writer_len(&w), 0);
+    byte_writer_clear(&w);
+}
+
+static const CuTest bytes_tests[] = {
+    { "read values", test_read_values },
+    { "truncated input", test_truncated },
+    { "writer", test_writer },
+    { NULL, NULL },
+};
+
+static const CuSuite suites[] = {
+    { "bytes", bytes_tests },
+    { NULL, NULL },
+};
+
+CUTEST_MAIN(suites)
