@@ -9,7 +9,10 @@
  * The input visitor is strict: a missing member, a value of the wrong type,
  * an integer out of range for the C type, a list of the wrong length, a
  * malformed hex buffer or a member nobody visited is an error naming the
- * full path ("serial.fifo[3].data: ...").
+ * full path ("serial.fifo[3].data: ...").  The exact messages are listed in
+ * docs/formats.md ("QObject/JSON").  A number member also accepts a JSON
+ * integer, buffers also accept uppercase hex, and info->version_id is left as
+ * the caller set it (JSON carries no versions).
  */
 #ifndef VMSCOPE_QOBJECT_VISITOR_H
 #define VMSCOPE_QOBJECT_VISITOR_H
