@@ -299,7 +299,7 @@ static void expect_sample_error(QObject *obj, VmsErrorCode code, const char *msg
     Sample back;
     GError *err = sample_from_qobject(obj, &back);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
-    CU_ASSERT_EQUAL(err->code, code);
+    CU_ASSERT_EQUAL(err->code, (gint)code);
     CU_ASSERT_EQUAL(err->domain, VMS_ERROR);
     ASSERT_ERROR(err, msg);
     g_free(back.name);
