@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
@@ -264,6 +265,58 @@ char *qobject_to_json(const QObject *obj, bool pretty)
     return g_strdup(json_object_to_json_string_ext((QObject *)obj, flags));
 }
 
+/*
+ * json-c clamps integer literals beyond 64 bits to INT64_MIN/UINT64_MAX
+ * without a word.  Find such literals in the text first, so that a value
+ * that cannot be represented is an error instead of a different number.
+ */
+static bool check_integer_ranges(const char *text, size_t len, GError **errp)
+{
+    size_t i = 0;
+    while (i < len) {
+        char c = text[i];
+        if (c == '"') {                         /* skip a string, escapes included */
+            for (i++; i < len && text[i] != '"'; i++) {
+                if (text[i] == '\\') {
+                    i++;
+                }
+            }
+            i++;
+            continue;
+        }
+        if (c != '-' && !g_ascii_isdigit(c)) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        bool integral = true;
+        for (i++; i < len && (g_ascii_isdigit(text[i]) || strchr(".eE+-", text[i])); i++) {
+            if (!g_ascii_isdigit(text[i])) {
+                integral = false;
+            }
+        }
+        if (!integral || i - start > 64) {
+            continue;                           /* doubles; absurd tokens fail in json-c */
+        }
+        char num[72];
+        memcpy(num, text + start, i - start);
+        num[i - start] = '\0';
+        errno = 0;
+        if (num[0] == '-') {
+            (void)g_ascii_strtoll(num, NULL, 10);
+        } else {
+            (void)g_ascii_strtoull(num, NULL, 10);
+        }
+        if (errno == ERANGE) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                        "JSON parse error at offset %zu: integer %s out of 64-bit range",
+                        start, num);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool qobject_from_json(const char *text, size_t len, QObject **out, GError **errp)
 {
     if (len > INT_MAX) {
@@ -296,7 +349,7 @@ bool qobject_from_json(const char *text, size_t len, QObject **out, GError **err
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                         "JSON parse error at offset %zu: trailing text after value", end);
         } else {
-            ok = true;
+            ok = check_integer_ranges(text, len, errp);
         }
     }
     json_tokener_free(tok);

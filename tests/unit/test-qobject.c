@@ -129,6 +129,10 @@ static void test_json_errors(void)
     parse_fails("[1, 2", "JSON parse error at offset 5: unexpected end of input");
     parse_fails("{} {}", "JSON parse error at offset 3: trailing text after value");
     parse_fails("", "JSON parse error at offset 0: unexpected end of input");
+    parse_fails("[1, 18446744073709551616]",
+                "JSON parse error at offset 4: integer 18446744073709551616 out of 64-bit range");
+    parse_fails("{\"a\": \"-1e999 9\", \"b\": -9223372036854775809}",
+                "JSON parse error at offset 23: integer -9223372036854775809 out of 64-bit range");
     g_autoptr(QObject) n = parse_ok("  42  ");
     int64_t i = 0;
     CU_ASSERT_TRUE(qnum_get_int(n, &i) && i == 42);
