@@ -24,5 +24,6 @@ if [ "$full" = yes ]; then
         { echo "distcheck: FAILED"; status=1; }
 fi
 cat _build/summary.txt
-awk '{p+=$1; f+=$3; s+=$5} END {printf "%d passed, %d failed, %d skipped\n", p, f, s}' _build/summary.txt
+awk '{p+=$1; f+=$3; s+=$5} END {printf "%d passed, %d failed, %d skipped\n", p, f, s;
+     if (p == 0 || f > 0) exit 1}' _build/summary.txt || status=1
 exit $status
