@@ -1,0 +1,116 @@
+/*
+ * Intel 8254 programmable interval timer: three channels as an array of
+ * structs, described as QEMU's "i8254" / "pit channel".  Channel 0 runs in
+ * mode 2 (rate generator) and reloads as time passes.
+ */
+#include "config.h"
+
+#include "devices.h"
+
+#define PIT_FREQ 1193182
+#define NS_PER_TICK (DEVICE_TICK_MS * 1000000LL)
+
+typedef struct PITChannelState {
+    int32_t count;
+    uint16_t latched_count;
+    uint8_t count_latched;
+    uint8_t status_latched;
+    uint8_t status;
+    uint8_t read_state;
+    uint8_t write_state;
+    uint8_t write_latch;
+    uint8_t rw_mode;
+    uint8_t mode;
+    uint8_t bcd;
+    uint8_t gate;
+    int64_t count_load_time;
+    int64_t next_transition_time;
+} PITChannelState;
+
+typedef struct PITState {
+    uint32_t channels_is_pc;
+    PITChannelState channels[3];
+    uint64_t irq_count;
+} PITState;
+
+static const VMStateField pit_channel_fields[] = {
+    VMSTATE_INT32(count, PITChannelState),
+    VMSTATE_UINT16(latched_count, PITChannelState),
+    VMSTATE_UINT8(count_latched, PITChannelState),
+    VMSTATE_UINT8(status_latched, PITChannelState),
+    VMSTATE_UINT8(status, PITChannelState),
+    VMSTATE_UINT8(read_state, PITChannelState),
+    VMSTATE_UINT8(write_state, PITChannelState),
+    VMSTATE_UINT8(write_latch, PITChannelState),
+    VMSTATE_UINT8(rw_mode, PITChannelState),
+    VMSTATE_UINT8(mode, PITChannelState),
+    VMSTATE_UINT8(bcd, PITChannelState),
+    VMSTATE_UINT8(gate, PITChannelState),
+    VMSTATE_INT64(count_load_time, PITChannelState),
+    VMSTATE_INT64(next_transition_time, PITChannelState),
+    VMSTATE_END_OF_LIST()
+};
+
+static const VMStateDescription vmstate_pit_channel = {
+    .name = "pit channel",
+    .version_id = 2,
+    .minimum_version_id = 2,
+    .fields = pit_channel_fields,
+};
+
+static const VMStateField pit_fields[] = {
+    VMSTATE_UINT32_V(channels_is_pc, PITState, 2),
+    VMSTATE_STRUCT_ARRAY(channels, PITState, 3, 2, vmstate_pit_channel, PITChannelState),
+    VMSTATE_UINT64_V(irq_count, PITState, 3),
+    VMSTATE_END_OF_LIST()
+};
+
+static const VMStateDescription vmstate_pit = {
+    .name = "i8254",
+    .version_id = 3,
+    .minimum_version_id = 2,
+    .fields = pit_fields,
+};
+
+static void pit_init(void *opaque, uint32_t instance, DeviceHeap *heap)
+{
+    PITState *s = opaque;
+    s->channels_is_pc = 1;
+    for (int i = 0; i < 3; i++) {
+        PITChannelState *c = &s->channels[i];
+        c->count = 0x10000;
+        c->mode = 3;
+        c->rw_mode = 3;           /* LSB then MSB */
+        c->read_state = 3;
+        c->write_state = 3;
+        c->gate = i != 2;
+    }
+    s->channels[0].mode = 2;
+    s->channels[0].count = PIT_FREQ / 100;   /* 100 Hz */
+}
+
+static void pit_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
+{
+    PITState *s = opaque;
+    PITChannelState *c = &s->channels[0];
+    int64_t now = (int64_t)tick * NS_PER_TICK;
+    int64_t period_ns = (int64_t)c->count * 1000000000LL / PIT_FREQ;
+
+    /* Every period that passed is one interrupt on IRQ0. */
+    s->irq_count += (uint64_t)(NS_PER_TICK / period_ns);
+    c->count_load_time = now;
+    c->next_transition_time = now + period_ns;
+    c->status = (uint8_t)((c->status ^ 0x80) | (c->rw_mode << 4) | (c->mode << 1));
+    if (tick % 10 == 0) {                /* the guest latches channel 2 now and then */
+        s->channels[2].latched_count = (uint16_t)(0xffff - tick % 0x10000);
+        s->channels[2].count_latched = s->channels[2].rw_mode;
+    }
+}
+
+const DeviceType device_pit = {
+    .name = "i8254",
+    .vmsd = &vmstate_pit,
+    .state_size = sizeof(PITState),
+    .init = pit_init,
+    .tick = pit_tick,
+};

@@ -1,0 +1,121 @@
+/*
+ * MC146818 real-time clock: 128 bytes of CMOS with the time registers in
+ * BCD, described as QEMU's "mc146818rtc" (version 3).  The clock starts at
+ * the host's UTC time and advances one second every ten ticks.
+ */
+#include "config.h"
+
+#include <time.h>
+
+#include "devices.h"
+
+enum { RTC_SECONDS = 0, RTC_MINUTES = 2, RTC_HOURS = 4, RTC_DAY_OF_WEEK = 6,
+       RTC_DAY_OF_MONTH = 7, RTC_MONTH = 8, RTC_YEAR = 9, RTC_REG_A = 10,
+       RTC_REG_B = 11, RTC_REG_C = 12, RTC_REG_D = 13, RTC_CENTURY = 0x32 };
+
+typedef struct RTCState {
+    uint8_t cmos_data[128];
+    uint8_t cmos_index;
+    uint32_t period;
+    int64_t base_rtc;              /* seconds since the epoch at init */
+    int64_t last_update;           /* seconds the clock has run */
+    int64_t offset;
+    uint64_t next_alarm_time;
+    uint16_t irq_reinject_on_ack_count;
+} RTCState;
+
+static bool rtc_reinject_needed(void *opaque)
+{
+    RTCState *s = opaque;
+    return s->irq_reinject_on_ack_count != 0;
+}
+
+static const VMStateField rtc_reinject_fields[] = {
+    VMSTATE_UINT16(irq_reinject_on_ack_count, RTCState),
+    VMSTATE_END_OF_LIST()
+};
+
+static const VMStateDescription vmstate_rtc_irq_reinject_on_ack_count = {
+    .name = "mc146818rtc/irq_reinject_on_ack_count",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = rtc_reinject_needed,
+    .fields = rtc_reinject_fields,
+};
+
+static const VMStateField rtc_fields[] = {
+    VMSTATE_BUFFER(cmos_data, RTCState),
+    VMSTATE_UINT8(cmos_index, RTCState),
+    VMSTATE_UNUSED(7 * 4),
+    VMSTATE_UINT32_V(period, RTCState, 3),
+    VMSTATE_INT64_V(base_rtc, RTCState, 3),
+    VMSTATE_INT64_V(last_update, RTCState, 3),
+    VMSTATE_INT64_V(offset, RTCState, 3),
+    VMSTATE_UINT64_V(next_alarm_time, RTCState, 3),
+    VMSTATE_END_OF_LIST()
+};
+
+static const VMStateDescription *const rtc_subsections[] = {
+    &vmstate_rtc_irq_reinject_on_ack_count,
+    NULL
+};
+
+static const VMStateDescription vmstate_rtc = {
+    .name = "mc146818rtc",
+    .version_id = 3,
+    .minimum_version_id = 1,
+    .fields = rtc_fields,
+    .subsections = rtc_subsections,
+};
+
+static uint8_t to_bcd(int v)
+{
+    return (uint8_t)(((v / 10) << 4) | (v % 10));
+}
+
+static void rtc_set_time(RTCState *s)
+{
+    time_t t = (time_t)(s->base_rtc + s->last_update);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    s->cmos_data[RTC_SECONDS] = to_bcd(tm.tm_sec);
+    s->cmos_data[RTC_MINUTES] = to_bcd(tm.tm_min);
+    s->cmos_data[RTC_HOURS] = to_bcd(tm.tm_hour);
+    s->cmos_data[RTC_DAY_OF_WEEK] = to_bcd(tm.tm_wday + 1);
+    s->cmos_data[RTC_DAY_OF_MONTH] = to_bcd(tm.tm_mday);
+    s->cmos_data[RTC_MONTH] = to_bcd(tm.tm_mon + 1);
+    s->cmos_data[RTC_YEAR] = to_bcd(tm.tm_year % 100);
+    s->cmos_data[RTC_CENTURY] = to_bcd((tm.tm_year + 1900) / 100);
+}
+
+static void rtc_init(void *opaque, uint32_t instance, DeviceHeap *heap)
+{
+    RTCState *s = opaque;
+    s->cmos_data[RTC_REG_A] = 0x26;
+    s->cmos_data[RTC_REG_B] = 0x02;    /* 24-hour mode, BCD */
+    s->cmos_data[RTC_REG_D] = 0x80;    /* valid RAM and time */
+    s->period = 1024;
+    s->base_rtc = (int64_t)time(NULL);
+    rtc_set_time(s);
+}
+
+static void rtc_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
+{
+    RTCState *s = opaque;
+    if (tick % (1000 / DEVICE_TICK_MS) == 0) {
+        s->last_update++;
+        rtc_set_time(s);
+        s->cmos_data[RTC_REG_C] ^= 0x10;           /* update-ended flag */
+    }
+    s->cmos_index = (uint8_t)(tick % 128);
+    s->irq_reinject_on_ack_count = (uint16_t)(tick % 7 == 0 ? tick % 3 : 0);
+    s->next_alarm_time = (uint64_t)(s->base_rtc + s->last_update + 60);
+}
+
+const DeviceType device_rtc = {
+    .name = "mc146818rtc",
+    .vmsd = &vmstate_rtc,
+    .state_size = sizeof(RTCState),
+    .init = rtc_init,
+    .tick = rtc_tick,
+};
