@@ -738,6 +738,9 @@ static bool read_device(ShmReader *r, const char *id, void *buf, size_t buf_size
         }
         ShmDeviceInfo di;
         info_from_entry(&di, slot, &e);
+        /* Written inside the writer's section: consistent with the state if s2 == s1. */
+        di.generation = atomic_load_explicit(&live->updates, memory_order_relaxed);
+        di.seq = s1;
         bool ok = true;
         GError *err = NULL;
         if (buf) {
@@ -750,7 +753,6 @@ static bool read_device(ShmReader *r, const char *id, void *buf, size_t buf_size
             };
             ok = fn(&view, opaque, &err);
         }
-        uint64_t updates = atomic_load_explicit(&live->updates, memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&live->seq, memory_order_relaxed) != s1 ||
             atomic_load_explicit(&h->generation, memory_order_relaxed) != gen) {
@@ -770,8 +772,6 @@ static bool read_device(ShmReader *r, const char *id, void *buf, size_t buf_size
         atomic_fetch_add_explicit(&r->snapshots, 1, memory_order_relaxed);
         if (info) {
             *info = di;
-            info->generation = updates;
-            info->seq = s1;
         }
         return true;
     }
