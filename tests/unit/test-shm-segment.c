@@ -545,6 +545,32 @@ static bool walk_socks(const ShmView *view, void *opaque, GError **errp)
     return true;
 }
 
+/* Changes the state under the reader's feet on the first call, and fails. */
+typedef struct Meddle {
+    ShmDevice *dev;
+    unsigned calls;
+    bool silent;          /* fail without an error */
+} Meddle;
+
+static bool meddling_walk(const ShmView *view, void *opaque, GError **errp)
+{
+    Meddle *m = opaque;
+    m->calls++;
+    if (m->silent) {
+        return false;
+    }
+    if (view->attempt == 0) {
+        CU_ASSERT_FALSE(shm_view_changed(view));
+        shm_device_begin_update(m->dev);
+        CU_ASSERT_TRUE(shm_view_changed(view));
+        shm_device_end_update(m->dev);
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "torn data looks broken");
+        return false;
+    }
+    CU_ASSERT_EQUAL(view->attempt, 1);
+    return true;
+}
+
 static void test_read_in_place(void)
 {
     Fix f;
@@ -586,6 +612,22 @@ static void test_read_in_place(void)
     CU_ASSERT_EQUAL(g_array_index(ports, uint32_t, 0), 1001);
     CU_ASSERT_EQUAL(g_array_index(ports, uint32_t, 1), 1003);
     CU_ASSERT_EQUAL(info.generation, 2);
+
+    /* An error on data that changed meanwhile is thrown away, and the read retried. */
+    ShmReaderStats st0, st1;
+    shm_reader_get_stats(r, &st0);
+    Meddle m = { .dev = dev };
+    CU_ASSERT_TRUE(shm_reader_read(r, "slirp", meddling_walk, &m, &info, &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL(m.calls, 2);
+    CU_ASSERT_EQUAL(info.generation, 3);
+    CU_ASSERT_EQUAL(info.seq, 2 + 2 * 3);
+    shm_reader_get_stats(r, &st1);
+    CU_ASSERT_EQUAL(st1.retries - st0.retries, 1);
+    CU_ASSERT_EQUAL(st1.snapshots - st0.snapshots, 1);
+    m.silent = true;
+    CU_ASSERT_FALSE(shm_reader_read(r, "slirp", meddling_walk, &m, &info, &err));
+    ASSERT_ERROR(err, "vmscope-t: device 'slirp': read failed");
 
     /* A pointer into the header, one past the end, one that wraps around. */
     uint64_t head = s->head;
