@@ -764,6 +764,9 @@ static gpointer stress_reader(gpointer opaque)
 {
     StressReader *sr = opaque;
     g_autofree StressState *copy = g_new(StressState, 1);
+    while (shm_device_updates(sr->st->dev) == 0) {
+        g_usleep(10);       /* start together with the writer */
+    }
     for (unsigned i = 0; i < sr->attempts; i++) {
         GError *err = NULL;
         ShmDeviceInfo info;
