@@ -81,10 +81,11 @@
  * checking it, and never re-reads those fields.  Each directory entry is
  * copied out under the directory seqlock and checked in that private copy
  * (in-use flag, NUL-terminated names, offset and size inside the data area
- * without overflow, states and descriptions not overlapping, ids unique,
- * device count within capacity) before any offset in it is used, so a
- * hostile writer changing the entry afterwards cannot move the reader out
- * of bounds.  Bad segments give an error naming the host and what is
+ * without overflow) before any offset in it is used, so a hostile writer
+ * changing the entry afterwards cannot move the reader out of bounds; a
+ * listing checks the whole directory too (ids unique, states and
+ * descriptions not overlapping, descriptions NUL-terminated, device count
+ * matching the entries in use).  Bad segments give an error naming the host and what is
  * wrong: "vmscope-foo: device 3: state offset 0x10000 + size 64 beyond
  * segment size 0x8000".
  *
