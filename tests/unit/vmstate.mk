@@ -1,0 +1,18 @@
+# Unit tests for the VMState engine and the QEMUFile visitors (h-vmstate).
+VMSTATE_UNIT_TESTS = \
+	tests/unit/test-vmstate \
+	tests/unit/test-vmstate-desc \
+	tests/unit/test-qemufile-visitor
+check_PROGRAMS += $(VMSTATE_UNIT_TESTS)
+TESTS += $(VMSTATE_UNIT_TESTS)
+EXTRA_DIST += tests/unit/vmstate-test-dev.h
+
+tests_unit_test_vmstate_SOURCES = tests/unit/test-vmstate.c
+tests_unit_test_vmstate_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vmstate_LDADD = $(UNIT_LDADD)
+tests_unit_test_vmstate_desc_SOURCES = tests/unit/test-vmstate-desc.c
+tests_unit_test_vmstate_desc_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vmstate_desc_LDADD = $(UNIT_LDADD)
+tests_unit_test_qemufile_visitor_SOURCES = tests/unit/test-qemufile-visitor.c
+tests_unit_test_qemufile_visitor_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_qemufile_visitor_LDADD = $(UNIT_LDADD)
