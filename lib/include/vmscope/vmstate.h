@@ -190,7 +190,7 @@ QObject *vmstate_vmdesc(const VMStateDescription *vmsd, void *opaque,
  * parent's name, scalar sizes matching their types, nesting at most
  * VMSTATE_MAX_DEPTH deep.
  */
-#define VMSTATE_MAX_DEPTH 16
+#define VMSTATE_MAX_DEPTH 10     /* as JSON, 10 levels still parse (json-c: depth 32) */
 #define VMSTATE_UNUSED_MAX (1u << 20)   /* bytes in one unused field */
 bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **errp);
 
