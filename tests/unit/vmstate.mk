@@ -2,7 +2,8 @@
 VMSTATE_UNIT_TESTS = \
 	tests/unit/test-vmstate \
 	tests/unit/test-vmstate-desc \
-	tests/unit/test-qemufile-visitor
+	tests/unit/test-qemufile-visitor \
+	tests/unit/test-vmstate-typecheck
 check_PROGRAMS += $(VMSTATE_UNIT_TESTS)
 TESTS += $(VMSTATE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/vmstate-test-dev.h
@@ -16,3 +17,9 @@ tests_unit_test_vmstate_desc_LDADD = $(UNIT_LDADD)
 tests_unit_test_qemufile_visitor_SOURCES = tests/unit/test-qemufile-visitor.c
 tests_unit_test_qemufile_visitor_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_qemufile_visitor_LDADD = $(UNIT_LDADD)
+# Compiles snippets with the project's compiler and expects type errors.
+tests_unit_test_vmstate_typecheck_SOURCES = tests/unit/test-vmstate-typecheck.c
+tests_unit_test_vmstate_typecheck_CPPFLAGS = $(AM_CPPFLAGS) -DTEST_CC='"$(CC)"' \
+	-DTEST_INCLUDES='"-I$(abs_top_srcdir)/lib/include $(GLIB_CFLAGS) $(JSONC_CFLAGS)"'
+tests_unit_test_vmstate_typecheck_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vmstate_typecheck_LDADD = $(UNIT_LDADD)
