@@ -3,7 +3,8 @@ VMSTATE_UNIT_TESTS = \
 	tests/unit/test-vmstate \
 	tests/unit/test-vmstate-desc \
 	tests/unit/test-qemufile-visitor \
-	tests/unit/test-vmstate-typecheck
+	tests/unit/test-vmstate-typecheck \
+	tests/unit/test-vmstate-qobject
 check_PROGRAMS += $(VMSTATE_UNIT_TESTS)
 TESTS += $(VMSTATE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/vmstate-test-dev.h
@@ -14,6 +15,9 @@ tests_unit_test_vmstate_LDADD = $(UNIT_LDADD)
 tests_unit_test_vmstate_desc_SOURCES = tests/unit/test-vmstate-desc.c
 tests_unit_test_vmstate_desc_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_vmstate_desc_LDADD = $(UNIT_LDADD)
+tests_unit_test_vmstate_qobject_SOURCES = tests/unit/test-vmstate-qobject.c
+tests_unit_test_vmstate_qobject_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vmstate_qobject_LDADD = $(UNIT_LDADD)
 tests_unit_test_qemufile_visitor_SOURCES = tests/unit/test-qemufile-visitor.c
 tests_unit_test_qemufile_visitor_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_qemufile_visitor_LDADD = $(UNIT_LDADD)
