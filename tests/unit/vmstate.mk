@@ -27,3 +27,10 @@ tests_unit_test_vmstate_typecheck_CPPFLAGS = $(AM_CPPFLAGS) -DTEST_CC='"$(CC)"' 
 	-DTEST_INCLUDES='"-I$(abs_top_srcdir)/lib/include $(GLIB_CFLAGS) $(JSONC_CFLAGS)"'
 tests_unit_test_vmstate_typecheck_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_vmstate_typecheck_LDADD = $(UNIT_LDADD)
+
+# `make bench`: engine throughput figures.
+EXTRA_PROGRAMS += tests/bench/bench-vmstate
+BENCHES += tests/bench/bench-vmstate
+CLEANFILES += tests/bench/bench-vmstate
+tests_bench_bench_vmstate_SOURCES = tests/bench/bench-vmstate.c
+tests_bench_bench_vmstate_LDADD = $(VMS_LIBS)
