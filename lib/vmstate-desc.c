@@ -115,6 +115,12 @@ static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
     case VMSTATE_VARRAY:
     case VMSTATE_PARTIAL:
     case VMSTATE_SEGPTR:
+        if (f->size == 0) {
+            /* else a length from the state could loop without bound */
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                        "%s: array elements cannot have size 0", path);
+            return false;
+        }
         if (!g_size_checked_mul(&total, f->num, f->size)) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
                         "%s: %zu elements of %zu bytes overflow", path, f->num, f->size);
@@ -221,9 +227,47 @@ static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const 
     return true;
 }
 
+static uint64_t add_saturating(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t mul_saturating(uint64_t a, uint64_t b)
+{
+    return b && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/*
+ * The most unused bytes one walk can produce.  Unused bytes have no storage,
+ * so unlike everything else they are not bounded by the state's size.
+ */
+static uint64_t unused_bytes(const VMStateDescription *vmsd)
+{
+    uint64_t total = 0;
+    for (const VMStateField *f = vmsd->fields; f->name; f++) {
+        uint64_t each = f->type == VMSTATE_TYPE_UNUSED ? f->size :
+                        f->type == VMSTATE_TYPE_STRUCT ? unused_bytes(f->vmsd) : 0;
+        total = add_saturating(total, mul_saturating(each, f->shape == VMSTATE_SINGLE ? 1
+                                                                                    : f->num));
+    }
+    for (const VMStateDescription *const *s = vmsd->subsections; s && *s; s++) {
+        total = add_saturating(total, unused_bytes(*s));
+    }
+    return total;
+}
+
 bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **errp)
 {
-    return check_vmsd(vmsd, state_size, NULL, 1, errp);
+    if (!check_vmsd(vmsd, state_size, NULL, 1, errp)) {
+        return false;
+    }
+    if (unused_bytes(vmsd) > VMSTATE_UNUSED_MAX) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                    "%s: its unused fields could add up to more than %u bytes in one walk",
+                    vmsd->name, VMSTATE_UNUSED_MAX);
+        return false;
+    }
+    return true;
 }
 
 /* ---- describing ---- */

@@ -344,7 +344,7 @@ static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateFie
         return false;
     }
     QObject *vmdesc_loop = vmdesc_fields;
-    bool compress = vmdesc_can_compress(f);
+    bool compress = vmdesc_fields && vmdesc_can_compress(f);
     for (size_t i = 0; ok && i < n; i++) {
         QObject *entry = NULL, *vmdesc_struct = NULL;
         size_t start = 0;

@@ -317,6 +317,20 @@ static void test_hostile_ranges(void)
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("u") "," D("type") ":"
                    D("unused") "," D("size") ":2097152}]}", 64, VMS_ERROR_RANGE,
                    "x.u: unused size 2097152 exceeds the limit 1048576");
+    /* unused bytes have no storage: bounded per walk, arrays included */
+    expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("s") "," D("type") ":"
+                   D("struct") "," D("offset") ":0," D("size") ":1," D("array") ":{"
+                   D("kind") ":" D("fixed") "," D("length") ":64}," D("struct") ":{"
+                   D("name") ":" D("y") "," D("version") ":0," D("minimum_version") ":0,"
+                   D("fields") ":[{" D("name") ":" D("u") "," D("type") ":" D("unused") ","
+                   D("size") ":1048576}]}}]}", 64, VMS_ERROR_RANGE,
+                   "x: its unused fields could add up to more than 1048576 bytes in one walk");
+    /* zero-size elements: a length from the state would loop without bound */
+    expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("b") "," D("type") ":"
+                   D("buffer") "," D("offset") ":0," D("size") ":0," D("array") ":{"
+                   D("kind") ":" D("partial") "," D("max") ":18446744073709551615,"
+                   D("length_offset") ":0," D("length_type") ":" D("uint64") "}}]}", 64,
+                   VMS_ERROR_INVALID, "x.b: array elements cannot have size 0");
     /* nested: the element is the state of the nested description */
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("s") "," D("type") ":"
                    D("struct") "," D("offset") ":0," D("size") ":2," D("struct") ":{"

@@ -187,11 +187,13 @@ QObject *vmstate_vmdesc(const VMStateDescription *vmsd, void *opaque,
  * Check a description against the size of the state it walks: every
  * offset and size in range, array sizes without overflow, VARRAY lengths
  * naming an earlier integer field, subsection names prefixed by their
- * parent's name, scalar sizes matching their types, nesting at most
- * VMSTATE_MAX_DEPTH deep.
+ * parent's name, scalar sizes matching their types, array elements of
+ * at least one byte, nesting at most VMSTATE_MAX_DEPTH deep, and at most
+ * VMSTATE_UNUSED_MAX unused bytes in one walk (they have no storage, so the
+ * state's size does not bound them).
  */
 #define VMSTATE_MAX_DEPTH 10     /* as JSON, 10 levels still parse (json-c: depth 32) */
-#define VMSTATE_UNUSED_MAX (1u << 20)   /* bytes in one unused field */
+#define VMSTATE_UNUSED_MAX (1u << 20)   /* unused bytes in one walk */
 bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **errp);
 
 /* The description as JSON (new reference). */
