@@ -2,21 +2,10 @@
  * VMState through the QObject visitors: a self-describing input, so the
  * engine's walk meets type and length checks on every value.  The error
  * texts of the QObject input visitor are those of docs/formats.md.
- *
- * The QObject input visitor is developed on its own branch; until
- * lib/qobject-input-visitor.c is in the tree this program reports SKIP.
  */
 #include "config.h"
 
 #include "cutest.h"
-
-#if defined(__has_include)
-#if __has_include("qobject-input-visitor.c")
-#define HAVE_QOBJECT_INPUT 1
-#endif
-#endif
-
-#ifdef HAVE_QOBJECT_INPUT
 
 #include "vmscope/error.h"
 #include "vmscope/qobject-visitor.h"
@@ -183,12 +172,3 @@ static const CuSuite suites[] = {
 
 CUTEST_MAIN(suites)
 
-#else
-
-int main(void)
-{
-    printf("SKIP: the QObject input visitor (lib/qobject-input-visitor.c) is not in this tree\n");
-    return 77;
-}
-
-#endif
