@@ -1,0 +1,497 @@
+/*
+ * VMState: device state described as data, saved and loaded by one walk.
+ *
+ * A VMStateDescription says what a device's state is made of: a name, a
+ * version, the oldest version it can still load, a list of fields and a list
+ * of subsections.  The engine (vmstate_save / vmstate_load) walks the
+ * description over a C struct and drives a Visitor (visitor.h), so the one
+ * description produces and reads every format: QObjects, pretty text, BER,
+ * and QEMU's migration stream (qemufile-visitor.h).
+ *
+ * Fields.  Each field is one kind of element laid out in one shape:
+ *
+ *   element types   bool, int8..int64, uint8..uint64 (optionally "_equal":
+ *                   load checks that the input equals the current value and
+ *                   does not change it), buffer (size raw bytes), unused
+ *                   (size bytes written as zeros and thrown away on load; it
+ *                   has no storage in the struct), struct (a nested
+ *                   description over `size` bytes).
+ *   shapes          SINGLE   one element at offset;
+ *                   ARRAY    num elements at offset;
+ *                   VARRAY   a C array of num elements at offset of which the
+ *                            first N are state, N being an EARLIER integer
+ *                            field of the same description (it is in the
+ *                            input before the array);
+ *                   PARTIAL  the same, but N may be any integer in the state
+ *                            (e.g. configuration the loader already has), as
+ *                            for QEMU's virtqueue arrays: only live entries
+ *                            travel;
+ *                   SEGPTR   a uint64 at offset holds an offset into a region
+ *                            (VMStateContext, e.g. a shared-memory segment)
+ *                            where N elements live, N <= num.  The offset
+ *                            itself is not state; the elements are.
+ *   In VARRAY, PARTIAL and SEGPTR shapes N > num is an error on save and
+ *   on load ("...: array length 70 exceeds the maximum 64").
+ *   Every field exists since its version_id (0: always): a field newer than
+ *   the version being loaded is not visited and keeps its current value.
+ *
+ * Rules enforced by vmstate_load:
+ *   - an input newer than vmsd->version_id is refused, and so is one older
+ *     than minimum_version_id (VMS_ERROR_VERSION, naming both versions);
+ *   - `_equal` mismatches, array lengths over their maximum, segment offsets
+ *     outside the region are refused;
+ *   - subsections the description does not know, duplicate subsections, and
+ *     whatever the input visitor checks (types, lengths, truncation, extra
+ *     data) are refused;
+ *   - nothing is skipped silently.
+ *
+ * The walk, as seen by a visitor (names are visit names, see below):
+ *
+ *   visit_start_struct(vmsd->name, {VISIT_STRUCT_VMSD, vmsd->name, version})
+ *     fields in order: scalars with visit_type_*, buffers and unused with
+ *     visit_type_buffer, arrays as lists (elements unnamed), structs with
+ *     visit_start_struct({VISIT_STRUCT_NESTED_VMSD, sub->name, version})
+ *     then for each subsection:
+ *       visit_optional(sub->name, &present); if present:
+ *       visit_start_struct(sub->name, {VISIT_STRUCT_SUBSECTION, sub->name, version})
+ *   visit_check_struct; visit_end_struct
+ *
+ * On save, a subsection is present when it has no needed() or needed()
+ * returns true.  On load the input visitor says which subsections it holds;
+ * they may come in any order (as QEMU allows), each at most once.  Input
+ * visitors that carry versions (QEMU subsections, BER) report them through
+ * VisitStructInfo.version_id; for the top level the caller passes the
+ * version (QEMU puts it in the section header).
+ *
+ * Visit names: a field is visited under its name; when several fields of a
+ * description share a name (QEMU descriptions often have several "unused"),
+ * the k-th of them (from 0) is visited as "name[k]", exactly as QEMU's vmdesc
+ * names them.  So a device state as a QObject is
+ *   {"divider": 12, "fifo": [1, 2, 3], "regs": {...}, "mem": "00ff",
+ *    "unused[0]": "0000", "unused[1]": "00", "serial/fifo": {...}}
+ * with subsections as members named after their description.
+ *
+ * Loading never loses state if callers load into a scratch copy:
+ * vmstate_load may have filled part of `opaque` when it fails.
+ * vmstate_load_copy does the copy-and-commit for flat structs.  Elements of
+ * SEGPTR fields are written into the region only once the whole load has
+ * succeeded (they are staged until then).
+ *
+ * Descriptions as data: vmstate_describe turns a description into JSON
+ * (see docs/vmstate.md for the format); vmstate_from_description rebuilds a
+ * walkable description from that JSON after checking every offset and size
+ * against the size of the state it will walk, so a hostile description can
+ * never make the engine touch memory outside the state (or, for SEGPTR
+ * elements, outside the region: checked during the walk).  Deserialized
+ * descriptions have no needed() and no hooks: on save all their
+ * subsections are present.
+ *
+ * vmdesc: vmstate_vmdesc produces the JSON that QEMU appends to a migration
+ * stream for one device ({"vmsd_name", "version", "fields", "subsections"}),
+ * with sizes measured on the bytes vmstate_save actually writes.
+ */
+#ifndef VMSCOPE_VMSTATE_H
+#define VMSCOPE_VMSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vmscope/bytes.h"
+#include "vmscope/qobject.h"
+#include "vmscope/visitor.h"
+
+typedef struct VMStateDescription VMStateDescription;
+typedef struct VMStateField VMStateField;
+
+/* Element types; the integer types are in VisitIntKind order. */
+typedef enum VMStateType {
+    VMSTATE_TYPE_BOOL,
+    VMSTATE_TYPE_INT8, VMSTATE_TYPE_INT16, VMSTATE_TYPE_INT32, VMSTATE_TYPE_INT64,
+    VMSTATE_TYPE_UINT8, VMSTATE_TYPE_UINT16, VMSTATE_TYPE_UINT32, VMSTATE_TYPE_UINT64,
+    VMSTATE_TYPE_BUFFER,
+    VMSTATE_TYPE_UNUSED,
+    VMSTATE_TYPE_STRUCT,
+} VMStateType;
+
+typedef enum VMStateShape {
+    VMSTATE_SINGLE,
+    VMSTATE_ARRAY,
+    VMSTATE_VARRAY,
+    VMSTATE_PARTIAL,
+    VMSTATE_SEGPTR,
+} VMStateShape;
+
+struct VMStateField {
+    const char *name;               /* NULL ends the list */
+    VMStateType type;
+    bool equal;                     /* integer types: load checks, never stores */
+    VMStateShape shape;
+    size_t offset;                  /* in the struct (SEGPTR: of the uint64 offset) */
+    size_t size;                    /* of one element */
+    size_t num;                     /* ARRAY: count; VARRAY, PARTIAL, SEGPTR: maximum */
+    size_t num_offset;              /* VARRAY, PARTIAL, SEGPTR: the length N ... */
+    VMStateType num_type;           /* ... an integer of this type */
+    const VMStateDescription *vmsd; /* STRUCT */
+    int version_id;                 /* exists since this version */
+};
+
+struct VMStateDescription {
+    const char *name;
+    int version_id;
+    int minimum_version_id;
+    const VMStateField *fields;                      /* ends with VMSTATE_END_OF_LIST() */
+    const VMStateDescription *const *subsections;    /* NULL-terminated, or NULL */
+    bool (*needed)(void *opaque);                    /* subsections: sent only if true */
+    bool (*pre_save)(void *opaque, GError **errp);   /* before the fields are saved */
+    bool (*post_load)(void *opaque, int version_id, GError **errp);  /* after a load */
+};
+
+/* The region SEGPTR offsets point into (a segment); NULL if there is none. */
+typedef struct VMStateContext {
+    uint8_t *base;      /* written only by vmstate_load, and only on success */
+    size_t size;
+} VMStateContext;
+
+/* Save `opaque` through output visitor v. */
+bool vmstate_save(Visitor *v, const VMStateDescription *vmsd, void *opaque,
+                  const VMStateContext *ctx, GError **errp);
+
+/*
+ * Load `opaque` from input visitor v; version_id is the version the input
+ * was written with (QEMU: from the section header; for formats without
+ * versions, usually vmsd->version_id).  On failure `opaque` may be partly
+ * changed (see vmstate_load_copy); the region never is.
+ */
+bool vmstate_load(Visitor *v, const VMStateDescription *vmsd, void *opaque, int version_id,
+                  const VMStateContext *ctx, GError **errp);
+
+/* vmstate_load into a copy of the `size` bytes at opaque; copied back on success only. */
+bool vmstate_load_copy(Visitor *v, const VMStateDescription *vmsd, void *opaque, size_t size,
+                       int version_id, const VMStateContext *ctx, GError **errp);
+
+/*
+ * Save in QEMU's format to w and, if vmdesc is not NULL, append QEMU's vmdesc
+ * members for this device ("vmsd_name", "version", "fields", "subsections")
+ * to the dict vmdesc (a stream writer puts "name" and "instance_id" first).
+ */
+bool vmstate_save_qemufile(ByteWriter *w, const VMStateDescription *vmsd, void *opaque,
+                           const VMStateContext *ctx, QObject *vmdesc, GError **errp);
+
+/* The vmdesc dict of one device (new reference), or NULL with *errp set. */
+QObject *vmstate_vmdesc(const VMStateDescription *vmsd, void *opaque,
+                        const VMStateContext *ctx, GError **errp);
+
+/*
+ * Check a description against the size of the state it walks: every
+ * offset and size in range, array sizes without overflow, VARRAY lengths
+ * naming an earlier integer field, subsection names prefixed by their
+ * parent's name, scalar sizes matching their types, array elements of
+ * at least one byte, nesting at most VMSTATE_MAX_DEPTH deep, and at most
+ * VMSTATE_UNUSED_MAX unused bytes in one walk (they have no storage, so the
+ * state's size does not bound them).
+ */
+#define VMSTATE_MAX_DEPTH 10     /* as JSON, 10 levels still parse (json-c: depth 32) */
+#define VMSTATE_UNUSED_MAX (1u << 20)   /* unused bytes in one walk */
+bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **errp);
+
+/* The description as JSON (new reference). */
+QObject *vmstate_describe(const VMStateDescription *vmsd);
+
+/*
+ * Rebuild a description from vmstate_describe's JSON, checked with
+ * vmstate_check against state_size.  The result is owned by the caller:
+ * free it with vmstate_description_free (only such descriptions).
+ */
+VMStateDescription *vmstate_from_description(QObject *desc, size_t state_size, GError **errp);
+void vmstate_description_free(VMStateDescription *vmsd);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VMStateDescription, vmstate_description_free)
+
+/* "uint32", "uint32_equal", "buffer", ... as in descriptions; NULL if invalid. */
+const char *vmstate_type_name(VMStateType type, bool equal);
+/* QEMU's vmdesc name of a type: "uint32", "uint32 equal", "unused_buffer", ... */
+const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
+
+/* ---- Field macros, in QEMU's style, with compile-time type checks ---- */
+
+/* Element type tokens for the array macros (QEMU's vmstate_info_*). */
+#define vmstate_info_bool   VMSTATE_TYPE_BOOL
+#define vmstate_info_int8   VMSTATE_TYPE_INT8
+#define vmstate_info_int16  VMSTATE_TYPE_INT16
+#define vmstate_info_int32  VMSTATE_TYPE_INT32
+#define vmstate_info_int64  VMSTATE_TYPE_INT64
+#define vmstate_info_uint8  VMSTATE_TYPE_UINT8
+#define vmstate_info_uint16 VMSTATE_TYPE_UINT16
+#define vmstate_info_uint32 VMSTATE_TYPE_UINT32
+#define vmstate_info_uint64 VMSTATE_TYPE_UINT64
+
+/* 0, or a compile error saying `msg` when cond is false. */
+#define VMSTATE_ASSERT_ZERO(cond, msg) \
+    (sizeof(struct { _Static_assert(cond, msg); int vmstate_x_; }) - sizeof(int))
+#define vmstate_typeof_field(_state, _field) __typeof__(((_state *)0)->_field)
+#define vmstate_typeof_elt(_state, _field) __typeof__(((_state *)0)->_field[0])
+#define VMSTATE_SAME_TYPE(t1, t2) __builtin_types_compatible_p(t1, t2)
+#define VMSTATE_IS_ARRAY(x) \
+    (!__builtin_types_compatible_p(__typeof__(x), __typeof__(&(x)[0])))
+/* The element type a C type stands for. */
+#define vmstate_type_of(_type)                                                  \
+    _Generic(*(_type *)0,                                                       \
+             bool: VMSTATE_TYPE_BOOL,                                           \
+             int8_t: VMSTATE_TYPE_INT8, int16_t: VMSTATE_TYPE_INT16,            \
+             int32_t: VMSTATE_TYPE_INT32, int64_t: VMSTATE_TYPE_INT64,          \
+             uint8_t: VMSTATE_TYPE_UINT8, uint16_t: VMSTATE_TYPE_UINT16,        \
+             uint32_t: VMSTATE_TYPE_UINT32, uint64_t: VMSTATE_TYPE_UINT64,      \
+             default: -1)
+
+/* offsetof, checking that the field has type _type. */
+#define vmstate_offset_value(_state, _field, _type)                             \
+    (offsetof(_state, _field) +                                                 \
+     VMSTATE_ASSERT_ZERO(VMSTATE_SAME_TYPE(_type, vmstate_typeof_field(_state, _field)), \
+                         #_state "." #_field " is not of type " #_type))
+/* offsetof, checking that the field is _type[_num]. */
+#define vmstate_offset_array(_state, _field, _type, _num)                       \
+    (offsetof(_state, _field) +                                                 \
+     VMSTATE_ASSERT_ZERO(VMSTATE_SAME_TYPE(_type[_num], vmstate_typeof_field(_state, _field)), \
+                         #_state "." #_field " is not an array " #_type "[" #_num "]"))
+/* offsetof, checking that the field is an array of _type (any length). */
+#define vmstate_offset_varray(_state, _field, _type)                            \
+    (offsetof(_state, _field) +                                                 \
+     VMSTATE_ASSERT_ZERO(VMSTATE_IS_ARRAY(((_state *)0)->_field) &&             \
+                         VMSTATE_SAME_TYPE(_type, vmstate_typeof_elt(_state, _field)), \
+                         #_state "." #_field " is not an array of " #_type))
+#define vmstate_array_len(_state, _field) \
+    (sizeof(vmstate_typeof_field(_state, _field)) / sizeof(vmstate_typeof_elt(_state, _field)))
+/* 0, checking that the token _info and the C type _type agree. */
+#define vmstate_check_info(_info, _type) \
+    VMSTATE_ASSERT_ZERO((int)vmstate_type_of(_type) == (int)(_info), \
+                        #_info " does not describe " #_type)
+
+/* Scalars. */
+#define VMSTATE_SINGLE_V(_field, _state, _version, _info, _type) {              \
+    .name = #_field,                                                            \
+    .type = (_info),                                                            \
+    .shape = VMSTATE_SINGLE,                                                    \
+    .offset = vmstate_offset_value(_state, _field, _type) +                     \
+              vmstate_check_info(_info, _type),                                 \
+    .size = sizeof(_type),                                                      \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_SINGLE_EQUAL_V(_field, _state, _version, _info, _type) {        \
+    .name = #_field,                                                            \
+    .type = (_info),                                                            \
+    .equal = true,                                                              \
+    .shape = VMSTATE_SINGLE,                                                    \
+    .offset = vmstate_offset_value(_state, _field, _type) +                     \
+              vmstate_check_info(_info, _type),                                 \
+    .size = sizeof(_type),                                                      \
+    .version_id = (_version),                                                   \
+}
+
+#define VMSTATE_BOOL_V(_f, _s, _v)   VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_bool, bool)
+#define VMSTATE_INT8_V(_f, _s, _v)   VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_int8, int8_t)
+#define VMSTATE_INT16_V(_f, _s, _v)  VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_int16, int16_t)
+#define VMSTATE_INT32_V(_f, _s, _v)  VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_int32, int32_t)
+#define VMSTATE_INT64_V(_f, _s, _v)  VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_int64, int64_t)
+#define VMSTATE_UINT8_V(_f, _s, _v)  VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_uint8, uint8_t)
+#define VMSTATE_UINT16_V(_f, _s, _v) VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_uint16, uint16_t)
+#define VMSTATE_UINT32_V(_f, _s, _v) VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_uint32, uint32_t)
+#define VMSTATE_UINT64_V(_f, _s, _v) VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_uint64, uint64_t)
+#define VMSTATE_BOOL(_f, _s)   VMSTATE_BOOL_V(_f, _s, 0)
+#define VMSTATE_INT8(_f, _s)   VMSTATE_INT8_V(_f, _s, 0)
+#define VMSTATE_INT16(_f, _s)  VMSTATE_INT16_V(_f, _s, 0)
+#define VMSTATE_INT32(_f, _s)  VMSTATE_INT32_V(_f, _s, 0)
+#define VMSTATE_INT64(_f, _s)  VMSTATE_INT64_V(_f, _s, 0)
+#define VMSTATE_UINT8(_f, _s)  VMSTATE_UINT8_V(_f, _s, 0)
+#define VMSTATE_UINT16(_f, _s) VMSTATE_UINT16_V(_f, _s, 0)
+#define VMSTATE_UINT32(_f, _s) VMSTATE_UINT32_V(_f, _s, 0)
+#define VMSTATE_UINT64(_f, _s) VMSTATE_UINT64_V(_f, _s, 0)
+
+/* Load checks that the input equals the current value (QEMU's _EQUAL set). */
+#define VMSTATE_UINT8_EQUAL_V(_f, _s, _v)  VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_uint8, uint8_t)
+#define VMSTATE_UINT16_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_uint16, uint16_t)
+#define VMSTATE_INT32_EQUAL_V(_f, _s, _v)  VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_int32, int32_t)
+#define VMSTATE_UINT32_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_uint32, uint32_t)
+#define VMSTATE_UINT64_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_uint64, uint64_t)
+#define VMSTATE_UINT8_EQUAL(_f, _s)  VMSTATE_UINT8_EQUAL_V(_f, _s, 0)
+#define VMSTATE_UINT16_EQUAL(_f, _s) VMSTATE_UINT16_EQUAL_V(_f, _s, 0)
+#define VMSTATE_INT32_EQUAL(_f, _s)  VMSTATE_INT32_EQUAL_V(_f, _s, 0)
+#define VMSTATE_UINT32_EQUAL(_f, _s) VMSTATE_UINT32_EQUAL_V(_f, _s, 0)
+#define VMSTATE_UINT64_EQUAL(_f, _s) VMSTATE_UINT64_EQUAL_V(_f, _s, 0)
+
+/* Fixed arrays of scalars: the field must be _type[_num]. */
+#define VMSTATE_ARRAY(_field, _state, _num, _version, _info, _type) {           \
+    .name = #_field,                                                            \
+    .type = (_info),                                                            \
+    .shape = VMSTATE_ARRAY,                                                     \
+    .offset = vmstate_offset_array(_state, _field, _type, _num) +               \
+              vmstate_check_info(_info, _type),                                 \
+    .size = sizeof(_type),                                                      \
+    .num = (_num),                                                              \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_BOOL_ARRAY_V(_f, _s, _n, _v)   VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_bool, bool)
+#define VMSTATE_INT8_ARRAY_V(_f, _s, _n, _v)   VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_int8, int8_t)
+#define VMSTATE_INT16_ARRAY_V(_f, _s, _n, _v)  VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_int16, int16_t)
+#define VMSTATE_INT32_ARRAY_V(_f, _s, _n, _v)  VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_int32, int32_t)
+#define VMSTATE_INT64_ARRAY_V(_f, _s, _n, _v)  VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_int64, int64_t)
+#define VMSTATE_UINT8_ARRAY_V(_f, _s, _n, _v)  VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_uint8, uint8_t)
+#define VMSTATE_UINT16_ARRAY_V(_f, _s, _n, _v) VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_uint16, uint16_t)
+#define VMSTATE_UINT32_ARRAY_V(_f, _s, _n, _v) VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_uint32, uint32_t)
+#define VMSTATE_UINT64_ARRAY_V(_f, _s, _n, _v) VMSTATE_ARRAY(_f, _s, _n, _v, vmstate_info_uint64, uint64_t)
+#define VMSTATE_BOOL_ARRAY(_f, _s, _n)   VMSTATE_BOOL_ARRAY_V(_f, _s, _n, 0)
+#define VMSTATE_INT8_ARRAY(_f, _s, _n)   VMSTATE_INT8_ARRAY_V(_f, _s, _n, 0)
+#define VMSTATE_INT16_ARRAY(_f, _s, _n)  VMSTATE_INT16_ARRAY_V(_f, _s, _n, 0)
+#define VMSTATE_INT32_ARRAY(_f, _s, _n)  VMSTATE_INT32_ARRAY_V(_f, _s, _n, 0)
+#define VMSTATE_INT64_ARRAY(_f, _s, _n)  VMSTATE_INT64_ARRAY_V(_f, _s, _n, 0)
+#define VMSTATE_UINT8_ARRAY(_f, _s, _n)  VMSTATE_UINT8_ARRAY_V(_f, _s, _n, 0)
+#define VMSTATE_UINT16_ARRAY(_f, _s, _n) VMSTATE_UINT16_ARRAY_V(_f, _s, _n, 0)
+#define VMSTATE_UINT32_ARRAY(_f, _s, _n) VMSTATE_UINT32_ARRAY_V(_f, _s, _n, 0)
+#define VMSTATE_UINT64_ARRAY(_f, _s, _n) VMSTATE_UINT64_ARRAY_V(_f, _s, _n, 0)
+
+/* A uint8_t array sent as raw bytes (a hex string as a QObject). */
+#define VMSTATE_BUFFER_V(_field, _state, _version) {                            \
+    .name = #_field,                                                            \
+    .type = VMSTATE_TYPE_BUFFER,                                                \
+    .shape = VMSTATE_SINGLE,                                                    \
+    .offset = vmstate_offset_varray(_state, _field, uint8_t),                   \
+    .size = sizeof(vmstate_typeof_field(_state, _field)),                       \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_BUFFER(_f, _s) VMSTATE_BUFFER_V(_f, _s, 0)
+
+/* _size bytes that used to be state: zeros on save, thrown away on load. */
+#define VMSTATE_UNUSED_V(_version, _size) {                                     \
+    .name = "unused",                                                           \
+    .type = VMSTATE_TYPE_UNUSED,                                                \
+    .shape = VMSTATE_SINGLE,                                                    \
+    .size = (_size),                                                            \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_UNUSED(_size) VMSTATE_UNUSED_V(0, _size)
+
+/* Nested structs: the field must be a _type, described by _vmsd. */
+#define VMSTATE_STRUCT(_field, _state, _version, _vmsd, _type) {                \
+    .name = #_field,                                                            \
+    .type = VMSTATE_TYPE_STRUCT,                                                \
+    .shape = VMSTATE_SINGLE,                                                    \
+    .offset = vmstate_offset_value(_state, _field, _type),                      \
+    .size = sizeof(_type),                                                      \
+    .vmsd = &(_vmsd),                                                           \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_STRUCT_ARRAY(_field, _state, _num, _version, _vmsd, _type) {    \
+    .name = #_field,                                                            \
+    .type = VMSTATE_TYPE_STRUCT,                                                \
+    .shape = VMSTATE_ARRAY,                                                     \
+    .offset = vmstate_offset_array(_state, _field, _type, _num),                \
+    .size = sizeof(_type),                                                      \
+    .num = (_num),                                                              \
+    .vmsd = &(_vmsd),                                                           \
+    .version_id = (_version),                                                   \
+}
+
+/*
+ * Counted arrays of a C array field (its length is the maximum): the first N
+ * elements are sent, N being the integer field _field_num of type _numtype.
+ * _shape is VMSTATE_VARRAY (N is an earlier field of the description) or
+ * VMSTATE_PARTIAL (N is any integer of the state).
+ */
+#define VMSTATE_COUNTED_OF(_shape, _field, _state, _field_num, _numinfo, _numtype, \
+                           _version, _info, _type) {                            \
+    .name = #_field,                                                            \
+    .type = (_info),                                                            \
+    .shape = (_shape),                                                          \
+    .offset = vmstate_offset_varray(_state, _field, _type) +                    \
+              vmstate_check_info(_info, _type),                                 \
+    .size = sizeof(_type),                                                      \
+    .num = vmstate_array_len(_state, _field),                                   \
+    .num_offset = vmstate_offset_value(_state, _field_num, _numtype),           \
+    .num_type = (_numinfo),                                                     \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_STRUCT_COUNTED_OF(_shape, _field, _state, _field_num, _numinfo, \
+                                  _numtype, _version, _vmsd, _type) {           \
+    .name = #_field,                                                            \
+    .type = VMSTATE_TYPE_STRUCT,                                                \
+    .shape = (_shape),                                                          \
+    .offset = vmstate_offset_varray(_state, _field, _type),                     \
+    .size = sizeof(_type),                                                      \
+    .num = vmstate_array_len(_state, _field),                                   \
+    .num_offset = vmstate_offset_value(_state, _field_num, _numtype),           \
+    .num_type = (_numinfo),                                                     \
+    .vmsd = &(_vmsd),                                                           \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_VARRAY_UINT8(_f, _s, _n, _v, _info, _type) \
+    VMSTATE_COUNTED_OF(VMSTATE_VARRAY, _f, _s, _n, vmstate_info_uint8, uint8_t, _v, _info, _type)
+#define VMSTATE_VARRAY_UINT16(_f, _s, _n, _v, _info, _type) \
+    VMSTATE_COUNTED_OF(VMSTATE_VARRAY, _f, _s, _n, vmstate_info_uint16, uint16_t, _v, _info, _type)
+#define VMSTATE_VARRAY_UINT32(_f, _s, _n, _v, _info, _type) \
+    VMSTATE_COUNTED_OF(VMSTATE_VARRAY, _f, _s, _n, vmstate_info_uint32, uint32_t, _v, _info, _type)
+#define VMSTATE_VARRAY_INT32(_f, _s, _n, _v, _info, _type) \
+    VMSTATE_COUNTED_OF(VMSTATE_VARRAY, _f, _s, _n, vmstate_info_int32, int32_t, _v, _info, _type)
+#define VMSTATE_STRUCT_VARRAY_UINT8(_f, _s, _n, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_COUNTED_OF(VMSTATE_VARRAY, _f, _s, _n, vmstate_info_uint8, uint8_t, _v, _vmsd, _type)
+#define VMSTATE_STRUCT_VARRAY_UINT16(_f, _s, _n, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_COUNTED_OF(VMSTATE_VARRAY, _f, _s, _n, vmstate_info_uint16, uint16_t, _v, _vmsd, _type)
+#define VMSTATE_STRUCT_VARRAY_UINT32(_f, _s, _n, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_COUNTED_OF(VMSTATE_VARRAY, _f, _s, _n, vmstate_info_uint32, uint32_t, _v, _vmsd, _type)
+#define VMSTATE_STRUCT_VARRAY_INT32(_f, _s, _n, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_COUNTED_OF(VMSTATE_VARRAY, _f, _s, _n, vmstate_info_int32, int32_t, _v, _vmsd, _type)
+#define VMSTATE_PARTIAL_ARRAY_UINT8(_f, _s, _n, _v, _info, _type) \
+    VMSTATE_COUNTED_OF(VMSTATE_PARTIAL, _f, _s, _n, vmstate_info_uint8, uint8_t, _v, _info, _type)
+#define VMSTATE_PARTIAL_ARRAY_UINT16(_f, _s, _n, _v, _info, _type) \
+    VMSTATE_COUNTED_OF(VMSTATE_PARTIAL, _f, _s, _n, vmstate_info_uint16, uint16_t, _v, _info, _type)
+#define VMSTATE_PARTIAL_ARRAY_UINT32(_f, _s, _n, _v, _info, _type) \
+    VMSTATE_COUNTED_OF(VMSTATE_PARTIAL, _f, _s, _n, vmstate_info_uint32, uint32_t, _v, _info, _type)
+#define VMSTATE_PARTIAL_ARRAY_INT32(_f, _s, _n, _v, _info, _type) \
+    VMSTATE_COUNTED_OF(VMSTATE_PARTIAL, _f, _s, _n, vmstate_info_int32, int32_t, _v, _info, _type)
+#define VMSTATE_STRUCT_PARTIAL_ARRAY_UINT8(_f, _s, _n, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_COUNTED_OF(VMSTATE_PARTIAL, _f, _s, _n, vmstate_info_uint8, uint8_t, _v, _vmsd, _type)
+#define VMSTATE_STRUCT_PARTIAL_ARRAY_UINT16(_f, _s, _n, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_COUNTED_OF(VMSTATE_PARTIAL, _f, _s, _n, vmstate_info_uint16, uint16_t, _v, _vmsd, _type)
+#define VMSTATE_STRUCT_PARTIAL_ARRAY_UINT32(_f, _s, _n, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_COUNTED_OF(VMSTATE_PARTIAL, _f, _s, _n, vmstate_info_uint32, uint32_t, _v, _vmsd, _type)
+#define VMSTATE_STRUCT_PARTIAL_ARRAY_INT32(_f, _s, _n, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_COUNTED_OF(VMSTATE_PARTIAL, _f, _s, _n, vmstate_info_int32, int32_t, _v, _vmsd, _type)
+
+/*
+ * Segment-relative pointers: _field is a uint64_t offset into the region of
+ * the VMStateContext where up to _max elements of _type live; the first N
+ * (the integer _field_num) are state.
+ */
+#define VMSTATE_SEGPTR_OF(_field, _state, _field_num, _numinfo, _numtype, _max, \
+                          _version, _info, _type) {                             \
+    .name = #_field,                                                            \
+    .type = (_info),                                                            \
+    .shape = VMSTATE_SEGPTR,                                                    \
+    .offset = vmstate_offset_value(_state, _field, uint64_t) +                  \
+              vmstate_check_info(_info, _type),                                 \
+    .size = sizeof(_type),                                                      \
+    .num = (_max),                                                              \
+    .num_offset = vmstate_offset_value(_state, _field_num, _numtype),           \
+    .num_type = (_numinfo),                                                     \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_STRUCT_SEGPTR_OF(_field, _state, _field_num, _numinfo, _numtype, \
+                                 _max, _version, _vmsd, _type) {                \
+    .name = #_field,                                                            \
+    .type = VMSTATE_TYPE_STRUCT,                                                \
+    .shape = VMSTATE_SEGPTR,                                                    \
+    .offset = vmstate_offset_value(_state, _field, uint64_t),                   \
+    .size = sizeof(_type),                                                      \
+    .num = (_max),                                                              \
+    .num_offset = vmstate_offset_value(_state, _field_num, _numtype),           \
+    .num_type = (_numinfo),                                                     \
+    .vmsd = &(_vmsd),                                                           \
+    .version_id = (_version),                                                   \
+}
+#define VMSTATE_SEGPTR_UINT32(_f, _s, _n, _max, _v, _info, _type) \
+    VMSTATE_SEGPTR_OF(_f, _s, _n, vmstate_info_uint32, uint32_t, _max, _v, _info, _type)
+#define VMSTATE_STRUCT_SEGPTR_UINT32(_f, _s, _n, _max, _v, _vmsd, _type) \
+    VMSTATE_STRUCT_SEGPTR_OF(_f, _s, _n, vmstate_info_uint32, uint32_t, _max, _v, _vmsd, _type)
+
+#define VMSTATE_END_OF_LIST() { .name = NULL }
+
+#endif
