@@ -27,7 +27,7 @@ const HOST = `e2e-${process.pid}`;      // unique: other test runs may be live
 const HOST2 = `${HOST}-b`;
 const children = [];
 const tmpdirs = [];
-let browser = null;
+let browser = null, events = null;
 let passed = 0, failed = 0;
 
 const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...a);
@@ -128,17 +128,38 @@ function collectEvents(base) {
 
 // ---- steps
 
+// Once the page is open, a step also fails as soon as the page shows its
+// error banner or logs a console error, rather than at its time bound.
+let pageProblems = null;
+let screenshotPage = null;
+
+function watchPage() {
+  let timer;
+  const problem = new Promise((resolve, reject) => {
+    timer = setInterval(async () => {
+      const found = await pageProblems?.().catch(() => null);
+      if (found) reject(new Error(found));
+    }, 250);
+  });
+  return { problem, stop: () => clearInterval(timer) };
+}
+
 async function step(name, fn) {
   const t0 = Date.now();
+  const watch = watchPage();
   try {
-    await fn();
+    await Promise.race([fn(), watch.problem]);
     passed++;
     console.log(`ok ${passed + failed} - ${name} (${Date.now() - t0} ms)`);
     return true;
   } catch (e) {
     failed++;
     console.log(`not ok ${passed + failed} - ${name}: ${e.message}`);
+    const shot = path.join(opt.output, `failed-step-${passed + failed}.png`);
+    if (await screenshotPage?.(shot).catch(() => null) !== undefined) log(`screenshot: ${shot}`);
     return false;
+  } finally {
+    watch.stop();
   }
 }
 
@@ -159,9 +180,10 @@ async function main() {
   const devhost = start('devhost', opt.devhost, ['--name', HOST]);
   const agent = start('agent', opt.agent, ['--http', '127.0.0.1:0'],
                       { VMSCOPE_DASHBOARD_DIR: opt.dashboard });
-  let base, events, livePath, page;
+  let base, livePath, page;
   const consoleErrors = [];
 
+  // Each step builds on the ones before: stop at the first that fails.
   if (!await step('agent serves HTTP and lists the device host', async () => {
     base = await agentURL(agent);
     log(`agent at ${base}`);
@@ -203,28 +225,36 @@ async function main() {
     window.__bannerLog = [];
     addEventListener('DOMContentLoaded', () => {
       const banner = document.querySelector('[data-testid=error-banner]');
+      if (!banner) { window.__bannerLog.push('no error banner element: is this the dashboard?'); return; }
       new MutationObserver(() => {
         if (!banner.hidden) window.__bannerLog.push(banner.textContent.trim());
       }).observe(banner, { attributes: true, childList: true, subtree: true });
     });
   });
 
-  await step('the page lists the host as alive and the event stream is live', async () => {
+  screenshotPage = (file) => page.screenshot({ path: file, fullPage: true });
+  pageProblems = async () => {
+    if (consoleErrors.length) return `console error: ${consoleErrors.join(' | ')}`;
+    const banners = await page.evaluate(() => window.__bannerLog ?? []);
+    return banners.length ? `error banner: ${banners.join(' | ')}` : null;
+  };
+
+  if (!await step('the page lists the host as alive and the event stream is live', async () => {
     await page.goto(base);
     await page.waitForSelector(`[data-testid=host][data-host="${HOST}"][data-alive=true]`);
     await page.waitForSelector('[data-testid=stream-status][data-state=live]');
     await page.waitForSelector(`[data-testid=device][data-path="${livePath}"]`);
     await screenshot(page, '01-hosts');
-  });
+  })) return;
 
-  await step('uint64 values survive JSON parsing in the page', async () => {
+  if (!await step('uint64 values survive JSON parsing in the page', async () => {
     const v = await page.evaluate(async () =>
       (await import(new URL('api.js', location.href).href))
         .parseJSON('{"v": 18446744073709551615}').v.toString());
     assert(v === '18446744073709551615', `parsed as ${v}`);
-  });
+  })) return;
 
-  await step(`opening ${livePath} shows its state tree`, async () => {
+  if (!await step(`opening ${livePath} shows its state tree`, async () => {
     await page.click(`[data-testid=device][data-path="${livePath}"]`);
     await page.waitForFunction((p) =>
       document.querySelector('[data-testid=device-title]')?.textContent === p, livePath);
@@ -234,9 +264,9 @@ async function main() {
     assert(n > 0, 'no values in the tree');
     log(`${n} values in the tree`);
     await screenshot(page, '02-state');
-  });
+  })) return;
 
-  await step('a value in the tree changes live, without reloading', async () => {
+  if (!await step('a value in the tree changes live, without reloading', async () => {
     await page.evaluate(() => { window.__samePage = true; });
     const before = await treeValues(page);
     const changed = await page.waitForFunction((old) => {
@@ -250,17 +280,17 @@ async function main() {
     log(`changed: ${await changed.jsonValue()}`);
     assert(await page.evaluate(() => window.__samePage === true), 'the page was reloaded');
     await screenshot(page, '03-live-update');
-  });
+  })) return;
 
-  await step('the Pretty tab shows the pretty-printed state', async () => {
+  if (!await step('the Pretty tab shows the pretty-printed state', async () => {
     await page.click('[data-testid=tab-pretty]');
     await page.waitForSelector('[data-testid=pretty-view][data-state=loaded]', { state: 'visible' });
     const text = await page.textContent('[data-testid=pretty-view]');
     assert(text.trim().length > 0, 'empty pretty text');
     await screenshot(page, '04-pretty');
-  });
+  })) return;
 
-  await step('the Schema tab lists the fields, and the tree shows their types', async () => {
+  if (!await step('the Schema tab lists the fields, and the tree shows their types', async () => {
     await page.click('[data-testid=tab-schema]');
     await page.waitForSelector('[data-testid=schema-view][data-state=loaded]', { state: 'visible' });
     const rows = await page.locator('[data-testid=schema-field]').count();
@@ -272,9 +302,9 @@ async function main() {
     assert(shown.some((t) => types.has(t) || types.has(t.replace(/\[\d+\]$/, ''))),
       `no type from the schema (${[...types].join(', ')}) in the tree (${[...new Set(shown)].join(', ')})`);
     await screenshot(page, '05-schema');
-  });
+  })) return;
 
-  await step('a snapshot compared with now lists changed paths, old -> new', async () => {
+  if (!await step('a snapshot compared with now lists changed paths, old -> new', async () => {
     await page.click('[data-testid=tab-state]');
     await page.click('[data-testid=snapshot-btn]');
     await page.waitForFunction(() => document.querySelector('[data-testid=snapshot-info]').textContent !== '');
@@ -291,10 +321,10 @@ async function main() {
     assert(row.includes('→'), `diff row without an arrow: ${row}`);
     log(`first diff row: ${row}`);
     await screenshot(page, '06-diff');
-  });
+  })) return;
 
   let devhost2;
-  await step('a second host appears live, and is shown lost when killed', async () => {
+  if (!await step('a second host appears live, and is shown lost when killed', async () => {
     devhost2 = start('devhost2', opt.devhost, ['--name', HOST2]);
     const card = `[data-testid=host][data-host="${HOST2}"]`;
     await page.waitForSelector(`${card}[data-alive=true] [data-testid=device]`);
@@ -303,26 +333,24 @@ async function main() {
     await page.waitForSelector(`${card}[data-alive=false] [data-testid=host-error]`);
     log(`lost host shows: ${await page.textContent(`${card} [data-testid=host-error]`)}`);
     await screenshot(page, '08-host-lost');
-  });
+  })) return;
 
-  await step('narrow screens get one column', async () => {
+  if (!await step('narrow screens get one column', async () => {
     await page.setViewportSize({ width: 420, height: 900 });
     await page.click('[data-testid=tab-state]');
     await screenshot(page, '09-narrow');
-  });
+  })) return;
 
-  await step('no error banner and no console error on the way', async () => {
-    const banners = await page.evaluate(() => window.__bannerLog);
-    const visible = await page.isVisible('[data-testid=error-banner]');
-    assert(banners.length === 0 && !visible, `error banner: ${banners.join(' | ') ||
-      await page.textContent('[data-testid=error-banner]')}`);
-    assert(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
-  });
+  if (!await step('no error banner and no console error on the way', async () => {
+    const problem = await pageProblems();
+    assert(!problem, problem);
+    assert(!await page.isVisible('[data-testid=error-banner]'), 'the error banner is showing');
+  })) return;
 
-  events.close();
 }
 
 async function cleanup() {
+  events?.close();
   if (browser) await browser.close().catch(() => {});
   browser = null;
   for (const c of children.reverse()) await stop(c);

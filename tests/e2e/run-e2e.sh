@@ -48,10 +48,11 @@ if ! cmp -s "$srcdir/tests/e2e/package-lock.json" "$deps/package-lock.json" ||
     fi
 fi
 
+dashboard=$(cd "$srcdir/viewers/dashboard" && pwd) || exit 99
 out=$builddir/tests/output/e2e
 rm -rf "$out" && mkdir -p "$out" || exit 99
 
 # The test bounds every wait itself; this is the backstop for a hung browser.
 exec timeout -k 10 300 node "$srcdir/tests/e2e/dashboard.test.mjs" \
     --agent "$agent" --devhost "$devhost" --chromium "$chromium" \
-    --modules "$deps" --dashboard "$srcdir/viewers/dashboard" --output "$out"
+    --modules "$deps" --dashboard "$dashboard" --output "$out"

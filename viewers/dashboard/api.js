@@ -76,10 +76,10 @@ export function subscribeEvents(handlers, onStatus) {
     source.onopen = () => { delay = 1000; onStatus('open'); };
     source.onerror = () => {
       if (source.readyState !== EventSource.CLOSED) {
-        onStatus('error', 'event stream disconnected; reconnecting');
+        onStatus('error', 'GET /api/events: lost the event stream from the agent; reconnecting');
         return;
       }
-      onStatus('error', `event stream closed; reconnecting in ${delay / 1000} s`);
+      onStatus('error', `GET /api/events: the agent refused the event stream; retrying in ${delay / 1000} s`);
       setTimeout(connect, delay);
       delay = Math.min(delay * 2, 30000);
     };

@@ -261,7 +261,12 @@ async function fetchPretty(o) {
     $('pretty').textContent = text;
     $('pretty').dataset.state = 'loaded';
   } catch (e) {
-    if (open === o) showError('pretty', e);
+    if (open !== o) return;
+    showError('pretty', e);
+    if ($('pretty').dataset.state !== 'loaded') {
+      $('pretty').textContent = 'Could not read the pretty-printed state (see the error above).';
+      $('pretty').dataset.state = 'error';
+    }
   }
 }
 
