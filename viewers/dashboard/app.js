@@ -10,21 +10,31 @@ import { diffStates, formatValue, bufferChange } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const model = { hosts: [], devices: [], lostReasons: new Map(), listsLoaded: false };
+let listsReady;         // settles once the first read of the lists is done
+const firstLists = new Promise((r) => { listsReady = r; });
 const tree = new StateTree($('tree'));
 let open = null;        // the device on screen, see openDevice()
 
 const time = (d = new Date()) => d.toLocaleTimeString([], { hour12: false });
 const bigint = (x) => { try { return BigInt(x); } catch { return null; } };
 
-// Runs fn at most once at a time; calls that arrive meanwhile fold into one
-// more run afterwards, so a burst of events costs two fetches, not fifty.
-function coalesced(fn) {
-  let running = false, again = false;
+// Runs fn at most once at a time and at most once per `gap` ms; calls that
+// arrive meanwhile fold into one more run afterwards.  A device that changes
+// a thousand times a second is then read five times a second, which is as
+// fast as anyone can read it anyway.
+function coalesced(fn, gap = 200) {
+  let running = false, again = false, last = 0;
   return async () => {
     if (running) { again = true; return; }
     running = true;
     try {
-      do { again = false; await fn(); } while (again);
+      do {
+        again = false;
+        const wait = last + gap - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        last = performance.now();
+        await fn();
+      } while (again);
     } finally {
       running = false;
     }
@@ -71,6 +81,7 @@ async function refreshLists() {
   } catch (e) {
     if (seq === listsSeq) showError('lists', e);
   }
+  listsReady();
   renderSidebar();
   if (open) renderDeviceHead();
 }
@@ -135,8 +146,12 @@ function bumpDevice(path, generation) {
   const link = document.querySelector(`a.dev-link[data-path="${CSS.escape(path)}"]`);
   if (!link) return;
   link.querySelector('.dev-gen').textContent = `${generation ?? ''}`;
+  // Restarting the animation costs a layout: not more than a few per second.
+  const now = performance.now();
+  if (now - (link.pulsedAt ?? -1e9) < 500) return;
+  link.pulsedAt = now;
   link.classList.remove('pulse');
-  void link.offsetWidth;        // restart the animation
+  void link.offsetWidth;
   link.classList.add('pulse');
 }
 
@@ -212,6 +227,19 @@ function markGone(o, why) {
   if (open === o) renderDeviceHead();
 }
 
+// A device that is not in the list (deleted, its host gone, an old link)
+// answers 404: that is history, shown in the panel, not a failure.
+async function deviceError(o, key, e) {
+  if (e.status === 404) {
+    await firstLists;
+    if (!deviceOf(o.path)) {
+      if (open === o) markGone(o, `No such device now (${e.message}).`);
+      return;
+    }
+  }
+  if (open === o) showError(key, e);
+}
+
 async function fetchState(o) {
   const changedByEvent = [...o.pending];
   o.pending.clear();
@@ -219,14 +247,7 @@ async function fetchState(o) {
   try {
     r = await api.state(o.path);
   } catch (e) {
-    if (open !== o) return;
-    // A device that has gone from the list is no failure, just history.
-    if (e.status === 404 && model.listsLoaded && !deviceOf(o.path)) {
-      markGone(o, `No such device now (${e.message}).`);
-      clearError('state');
-    } else {
-      showError('state', e);
-    }
+    await deviceError(o, 'state', e);
     return;
   }
   if (open !== o) return;
@@ -261,9 +282,8 @@ async function fetchPretty(o) {
     $('pretty').textContent = text;
     $('pretty').dataset.state = 'loaded';
   } catch (e) {
-    if (open !== o) return;
-    showError('pretty', e);
-    if ($('pretty').dataset.state !== 'loaded') {
+    await deviceError(o, 'pretty', e);
+    if (open === o && $('pretty').dataset.state !== 'loaded') {
       $('pretty').textContent = 'Could not read the pretty-printed state (see the error above).';
       $('pretty').dataset.state = 'error';
     }
@@ -282,7 +302,7 @@ async function fetchSchema(o) {
         h('pre', {}, JSON.stringify(r, (k, v) => (typeof v === 'bigint' ? Number(v) : v), 2))));
     $('schema').dataset.state = 'loaded';
   } catch (e) {
-    if (open === o) showError('schema', e);
+    await deviceError(o, 'schema', e);
   }
 }
 
