@@ -5,8 +5,8 @@
 
 import { api, subscribeEvents } from './api.js';
 import { h } from './dom.js';
-import { StateTree, indexSchema, fieldVersion } from './tree.js';
-import { diffStates, formatValue, bufferChange } from './state.js';
+import { StateTree, indexSchema } from './tree.js';
+import { schemaView, diffView, time } from './views.js';
 
 const $ = (id) => document.getElementById(id);
 const model = { hosts: [], devices: [], lostReasons: new Map(), listsLoaded: false };
@@ -15,7 +15,6 @@ const firstLists = new Promise((r) => { listsReady = r; });
 const tree = new StateTree($('tree'));
 let open = null;        // the device on screen, see openDevice()
 
-const time = (d = new Date()) => d.toLocaleTimeString([], { hour12: false });
 const bigint = (x) => { try { return BigInt(x); } catch { return null; } };
 
 // Runs fn at most once at a time and at most once per `gap` ms; calls that
@@ -164,7 +163,7 @@ function openDevice(path) {
   const tab = open && open.tab !== 'diff' ? open.tab : 'state';
   const o = open = {
     path, tab, info: null, state: null, generation: null, snapshot: null,
-    schema: null, pending: new Set(), gone: null, updates: 0,
+    pending: new Set(), gone: null, updates: 0,
   };
   o.reloadState = coalesced(() => fetchState(o));
   o.reloadPretty = coalesced(() => fetchPretty(o));
@@ -182,8 +181,10 @@ function openDevice(path) {
   $('snapshot-info').textContent = '';
   $('compare').disabled = true;
   document.title = `${path} · vmscope`;
-  for (const a of document.querySelectorAll('a.dev-link'))
-    a.toggleAttribute('aria-current', a.dataset.path === path);
+  for (const a of document.querySelectorAll('a.dev-link')) {
+    if (a.dataset.path === path) a.setAttribute('aria-current', 'true');
+    else a.removeAttribute('aria-current');
+  }
   renderDeviceHead();
   selectTab(tab);
   fetchSchema(o);
@@ -295,53 +296,12 @@ async function fetchSchema(o) {
     const r = await api.schema(o.path);
     if (open !== o) return;
     clearError('schema');
-    o.schema = r;
     tree.setSchema(indexSchema(r.schema));
-    $('schema').replaceChildren(renderSchema(r.schema ?? {}, 0),
-      h('details', { className: 'raw' }, h('summary', {}, 'Raw JSON'),
-        h('pre', {}, JSON.stringify(r, (k, v) => (typeof v === 'bigint' ? Number(v) : v), 2))));
+    $('schema').replaceChildren(...schemaView(r));
     $('schema').dataset.state = 'loaded';
   } catch (e) {
     await deviceError(o, 'schema', e);
   }
-}
-
-// A VMState description as a table per struct; nested structs and
-// subsections follow their parent, indented.
-function renderSchema(desc, depth, prefix = '') {
-  const known = new Set(['name', 'type', 'size', 'version', 'version-id', 'version_id',
-                         'struct', 'element', 'vmsd', 'fields', 'subsections']);
-  const nested = [];
-  const rows = (desc.fields ?? []).map((f) => {
-    const path = prefix ? `${prefix}.${f.name}` : f.name;
-    const inner = ['struct', 'element', 'vmsd'].map((k) => f[k]).find((x) => x?.fields);
-    if (inner) nested.push(renderSchema(inner, depth + 1, path));
-    const extra = Object.entries(f).filter(([k]) => !known.has(k))
-      .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join(', ');
-    const version = fieldVersion(f);
-    return h('tr', { dataset: { testid: 'schema-field' } },
-      h('td', { className: 'mono' }, path),
-      h('td', { className: 'mono' }, inner?.name ?? f.type ?? ''),
-      h('td', { className: 'num' }, f.size ?? ''),
-      h('td', { className: 'num' }, version ? `${version}+` : ''),
-      h('td', { className: 'mono muted' }, extra));
-  });
-  const version = fieldVersion(desc);
-  const minimum = desc['minimum-version'] ?? desc.minimum_version_id;
-  return h('section', { className: `schema-desc depth-${Math.min(depth, 3)}` },
-    h('h3', {},
-      h('span', { className: 'mono' }, desc.name ?? desc.vmsd_name ?? prefix ?? ''),
-      version !== null ? h('span', { className: 'chip' }, `version ${version}`) : null,
-      minimum !== undefined ? h('span', { className: 'chip' }, `minimum ${minimum}`) : null,
-      depth > 0 && prefix ? h('span', { className: 'chip' }, prefix) : null),
-    rows.length
-      ? h('table', { className: 'schema-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'field'), h('th', {}, 'type'), h('th', { className: 'num' }, 'size'),
-          h('th', { className: 'num' }, 'since'), h('th', {}, 'details'))),
-        h('tbody', {}, rows))
-      : h('p', { className: 'placeholder' }, 'No fields.'),
-    nested,
-    (desc.subsections ?? []).map((s) => renderSchema(s, depth + 1, `subsection ${s.name}`)));
 }
 
 // ---- tabs
@@ -387,44 +347,13 @@ $('compare').addEventListener('click', async () => {
     if (open !== o) return;
     clearError('compare');
     applyState(o, r);
-    renderDiff(o.snapshot, { state: o.state, generation: o.generation, at: new Date() });
+    $('diff').replaceChildren(...diffView(o.snapshot,
+      { state: o.state, generation: o.generation, at: new Date() }));
     selectTab('diff');
   } catch (e) {
     if (open === o) showError('compare', e);
   }
 });
-
-// A buffer reads best as the bytes around its first change, marked; a long
-// one shows 16 bytes from there.
-function diffCell(value, other) {
-  const range = bufferChange(other, value);
-  if (value === undefined) return '—';
-  if (!range) return formatValue(value, 16);
-  const n = value.length / 2;
-  const from = n <= 16 ? 0 : range.from, to = Math.min(from + 16, n);
-  const bytes = [];
-  for (let i = from; i < to; i++) {
-    const b = value.substr(2 * i, 2);
-    bytes.push(b === other.substr(2 * i, 2) ? b : h('mark', {}, b), i + 1 < to ? ' ' : '');
-  }
-  return [from ? `@${from}: ` : '', ...bytes, to < n ? ' …' : ''];
-}
-
-function renderDiff(before, after) {
-  const changes = diffStates(before.state, after.state);
-  const summary = `${changes.length} change${changes.length === 1 ? '' : 's'} between the snapshot ` +
-    `(${time(before.at)}, gen ${before.generation}) and now (${time(after.at)}, gen ${after.generation})`;
-  $('diff').replaceChildren(
-    h('p', { className: 'diff-summary', dataset: { testid: 'diff-summary', count: String(changes.length) } }, summary),
-    changes.length === 0 ? h('p', { className: 'placeholder' }, 'Nothing changed since the snapshot.')
-      : h('table', { className: 'diff-table' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'path'), h('th', {}, 'snapshot'), h('th', {}), h('th', {}, 'now'))),
-        h('tbody', {}, changes.map((c) => h('tr', { className: c.kind, dataset: { testid: 'diff-row', path: c.path } },
-          h('td', { className: 'mono path' }, c.path),
-          h('td', { className: 'mono old' }, diffCell(c.before, c.after)),
-          h('td', { className: 'arrow', 'aria-label': c.kind }, '→'),
-          h('td', { className: 'mono new' }, diffCell(c.after, c.before)))))));
-}
 
 // ---- live updates
 

@@ -10,7 +10,8 @@ dist_dashboard_DATA = \
 	viewers/dashboard/api.js \
 	viewers/dashboard/dom.js \
 	viewers/dashboard/state.js \
-	viewers/dashboard/tree.js
+	viewers/dashboard/tree.js \
+	viewers/dashboard/views.js
 
 # Where the agent finds the files: add $(VMS_DASHBOARD_CPPFLAGS) to its
 # CPPFLAGS.  VMS_DASHBOARD_DIR is the installed copy; VMS_DASHBOARD_SRCDIR is

@@ -67,6 +67,12 @@ export function stableJSON(value) {
   return JSON.stringify(value, (k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
+// JSON text with BigInts written as the exact numbers they are.
+export function toJSON(value, indent) {
+  return JSON.stringify(value, (k, v) => (typeof v === 'bigint' ? `\u0000big:${v}` : v), indent)
+    .replace(/"\\u0000big:(-?\d+)"/g, '$1');
+}
+
 // path -> value of every scalar (or buffer) in a state.
 export function leaves(value, path = '', out = new Map()) {
   if (Array.isArray(value)) {
