@@ -32,6 +32,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     exit 77
 fi
 
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+    echo "SKIP: playwright-core needs Node.js 20 or later (found $(node --version))"
+    exit 77
+fi
+
 # playwright-core, exactly as the lock file says, installed once into the
 # build tree (the source tree may be read-only, as in make distcheck).
 deps=$builddir/tests/e2e/npm
