@@ -102,6 +102,27 @@ static QObject *device_entry(const BuiltSection *bs, size_t index, QObject *give
     return entry;
 }
 
+/* The payload must be exactly what its description describes. */
+static bool check_payload(const BuiltSection *bs, size_t index, QObject *desc, size_t at,
+                          GError **errp)
+{
+    size_t n;
+    const uint8_t *d = g_bytes_get_data(bs->payload, &n);
+    g_autofree char *where = g_strdup_printf("section '%s' (id %zu)", bs->name, index);
+    ByteReader r;
+    byte_reader_init(&r, d, n, at);
+    g_autoptr(QObject) state = NULL;
+    if (!qs_decode_device(&r, where, desc, NULL, &state, errp)) {
+        return false;
+    }
+    if (byte_reader_left(&r)) {
+        qs_error(errp, VMS_ERROR_INVALID, byte_reader_offset(&r), where, NULL,
+                 "the vmdesc describes %zu of the %zu payload bytes", r.pos, n);
+        return false;
+    }
+    return true;
+}
+
 GBytes *qemu_stream_builder_finish(QemuStreamBuilder *b, QObject *devices, GError **errp)
 {
     if (qobject_type(devices) != QTYPE_LIST || qlist_size(devices) != b->sections->len) {
@@ -143,6 +164,10 @@ GBytes *qemu_stream_builder_finish(QemuStreamBuilder *b, QObject *devices, GErro
         byte_writer_write(&w, bs->name, name_len);
         byte_writer_be32(&w, bs->instance_id);
         byte_writer_be32(&w, bs->version_id);
+        if (!check_payload(bs, i, qlist_get(list, i), byte_writer_len(&w), errp)) {
+            byte_writer_clear(&w);
+            return NULL;
+        }
         byte_writer_write(&w, d, n);
         byte_writer_u8(&w, QEMU_VM_SECTION_FOOTER);
         byte_writer_be32(&w, (uint32_t)i);

@@ -57,6 +57,9 @@ static const TypeInfo known_types[] = {
     { "tmp", FK_INLINE, 0 },
 };
 
+static const TypeInfo hex_type = { "", FK_HEX, 0 };
+
+/* What a vmdesc type name means; unknown types are bytes shown as hex. */
 static const TypeInfo *lookup_type(const char *name)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(known_types); i++) {
@@ -64,7 +67,7 @@ static const TypeInfo *lookup_type(const char *name)
             return &known_types[i];
         }
     }
-    return NULL;
+    return &hex_type;
 }
 
 typedef struct Walk {
@@ -87,8 +90,14 @@ static void path_push_name(Walk *w, const char *name)
 static void path_push_index(Walk *w, uint64_t i)
 {
     char buf[24];
-    int n = g_snprintf(buf, sizeof(buf), "[%" PRIu64 "]", i);
-    g_string_append_len(w->path, buf, n);
+    size_t n = sizeof(buf);
+    buf[--n] = ']';
+    do {
+        buf[--n] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    buf[--n] = '[';
+    g_string_append_len(w->path, buf + n, (gssize)(sizeof(buf) - n));
 }
 
 static void record(Walk *w, uint64_t abs_offset, uint64_t size, QsLeafKind kind, const char *type)
@@ -141,20 +150,40 @@ static bool desc_uint(Walk *w, const QObject *obj, const char *key, bool require
 
 static bool walk_vmsd(Walk *w, QObject *desc, QObject *dict, GError **errp);
 
-/* One element of a field: a value of `type`, `size` bytes. */
-static bool decode_value(Walk *w, QObject *entry, const char *type, uint64_t size,
-                         QObject **out, GError **errp)
+#define NO_INDEX UINT64_MAX
+
+/* Put "[index]" on the path now, if the value is an array element. */
+static void push_pending_index(Walk *w, uint64_t *index)
 {
-    const TypeInfo *ti = lookup_type(type);
-    FieldKind kind = ti ? ti->kind : FK_HEX;
+    if (*index != NO_INDEX) {
+        path_push_index(w, *index);
+        *index = NO_INDEX;
+    }
+}
+
+/*
+ * One value of a field: `type`, `size` bytes; element `index` of its array
+ * (NO_INDEX if none).  The element's "[index]" joins the path only when it
+ * is needed (an error, a recorded leaf, a struct), which keeps long arrays
+ * cheap.
+ */
+static bool decode_value(Walk *w, QObject *entry, const char *type, const TypeInfo *ti,
+                         uint64_t size, uint64_t index, QObject **out, GError **errp)
+{
+    FieldKind kind = ti->kind;
     QObject *nested = NULL;
     uint64_t start = byte_reader_offset(w->r);
+    size_t mark = w->path->len;
     GError *err = NULL;
+    const uint8_t *p;
+    bool ok = false;
 
     if (kind == FK_STRUCT) {
         nested = qdict_get(entry, "struct");
         if (qobject_type(nested) != QTYPE_DICT) {
-            return desc_error(w, errp, "vmdesc: struct field has no \"struct\" description");
+            push_pending_index(w, &index);
+            desc_error(w, errp, "vmdesc: struct field has no \"struct\" description");
+            goto out;
         }
     } else if (kind == FK_INLINE) {
         nested = entry;
@@ -169,52 +198,64 @@ static bool decode_value(Walk *w, QObject *entry, const char *type, uint64_t siz
     case FK_UINT:
     case FK_NULLPTR: {
         if (size != ti->width) {
-            return desc_error(w, errp, "vmdesc: type '%s' has size %" PRIu64 ", expected %u",
-                              type, size, ti->width);
+            push_pending_index(w, &index);
+            desc_error(w, errp, "vmdesc: type '%s' has size %" PRIu64 ", expected %u",
+                       type, size, ti->width);
+            goto out;
         }
-        const uint8_t *p;
         if (!byte_reader_take(w->r, size, &p, &err)) {
-            return wrap(w, err, errp);
+            push_pending_index(w, &index);
+            wrap(w, err, errp);
+            goto out;
         }
         uint64_t u = 0;
         for (unsigned i = 0; i < ti->width; i++) {
             u = (u << 8) | p[i];
         }
+        QsLeafKind leaf;
         if (kind == FK_BOOL) {
             *out = qbool_from_bool(u != 0);
-            record(w, start, size, QS_LEAF_BOOL, type);
+            leaf = QS_LEAF_BOOL;
         } else if (kind == FK_UINT) {
             *out = qnum_from_uint(u);
-            record(w, start, size, QS_LEAF_UINT, type);
+            leaf = QS_LEAF_UINT;
         } else if (kind == FK_INT) {
             unsigned shift = 64 - 8 * ti->width;
-            int64_t v = (int64_t)(u << shift) >> shift;     /* sign-extend */
-            *out = qnum_from_int(v);
-            record(w, start, size, QS_LEAF_INT, type);
+            *out = qnum_from_int((int64_t)(u << shift) >> shift);    /* sign-extend */
+            leaf = QS_LEAF_INT;
         } else {
             if (u != '0') {
+                push_pending_index(w, &index);
                 qs_error(errp, VMS_ERROR_INVALID, start, w->where, w->path->str,
                          "null pointer marker is 0x%02x, expected 0x30", (unsigned)u);
-                return false;
+                goto out;
             }
             *out = NULL;
-            record(w, start, size, QS_LEAF_NULL, type);
+            leaf = QS_LEAF_NULL;
         }
-        return true;
+        if (w->leaves) {
+            push_pending_index(w, &index);
+            record(w, start, size, leaf, type);
+        }
+        ok = true;
+        break;
     }
     case FK_STRUCT:
     case FK_INLINE: {
         ByteReader sub, *outer = w->r;
+        push_pending_index(w, &index);
         if (!byte_reader_sub(w->r, size, &sub, &err)) {
-            return wrap(w, err, errp);
+            wrap(w, err, errp);
+            goto out;
         }
-        if (++w->depth > MAX_DEPTH) {
-            w->depth--;
-            return desc_error(w, errp, "vmdesc: nested deeper than %d levels", MAX_DEPTH);
+        if (w->depth >= MAX_DEPTH) {
+            desc_error(w, errp, "vmdesc: nested deeper than %d levels", MAX_DEPTH);
+            goto out;
         }
         QObject *dict = qdict_new();
+        w->depth++;
         w->r = &sub;
-        bool ok = walk_vmsd(w, nested, dict, errp);
+        ok = walk_vmsd(w, nested, dict, errp);
         if (ok && byte_reader_left(&sub)) {
             ok = desc_error(w, errp, "vmdesc: size %" PRIu64 " but its fields cover %zu bytes",
                             size, sub.pos);
@@ -223,24 +264,32 @@ static bool decode_value(Walk *w, QObject *entry, const char *type, uint64_t siz
         w->depth--;
         if (!ok) {
             qobject_unref(dict);
-            return false;
+            goto out;
         }
         record(w, start, size, QS_LEAF_STRUCT, type);
         *out = dict;
-        return true;
+        break;
     }
     case FK_HEX: {
-        const uint8_t *p;
         if (!byte_reader_take(w->r, size, &p, &err)) {
-            return wrap(w, err, errp);
+            push_pending_index(w, &index);
+            wrap(w, err, errp);
+            goto out;
         }
-        g_autofree char *hex = qs_hex(p, size);
+        char *hex = qs_hex(p, size);
         *out = qstring_from_str(hex);
-        record(w, start, size, QS_LEAF_HEX, type);
-        return true;
+        g_free(hex);
+        if (w->leaves) {
+            push_pending_index(w, &index);
+            record(w, start, size, QS_LEAF_HEX, type);
+        }
+        ok = true;
+        break;
     }
     }
-    g_assert_not_reached();
+out:
+    g_string_truncate(w->path, mark);
+    return ok;
 }
 
 /*
@@ -273,6 +322,7 @@ static bool walk_field(Walk *w, QObject *entry, QObject *dict, const char *prev_
     if (!desc_uint(w, entry, "size", true, &size, errp)) {
         goto out;
     }
+    const TypeInfo *ti = lookup_type(type);
     if (qdict_haskey(entry, "array_len")) {
         if (!desc_uint(w, entry, "array_len", true, &array_len, errp)) {
             goto out;
@@ -284,8 +334,8 @@ static bool walk_field(Walk *w, QObject *entry, QObject *dict, const char *prev_
         }
         is_indexed = true;
     }
-    if (array_len > MAX_ARRAY_LEN ||
-        (size && array_len > byte_reader_left(w->r) / size)) {
+    if (is_array && (array_len > MAX_ARRAY_LEN ||
+                     (size && array_len > byte_reader_left(w->r) / size))) {
         desc_error(w, errp, "vmdesc: array of %" PRIu64 " x %" PRIu64
                    " bytes overruns the stream (%zu bytes left)",
                    array_len, size, byte_reader_left(w->r));
@@ -302,7 +352,7 @@ static bool walk_field(Walk *w, QObject *entry, QObject *dict, const char *prev_
 
     if (!is_array && !is_indexed && !continues) {
         QObject *v = NULL;
-        if (!decode_value(w, entry, type, size, &v, errp)) {
+        if (!decode_value(w, entry, type, ti, size, NO_INDEX, &v, errp)) {
             goto out;
         }
         qdict_put(dict, name, v);
@@ -326,13 +376,9 @@ static bool walk_field(Walk *w, QObject *entry, QObject *dict, const char *prev_
                    index, qlist_size(list));
         goto out;
     }
-    size_t elem_mark = w->path->len;
     for (uint64_t i = 0; i < array_len; i++) {
         QObject *v = NULL;
-        path_push_index(w, qlist_size(list));
-        bool elem_ok = decode_value(w, entry, type, size, &v, errp);
-        g_string_truncate(w->path, elem_mark);
-        if (!elem_ok) {
+        if (!decode_value(w, entry, type, ti, size, qlist_size(list), &v, errp)) {
             goto out;
         }
         qlist_append(list, v);

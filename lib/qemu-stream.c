@@ -432,6 +432,26 @@ static bool parse_section(Parser *p, uint8_t type, GError **errp)
     return parse_payload(p, sec, where, errp) && read_footer(p, sec, where, errp);
 }
 
+/* Every device the vmdesc describes must have had its section. */
+static bool check_devices_seen(Parser *p, uint64_t at, GError **errp)
+{
+    QObject *list = qdict_get(p->s->vmdesc, "devices");
+    for (size_t i = 0; i < qlist_size(list); i++) {
+        QObject *dev = qlist_get(list, i);
+        const char *name = qdict_get_str(dev, "name");
+        uint64_t instance_id = 0;
+        if (!qnum_get_uint(qdict_get(dev, "instance_id"), &instance_id) ||
+            instance_id > UINT32_MAX ||
+            !qemu_stream_find_section(p->s, name, (uint32_t)instance_id)) {
+            qs_error(errp, VMS_ERROR_INVALID, at, NULL, NULL,
+                     "the vmdesc describes section '%s' instance %" PRIu64
+                     ", which is not in the stream", name, instance_id);
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool parse_stream(Parser *p, GError **errp)
 {
     QemuStream *s = p->s;
@@ -516,6 +536,9 @@ static bool parse_stream(Parser *p, GError **errp)
             break;
         case QEMU_VM_EOF:
             s->eof_offset = at;
+            if (!check_devices_seen(p, at, errp)) {
+                return false;
+            }
             if (s->has_vmdesc && at + 1 != s->vmdesc_offset) {
                 qs_error(errp, VMS_ERROR_INVALID, at + 1, NULL, NULL,
                          "unexpected data after EOF (the vmdesc starts at offset %" PRIu64 ")",
@@ -600,6 +623,11 @@ QObject *qemu_stream_configuration(const QemuStream *s)
 QObject *qemu_stream_vmdesc(const QemuStream *s)
 {
     return s->vmdesc;
+}
+
+uint64_t qemu_stream_eof_offset(const QemuStream *s)
+{
+    return s->eof_offset;
 }
 
 QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc)

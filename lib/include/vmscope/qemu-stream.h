@@ -118,6 +118,8 @@ char *qemu_stream_section_display_name(const QemuStreamSection *sec);
 QObject *qemu_stream_configuration(const QemuStream *s);
 /* The vmdesc as parsed, or NULL if the stream has none.  Borrowed. */
 QObject *qemu_stream_vmdesc(const QemuStream *s);
+/* Offset of the EOF byte (the vmdesc, if any, follows it). */
+uint64_t qemu_stream_eof_offset(const QemuStream *s);
 
 /*
  * The whole stream as one QObject (new reference):
