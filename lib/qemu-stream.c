@@ -673,24 +673,27 @@ QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc)
 
 /* ---- writing ------------------------------------------------------------- */
 
-static void write_bytes(ByteWriter *w, GBytes *b)
+static bool put_bytes(QemuStreamChunkFn fn, void *opaque, GBytes *b)
 {
     size_t n;
     const void *d = g_bytes_get_data(b, &n);
-    byte_writer_write(w, d, n);
+    return n == 0 || fn(d, n, opaque);
 }
 
-GBytes *qemu_stream_write(const QemuStream *s)
+bool qemu_stream_write_chunks(const QemuStream *s, QemuStreamChunkFn fn, void *opaque)
 {
+    /* Headers go through a small writer; payloads are handed over as they are. */
     ByteWriter w;
+    bool ok = true;
     byte_writer_init(&w);
     byte_writer_be32(&w, QEMU_VM_FILE_MAGIC);
     byte_writer_be32(&w, s->version);
     if (s->has_config) {
         byte_writer_u8(&w, QEMU_VM_CONFIGURATION);
-        write_bytes(&w, s->config_payload);
+        ok = fn(w.buf->data, w.buf->len, opaque) && put_bytes(fn, opaque, s->config_payload);
+        g_byte_array_set_size(w.buf, 0);
     }
-    for (size_t i = 0; i < s->sections->len; i++) {
+    for (size_t i = 0; ok && i < s->sections->len; i++) {
         const QemuStreamSection *sec = g_ptr_array_index(s->sections, i);
         byte_writer_u8(&w, sec->type);
         byte_writer_be32(&w, sec->section_id);
@@ -701,7 +704,8 @@ GBytes *qemu_stream_write(const QemuStream *s)
             byte_writer_be32(&w, sec->instance_id);
             byte_writer_be32(&w, sec->version_id);
         }
-        write_bytes(&w, sec->payload);
+        ok = fn(w.buf->data, w.buf->len, opaque) && put_bytes(fn, opaque, sec->payload);
+        g_byte_array_set_size(w.buf, 0);
         if (sec->has_footer) {
             byte_writer_u8(&w, QEMU_VM_SECTION_FOOTER);
             byte_writer_be32(&w, sec->section_id);
@@ -711,7 +715,27 @@ GBytes *qemu_stream_write(const QemuStream *s)
     if (s->has_vmdesc) {
         byte_writer_u8(&w, QEMU_VM_VMDESCRIPTION);
         byte_writer_be32(&w, (uint32_t)g_bytes_get_size(s->vmdesc_text));
-        write_bytes(&w, s->vmdesc_text);
+    }
+    ok = ok && fn(w.buf->data, w.buf->len, opaque);
+    if (ok && s->has_vmdesc) {
+        ok = put_bytes(fn, opaque, s->vmdesc_text);
+    }
+    byte_writer_clear(&w);
+    return ok;
+}
+
+static bool append_chunk(const void *data, size_t len, void *opaque)
+{
+    byte_writer_write(opaque, data, len);
+    return true;
+}
+
+GBytes *qemu_stream_write(const QemuStream *s)
+{
+    ByteWriter w;
+    byte_writer_init(&w);
+    if (!qemu_stream_write_chunks(s, append_chunk, &w)) {
+        g_assert_not_reached();
     }
     GBytes *out = byte_writer_take(&w);
     byte_writer_clear(&w);

@@ -52,7 +52,10 @@ static int fail(int status, const char *fmt, ...)
     return status;
 }
 
-/* The whole file, or NULL with errno-style text in errp. */
+/*
+ * The whole file: mapped when it is a regular file (streams of big guests
+ * are gigabytes), read otherwise (a pipe).  NULL with errno text in errp.
+ */
 static GBytes *read_file(const char *path, GError **errp)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -65,7 +68,20 @@ static GBytes *read_file(const char *path, GError **errp)
         }
         return NULL;
     }
-    GByteArray *buf = g_byte_array_sized_new(st.st_size > 0 ? (guint)st.st_size : 4096);
+    if (S_ISREG(st.st_mode)) {
+        GError *err = NULL;
+        GMappedFile *map = g_mapped_file_new_from_fd(fd, FALSE, &err);
+        close(fd);
+        if (!map) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: %s", path, err->message);
+            g_error_free(err);
+            return NULL;
+        }
+        GBytes *bytes = g_mapped_file_get_bytes(map);
+        g_mapped_file_unref(map);
+        return bytes;
+    }
+    GByteArray *buf = g_byte_array_new();
     uint8_t chunk[65536];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -101,11 +117,35 @@ static QemuStream *load_stream(const char *path, GError **errp)
     return s;
 }
 
+typedef struct FdSink {
+    int fd;
+    int error;
+} FdSink;
+
+static bool write_fd(const void *data, size_t len, void *opaque)
+{
+    FdSink *sink = opaque;
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t w = write(sink->fd, p, len);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            sink->error = errno;
+            return false;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
 /*
- * Write `data` to `path` through a temporary file in the same directory and
- * rename(), so `path` is either untouched or complete.
+ * Write the stream to `path` through a temporary file in the same directory
+ * and rename(), so `path` is either untouched or complete.
  */
-static bool write_atomically(const char *path, GBytes *data, GError **errp)
+static bool write_atomically(const char *path, const QemuStream *s, GError **errp)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
@@ -117,20 +157,10 @@ static bool write_atomically(const char *path, GBytes *data, GError **errp)
                     path, dir, g_strerror(e));
         return false;
     }
-    size_t n;
-    const uint8_t *d = g_bytes_get_data(data, &n);
-    size_t done = 0;
+    FdSink sink = { .fd = fd, .error = 0 };
     int e = 0;
-    while (done < n) {
-        ssize_t w = write(fd, d + done, n - done);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w < 0) {
-            e = errno;
-            break;
-        }
-        done += (size_t)w;
+    if (!qemu_stream_write_chunks(s, write_fd, &sink)) {
+        e = sink.error;
     }
     if (!e && fsync(fd) < 0) {
         e = errno;
@@ -294,8 +324,7 @@ static int cmd_rewrite(int argc, char **argv)
             return fail(1, "%s", err->message);
         }
     }
-    g_autoptr(GBytes) bytes = qemu_stream_write(s);
-    if (!write_atomically(out, bytes, &err)) {
+    if (!write_atomically(out, s, &err)) {
         return fail(1, "%s", err->message);
     }
     return 0;

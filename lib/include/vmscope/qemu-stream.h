@@ -133,6 +133,13 @@ QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc);
 
 /* The stream's bytes, re-encoded from the model. */
 GBytes *qemu_stream_write(const QemuStream *s);
+/*
+ * The same bytes, in order, handed to `fn` piece by piece without copying
+ * the payloads (for streams too big to hold twice).  Stops at, and returns
+ * false on, the first `fn` that returns false.
+ */
+typedef bool (*QemuStreamChunkFn)(const void *data, size_t len, void *opaque);
+bool qemu_stream_write_chunks(const QemuStream *s, QemuStreamChunkFn fn, void *opaque);
 
 /*
  * Change one field in place: see "Field paths" above.  `value` is decimal or
