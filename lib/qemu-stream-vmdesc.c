@@ -343,11 +343,17 @@ static bool walk_field(Walk *w, QObject *entry, QObject *dict, const char *prev_
     }
 
     QObject *existing = qdict_get(dict, name);
-    bool continues = prev_name && strcmp(prev_name, name) == 0 &&
-                     qobject_type(existing) == QTYPE_LIST;
+    bool continues = prev_name && strcmp(prev_name, name) == 0 && qdict_haskey(dict, name);
     if (qdict_haskey(dict, name) && !continues) {
         desc_error(w, errp, "vmdesc: duplicate field name");
         goto out;
+    }
+    if (continues && qobject_type(existing) != QTYPE_LIST) {
+        /* A single value, then more of the same name: they were one array. */
+        QObject *list = qlist_new();
+        qlist_append(list, qobject_ref(existing));
+        qdict_put(dict, name, list);
+        existing = list;
     }
 
     if (!is_array && !is_indexed && !continues) {

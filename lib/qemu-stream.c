@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "vmscope/error.h"
 
 #define DEFAULT_PAGE_SIZE 4096u
+#define VMDESC_MAX_DEPTH 256    /* JSON nesting; QEMU 7.2's pc/q35 need 14 */
 
 /* ---- errors and small helpers ------------------------------------------ */
 
@@ -212,6 +214,41 @@ static bool find_vmdesc(const uint8_t *d, size_t n, size_t *tag_at)
     return false;
 }
 
+/*
+ * The vmdesc's JSON, with json-c directly: nested structs make it deeper
+ * than the tokener's default limit allows, and errors should name the
+ * offset in the stream.
+ */
+static bool parse_vmdesc_json(const char *text, size_t len, uint64_t at, QObject **out,
+                              GError **errp)
+{
+    if (len > INT_MAX) {
+        qs_error(errp, VMS_ERROR_RANGE, at, "vmdesc", NULL, "JSON too long (%zu bytes)", len);
+        return false;
+    }
+    json_tokener *tok = json_tokener_new_ex(VMDESC_MAX_DEPTH);
+    QObject *obj = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (jerr == json_tokener_success && end == len) {
+        *out = obj;
+        return true;
+    }
+    qobject_unref(obj);
+    if (jerr == json_tokener_continue) {
+        qs_error(errp, VMS_ERROR_TRUNCATED, at + len, "vmdesc", NULL,
+                 "JSON ends early");
+    } else if (jerr == json_tokener_success) {
+        qs_error(errp, VMS_ERROR_INVALID, at + end, "vmdesc", NULL,
+                 "text after the JSON value");
+    } else {
+        qs_error(errp, VMS_ERROR_INVALID, at + end, "vmdesc", NULL, "bad JSON: %s",
+                 json_tokener_error_desc(jerr));
+    }
+    return false;
+}
+
 static char *device_key(const char *name, uint64_t instance_id)
 {
     return g_strdup_printf("%s:%" PRIu64, name, instance_id);
@@ -225,10 +262,8 @@ static bool load_vmdesc(QemuStream *s, const uint8_t *d, size_t n, GHashTable *d
         return true;
     }
     uint64_t json_at = at + 5;
-    g_autoptr(GError) err = NULL;
     QObject *desc = NULL;
-    if (!qobject_from_json((const char *)d + json_at, n - json_at, &desc, &err)) {
-        qs_error(errp, err->code, json_at, "vmdesc", NULL, "%s", err->message);
+    if (!parse_vmdesc_json((const char *)d + json_at, n - json_at, json_at, &desc, errp)) {
         return false;
     }
     s->vmdesc = desc;

@@ -635,13 +635,11 @@ static void test_vmdesc_lies(void)
 
     /* A vmdesc that is not JSON. */
     size_t eof = qemu_stream_eof_offset(s);
-    g_autoptr(GBytes) d11 = patched(data, eof + 6, "x", 1);
-    g_autoptr(QemuStream) s11 = qemu_stream_parse(d11, &err);
-    CU_ASSERT_PTR_NULL(s11);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
-    CU_ASSERT_TRUE(g_str_has_prefix(err->message, "offset "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, ": vmdesc: JSON parse error at offset "));
-    g_clear_error(&err);
+    g_autoptr(GBytes) d11 = patched(data, eof + 7, "x", 1);     /* {"page_size" -> {xpage_size" */
+    msg = g_strdup_printf("offset %zu: vmdesc: bad JSON: quoted object property name expected",
+                          eof + 7);
+    expect_error(d11, msg);
+    g_clear_pointer(&msg, g_free);
 }
 
 static void test_corrupted(void)

@@ -752,9 +752,9 @@ static void test_bad_descriptions(void)
                       "offset 30: section 'd' (id 0): a: vmdesc: \"size\" is not a non-negative"
                       " integer");
     expect_desc_error("[{\"name\": \"a\", \"type\": \"uint8\", \"size\": 1},"
-                      " {\"name\": \"a\", \"type\": \"uint8\", \"size\": 1},"
-                      " {\"name\": \"b\", \"type\": \"uint16\", \"size\": 2}]", four, 4,
-                      "offset 31: section 'd' (id 0): a: vmdesc: duplicate field name");
+                      " {\"name\": \"b\", \"type\": \"uint16\", \"size\": 2},"
+                      " {\"name\": \"a\", \"type\": \"uint8\", \"size\": 1}]", four, 4,
+                      "offset 33: section 'd' (id 0): a: vmdesc: duplicate field name");
     expect_desc_error("[{\"name\": \"a\", \"index\": 1, \"type\": \"uint8\", \"size\": 1}]",
                       four, 4,
                       "offset 30: section 'd' (id 0): a: vmdesc: array element index 1 without"
@@ -789,6 +789,104 @@ static void test_bad_descriptions(void)
     g_clear_error(&err);
 }
 
+/* header, EOF, then a vmdesc with this text */
+static GBytes *with_vmdesc_text(const char *text)
+{
+    ByteWriter w;
+    put_header(&w);
+    byte_writer_u8(&w, QEMU_VM_EOF);
+    byte_writer_u8(&w, QEMU_VM_VMDESCRIPTION);
+    byte_writer_be32(&w, (uint32_t)strlen(text));
+    byte_writer_write(&w, text, strlen(text));
+    return take(&w);
+}
+
+static void test_vmdesc_json(void)
+{
+    /* The JSON starts at offset 14. */
+    g_autoptr(GBytes) ok = with_vmdesc_text("{\"page_size\": 4096, \"devices\": []}");
+    g_autoptr(QemuStream) s = parse_ok(ok);
+    g_autofree char *desc = to_json(qemu_stream_vmdesc(s));
+    ASSERT_STR_EQ(desc, "{\"page_size\":4096,\"devices\":[]}");
+    g_autoptr(GBytes) out = qemu_stream_write(s);
+    CU_ASSERT_TRUE(g_bytes_equal(out, ok));
+
+    g_autoptr(GBytes) early = with_vmdesc_text("{\"devices\": [");
+    expect_parse_error(early, "offset 27: vmdesc: JSON ends early");
+    g_autoptr(GBytes) after = with_vmdesc_text("{\"devices\": []} x");
+    expect_parse_error(after, "offset 30: vmdesc: text after the JSON value");
+    g_autoptr(GBytes) bad = with_vmdesc_text("{\"devices\": [}");
+    expect_parse_error(bad, "offset 27: vmdesc: bad JSON: unexpected character");
+    g_autoptr(GBytes) nodev = with_vmdesc_text("{\"page_size\": 4096}");
+    expect_parse_error(nodev, "offset 14: vmdesc: not an object with a \"devices\" list");
+    g_autoptr(GBytes) page = with_vmdesc_text("{\"page_size\": 1000, \"devices\": []}");
+    expect_parse_error(page, "offset 14: vmdesc: \"page_size\" is not a power of two between 512"
+                             " and 65536");
+    g_autoptr(GBytes) anon = with_vmdesc_text("{\"devices\": [{\"fields\": []}]}");
+    expect_parse_error(anon, "offset 14: vmdesc: device 0 has no \"name\" or \"instance_id\"");
+    g_autoptr(GBytes) twice = with_vmdesc_text(
+        "{\"devices\": [{\"name\": \"a\", \"instance_id\": 0},"
+        " {\"name\": \"a\", \"instance_id\": 0}]}");
+    expect_parse_error(twice, "offset 14: vmdesc: device 'a' instance 0 described twice");
+    g_autoptr(GBytes) missing = with_vmdesc_text(
+        "{\"devices\": [{\"name\": \"a\", \"instance_id\": 3}]}");
+    expect_parse_error(missing, "offset 8: the vmdesc describes section 'a' instance 3, which is"
+                                " not in the stream");
+}
+
+/* Structs nested 12 deep: JSON deeper than json-c's default limit of 32. */
+static void test_deep_nesting(void)
+{
+    GString *desc = g_string_new("[{\"vmsd_name\": \"deep\", \"version\": 1, \"fields\": [");
+    for (int i = 0; i < 12; i++) {
+        g_string_append_printf(desc, "{\"name\": \"s\", \"type\": \"struct\", \"size\": 1,"
+                               " \"struct\": {\"vmsd_name\": \"s%d\", \"version\": 1,"
+                               " \"fields\": [", i);
+    }
+    g_string_append(desc, "{\"name\": \"v\", \"type\": \"uint8\", \"size\": 1}");
+    for (int i = 0; i < 12; i++) {
+        g_string_append(desc, "]}}");
+    }
+    g_string_append(desc, "]}]");
+    json_tokener *tok = json_tokener_new_ex(64);     /* deeper than qobject_from_json's 32 */
+    g_autoptr(QObject) devices = json_tokener_parse_ex(tok, desc->str, (int)desc->len);
+    json_tokener_free(tok);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(devices);
+    g_string_free(desc, TRUE);
+    g_autoptr(QemuStreamBuilder) b = qemu_stream_builder_new("pc");
+    g_autoptr(GBytes) p = g_bytes_new("\x2a", 1);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(qemu_stream_builder_add_full(b, "deep", 0, 1, p, &err));
+    g_autoptr(GBytes) data = qemu_stream_builder_finish(b, devices, &err);
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QemuStream) s = parse_ok(data);
+    g_autofree char *st = to_json(qemu_stream_section(s, 0)->state);
+    ASSERT_STR_EQ(st, "{\"s\":{\"s\":{\"s\":{\"s\":{\"s\":{\"s\":{\"s\":{\"s\":{\"s\":{\"s\":{\"s\":"
+                      "{\"s\":{\"v\":42}}}}}}}}}}}}}");
+    set_ok(s, "deep.s.s.s.s.s.s.s.s.s.s.s.s.v", "7");
+}
+
+/* Newer QEMUs split an array around null pointers into runs of one name. */
+static void test_array_runs(void)
+{
+    g_autoptr(QObject) devices = json(
+        "[{\"vmsd_name\": \"r\", \"version\": 1, \"fields\": ["
+        " {\"name\": \"p\", \"type\": \"nullptr\", \"size\": 1},"
+        " {\"name\": \"p\", \"array_len\": 2, \"type\": \"uint8\", \"size\": 1},"
+        " {\"name\": \"p\", \"type\": \"nullptr\", \"size\": 1}]}]");
+    g_autoptr(QemuStreamBuilder) b = qemu_stream_builder_new("pc");
+    g_autoptr(GBytes) p = g_bytes_new("0\x01\x02" "0", 4);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(qemu_stream_builder_add_full(b, "r", 0, 1, p, &err));
+    g_autoptr(GBytes) data = qemu_stream_builder_finish(b, devices, &err);
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QemuStream) s = parse_ok(data);
+    g_autofree char *st = to_json(qemu_stream_section(s, 0)->state);
+    ASSERT_STR_EQ(st, "{\"p\":[null,1,2,null]}");
+    set_ok(s, "r.p[2]", "9");
+    set_fails(s, "r.p[3]", "1", "r.p[3]: is a null pointer marker and cannot be set");
+}
+
 static const CuTest stream_tests[] = {
     { "builder + decoder round trip", test_builder_round_trip },
     { "stream as a QObject", test_to_qobject },
@@ -805,6 +903,9 @@ static const CuTest framing_tests[] = {
     { "RAM errors", test_ram_errors },
     { "footers and framing errors", test_framing },
     { "descriptions that do not make sense", test_bad_descriptions },
+    { "vmdesc JSON", test_vmdesc_json },
+    { "deep nesting", test_deep_nesting },
+    { "arrays in runs", test_array_runs },
     { NULL, NULL },
 };
 
