@@ -42,6 +42,9 @@ void qs_error(GError **errp, int code, uint64_t offset, const char *where, const
  */
 void qs_error_wrap(GError **errp, GError *inner, const char *where, const char *path);
 
+/* "section 'serial' (id 40)", for errors (g_malloc'd). */
+char *qs_where_section(const QemuStreamSection *sec);
+
 /* Lowercase hex of n bytes (g_malloc'd). */
 char *qs_hex(const uint8_t *data, size_t n);
 
