@@ -1,0 +1,187 @@
+/*
+ * QEMU migration streams, whole: parse, inspect, edit, write, build.
+ *
+ * A stream as QEMU writes it (savevm.c, format version 3):
+ *
+ *     "QEVM" be32(3)                          header
+ *     0x07 configuration                      machine name + subsections
+ *     section*                                START/PART/END/FULL, see below
+ *     0x00                                    EOF
+ *     0x06 be32(len) JSON[len]                vmdesc: what every FULL section holds
+ *
+ * A section is a type byte, be32 section id and, for START and FULL, the
+ * idstr (u8 length + bytes), be32 instance id and be32 version id; then its
+ * payload (the state bytes) and, when the source sends footers, 0x7e + be32
+ * section id.  FULL sections carry one device's VMState; START/PART/END carry
+ * an iterative section ("ram") in pieces.
+ *
+ * Parsing keeps every byte: qemu_stream_write() of a parsed stream that was
+ * not changed returns the input, byte for byte.  Device sections are decoded
+ * with the stream's own vmdesc (field names, types, sizes, nesting, arrays,
+ * subsections), not with any built-in knowledge of devices:
+ *
+ *   - integers (int8..64, uint8..64 and their "equal"/"le" checks, "timer")
+ *     are numbers (uint64 exact); "bool" is a boolean;
+ *   - "struct" / "vstruct" / "tmp" fields are objects of their members;
+ *   - arrays ("array_len", or one vmdesc entry per "index") are lists;
+ *   - subsections are objects, a member of their parent named by the
+ *     subsection's full name ("e1000/mit_state");
+ *   - "buffer", "unused_buffer" and every type vmscope does not know ("pci
+ *     config", "virtio", ...) are lowercase hex strings of the described size;
+ *   - a null-pointer marker ("nullptr") is JSON null.
+ *
+ * RAM sections ("ram") are walked by their flags (MEM_SIZE block list, with
+ * each block's address when the x-ignore-shared capability is in the
+ * configuration; PAGE, ZERO, CONTINUE, EOS) and summarised, not decoded.
+ * XBZRLE, compressed pages, RDMA hooks, postcopy commands, other iterative
+ * sections and FULL sections the vmdesc does not describe are errors: vmscope
+ * never guesses where a section ends.
+ *
+ * Errors name the absolute byte offset and, inside a section, the section:
+ *     "offset 1234: section 'serial' (id 5): state.lsr: truncated: need 1 bytes, 0 left"
+ *
+ * Section names: a section is named by its idstr; a device with instance id
+ * N other than 0 is "IDSTR:N" ("serial:1"); "IDSTR" alone means instance 0.
+ *
+ * Field paths (qemu_stream_set): "SECTION.MEMBER[.MEMBER...][INDEX]...", where
+ * SECTION is a section name as above and MEMBER a key of the decoded state
+ * (keys are QEMU's field names verbatim: "env.eip", "mac_reg[RA]",
+ * "e1000/mit_state").  At each step the longest key that matches is taken,
+ * so dots and brackets inside QEMU's names need no quoting:
+ *     "mc146818rtc.base_rtc", "serial:1.state.scr",
+ *     "0000:00:02.0/e1000.mac_reg[0][1]", "0000:00:02.0/e1000.e1000/mit_state.mit_irq_level"
+ *
+ * Ownership: qemu_stream_parse() keeps a reference to the input bytes.
+ * QObjects and sections returned by getters are borrowed from the stream.
+ */
+#ifndef VMSCOPE_QEMU_STREAM_H
+#define VMSCOPE_QEMU_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "vmscope/qobject.h"
+
+#define QEMU_VM_FILE_MAGIC     0x5145564du   /* "QEVM" */
+#define QEMU_VM_FILE_VERSION   3u
+
+/* Top-level tags (the first byte of every element after the header). */
+#define QEMU_VM_EOF            0x00
+#define QEMU_VM_SECTION_START  0x01
+#define QEMU_VM_SECTION_PART   0x02
+#define QEMU_VM_SECTION_END    0x03
+#define QEMU_VM_SECTION_FULL   0x04
+#define QEMU_VM_SUBSECTION     0x05
+#define QEMU_VM_VMDESCRIPTION  0x06
+#define QEMU_VM_CONFIGURATION  0x07
+#define QEMU_VM_COMMAND        0x08
+#define QEMU_VM_SECTION_FOOTER 0x7e
+
+typedef struct QemuStream QemuStream;
+
+typedef struct QemuStreamSection {
+    uint8_t type;            /* QEMU_VM_SECTION_START/PART/END/FULL */
+    uint32_t section_id;
+    char *name;              /* idstr (PART/END: that of their START) */
+    uint32_t instance_id;    /* PART/END: that of their START */
+    uint32_t version_id;     /* PART/END: that of their START */
+    uint64_t offset;         /* payload offset in the stream */
+    uint64_t size;           /* payload size (state bytes, no header/footer) */
+    bool has_footer;
+    GBytes *payload;         /* the state bytes */
+    QObject *state;          /* decoded state (FULL) or RAM summary */
+} QemuStreamSection;
+
+/* "start", "part", "end", "full". */
+const char *qemu_section_type_name(uint8_t type);
+
+/* Parse a whole stream.  Takes a reference to `data`. */
+QemuStream *qemu_stream_parse(GBytes *data, GError **errp);
+void qemu_stream_free(QemuStream *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuStream, qemu_stream_free)
+
+size_t qemu_stream_n_sections(const QemuStream *s);
+const QemuStreamSection *qemu_stream_section(const QemuStream *s, size_t index);
+/* The FULL or START section with this idstr and instance id, or NULL. */
+const QemuStreamSection *qemu_stream_find_section(const QemuStream *s, const char *name,
+                                                  uint32_t instance_id);
+/* "serial", "serial:1" (g_malloc'd). */
+char *qemu_stream_section_display_name(const QemuStreamSection *sec);
+
+/*
+ * The configuration section decoded ({"name": machine, "target-page-bits",
+ * "capabilities": [...], "uuid": hex} as present), or NULL if the stream has
+ * none.  Borrowed.
+ */
+QObject *qemu_stream_configuration(const QemuStream *s);
+/* The vmdesc as parsed, or NULL if the stream has none.  Borrowed. */
+QObject *qemu_stream_vmdesc(const QemuStream *s);
+/* Offset of the EOF byte (the vmdesc, if any, follows it). */
+uint64_t qemu_stream_eof_offset(const QemuStream *s);
+
+/*
+ * The whole stream as one QObject (new reference):
+ *   {"header": {"magic": "QEVM", "version": 3},
+ *    "configuration": {"offset", "size", "name", ...} | null,
+ *    "sections": [{"name", "instance-id", "section-id", "version-id", "type",
+ *                  "offset", "size", "state"}, ...],
+ *    "vmdesc": {...}}                      (only with `with_vmdesc`)
+ */
+QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc);
+
+/* The stream's bytes, re-encoded from the model. */
+GBytes *qemu_stream_write(const QemuStream *s);
+/*
+ * The same bytes, in order, handed to `fn` piece by piece without copying
+ * the payloads (for streams too big to hold twice).  Stops at, and returns
+ * false on, the first `fn` that returns false.
+ */
+typedef bool (*QemuStreamChunkFn)(const void *data, size_t len, void *opaque);
+bool qemu_stream_write_chunks(const QemuStream *s, QemuStreamChunkFn fn, void *opaque);
+
+/*
+ * Change one field in place: see "Field paths" above.  `value` is decimal or
+ * 0x-hex for integers (checked against the field's width and sign), "true" or
+ * "false" for booleans, and exactly 2*size hex digits for buffers.  Only the
+ * field's bytes change; on error nothing changes and the message names the
+ * path: "serial.state.lsr: value 300 out of range for uint8".
+ */
+bool qemu_stream_set(QemuStream *s, const char *path, const char *value, GError **errp);
+
+/*
+ * What differs between two streams, as lines "PATH: A-VALUE -> B-VALUE"
+ * (values as compact JSON, "(absent)" when missing), "NAME: only in A|B" for
+ * sections in one stream only, and "NAME: payload differs" for iterative
+ * sections (RAM) whose bytes differ.  Returns an array of g_malloc'd strings,
+ * empty when the streams hold the same state.
+ */
+GPtrArray *qemu_stream_diff(const QemuStream *a, const QemuStream *b);
+
+/*
+ * Building new streams (device hosts): header, configuration section with
+ * the machine name, FULL sections from given payloads, EOF and the vmdesc.
+ *
+ *     b = qemu_stream_builder_new("pc-i440fx-7.2");
+ *     qemu_stream_builder_add_full(b, "serial", 0, 3, payload, &err);
+ *     bytes = qemu_stream_builder_finish(b, devices, &err);
+ *
+ * `devices` is the list of per-device vmdesc entries, in section order, in
+ * QEMU's format ({"name", "instance_id", "vmsd_name", "version", "fields",
+ * "subsections"}); "name" and "instance_id" are filled in from the section
+ * when absent.  finish() parses the result back and fails if the payloads and
+ * the descriptions disagree, so what it returns is a stream vmscope (and
+ * QEMU's analyze-migration.py) can read.
+ */
+typedef struct QemuStreamBuilder QemuStreamBuilder;
+
+QemuStreamBuilder *qemu_stream_builder_new(const char *machine);
+bool qemu_stream_builder_add_full(QemuStreamBuilder *b, const char *name, uint32_t instance_id,
+                                  uint32_t version_id, GBytes *payload, GError **errp);
+/* `devices` is borrowed.  The builder can be freed afterwards, whatever the result. */
+GBytes *qemu_stream_builder_finish(QemuStreamBuilder *b, QObject *devices, GError **errp);
+void qemu_stream_builder_free(QemuStreamBuilder *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuStreamBuilder, qemu_stream_builder_free)
+
+#endif

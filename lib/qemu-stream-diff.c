@@ -1,0 +1,136 @@
+/*
+ * What differs between two migration streams, field by field: the decoded
+ * states of device sections matched by name and instance, the
+ * configuration, and the raw bytes of iterative sections (RAM).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "qemu-stream-impl.h"
+
+static char *value_text(const QObject *v)
+{
+    return qobject_to_json(v, false);
+}
+
+static void add_line(GPtrArray *lines, const char *path, const char *a, const char *b)
+{
+    g_ptr_array_add(lines, g_strdup_printf("%s: %s -> %s", path, a, b));
+}
+
+static void diff_values(const char *path, const QObject *a, const QObject *b, GPtrArray *lines)
+{
+    QType ta = qobject_type(a), tb = qobject_type(b);
+    if (ta == QTYPE_DICT && tb == QTYPE_DICT) {
+        qdict_foreach(a, key, va) {
+            g_autofree char *sub = g_strdup_printf("%s.%s", path, key);
+            if (qdict_haskey(b, key)) {
+                diff_values(sub, va, qdict_get(b, key), lines);
+            } else {
+                g_autofree char *ta_text = value_text(va);
+                add_line(lines, sub, ta_text, "(absent)");
+            }
+        }
+        qdict_foreach(b, bkey, vb) {
+            if (!qdict_haskey(a, bkey)) {
+                g_autofree char *sub = g_strdup_printf("%s.%s", path, bkey);
+                g_autofree char *tb_text = value_text(vb);
+                add_line(lines, sub, "(absent)", tb_text);
+            }
+        }
+        return;
+    }
+    if (ta == QTYPE_LIST && tb == QTYPE_LIST && qlist_size(a) == qlist_size(b)) {
+        for (size_t i = 0; i < qlist_size(a); i++) {
+            g_autofree char *sub = g_strdup_printf("%s[%zu]", path, i);
+            diff_values(sub, qlist_get(a, i), qlist_get(b, i), lines);
+        }
+        return;
+    }
+    if (!qobject_equal(a, b)) {
+        g_autofree char *ta_text = value_text(a);
+        g_autofree char *tb_text = value_text(b);
+        add_line(lines, path, ta_text, tb_text);
+    }
+}
+
+/* The sections of `s` that carry `name:instance`, in order (all parts of an iterative one). */
+static GPtrArray *sections_named(const QemuStream *s, const QemuStreamSection *like)
+{
+    GPtrArray *out = g_ptr_array_new();
+    for (size_t i = 0; i < s->sections->len; i++) {
+        QemuStreamSection *sec = g_ptr_array_index(s->sections, i);
+        if (strcmp(sec->name, like->name) == 0 && sec->instance_id == like->instance_id &&
+            (sec->type == QEMU_VM_SECTION_FULL) == (like->type == QEMU_VM_SECTION_FULL)) {
+            g_ptr_array_add(out, sec);
+        }
+    }
+    return out;
+}
+
+static bool is_first(const QemuStreamSection *sec)
+{
+    return sec->type == QEMU_VM_SECTION_FULL || sec->type == QEMU_VM_SECTION_START;
+}
+
+static void diff_section(const QemuStream *a, const QemuStream *b, const QemuStreamSection *sa,
+                         GPtrArray *lines)
+{
+    g_autofree char *name = qemu_stream_section_display_name(sa);
+    g_autoptr(GPtrArray) in_a = sections_named(a, sa);
+    g_autoptr(GPtrArray) in_b = sections_named(b, sa);
+    if (in_b->len == 0) {
+        g_ptr_array_add(lines, g_strdup_printf("%s: only in A", name));
+        return;
+    }
+    const QemuStreamSection *sb = g_ptr_array_index(in_b, 0);
+    if (sa->version_id != sb->version_id) {
+        g_ptr_array_add(lines, g_strdup_printf("%s: version-id %" PRIu32 " -> %" PRIu32, name,
+                                               sa->version_id, sb->version_id));
+    }
+    if (sa->type == QEMU_VM_SECTION_FULL) {
+        diff_values(name, sa->state, sb->state, lines);
+        return;
+    }
+    bool same = in_a->len == in_b->len;
+    for (size_t i = 0; same && i < in_a->len; i++) {
+        const QemuStreamSection *x = g_ptr_array_index(in_a, i);
+        const QemuStreamSection *y = g_ptr_array_index(in_b, i);
+        same = x->type == y->type && g_bytes_equal(x->payload, y->payload);
+    }
+    if (!same) {
+        g_ptr_array_add(lines, g_strdup_printf("%s: payload differs", name));
+    }
+}
+
+GPtrArray *qemu_stream_diff(const QemuStream *a, const QemuStream *b)
+{
+    GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+
+    if (a->has_config && b->has_config) {
+        diff_values("configuration", a->config, b->config, lines);
+    } else if (a->has_config != b->has_config) {
+        g_ptr_array_add(lines, g_strdup_printf("configuration: only in %s",
+                                               a->has_config ? "A" : "B"));
+    }
+    for (size_t i = 0; i < a->sections->len; i++) {
+        const QemuStreamSection *sa = g_ptr_array_index(a->sections, i);
+        if (is_first(sa)) {
+            diff_section(a, b, sa, lines);
+        }
+    }
+    for (size_t i = 0; i < b->sections->len; i++) {
+        const QemuStreamSection *sb = g_ptr_array_index(b->sections, i);
+        if (!is_first(sb)) {
+            continue;
+        }
+        g_autoptr(GPtrArray) in_a = sections_named(a, sb);
+        if (in_a->len == 0) {
+            g_autofree char *name = qemu_stream_section_display_name(sb);
+            g_ptr_array_add(lines, g_strdup_printf("%s: only in B", name));
+        }
+    }
+    return lines;
+}

@@ -1,0 +1,122 @@
+#!/bin/sh
+# vmscope-view on the QEMU stream fixtures: stream (json, pretty, --desc),
+# rewrite (edits, atomic output, nothing written on error), diff (output
+# and exit codes), and bad flags (one line + hint, exit 2).
+set -u
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+view=$top_builddir/viewers/vmscope-view
+fixtures=$top_srcdir/tests/fixtures
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT INT TERM
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect STATUS STDOUT-FILE-CONTENT STDERR-CONTENT -- command...
+expect() {
+    want_status=$1 want_out=$2 want_err=$3; shift 4
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    [ "$status" = "$want_status" ] || fail "$*: exit $status, expected $want_status"
+    printf '%s' "$want_out" | cmp -s - "$tmp/out" ||
+        { fail "$*: stdout"; echo "--- got:"; cat "$tmp/out"; echo "--- expected:"; printf '%s' "$want_out"; }
+    printf '%s' "$want_err" | cmp -s - "$tmp/err" ||
+        { fail "$*: stderr"; echo "--- got:"; cat "$tmp/err"; echo "--- expected:"; printf '%s' "$want_err"; }
+}
+
+nl='
+'
+hint="Try 'vmscope-view --help'.$nl"
+gunzip -c "$fixtures/pc-plain.mig.gz" >"$tmp/a.mig" || exit 99
+gunzip -c "$fixtures/pc-shared.mig.gz" >"$tmp/c.mig" || exit 99
+
+# --- bad usage: one line + hint, exit 2 ---------------------------------------
+expect 2 "" "vmscope-view: missing command (stream, rewrite or diff)$nl$hint" -- "$view"
+expect 2 "" "vmscope-view: unknown command 'frob' (stream, rewrite or diff)$nl$hint" -- "$view" frob
+expect 2 "" "vmscope-view: stream: missing FILE$nl$hint" -- "$view" stream
+expect 2 "" "vmscope-view: stream: unknown format 'xml' (json or pretty)$nl$hint" -- \
+    "$view" stream "$tmp/a.mig" --format xml
+expect 2 "" "vmscope-view: stream: option '--format' needs a value (json or pretty)$nl$hint" -- \
+    "$view" stream "$tmp/a.mig" --format
+expect 2 "" "vmscope-view: stream: unknown option '--bogus'$nl$hint" -- "$view" stream --bogus "$tmp/a.mig"
+expect 2 "" "vmscope-view: stream: unexpected argument 'x'$nl$hint" -- "$view" stream "$tmp/a.mig" x
+expect 2 "" "vmscope-view: rewrite: missing OUT$nl$hint" -- "$view" rewrite "$tmp/a.mig"
+expect 2 "" "vmscope-view: rewrite: --set 'foo': expected PATH=VALUE$nl$hint" -- \
+    "$view" rewrite "$tmp/a.mig" "$tmp/b.mig" --set foo
+expect 2 "" "vmscope-view: diff: missing B$nl$hint" -- "$view" diff "$tmp/a.mig"
+"$view" --help >"$tmp/out" 2>&1 || fail "--help exits non-zero"
+grep -q '^usage: vmscope-view stream FILE' "$tmp/out" || fail "--help: no usage"
+
+# --- stream ------------------------------------------------------------------
+expect 1 "" "vmscope-view: $tmp/missing.mig: No such file or directory$nl" -- \
+    "$view" stream "$tmp/missing.mig"
+head -c 1000 "$tmp/a.mig" >"$tmp/short.mig"
+expect 1 "" "vmscope-view: $tmp/short.mig: offset 1000: section 'ram' (id 2): truncated: need 8 bytes, 0 left$nl" -- \
+    "$view" stream "$tmp/short.mig"
+
+"$view" stream "$tmp/a.mig" >"$tmp/a.json" || fail "stream a.mig"
+"$view" stream "$tmp/a.mig" --desc >"$tmp/a-desc.json" || fail "stream --desc"
+"$view" stream --format=pretty "$tmp/a.mig" >"$tmp/a.txt" || fail "stream --format pretty"
+python3 - "$tmp/a.json" "$tmp/a-desc.json" <<'EOF' || fail "JSON shape"
+import json, sys
+a = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[2]))
+assert list(a) == ["header", "configuration", "sections"], list(a)
+assert list(d) == ["header", "configuration", "sections", "vmdesc"], list(d)
+assert a["header"] == {"magic": "QEVM", "version": 3}
+assert a["configuration"]["name"] == "pc-i440fx-7.2"
+keys = ["name", "instance-id", "section-id", "version-id", "type", "offset", "size", "state"]
+for s in a["sections"]:
+    assert list(s) == keys, list(s)
+serial = [s for s in a["sections"] if s["name"] == "serial"]
+assert [s["instance-id"] for s in serial] == [0, 1]
+assert serial[0]["state"]["state"]["divider"] == 12, serial[0]
+assert serial[0]["size"] == 11
+assert len(d["vmdesc"]["devices"]) == len([s for s in a["sections"] if s["type"] == "full"])
+EOF
+grep -q '^section 40 full: serial, version 3, offset [0-9]*, 11 bytes$' "$tmp/a.txt" ||
+    fail "pretty: serial section line"
+grep -q '^    divider: 12$' "$tmp/a.txt" || fail "pretty: serial divider"
+grep -q '^configuration:$' "$tmp/a.txt" || fail "pretty: configuration"
+
+# --- rewrite -------------------------------------------------------------------
+"$view" rewrite "$tmp/a.mig" "$tmp/same.mig" || fail "rewrite without changes"
+cmp -s "$tmp/a.mig" "$tmp/same.mig" || fail "rewrite without changes is not byte-identical"
+
+"$view" rewrite "$tmp/a.mig" "$tmp/b.mig" --set mc146818rtc.base_rtc=1182096081 \
+    --set serial:1.state.scr=0x5a --set=0000:00:02.0/e1000.mac_reg[0][1]=0x80000000 ||
+    fail "rewrite with --set"
+[ "$(cmp -l "$tmp/a.mig" "$tmp/b.mig" | wc -l)" -le 14 ] || fail "rewrite changed more than the fields"
+expect 1 "mc146818rtc.base_rtc: 1150560081 -> 1182096081
+0000:00:02.0/e1000.mac_reg[0][1]: 2147505716 -> 2147483648
+serial:1.state.scr: 0 -> 90
+" "" -- "$view" diff "$tmp/a.mig" "$tmp/b.mig"
+expect 0 "" "" -- "$view" diff "$tmp/a.mig" "$tmp/same.mig"
+
+# Errors write nothing: no OUT, no temporary file left, an existing OUT untouched.
+expect 1 "" "vmscope-view: serial.state.lsr: value 300 out of range for uint8$nl" -- \
+    "$view" rewrite "$tmp/a.mig" "$tmp/new.mig" --set serial.state.lsr=300
+[ -e "$tmp/new.mig" ] && fail "rewrite error left OUT behind"
+expect 1 "" "vmscope-view: serial.nothing: no such field in section 'serial'$nl" -- \
+    "$view" rewrite "$tmp/a.mig" "$tmp/b.mig" --set serial.state.scr=1 --set serial.nothing=1
+"$view" diff "$tmp/a.mig" "$tmp/b.mig" | grep -q 'serial:1.state.scr: 0 -> 90' ||
+    fail "failed rewrite changed the existing OUT"
+expect 1 "" "vmscope-view: $tmp/short.mig: offset 1000: section 'ram' (id 2): truncated: need 8 bytes, 0 left$nl" -- \
+    "$view" rewrite "$tmp/short.mig" "$tmp/new.mig"
+expect 1 "" "vmscope-view: $tmp/nodir/x.mig: cannot create a temporary file in $tmp/nodir: No such file or directory$nl" -- \
+    "$view" rewrite "$tmp/a.mig" "$tmp/nodir/x.mig"
+ls -A "$tmp" | grep -q '^\.' && fail "temporary file left behind: $(ls -A "$tmp")"
+
+# --- diff ----------------------------------------------------------------------
+"$view" diff "$tmp/a.mig" "$tmp/c.mig" >"$tmp/out" 2>"$tmp/err"
+[ $? = 1 ] || fail "diff of different streams: exit status"
+head -2 "$tmp/out" >"$tmp/head"
+printf '%s\n' 'configuration.capabilities: (absent) -> ["x-ignore-shared"]' 'ram: payload differs' |
+    cmp -s - "$tmp/head" || { fail "diff a c: first lines"; cat "$tmp/head"; }
+grep -q '^serial:1: only in A$' "$tmp/out" || fail "diff a c: serial:1 only in A"
+expect 2 "" "vmscope-view: $tmp/short.mig: offset 1000: section 'ram' (id 2): truncated: need 8 bytes, 0 left$nl" -- \
+    "$view" diff "$tmp/a.mig" "$tmp/short.mig"
+
+[ "$failures" = 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "ok"

@@ -1,0 +1,393 @@
+/*
+ * vmscope-view: look at, edit and compare QEMU migration streams.
+ *
+ *   vmscope-view stream FILE [--format json|pretty] [--desc]
+ *   vmscope-view rewrite IN OUT [--set PATH=VALUE]...
+ *   vmscope-view diff A B
+ *
+ * Exit status: 0 success (diff: equal), 1 failure (diff: different),
+ * 2 bad usage (diff: also any failure).  See docs/vmscope-view.md.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pretty.h"
+#include "vmscope/error.h"
+#include "vmscope/qemu-stream.h"
+
+#define EXIT_USAGE 2
+
+static const char *const usage_lines[] = {
+    "usage: vmscope-view stream FILE [--format json|pretty] [--desc]",
+    "       vmscope-view rewrite IN OUT [--set PATH=VALUE]...",
+    "       vmscope-view diff A B",
+};
+
+static int usage_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "vmscope-view: %s%s%s\n", cmd ? cmd : "", cmd ? ": " : "", msg);
+    fprintf(stderr, "Try 'vmscope-view --help'.\n");
+    return EXIT_USAGE;
+}
+
+static int fail(int status, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static int fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "vmscope-view: %s\n", msg);
+    return status;
+}
+
+/*
+ * The whole file: mapped when it is a regular file (streams of big guests
+ * are gigabytes), read otherwise (a pipe).  NULL with errno text in errp.
+ */
+static GBytes *read_file(const char *path, GError **errp)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int e = errno;
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: %s", path, g_strerror(e));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return NULL;
+    }
+    if (S_ISREG(st.st_mode)) {
+        GError *err = NULL;
+        GMappedFile *map = g_mapped_file_new_from_fd(fd, FALSE, &err);
+        close(fd);
+        if (!map) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: %s", path, err->message);
+            g_error_free(err);
+            return NULL;
+        }
+        GBytes *bytes = g_mapped_file_get_bytes(map);
+        g_mapped_file_unref(map);
+        return bytes;
+    }
+    GByteArray *buf = g_byte_array_new();
+    uint8_t chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int e = errno;
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: %s", path, g_strerror(e));
+            g_byte_array_unref(buf);
+            close(fd);
+            return NULL;
+        }
+        if (n == 0) {
+            break;
+        }
+        g_byte_array_append(buf, chunk, (guint)n);
+    }
+    close(fd);
+    return g_byte_array_free_to_bytes(buf);
+}
+
+static QemuStream *load_stream(const char *path, GError **errp)
+{
+    g_autoptr(GBytes) data = read_file(path, errp);
+    if (!data) {
+        return NULL;
+    }
+    QemuStream *s = qemu_stream_parse(data, errp);
+    if (!s) {
+        vms_error_prefix(errp, "%s", path);
+    }
+    return s;
+}
+
+typedef struct FdSink {
+    int fd;
+    int error;
+} FdSink;
+
+static bool write_fd(const void *data, size_t len, void *opaque)
+{
+    FdSink *sink = opaque;
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t w = write(sink->fd, p, len);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w < 0) {
+            sink->error = errno;
+            return false;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
+/*
+ * Write the stream to `path` through a temporary file in the same directory
+ * and rename(), so `path` is either untouched or complete.
+ */
+static bool write_atomically(const char *path, const QemuStream *s, GError **errp)
+{
+    g_autofree char *dir = g_path_get_dirname(path);
+    g_autofree char *base = g_path_get_basename(path);
+    g_autofree char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+    int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        int e = errno;
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: cannot create a temporary file in %s: %s",
+                    path, dir, g_strerror(e));
+        return false;
+    }
+    FdSink sink = { .fd = fd, .error = 0 };
+    int e = 0;
+    if (!qemu_stream_write_chunks(s, write_fd, &sink)) {
+        e = sink.error;
+    }
+    if (!e && fsync(fd) < 0) {
+        e = errno;
+    }
+    if (close(fd) < 0 && !e) {
+        e = errno;
+    }
+    if (!e && rename(tmp, path) < 0) {
+        e = errno;
+    }
+    if (e) {
+        unlink(tmp);
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: %s", path, g_strerror(e));
+        return false;
+    }
+    return true;
+}
+
+static bool print_text(const char *text, size_t len, GError **errp)
+{
+    if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
+        int e = errno;
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "writing output: %s", g_strerror(e));
+        return false;
+    }
+    return true;
+}
+
+/* `--name VALUE` or `--name=VALUE` at argv[*i]; NULL if argv[*i] is not --name. */
+static const char *option_value(int argc, char **argv, int *i, const char *name, bool *missing)
+{
+    size_t len = strlen(name);
+    const char *arg = argv[*i];
+    *missing = false;
+    if (strncmp(arg, name, len) != 0) {
+        return NULL;
+    }
+    if (arg[len] == '=') {
+        return arg + len + 1;
+    }
+    if (arg[len] != '\0') {
+        return NULL;
+    }
+    if (*i + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static void append_pretty(GString *out, const QemuStream *s, bool with_desc)
+{
+    QObject *config = qemu_stream_configuration(s);
+    g_string_append(out, "QEVM stream, version 3\n");
+    if (config) {
+        g_string_append(out, "configuration:\n");
+        pretty_append(out, config, 2);
+    }
+    for (size_t i = 0; i < qemu_stream_n_sections(s); i++) {
+        const QemuStreamSection *sec = qemu_stream_section(s, i);
+        g_autofree char *name = qemu_stream_section_display_name(sec);
+        g_string_append_printf(out, "section %u %s: %s, version %u, offset %" G_GUINT64_FORMAT
+                               ", %" G_GUINT64_FORMAT " bytes\n",
+                               sec->section_id, qemu_section_type_name(sec->type), name,
+                               sec->version_id, sec->offset, sec->size);
+        pretty_append(out, sec->state, 2);
+    }
+    if (with_desc && qemu_stream_vmdesc(s)) {
+        g_string_append(out, "vmdesc:\n");
+        pretty_append(out, qemu_stream_vmdesc(s), 2);
+    }
+}
+
+static int cmd_stream(int argc, char **argv)
+{
+    const char *file = NULL, *format = "json";
+    bool with_desc = false, missing;
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        if ((v = option_value(argc, argv, &i, "--format", &missing)) || missing) {
+            if (missing) {
+                return usage_error("stream", "option '--format' needs a value (json or pretty)");
+            }
+            if (strcmp(v, "json") != 0 && strcmp(v, "pretty") != 0) {
+                return usage_error("stream", "unknown format '%s' (json or pretty)", v);
+            }
+            format = v;
+        } else if (strcmp(argv[i], "--desc") == 0) {
+            with_desc = true;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("stream", "unknown option '%s'", argv[i]);
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            return usage_error("stream", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!file) {
+        return usage_error("stream", "missing FILE");
+    }
+
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QemuStream) s = load_stream(file, &err);
+    if (!s) {
+        return fail(1, "%s", err->message);
+    }
+    g_autoptr(GString) out = g_string_sized_new(1 << 16);
+    if (strcmp(format, "json") == 0) {
+        g_autoptr(QObject) obj = qemu_stream_to_qobject(s, with_desc);
+        g_autofree char *json = qobject_to_json(obj, false);
+        g_string_append(out, json);
+        g_string_append_c(out, '\n');
+    } else {
+        append_pretty(out, s, with_desc);
+    }
+    if (!print_text(out->str, out->len, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    return 0;
+}
+
+static int cmd_rewrite(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL;
+    g_autoptr(GPtrArray) sets = g_ptr_array_new();
+    bool missing;
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        if ((v = option_value(argc, argv, &i, "--set", &missing)) || missing) {
+            if (missing) {
+                return usage_error("rewrite", "option '--set' needs PATH=VALUE");
+            }
+            if (!strchr(v, '=') || v[0] == '=') {
+                return usage_error("rewrite", "--set '%s': expected PATH=VALUE", v);
+            }
+            g_ptr_array_add(sets, (gpointer)v);
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("rewrite", "unknown option '%s'", argv[i]);
+        } else if (!in) {
+            in = argv[i];
+        } else if (!out) {
+            out = argv[i];
+        } else {
+            return usage_error("rewrite", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!in || !out) {
+        return usage_error("rewrite", "missing %s", in ? "OUT" : "IN and OUT");
+    }
+
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QemuStream) s = load_stream(in, &err);
+    if (!s) {
+        return fail(1, "%s", err->message);
+    }
+    for (guint i = 0; i < sets->len; i++) {
+        const char *arg = g_ptr_array_index(sets, i);
+        const char *eq = strchr(arg, '=');
+        g_autofree char *path = g_strndup(arg, (size_t)(eq - arg));
+        if (!qemu_stream_set(s, path, eq + 1, &err)) {
+            return fail(1, "%s", err->message);
+        }
+    }
+    if (!write_atomically(out, s, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    return 0;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+    const char *a = NULL, *b = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("diff", "unknown option '%s'", argv[i]);
+        } else if (!a) {
+            a = argv[i];
+        } else if (!b) {
+            b = argv[i];
+        } else {
+            return usage_error("diff", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!a || !b) {
+        return usage_error("diff", "missing %s", a ? "B" : "A and B");
+    }
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QemuStream) sa = load_stream(a, &err);
+    if (!sa) {
+        return fail(2, "%s", err->message);
+    }
+    g_autoptr(QemuStream) sb = load_stream(b, &err);
+    if (!sb) {
+        return fail(2, "%s", err->message);
+    }
+    g_autoptr(GPtrArray) lines = qemu_stream_diff(sa, sb);
+    g_autoptr(GString) out = g_string_new(NULL);
+    for (guint i = 0; i < lines->len; i++) {
+        g_string_append(out, g_ptr_array_index(lines, i));
+        g_string_append_c(out, '\n');
+    }
+    if (!print_text(out->str, out->len, &err)) {
+        return fail(2, "%s", err->message);
+    }
+    return lines->len ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        return usage_error(NULL, "missing command (stream, rewrite or diff)");
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        for (size_t i = 0; i < G_N_ELEMENTS(usage_lines); i++) {
+            printf("%s\n", usage_lines[i]);
+        }
+        return 0;
+    }
+    if (strcmp(cmd, "stream") == 0) {
+        return cmd_stream(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "rewrite") == 0) {
+        return cmd_rewrite(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "diff") == 0) {
+        return cmd_diff(argc - 2, argv + 2);
+    }
+    return usage_error(NULL, "unknown command '%s' (stream, rewrite or diff)", cmd);
+}
