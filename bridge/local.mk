@@ -30,10 +30,14 @@ SLOW_TESTS += tests/integration/test-qmp-compat
 
 tests_integration_qmp_test_server_SOURCES = tests/integration/qmp-test-server.c
 tests_integration_qmp_test_server_LDADD = $(BRIDGE_LIBS)
-tests_integration_test_qmp_server_SOURCES = tests/integration/test-qmp-server.c
-tests_integration_test_qmp_server_LDADD = $(BRIDGE_LIBS)
-tests_integration_test_qmp_compat_SOURCES = tests/integration/test-qmp-compat.c
-tests_integration_test_qmp_compat_LDADD = $(BRIDGE_LIBS)
+tests_integration_test_qmp_server_SOURCES = tests/integration/test-qmp-server.c \
+	tests/integration/qmp-test-util.h
+tests_integration_test_qmp_server_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_integration_test_qmp_server_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+tests_integration_test_qmp_compat_SOURCES = tests/integration/test-qmp-compat.c \
+	tests/integration/qmp-test-util.h
+tests_integration_test_qmp_compat_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_integration_test_qmp_compat_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 
 # Benchmark: QMP round-trip latency.
 EXTRA_PROGRAMS += tests/bench/bench-qmp
