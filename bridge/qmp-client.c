@@ -178,7 +178,14 @@ QmpClient *qmp_client_open(const char *address, int timeout_ms, GError **errp)
     }
     g_socket_set_blocking(c->sock, FALSE);
     gint64 deadline = deadline_after(c->timeout_ms);
-    if (!g_socket_connect(c->sock, addr, NULL, &err)) {
+    /* A Unix socket whose listen queue is full says EAGAIN: try again. */
+    while (!g_socket_connect(c->sock, addr, NULL, &err) &&
+           g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) &&
+           g_get_monotonic_time() < deadline) {
+        g_clear_error(&err);
+        g_usleep(1000);
+    }
+    if (err) {
         if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_PENDING)) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP %s: connect: %s", address, err->message);
             return NULL;

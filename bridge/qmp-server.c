@@ -28,6 +28,8 @@
 /* Unread output above which a client's next requests wait. */
 #define OUT_HIGH_WATERMARK (64u << 10)
 #define READ_CHUNK (64u << 10)
+/* Connections waiting to be accepted (GLib's default is 10). */
+#define LISTEN_BACKLOG 128
 /* Pause before accepting again after accept() failed (e.g. out of fds). */
 #define ACCEPT_RETRY_MS 100
 
@@ -387,6 +389,9 @@ bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError *
 
     g_autoptr(GSocket) sock = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM,
                                            G_SOCKET_PROTOCOL_DEFAULT, &err);
+    if (sock) {
+        g_socket_set_listen_backlog(sock, LISTEN_BACKLOG);
+    }
     if (!sock || !g_socket_bind(sock, addr, TRUE, &err) || !g_socket_listen(sock, &err)) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP address '%s': %s", address, err->message);
         return false;

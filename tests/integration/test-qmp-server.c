@@ -236,6 +236,60 @@ static void test_many_clients(void)
     qmp_client_free(workers[0].client);
 }
 
+typedef struct Connector {
+    GMutex *lock;
+    GCond *cond;
+    bool *go;
+    bool ok;
+} Connector;
+
+static gpointer connector_run(gpointer data)
+{
+    Connector *k = data;
+    g_mutex_lock(k->lock);
+    while (!*k->go) {
+        g_cond_wait(k->cond, k->lock);
+    }
+    g_mutex_unlock(k->lock);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QmpClient) c = qmp_client_connect(unix_addr, 10000, &err);
+    g_autoptr(QObject) ret = NULL;
+    k->ok = c && qmp_client_execute(c, "query-version", NULL, &ret, &err);
+    if (err) {
+        fprintf(stderr, "connector: %s\n", err->message);
+    }
+    return NULL;
+}
+
+/* Many connections at the same instant (more than a small listen queue holds). */
+static void test_simultaneous_connects(void)
+{
+    enum { N = 64 };
+    Connector k[N];
+    GThread *t[N];
+    GMutex lock;
+    GCond cond;
+    bool go = false;
+    g_mutex_init(&lock);
+    g_cond_init(&cond);
+    for (int i = 0; i < N; i++) {
+        k[i] = (Connector){ .lock = &lock, .cond = &cond, .go = &go };
+        t[i] = g_thread_new("connector", connector_run, &k[i]);
+    }
+    g_mutex_lock(&lock);
+    go = true;
+    g_cond_broadcast(&cond);
+    g_mutex_unlock(&lock);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        g_thread_join(t[i]);
+        ok += k[i].ok;
+    }
+    CU_ASSERT_EQUAL(ok, N);
+    g_mutex_clear(&lock);
+    g_cond_clear(&cond);
+}
+
 static void test_garbage_keeps_connection(void)
 {
     RawConn *c = raw_negotiated(unix_addr);
@@ -496,6 +550,7 @@ static const CuTest server_tests[] = {
     { "tcp", test_tcp },
     { "client_connect_errors", test_client_connect_errors },
     { "many_clients", test_many_clients },
+    { "simultaneous_connects", test_simultaneous_connects },
     { "garbage_keeps_connection", test_garbage_keeps_connection },
     { "random_garbage_and_disconnects", test_random_garbage_and_disconnects },
     { "pipelining", test_pipelining },
