@@ -1,0 +1,533 @@
+/*
+ * QMP server: see qmp-server.h.
+ *
+ * Plain non-blocking GSockets with GSources on the server's context: one
+ * source per listening socket, and per client one for reading (attached
+ * only while the client may send more) and one for writing (attached only
+ * while output is pending).  A client that fails is closed at once but
+ * freed from an idle callback, because the failure may be noticed deep
+ * inside a callback that still uses it (a command handler emitting an
+ * event that cannot be written, for instance).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
+
+#include "qmp-address.h"
+#include "qmp-json.h"
+#include "qmp-server.h"
+#include "vmscope/error.h"
+
+/* Unread output above which a client's next requests wait. */
+#define OUT_HIGH_WATERMARK (64u << 10)
+#define READ_CHUNK (64u << 10)
+/* Connections waiting to be accepted (GLib's default is 10). */
+#define LISTEN_BACKLOG 128
+/* Pause before accepting again after accept() failed (e.g. out of fds). */
+#define ACCEPT_RETRY_MS 100
+
+typedef struct QmpListener {
+    QmpServer *server;
+    GSocket *sock;
+    GSource *src;
+    GSource *retry;        /* timeout while accepting is paused */
+    char *unix_path;       /* removed on free */
+} QmpListener;
+
+typedef struct QmpConn {
+    QmpServer *server;
+    GSocket *sock;
+    GSource *in_src;
+    GSource *out_src;
+    QmpJsonParser *parser;
+    GByteArray *in;        /* received, not yet parsed */
+    size_t in_off;
+    GString *out;          /* not yet written */
+    size_t out_off;
+    size_t max_output;
+    bool negotiated;
+    bool eof;              /* the peer will send nothing more */
+    bool dead;
+} QmpConn;
+
+struct QmpServer {
+    QmpDispatcher *dispatcher;
+    GMainContext *ctx;
+    guint listener_id;
+    GPtrArray *listeners;  /* QmpListener * */
+    GPtrArray *conns;      /* QmpConn *, alive */
+    GPtrArray *zombies;    /* QmpConn *, closed, to free */
+    GSource *reaper;
+    size_t max_request;
+    size_t max_output;
+};
+
+static void conn_update_sources(QmpConn *c);
+static void conn_process(QmpConn *c);
+
+static size_t conn_pending(const QmpConn *c)
+{
+    return c->out->len - c->out_off;
+}
+
+static void destroy_source(GSource **src)
+{
+    if (*src) {
+        g_source_destroy(*src);
+        g_source_unref(*src);
+        *src = NULL;
+    }
+}
+
+static void conn_free(QmpConn *c)
+{
+    destroy_source(&c->in_src);
+    destroy_source(&c->out_src);
+    g_clear_object(&c->sock);
+    qmp_json_parser_free(c->parser);
+    g_byte_array_unref(c->in);
+    g_string_free(c->out, TRUE);
+    g_free(c);
+}
+
+static gboolean reap(gpointer data)
+{
+    QmpServer *s = data;
+    g_ptr_array_set_size(s->zombies, 0);
+    g_source_unref(s->reaper);
+    s->reaper = NULL;
+    return G_SOURCE_REMOVE;
+}
+
+/* Close a client now; free it once the current callback is over. */
+static void conn_drop(QmpConn *c)
+{
+    QmpServer *s = c->server;
+
+    if (c->dead) {
+        return;
+    }
+    c->dead = true;
+    destroy_source(&c->in_src);
+    destroy_source(&c->out_src);
+    g_socket_close(c->sock, NULL);
+    g_ptr_array_remove_fast(s->conns, c);
+    g_ptr_array_add(s->zombies, c);
+    if (!s->reaper) {
+        s->reaper = g_idle_source_new();
+        g_source_set_callback(s->reaper, reap, s, NULL);
+        g_source_attach(s->reaper, s->ctx);
+    }
+}
+
+/* Write what the socket takes now; false if the client had to be dropped. */
+static bool conn_write(QmpConn *c)
+{
+    while (!c->dead && conn_pending(c) > 0) {
+        g_autoptr(GError) err = NULL;
+        gssize n = g_socket_send(c->sock, c->out->str + c->out_off, conn_pending(c), NULL, &err);
+        if (n < 0) {
+            if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+                break;
+            }
+            conn_drop(c);
+            return false;
+        }
+        c->out_off += (size_t)n;
+    }
+    if (conn_pending(c) == 0) {
+        g_string_truncate(c->out, 0);
+        c->out_off = 0;
+    } else if (c->out_off >= READ_CHUNK && c->out_off >= c->out->len / 2) {
+        g_string_erase(c->out, 0, (gssize)c->out_off);
+        c->out_off = 0;
+    }
+    return !c->dead;
+}
+
+static void conn_queue(QmpConn *c, const QObject *msg)
+{
+    qmp_json_append(c->out, msg);
+    g_string_append(c->out, "\r\n");
+}
+
+static gboolean conn_on_writable(GSocket *sock, GIOCondition cond, gpointer data)
+{
+    QmpConn *c = data;
+
+    if (conn_write(c)) {
+        /* Answers drained: requests that waited may go on. */
+        conn_process(c);
+    }
+    return G_SOURCE_CONTINUE;   /* conn_update_sources() removes it when done */
+}
+
+static gboolean conn_on_readable(GSocket *sock, GIOCondition cond, gpointer data)
+{
+    QmpConn *c = data;
+    char buf[READ_CHUNK];
+    g_autoptr(GError) err = NULL;
+
+    gssize n = g_socket_receive(c->sock, buf, sizeof(buf), NULL, &err);
+    if (n < 0) {
+        if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+            conn_drop(c);
+        }
+        return G_SOURCE_CONTINUE;
+    }
+    if (n == 0) {
+        c->eof = true;
+    } else {
+        g_byte_array_append(c->in, (const guint8 *)buf, (guint)n);
+    }
+    conn_process(c);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Attach or detach the read and write sources to match the client's state. */
+static void conn_update_sources(QmpConn *c)
+{
+    if (c->dead) {
+        return;
+    }
+    bool want_read = !c->eof && c->in_off == c->in->len && conn_pending(c) < OUT_HIGH_WATERMARK;
+    bool want_write = conn_pending(c) > 0;
+
+    if (want_read && !c->in_src) {
+        c->in_src = g_socket_create_source(c->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+        g_source_set_callback(c->in_src, (GSourceFunc)(void (*)(void))conn_on_readable, c, NULL);
+        g_source_attach(c->in_src, c->server->ctx);
+    } else if (!want_read) {
+        destroy_source(&c->in_src);
+    }
+    if (want_write && !c->out_src) {
+        c->out_src = g_socket_create_source(c->sock, G_IO_OUT | G_IO_HUP | G_IO_ERR, NULL);
+        g_source_set_callback(c->out_src, (GSourceFunc)(void (*)(void))conn_on_writable, c, NULL);
+        g_source_attach(c->out_src, c->server->ctx);
+    } else if (!want_write) {
+        destroy_source(&c->out_src);
+    }
+}
+
+/* Answer the requests received so far, as far as unread output allows. */
+static void conn_process(QmpConn *c)
+{
+    while (!c->dead && c->in_off < c->in->len && conn_pending(c) < OUT_HIGH_WATERMARK) {
+        size_t used = 0;
+        QObject *req = NULL;
+        g_autoptr(GError) err = NULL;
+        QmpJsonStatus st = qmp_json_parser_feed(c->parser, (const char *)c->in->data + c->in_off,
+                                                c->in->len - c->in_off, &used, &req, &err);
+        c->in_off += used;
+        if (st == QMP_JSON_VALUE) {
+            g_autoptr(QObject) owned = req;
+            g_autoptr(QObject) rsp = qmp_dispatch(c->server->dispatcher, owned, &c->negotiated);
+            if (!c->dead) {
+                conn_queue(c, rsp);
+            }
+        } else if (st == QMP_JSON_ERROR) {
+            g_autoptr(QObject) rsp = qmp_error_response(err);
+            conn_queue(c, rsp);
+        }
+    }
+    if (c->dead) {
+        return;
+    }
+    if (c->in_off == c->in->len) {
+        g_byte_array_set_size(c->in, 0);
+        c->in_off = 0;
+    }
+    if (!conn_write(c)) {
+        return;
+    }
+    if (c->eof && c->in_off == c->in->len && conn_pending(c) == 0) {
+        conn_drop(c);       /* everything the peer sent is answered */
+        return;
+    }
+    conn_update_sources(c);
+}
+
+static void conn_new(QmpServer *s, GSocket *sock)
+{
+    QmpConn *c = g_new0(QmpConn, 1);
+    c->server = s;
+    c->sock = sock;
+    c->parser = qmp_json_parser_new(s->max_request);
+    c->in = g_byte_array_new();
+    c->out = g_string_new(NULL);
+    c->max_output = s->max_output;
+    g_socket_set_blocking(sock, FALSE);
+    if (g_socket_get_family(sock) != G_SOCKET_FAMILY_UNIX) {
+        /* Small answers go out at once (latency over throughput). */
+        g_autoptr(GError) ignored = NULL;
+        if (!g_socket_set_option(sock, IPPROTO_TCP, TCP_NODELAY, 1, &ignored)) {
+            g_debug("qmp: TCP_NODELAY: %s", ignored->message);
+        }
+    }
+    g_ptr_array_add(s->conns, c);
+
+    g_autoptr(QObject) greeting = qmp_dispatcher_greeting(s->dispatcher);
+    conn_queue(c, greeting);
+    if (conn_write(c)) {
+        conn_update_sources(c);
+    }
+}
+
+/* ---- listening ---------------------------------------------------------- */
+
+static gboolean listener_on_incoming(GSocket *sock, GIOCondition cond, gpointer data);
+
+static void listener_attach(QmpListener *l)
+{
+    l->src = g_socket_create_source(l->sock, G_IO_IN, NULL);
+    g_source_set_callback(l->src, (GSourceFunc)(void (*)(void))listener_on_incoming, l, NULL);
+    g_source_attach(l->src, l->server->ctx);
+}
+
+static gboolean listener_retry(gpointer data)
+{
+    QmpListener *l = data;
+    g_source_unref(l->retry);
+    l->retry = NULL;
+    listener_attach(l);
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean listener_on_incoming(GSocket *sock, GIOCondition cond, gpointer data)
+{
+    QmpListener *l = data;
+
+    for (;;) {
+        g_autoptr(GError) err = NULL;
+        GSocket *client = g_socket_accept(l->sock, NULL, &err);
+        if (client) {
+            conn_new(l->server, client);
+            continue;
+        }
+        if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+            /* Out of descriptors or the like: do not spin, try again later. */
+            g_debug("qmp: accept: %s", err->message);
+            destroy_source(&l->src);
+            l->retry = g_timeout_source_new(ACCEPT_RETRY_MS);
+            g_source_set_callback(l->retry, listener_retry, l, NULL);
+            g_source_attach(l->retry, l->server->ctx);
+            return G_SOURCE_REMOVE;
+        }
+        return G_SOURCE_CONTINUE;
+    }
+}
+
+static void listener_free(gpointer data)
+{
+    QmpListener *l = data;
+    destroy_source(&l->src);
+    destroy_source(&l->retry);
+    if (l->sock) {
+        g_socket_close(l->sock, NULL);
+        g_object_unref(l->sock);
+    }
+    if (l->unix_path) {
+        unlink(l->unix_path);
+        g_free(l->unix_path);
+    }
+    g_free(l);
+}
+
+/*
+ * A socket file left at path: remove it if nobody answers there (a dead
+ * server's leftover, as QEMU would), refuse if somebody does or if it is
+ * not a socket.
+ */
+static bool clear_stale_socket(const char *address, GSocketAddress *addr, const char *path,
+                               GError **errp)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        return true;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "QMP address '%s': %s exists and is not a socket", address, path);
+        return false;
+    }
+    g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    if (probe && g_socket_connect(probe, addr, NULL, NULL)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO,
+                    "QMP address '%s': a server is already listening there", address);
+        return false;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP address '%s': cannot remove %s: %s",
+                    address, path, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError **errp)
+{
+    g_autoptr(GSocketAddress) addr = qmp_address_parse(address, errp);
+    g_autoptr(GError) err = NULL;
+
+    if (!addr) {
+        return false;
+    }
+    const char *path = G_IS_UNIX_SOCKET_ADDRESS(addr)
+        ? g_unix_socket_address_get_path(G_UNIX_SOCKET_ADDRESS(addr)) : NULL;
+    if (path && !clear_stale_socket(address, addr, path, errp)) {
+        return false;
+    }
+
+    g_autoptr(GSocket) sock = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM,
+                                           G_SOCKET_PROTOCOL_DEFAULT, &err);
+    if (sock) {
+        g_socket_set_listen_backlog(sock, LISTEN_BACKLOG);
+    }
+    if (!sock || !g_socket_bind(sock, addr, TRUE, &err) || !g_socket_listen(sock, &err)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP address '%s': %s", address, err->message);
+        return false;
+    }
+    g_socket_set_blocking(sock, FALSE);
+
+    if (bound) {
+        g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, &err);
+        if (!local) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP address '%s': %s", address,
+                        err->message);
+            if (path) {
+                unlink(path);
+            }
+            return false;
+        }
+        *bound = qmp_address_to_string(local);
+    }
+
+    QmpListener *l = g_new0(QmpListener, 1);
+    l->server = s;
+    l->sock = g_steal_pointer(&sock);
+    l->unix_path = g_strdup(path);
+    listener_attach(l);
+    g_ptr_array_add(s->listeners, l);
+    return true;
+}
+
+/* ---- the server --------------------------------------------------------- */
+
+static void broadcast(QmpServer *s, QObject *event)
+{
+    g_autoptr(GString) text = g_string_new(NULL);
+    qmp_json_append(text, event);
+    g_string_append(text, "\r\n");
+
+    /* Dropping a client changes s->conns: walk a copy. */
+    g_autoptr(GPtrArray) conns = g_ptr_array_copy(s->conns, NULL, NULL);
+    for (guint i = 0; i < conns->len; i++) {
+        QmpConn *c = g_ptr_array_index(conns, i);
+        if (c->dead || !c->negotiated) {
+            continue;
+        }
+        if (conn_pending(c) + text->len > c->max_output) {
+            g_debug("qmp: dropping a client that does not read its output");
+            conn_drop(c);
+            continue;
+        }
+        g_string_append_len(c->out, text->str, (gssize)text->len);
+        if (conn_write(c)) {
+            conn_update_sources(c);
+        }
+    }
+}
+
+static void on_dispatcher_event(QObject *event, void *opaque)
+{
+    broadcast(opaque, event);
+}
+
+QmpServer *qmp_server_new(QmpDispatcher *d, GMainContext *ctx)
+{
+    QmpServer *s = g_new0(QmpServer, 1);
+    s->dispatcher = d;
+    s->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref(g_main_context_default());
+    s->listeners = g_ptr_array_new_with_free_func(listener_free);
+    s->conns = g_ptr_array_new();
+    s->zombies = g_ptr_array_new_with_free_func((GDestroyNotify)conn_free);
+    s->max_request = QMP_SERVER_DEFAULT_MAX_REQUEST;
+    s->max_output = QMP_SERVER_DEFAULT_MAX_OUTPUT;
+    s->listener_id = qmp_dispatcher_add_event_listener(d, on_dispatcher_event, s);
+    return s;
+}
+
+void qmp_server_free(QmpServer *s)
+{
+    if (!s) {
+        return;
+    }
+    qmp_dispatcher_remove_event_listener(s->dispatcher, s->listener_id);
+    g_ptr_array_free(s->listeners, TRUE);
+    while (s->conns->len > 0) {
+        conn_drop(g_ptr_array_index(s->conns, 0));
+    }
+    g_ptr_array_free(s->conns, TRUE);
+    destroy_source(&s->reaper);
+    g_ptr_array_free(s->zombies, TRUE);
+    g_main_context_unref(s->ctx);
+    g_free(s);
+}
+
+void qmp_server_set_limits(QmpServer *s, size_t max_request, size_t max_output)
+{
+    if (max_request) {
+        s->max_request = max_request;
+    }
+    if (max_output) {
+        s->max_output = max_output;
+    }
+}
+
+void qmp_server_emit_event(QmpServer *s, const char *name, QObject *data)
+{
+    g_autoptr(QObject) ev = qmp_event_new(name, data);
+    broadcast(s, ev);
+}
+
+guint qmp_server_client_count(const QmpServer *s)
+{
+    return s->conns->len;
+}
+
+bool qmp_server_flush(QmpServer *s, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+    for (;;) {
+        g_autoptr(GArray) fds = g_array_new(FALSE, TRUE, sizeof(GPollFD));
+        g_autoptr(GPtrArray) conns = g_ptr_array_copy(s->conns, NULL, NULL);
+        for (guint i = 0; i < conns->len; i++) {
+            QmpConn *c = g_ptr_array_index(conns, i);
+            if (conn_write(c) && conn_pending(c) > 0) {
+                GPollFD p = { .fd = g_socket_get_fd(c->sock), .events = G_IO_OUT };
+                g_array_append_val(fds, p);
+            }
+        }
+        if (fds->len == 0) {
+            return true;
+        }
+        gint64 left = deadline - g_get_monotonic_time();
+        if (left <= 0) {
+            return false;
+        }
+        if (g_poll((GPollFD *)(void *)fds->data, fds->len, (gint)((left + 999) / 1000)) < 0 &&
+            errno != EINTR) {
+            return false;
+        }
+    }
+}
