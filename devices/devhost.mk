@@ -1,0 +1,15 @@
+# vmscope-devhost: the device host (devices/devhost.c), its QMP monitor
+# (devices/devhost-qmp.c) and migration (devices/migration*.c), with their
+# tests and the migration benchmark.
+noinst_LTLIBRARIES += devices/libvmsdevhost.la
+devices_libvmsdevhost_la_SOURCES = \
+	devices/devhost.h devices/devhost.c \
+	devices/devhost-qmp.h devices/devhost-qmp.c \
+	devices/migration.h devices/migration.c devices/migration-stream.c
+devices_libvmsdevhost_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/devices -I$(top_srcdir)
+DEVHOST_LIBS = devices/libvmsdevhost.la devices/libvmsdevices.la $(BRIDGE_LIBS)
+
+bin_PROGRAMS += devices/vmscope-devhost
+devices_vmscope_devhost_SOURCES = devices/vmscope-devhost.c
+devices_vmscope_devhost_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/devices -I$(top_srcdir)
+devices_vmscope_devhost_LDADD = $(DEVHOST_LIBS)
