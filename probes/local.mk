@@ -51,3 +51,22 @@ probes/vmscope-trace.skel.h: probes/vmscope-trace.bpf.o
 
 CLEANFILES += probes/vmlinux.h probes/vmscope-trace.bpf.o probes/vmscope-trace.skel.h
 endif
+
+# Tests.  They skip (exit 77, saying why) without root, BPF, QEMU or a built
+# vmscope-trace, so they are listed whether or not probes are built.
+check_PROGRAMS += tests/unit/test-trace-report
+TESTS += tests/unit/test-trace-report
+tests_unit_test_trace_report_SOURCES = tests/unit/test-trace-report.c \
+	probes/trace-report.c probes/trace-report.h probes/trace-event.h
+tests_unit_test_trace_report_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probes
+tests_unit_test_trace_report_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_trace_report_LDADD = $(VMS_LIBS) $(CUNIT_LIBS)
+
+PROBES_SLOW_TESTS = \
+	tests/integration/trace-qemu-file.py \
+	tests/integration/trace-bpftrace.py \
+	tests/integration/trace-live.py
+TESTS += tests/integration/trace-errors.py $(PROBES_SLOW_TESTS)
+SLOW_TESTS += $(PROBES_SLOW_TESTS)
+EXTRA_DIST += tests/integration/tracetest.py tests/integration/trace-errors.py \
+	$(PROBES_SLOW_TESTS)

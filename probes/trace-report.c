@@ -103,7 +103,7 @@ static int compare_hists(gconstpointer a, gconstpointer b)
 
 static void append_json_line(GString *out, json_object *obj)
 {
-    g_string_append(out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+    g_string_append(out, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     g_string_append_c(out, '\n');
 }
 

@@ -425,7 +425,7 @@ static void report(const Tracer *t, GString *out)
         json_object *rec = json_object_new_object();
         json_object_object_add(rec, "type", json_object_new_string("stats"));
         json_object_object_add(rec, "data", stats);
-        g_string_append_printf(out, "%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN));
+        g_string_append_printf(out, "%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(rec);
     } else {
         json_object_put(stats);
