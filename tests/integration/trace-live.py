@@ -3,7 +3,10 @@
 
 Source and destination share their RAM (/dev/shm, x-ignore-shared), so the
 stream carries device state.  One vmscope-trace follows each process (text
-output), and stops by itself when its process exits.  What the source puts
+output), and stops by itself when its process exits.  The source's uses
+uprobe_multi (when the kernel has it) on every function; the destination's
+uses one perf-event uprobe per function (VMSCOPE_TRACE_UPROBES=perf) on the
+put/get/vmstate functions only, so both ways of attaching are checked.  What the source puts
 into each section must be exactly what the destination gets out of it, for
 the sections, for the innermost VMStateDescriptions, and in total.
 """
@@ -31,7 +34,9 @@ def main():
     src = T.Qemu(qemu, tmp, "src", shm)
     dst = T.Qemu(qemu, tmp, "dst", shm, incoming=f"unix:{sock}")
     put_tracer = T.Tracer(tmp, "put", ["-p", str(src.pid)])
-    get_tracer = T.Tracer(tmp, "get", ["-p", str(dst.pid)])
+    get_tracer = T.Tracer(tmp, "get", ["-p", str(dst.pid), "-v", "-f", "qemu_*", "-f", "vmstate_*"],
+                          env={"VMSCOPE_TRACE_UPROBES": "perf"})
+    T.check(" with perf uprobes in " in get_tracer.stderr(), get_tracer.stderr())
     for q in (src, dst):
         q.set_capabilities(x_ignore_shared=True)
     src.cmd("migrate", uri=f"unix:{sock}")

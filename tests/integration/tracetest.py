@@ -259,13 +259,14 @@ class Tracer:
     """vmscope-trace running in the background; its output goes to files so
     that a large --events stream cannot block it on a pipe."""
 
-    def __init__(self, tmp, name, args):
+    def __init__(self, tmp, name, args, env=None):
         self.name = name
         self.out_path = os.path.join(tmp, f"{name}.out")
         self.err_path = os.path.join(tmp, f"{name}.err")
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
             self.proc = spawn([trace_binary()] + args, stdin=subprocess.DEVNULL,
-                              stdout=out, stderr=err)
+                              stdout=out, stderr=err,
+                              env=dict(os.environ, **env) if env else None)
         deadline = time.monotonic() + WAIT
         while "Hit Ctrl-C to end." not in self.stderr():
             if self.proc.poll() is not None:
