@@ -70,3 +70,7 @@ TESTS += tests/integration/trace-errors.py $(PROBES_SLOW_TESTS)
 SLOW_TESTS += $(PROBES_SLOW_TESTS)
 EXTRA_DIST += tests/integration/tracetest.py tests/integration/trace-errors.py \
 	$(PROBES_SLOW_TESTS)
+
+# `make bench`: attach time against bpftrace, migration time traced/untraced.
+BENCHES += tests/bench/bench-trace.py
+EXTRA_DIST += tests/bench/bench-trace.py

@@ -78,9 +78,11 @@ static G_GNUC_PRINTF(1, 2) void fail(const char *fmt, ...)
     va_end(ap);
 }
 
+/* -v shows libbpf's warnings and notes (a refused program's verifier log
+ * among them), not its debug chatter. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-    return verbose ? vfprintf(stderr, fmt, ap) : 0;
+    return verbose && level != LIBBPF_DEBUG ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 static uint64_t monotonic_ns(void)
@@ -515,6 +517,12 @@ static int run(Options *o)
         goto out;
     }
 
+    /* The program reads pt_regs through CO-RE relocations: kernel BTF. */
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+        fail("this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): it needs CONFIG_DEBUG_INFO_BTF",
+             g_strerror(errno));
+        goto out;
+    }
     method = trace_attach_choose();
     skel = vmscope_trace_bpf__open();
     if (!skel) {
