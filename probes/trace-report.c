@@ -281,6 +281,38 @@ void trace_report_hists(GString *out, const char *name, GPtrArray *hists, bool j
     }
 }
 
+void trace_report_stats(GString *out, const uint64_t *stats, bool json)
+{
+    static const struct {
+        const char *json;
+        const char *text;
+    } names[VTRACE_STAT_MAX] = {
+        [VTRACE_STAT_DROPPED_EVENTS] = { "dropped_events", "dropped events" },
+        [VTRACE_STAT_MAP_FULL] = { "map_full", "lost counts (a summary map was full)" },
+        [VTRACE_STAT_THREADS_FULL] = { "threads_full", "calls on untracked threads (too many threads)" },
+        [VTRACE_STAT_DEPTH_OVERFLOW] = { "depth_overflow", "vmstate calls nested too deep" },
+        [VTRACE_STAT_READ_ERRORS] = { "read_errors", "names or strings that could not be read" },
+    };
+
+    if (json) {
+        json_object *data = json_object_new_object();
+        json_object *rec = json_object_new_object();
+        for (unsigned i = 0; i < VTRACE_STAT_MAX; i++) {
+            json_object_object_add(data, names[i].json, json_object_new_uint64(stats[i]));
+        }
+        json_object_object_add(rec, "type", json_object_new_string("stats"));
+        json_object_object_add(rec, "data", data);
+        append_json_line(out, rec);
+        json_object_put(rec);
+        return;
+    }
+    for (unsigned i = 0; i < VTRACE_STAT_MAX; i++) {
+        if (i == VTRACE_STAT_DROPPED_EVENTS || stats[i]) {
+            g_string_append_printf(out, "%s: %" PRIu64 "\n", names[i].text, stats[i]);
+        }
+    }
+}
+
 static const char *phase_name(unsigned phase)
 {
     switch (phase) {

@@ -66,6 +66,13 @@ unsigned trace_hist_slot(int64_t v);
 void trace_report_counts(GString *out, const char *name, GPtrArray *counts, bool json);
 void trace_report_hists(GString *out, const char *name, GPtrArray *hists, bool json);
 
+/*
+ * The loss counters (enum vtrace_stat).  Text: "dropped events: N" always,
+ * then a line for each other counter that is not zero.  JSON: one line
+ * {"type":"stats","data":{"dropped_events":N,"map_full":N,...}}.
+ */
+void trace_report_stats(GString *out, const uint64_t *stats, bool json);
+
 /* Just the bucket lines of one histogram, as bpftrace prints them. */
 void trace_report_hist_buckets(GString *out, const uint64_t *slots);
 

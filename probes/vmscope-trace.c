@@ -35,7 +35,6 @@
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <json-c/json.h>
 
 #include "trace-attach.h"
 #include "trace-event.h"
@@ -378,16 +377,6 @@ static GPtrArray *read_hists(struct bpf_map *map)
 
 static void report(const Tracer *t, GString *out)
 {
-    static const struct {
-        const char *json;
-        const char *text;   /* printed when not zero; NULL: always */
-    } stat_names[VTRACE_STAT_MAX] = {
-        [VTRACE_STAT_DROPPED_EVENTS] = { "dropped_events", NULL },
-        [VTRACE_STAT_MAP_FULL] = { "map_full", "lost counts (a summary map was full)" },
-        [VTRACE_STAT_THREADS_FULL] = { "threads_full", "calls on untracked threads (too many threads)" },
-        [VTRACE_STAT_DEPTH_OVERFLOW] = { "depth_overflow", "vmstate calls nested too deep" },
-        [VTRACE_STAT_READ_ERRORS] = { "read_errors", "names or strings that could not be read" },
-    };
     struct vmscope_trace_bpf *s = t->skel;
     bool json = t->o->json;
     g_autoptr(GPtrArray) calls = read_calls(t);
@@ -397,7 +386,7 @@ static void report(const Tracer *t, GString *out)
     g_autoptr(GPtrArray) vmsd_calls = read_name_func(t, s->maps.vmsd_calls);
     g_autoptr(GPtrArray) usecs = read_hists(s->maps.section_usecs);
     int stats_fd = bpf_map__fd(s->maps.stats);
-    json_object *stats = json_object_new_object();
+    uint64_t stats[VTRACE_STAT_MAX];
 
     if (!json) {
         g_string_append_c(out, '\n');
@@ -410,28 +399,9 @@ static void report(const Tracer *t, GString *out)
     trace_report_hists(out, "@usecs", usecs, json);
     for (__u32 i = 0; i < VTRACE_STAT_MAX; i++) {
         __u64 v = 0;
-        if (bpf_map_lookup_elem(stats_fd, &i, &v) != 0) {
-            v = 0;
-        }
-        json_object_object_add(stats, stat_names[i].json, json_object_new_uint64(v));
-        if (json) {
-            continue;
-        }
-        if (!stat_names[i].text) {
-            g_string_append_printf(out, "dropped events: %" PRIu64 "\n", (uint64_t)v);
-        } else if (v) {
-            g_string_append_printf(out, "%s: %" PRIu64 "\n", stat_names[i].text, (uint64_t)v);
-        }
+        stats[i] = bpf_map_lookup_elem(stats_fd, &i, &v) == 0 ? v : 0;
     }
-    if (json) {
-        json_object *rec = json_object_new_object();
-        json_object_object_add(rec, "type", json_object_new_string("stats"));
-        json_object_object_add(rec, "data", stats);
-        g_string_append_printf(out, "%s\n", json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(rec);
-    } else {
-        json_object_put(stats);
-    }
+    trace_report_stats(out, stats, json);
 }
 
 /* Wait for a signal, the deadline or the end of the processes.  false on error. */
@@ -456,7 +426,7 @@ static bool trace_loop(Tracer *t, struct ring_buffer *rb, int sigfd, int *pidfds
             if (now >= deadline) {
                 return true;
             }
-            timeout = (int)((deadline - now + 999999) / 1000000);
+            timeout = (int)MIN((deadline - now + 999999) / 1000000, 3600 * 1000);
         }
         if (poll(fds, 2 + npids, timeout) < 0) {
             if (errno == EINTR) {

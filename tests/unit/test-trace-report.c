@@ -268,6 +268,27 @@ static void test_event_long_name(void)
     ASSERT_STR_EQ(out->str, expected);
 }
 
+static void test_stats(void)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    uint64_t stats[VTRACE_STAT_MAX] = { 0 };
+
+    trace_report_stats(out, stats, false);
+    ASSERT_STR_EQ(out->str, "dropped events: 0\n");
+    stats[VTRACE_STAT_DROPPED_EVENTS] = 7;
+    stats[VTRACE_STAT_THREADS_FULL] = 2;
+    g_string_truncate(out, 0);
+    trace_report_stats(out, stats, false);
+    ASSERT_STR_EQ(out->str,
+        "dropped events: 7\n"
+        "calls on untracked threads (too many threads): 2\n");
+    g_string_truncate(out, 0);
+    trace_report_stats(out, stats, true);
+    ASSERT_STR_EQ(out->str,
+        "{\"type\":\"stats\",\"data\":{\"dropped_events\":7,\"map_full\":0,"
+        "\"threads_full\":2,\"depth_overflow\":0,\"read_errors\":0}}\n");
+}
+
 static const CuTest report_tests[] = {
     { "hist slots", test_slots },
     { "hist like bpftrace", test_hist_like_bpftrace },
@@ -276,6 +297,7 @@ static const CuTest report_tests[] = {
     { "counts text and JSON", test_counts },
     { "empty maps print nothing", test_empty },
     { "events text and JSON", test_events },
+    { "loss counters", test_stats },
     { "event with a name without NUL", test_event_long_name },
     { NULL, NULL },
 };
