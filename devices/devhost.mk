@@ -13,3 +13,15 @@ bin_PROGRAMS += devices/vmscope-devhost
 devices_vmscope_devhost_SOURCES = devices/vmscope-devhost.c
 devices_vmscope_devhost_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/devices -I$(top_srcdir)
 devices_vmscope_devhost_LDADD = $(DEVHOST_LIBS)
+
+# Integration tests: real processes, sockets and segments (in a temp dir).
+DEVHOST_TEST_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+DEVHOST_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/tests/integration
+DEVHOST_TEST_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+check_PROGRAMS += tests/integration/test-devhost
+TESTS += tests/integration/test-devhost
+tests_integration_test_devhost_SOURCES = tests/integration/test-devhost.c \
+	tests/integration/devhost-test-util.h
+tests_integration_test_devhost_CFLAGS = $(DEVHOST_TEST_CFLAGS)
+tests_integration_test_devhost_CPPFLAGS = $(DEVHOST_TEST_CPPFLAGS)
+tests_integration_test_devhost_LDADD = $(DEVHOST_TEST_LDADD)

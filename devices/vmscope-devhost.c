@@ -137,13 +137,14 @@ int main(int argc, char **argv)
     guint sigterm = g_unix_signal_add(SIGTERM, on_signal, d);
     g_main_loop_run(loop);
 
-    g_source_remove(sigint);
-    g_source_remove(sigterm);
+    /* Signals stay handled until the end: a second SIGTERM must not cut the cleanup short. */
     g_clear_pointer(&m, migration_free);       /* ends a migration under way */
     qmp_server_flush(server, 1000);
     g_clear_pointer(&server, qmp_server_free);
     g_clear_pointer(&mon, devhost_monitor_free);
     g_clear_pointer(&h, devhost_free);          /* removes the segment */
+    g_source_remove(sigint);
+    g_source_remove(sigterm);
     g_main_loop_unref(loop);
     g_free(opt_name);
     g_free(opt_devices);
