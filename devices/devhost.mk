@@ -25,3 +25,10 @@ tests_integration_test_devhost_SOURCES = tests/integration/test-devhost.c \
 tests_integration_test_devhost_CFLAGS = $(DEVHOST_TEST_CFLAGS)
 tests_integration_test_devhost_CPPFLAGS = $(DEVHOST_TEST_CPPFLAGS)
 tests_integration_test_devhost_LDADD = $(DEVHOST_TEST_LDADD)
+check_PROGRAMS += tests/integration/test-devhost-migrate
+TESTS += tests/integration/test-devhost-migrate
+tests_integration_test_devhost_migrate_SOURCES = tests/integration/test-devhost-migrate.c \
+	tests/integration/devhost-test-util.h
+tests_integration_test_devhost_migrate_CFLAGS = $(DEVHOST_TEST_CFLAGS)
+tests_integration_test_devhost_migrate_CPPFLAGS = $(DEVHOST_TEST_CPPFLAGS)
+tests_integration_test_devhost_migrate_LDADD = $(DEVHOST_TEST_LDADD)
