@@ -665,6 +665,30 @@ static void test_incoming_refuses_bad_streams(void)
     CU_ASSERT_EQUAL(dh_stop(dst), 0);
 }
 
+/* A host of 1,000 devices starts, and migrates all of them. */
+static void test_thousand_devices(void)
+{
+    g_autofree char *uri = unix_uri("mig-1000.sock");
+    g_autofree char *incoming = g_strdup_printf("--incoming=%s", uri);
+    Devhost *src = dh_start("ksrc1000", "--devices=serial:1000", NULL);
+    Devhost *dst = dh_start("kdst1000", "--devices=serial:1000", incoming, "-S", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dst);
+    g_autoptr(QObject) q = migrate_wait(src, uri);
+    ASSERT_STR_EQ(mig_status(q), "completed");
+    uint64_t devices = 0;
+    qnum_get_uint(qdict_get(qdict_get(q, "device-state"), "devices"), &devices);
+    CU_ASSERT_EQUAL(devices, 1000);
+    g_autoptr(QObject) a = dh_states("ksrc1000");
+    g_autoptr(QObject) b = dh_states("kdst1000");
+    CU_ASSERT_TRUE_FATAL(a && b);
+    CU_ASSERT_EQUAL(qdict_size(b), 1000);
+    CU_ASSERT_TRUE(qdict_haskey(b, "serial999"));
+    CU_ASSERT_TRUE(dh_states_equal(a, b));
+    CU_ASSERT_EQUAL(dh_stop(src), 0);
+    CU_ASSERT_EQUAL(dh_stop(dst), 0);
+}
+
 static const CuTest migrate_tests[] = {
     { "unix: to a -S destination, field by field", test_unix_to_paused_destination },
     { "tcp: (port 0)", test_tcp },
@@ -676,6 +700,7 @@ static const CuTest migrate_tests[] = {
     { "destination killed mid-migration", test_destination_killed },
     { "destinations that refuse, babble, hang up", test_fake_destinations },
     { "incoming: bad streams refused, then a good one", test_incoming_refuses_bad_streams },
+    { "1,000 devices", test_thousand_devices },
     { NULL, NULL },
 };
 
