@@ -624,6 +624,36 @@ static void test_incoming_refuses_bad_streams(void)
     g_autofree char *r3 = send_raw(uri + 5, g_bytes_get_data(bad, NULL), g_bytes_get_size(bad));
     ASSERT_STR_EQ(r3, "{\"status\":\"failed\",\"error\":\"incoming migration: device slirp0: "
                       "slirp.sockets: array length 300 exceeds the maximum 256\"}");
+    /* Values the models' post_load checks refuse (their ticks would crash on them). */
+    static const struct {
+        const char *path, *value, *error;
+    } hostile[] = {
+        { "i8254.channels[0].count", "0",
+          "device pit0: i8254.channels[0].count: 0 out of range (1 to 65536)" },
+        { "serial.serial/recv_fifo.recv_fifo.head", "200", "device serial0: serial.recv_fifo: "
+                                                           "head 200 and num " },
+        { "virtio-blk.num_queues", "0",
+          "device virtio-blk0: virtio-blk.num_queues: value 0 in the input differs from the "
+          "current value 2" },
+        { "virtio-blk.capacity", "0",
+          "device virtio-blk0: virtio-blk.capacity: 0 out of range (at least 1 sector)" },
+        { "apic.count_shift", "40", "device apic0: apic.count_shift: 40 out of range (0 to 7)" },
+        { "mc146818rtc.base_rtc", "-5", "device rtc0: mc146818rtc: base_rtc -5 or last_update " },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(hostile); i++) {
+        g_autoptr(QemuStream) s = qemu_stream_parse(bytes, &err);
+        ASSERT_NO_ERROR(err);
+        CU_ASSERT_TRUE(qemu_stream_set(s, hostile[i].path, hostile[i].value, &err));
+        ASSERT_NO_ERROR(err);
+        g_autoptr(GBytes) b = qemu_stream_write(s);
+        g_autofree char *r = send_raw(uri + 5, g_bytes_get_data(b, NULL), g_bytes_get_size(b));
+        g_autofree char *want = g_strdup_printf(
+            "{\"status\":\"failed\",\"error\":\"incoming migration: %s", hostile[i].error);
+        if (!g_str_has_prefix(r, want)) {
+            fprintf(stderr, "\n%s\n%s\n", r, want);
+        }
+        CU_ASSERT_TRUE(g_str_has_prefix(r, want));
+    }
     CU_ASSERT_EQUAL(dh_stop(src), 0);
     assert_status(dst, "inmigrate");
     g_autoptr(QObject) still = dh_states("bdst");
