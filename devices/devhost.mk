@@ -32,3 +32,13 @@ tests_integration_test_devhost_migrate_SOURCES = tests/integration/test-devhost-
 tests_integration_test_devhost_migrate_CFLAGS = $(DEVHOST_TEST_CFLAGS)
 tests_integration_test_devhost_migrate_CPPFLAGS = $(DEVHOST_TEST_CPPFLAGS)
 tests_integration_test_devhost_migrate_LDADD = $(DEVHOST_TEST_LDADD)
+
+# Benchmark: migration time of a 1,000-device host.  Also by hand, under a
+# tracer: tests/bench/bench-devhost-migrate [DEVHOST [RUNS [DEVICES]]].
+EXTRA_PROGRAMS += tests/bench/bench-devhost-migrate
+BENCHES += tests/bench/bench-devhost-migrate
+CLEANFILES += tests/bench/bench-devhost-migrate$(EXEEXT)
+tests_bench_bench_devhost_migrate_SOURCES = tests/bench/bench-devhost-migrate.c \
+	tests/integration/devhost-test-util.h
+tests_bench_bench_devhost_migrate_CPPFLAGS = $(DEVHOST_TEST_CPPFLAGS)
+tests_bench_bench_devhost_migrate_LDADD = $(BRIDGE_LIBS)
