@@ -42,3 +42,11 @@ tests_bench_bench_devhost_migrate_SOURCES = tests/bench/bench-devhost-migrate.c 
 	tests/integration/devhost-test-util.h
 tests_bench_bench_devhost_migrate_CPPFLAGS = $(DEVHOST_TEST_CPPFLAGS)
 tests_bench_bench_devhost_migrate_LDADD = $(BRIDGE_LIBS)
+# Through vmscope-agent (skips until the agent is in the tree).
+check_PROGRAMS += tests/integration/test-devhost-agent
+TESTS += tests/integration/test-devhost-agent
+tests_integration_test_devhost_agent_SOURCES = tests/integration/test-devhost-agent.c \
+	tests/integration/devhost-test-util.h
+tests_integration_test_devhost_agent_CFLAGS = $(DEVHOST_TEST_CFLAGS)
+tests_integration_test_devhost_agent_CPPFLAGS = $(DEVHOST_TEST_CPPFLAGS)
+tests_integration_test_devhost_agent_LDADD = $(DEVHOST_TEST_LDADD)
