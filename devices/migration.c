@@ -68,7 +68,9 @@ typedef struct Worker {
     int fd;                         /* the socket, or the command's stdin */
     GSubprocess *proc;
     GOutputStream *pipe;            /* owns fd for exec */
+    DevHost *host;                  /* frozen while the worker saves it */
     GBytes *stream;
+    _Atomic uint64_t stream_bytes;  /* 0 until saved */
     _Atomic uint64_t sent;
 } Worker;
 
@@ -341,10 +343,22 @@ static void connect_thread(GTask *task, gpointer source, gpointer data, GCancell
     }
 }
 
+/*
+ * Save and send.  The devices are frozen (finish-migrate): the main thread
+ * writes neither their states nor their heap until this task has ended,
+ * so the worker may read them.
+ */
 static void send_thread(GTask *task, gpointer source, gpointer data, GCancellable *c)
 {
     Worker *w = data;
     GError *err = NULL;
+    w->stream = migration_save_stream(w->host, &err);
+    if (!w->stream) {
+        vms_error_prefix(&err, "saving the device state");
+        g_task_return_error(task, err);
+        return;
+    }
+    atomic_store(&w->stream_bytes, g_bytes_get_size(w->stream));
     bool ok = worker_send(w, c, &err) &&
               (w->kind == URI_EXEC ? worker_finish_exec(w, c, &err) : worker_result(w, c, &err));
     if (ok) {
@@ -509,6 +523,9 @@ static void outgoing_end(Migration *m, GError *err, bool frozen)
 {
     m->end_ms = now_ms();
     m->busy = false;
+    if (m->worker) {
+        m->stream_bytes = atomic_load(&m->worker->stream_bytes);
+    }
     if (!err) {
         set_status(m, MIG_COMPLETED);
         devhost_set_run_state(m->h, DEVHOST_POSTMIGRATE);
@@ -558,14 +575,7 @@ static void on_connected(GObject *source, GAsyncResult *res, gpointer opaque)
     m->stop_ms = now_ms();
     m->resume_state = devhost_run_state(m->h);
     devhost_set_run_state(m->h, DEVHOST_FINISH_MIGRATE);
-    m->worker->stream = migration_save_stream(m->h, &err);
-    if (!m->worker->stream) {
-        vms_error_prefix(&err, "saving the device state");
-        outgoing_end(m, err, true);
-        g_clear_error(&err);
-        return;
-    }
-    m->stream_bytes = g_bytes_get_size(m->worker->stream);
+    m->worker->host = m->h;
     GTask *task = g_task_new(NULL, m->cancel, on_sent, m);
     g_task_set_task_data(task, worker_ref(m->worker), worker_unref);
     g_task_run_in_thread(task, send_thread);
@@ -931,11 +941,11 @@ static QObject *ram_info(uint64_t transferred, int64_t elapsed_ms)
     return ram;
 }
 
-static QObject *device_state_info(Migration *m, uint64_t transferred)
+static QObject *device_state_info(Migration *m, uint64_t bytes, uint64_t transferred)
 {
     QObject *ds = qdict_new();
     qdict_put(ds, "devices", qnum_from_uint(m->devices));
-    qdict_put(ds, "bytes", qnum_from_uint(m->stream_bytes));
+    qdict_put(ds, "bytes", qnum_from_uint(bytes));
     qdict_put(ds, "transferred", qnum_from_uint(transferred));
     return ds;
 }
@@ -952,7 +962,7 @@ QObject *migration_query(Migration *m)
         }
         if (m->status == MIG_COMPLETED) {
             qdict_put(r, "total-time", qnum_from_int(m->end_ms - m->start_ms));
-            qdict_put(r, "device-state", device_state_info(m, m->stream_bytes));
+            qdict_put(r, "device-state", device_state_info(m, m->stream_bytes, m->stream_bytes));
         }
         if (m->listener && m->socket_address) {
             qdict_put(r, "socket-address", qobject_ref(m->socket_address));
@@ -960,6 +970,7 @@ QObject *migration_query(Migration *m)
         return r;
     }
     uint64_t sent = m->worker ? atomic_load(&m->worker->sent) : m->stream_bytes;
+    uint64_t bytes = m->worker ? atomic_load(&m->worker->stream_bytes) : m->stream_bytes;
     int64_t now = now_ms();
     switch (m->status) {
     case MIG_NONE:
@@ -974,7 +985,7 @@ QObject *migration_query(Migration *m)
         qdict_put(r, "setup-time", qnum_from_int(m->setup_ms - m->start_ms));
         qdict_put(r, "total-time", qnum_from_int(now - m->start_ms));
         qdict_put(r, "ram", ram_info(sent, now - m->setup_ms));
-        qdict_put(r, "device-state", device_state_info(m, sent));
+        qdict_put(r, "device-state", device_state_info(m, bytes, sent));
         break;
     case MIG_COMPLETED:
         qdict_put(r, "status", qstring_from_str("completed"));
@@ -982,7 +993,7 @@ QObject *migration_query(Migration *m)
         qdict_put(r, "downtime", qnum_from_int(m->end_ms - m->stop_ms));
         qdict_put(r, "total-time", qnum_from_int(m->end_ms - m->start_ms));
         qdict_put(r, "ram", ram_info(m->stream_bytes, m->end_ms - m->setup_ms));
-        qdict_put(r, "device-state", device_state_info(m, m->stream_bytes));
+        qdict_put(r, "device-state", device_state_info(m, m->stream_bytes, m->stream_bytes));
         break;
     case MIG_FAILED:
         qdict_put(r, "status", qstring_from_str("failed"));

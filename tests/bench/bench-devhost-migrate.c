@@ -63,7 +63,7 @@ static bool run_once(Devhost *src, const char *uri, Stats *total, Stats *down, S
         }
         qobject_unref(q);
         q = NULL;
-        g_usleep(200);
+        g_usleep(1000);
     }
     int64_t t1 = g_get_monotonic_time();
     g_autoptr(QObject) done = q;
