@@ -472,6 +472,60 @@ static void test_destination_killed(void)
     CU_ASSERT_EQUAL(dh_stop(src), 0);
 }
 
+/* Wait until the source's migration is active (sending or waiting for the result). */
+static bool wait_active(Devhost *src)
+{
+    for (int i = 0; i < 500; i++) {
+        g_autoptr(QObject) q = dh_qmp(src, "query-migrate", NULL, NULL);
+        if (q && strcmp(mig_status(q), "active") == 0) {
+            return true;
+        }
+        g_usleep(10000);
+    }
+    return false;
+}
+
+/* migrate_cancel, and quit, while the destination does not answer. */
+static void test_cancel_and_quit(void)
+{
+    g_autofree char *uri = unix_uri("mig-cancel.sock");
+    g_autofree char *incoming = g_strdup_printf("--incoming=%s", uri);
+    Devhost *src = dh_start("csrc", NULL);
+    Devhost *dst = dh_start("cdst", incoming, "-S", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(src);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dst);
+    g_subprocess_send_signal(dst->proc, SIGSTOP);
+    g_free(dh_events(src));
+    CU_ASSERT_TRUE_FATAL(migrate(src, uri));
+    CU_ASSERT_TRUE(wait_active(src));
+    assert_text(src, "migrate", "{\"uri\": \"exec:cat >/dev/null\"}",
+                "error: There's a migration process in progress");
+    assert_text(src, "migrate-set-capabilities",
+                "{\"capabilities\": [{\"capability\": \"events\", \"state\": true}]}",
+                "error: There's a migration process in progress");
+    assert_text(src, "migrate_cancel", NULL, "{}");
+    g_autoptr(QObject) q = dh_wait_migration(src);
+    g_autofree char *text = q ? qobject_to_json(q, false) : NULL;
+    ASSERT_STR_EQ(text, "{\"status\":\"cancelled\"}");
+    assert_status(src, "running");
+    g_autofree char *ev = dh_events(src);
+    ASSERT_STR_EQ(ev, "MIGRATION:setup MIGRATION:active STOP MIGRATION:cancelling "
+                      "MIGRATION:cancelled RESUME");
+
+    /* quit while a migration waits: it is cancelled and the host exits cleanly. */
+    CU_ASSERT_TRUE_FATAL(migrate(src, uri));
+    CU_ASSERT_TRUE(wait_active(src));
+    assert_text(src, "quit", NULL, "{}");
+    for (int i = 0; i < 500 && g_subprocess_get_identifier(src->proc); i++) {
+        g_usleep(10000);
+    }
+    CU_ASSERT_EQUAL(dh_stop(src), 0);
+    g_autofree char *seg = dh_path("vmscope-csrc");
+    CU_ASSERT_FALSE(g_file_test(seg, G_FILE_TEST_EXISTS));
+    g_subprocess_send_signal(dst->proc, SIGCONT);
+    CU_ASSERT_EQUAL(dh_stop(dst), 0);
+}
+
 /* A destination played by the test: what it does with the stream. */
 typedef enum FakeMode {
     FAKE_REFUSE,       /* read all, answer failed */
@@ -728,6 +782,7 @@ static const CuTest migrate_tests[] = {
     { "new source -> old destination: refused", test_new_source_old_destination },
     { "destination not there", test_destination_not_there },
     { "destination killed mid-migration", test_destination_killed },
+    { "migrate_cancel and quit during a migration", test_cancel_and_quit },
     { "destinations that refuse, babble, hang up", test_fake_destinations },
     { "incoming: bad streams refused, then a good one", test_incoming_refuses_bad_streams },
     { "1,000 devices", test_thousand_devices },
