@@ -172,6 +172,15 @@ static void test_tcp(void)
     g_autoptr(QObject) a = dh_states("tsrc");
     g_autoptr(QObject) b = dh_states("tdst");
     CU_ASSERT_TRUE(dh_states_equal(a, b));
+
+    /* The destination passes the state on (its lists now live in its own heap). */
+    Devhost *third = dh_start("tthird", "--incoming=tcp:127.0.0.1:0", "-S", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(third);
+    g_autoptr(QObject) q2 = migrate_wait(dst, third->incoming);
+    ASSERT_STR_EQ(mig_status(q2), "completed");
+    g_autoptr(QObject) c = dh_states("tthird");
+    CU_ASSERT_TRUE(dh_states_equal(a, c));
+    CU_ASSERT_EQUAL(dh_stop(third), 0);
     CU_ASSERT_EQUAL(dh_stop(src), 0);
     CU_ASSERT_EQUAL(dh_stop(dst), 0);
 }
@@ -775,7 +784,7 @@ static void test_thousand_devices(void)
 
 static const CuTest migrate_tests[] = {
     { "unix: to a -S destination, field by field", test_unix_to_paused_destination },
-    { "tcp: (port 0)", test_tcp },
+    { "tcp: (port 0), and on to a third host", test_tcp },
     { "autostart, cont/stop while waiting", test_autostart },
     { "exec:cat > FILE, read by vmscope-view", test_exec_file },
     { "old source -> new destination", test_old_source_new_destination },
