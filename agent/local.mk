@@ -22,3 +22,11 @@ tests_integration_shm_publisher_LDADD = devices/libvmsdevices.la $(VMS_LIBS)
 # QMP client.  Added here so that viewers/local.mk stays as it is.
 viewers_vmscope_view_SOURCES += viewers/view-state.c viewers/view-state.h
 viewers_vmscope_view_LDADD += $(BRIDGE_LIBS)
+
+# Integration test: the agent and vmscope-view against shm-publisher hosts.
+check_PROGRAMS += tests/integration/test-agent
+TESTS += tests/integration/test-agent
+tests_integration_test_agent_SOURCES = tests/integration/test-agent.c \
+	tests/integration/agent-test-util.h tests/integration/testdev.h
+tests_integration_test_agent_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_integration_test_agent_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)

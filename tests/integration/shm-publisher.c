@@ -15,8 +15,9 @@
  *   remove ID
  *   tick [ID]                     move one device (or all) on by one tick
  *                                 (testdev: rx_total + 1)
- *   poke ID OFFSET SIZE VALUE     store an integer of SIZE bytes (1, 2, 4, 8)
- *                                 at OFFSET of the state, in one update
+ *   poke ID OFFSET SIZE VALUE [OFFSET SIZE VALUE]...
+ *                                 store integers of SIZE bytes (1, 2, 4, 8)
+ *                                 at OFFSET of the state, all in one update
  *   items ID N                    testdev: resize its item list to N
  *   item-rx ID INDEX VALUE        testdev: set items[INDEX].rx_bytes
  *   break ID                      corrupt the device's directory entry (in-use
@@ -222,7 +223,8 @@ static bool corrupt_entry(Pub *p, Dev *d)
 /* One command line; false with *errp set if it failed. */
 static bool run_command(Pub *p, char *line, GError **errp)
 {
-    g_auto(GStrv) arg = g_strsplit_set(g_strstrip(line), " ", 5);
+    g_strstrip(line);
+    g_auto(GStrv) arg = g_strsplit(line, " ", 5);
     guint n = g_strv_length(arg);
     const char *cmd = n ? arg[0] : "";
     if (strcmp(cmd, "add") == 0 && (n == 3 || n == 4)) {
@@ -266,25 +268,36 @@ static bool run_command(Pub *p, char *line, GError **errp)
         return d != NULL;
     }
     if (strcmp(cmd, "poke") == 0 && n == 5) {
-        Dev *d = find(p, arg[1], errp);
+        g_auto(GStrv) a = g_strsplit(line, " ", -1);
+        guint na = g_strv_length(a);
+        Dev *d = find(p, a[1], errp);
         if (!d) {
             return false;
         }
-        size_t off = strtoul(arg[2], NULL, 0), size = strtoul(arg[3], NULL, 0);
-        uint64_t v = strtoull(arg[4], NULL, 0);
-        if ((size != 1 && size != 2 && size != 4 && size != 8) ||
-            off + size > shm_device_state_size(d->shm)) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE, "bad offset or size");
+        if ((na - 2) % 3 != 0) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "poke: OFFSET SIZE VALUE triples");
             return false;
         }
         uint8_t *s = shm_device_state(d->shm);
-        uint8_t u8 = (uint8_t)v;
-        uint16_t u16 = (uint16_t)v;
-        uint32_t u32 = (uint32_t)v;
-        const void *src = size == 1 ? (const void *)&u8 : size == 2 ? (const void *)&u16 :
-                          size == 4 ? (const void *)&u32 : (const void *)&v;
+        for (guint k = 2; k < na; k += 3) {
+            size_t off = strtoul(a[k], NULL, 0), size = strtoul(a[k + 1], NULL, 0);
+            if ((size != 1 && size != 2 && size != 4 && size != 8) ||
+                off + size > shm_device_state_size(d->shm)) {
+                g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE, "bad offset or size");
+                return false;
+            }
+        }
         shm_device_begin_update(d->shm);
-        memcpy(s + off, src, size);
+        for (guint k = 2; k < na; k += 3) {
+            size_t off = strtoul(a[k], NULL, 0), size = strtoul(a[k + 1], NULL, 0);
+            uint64_t v = strtoull(a[k + 2], NULL, 0);
+            uint8_t u8 = (uint8_t)v;
+            uint16_t u16 = (uint16_t)v;
+            uint32_t u32 = (uint32_t)v;
+            const void *src = size == 1 ? (const void *)&u8 : size == 2 ? (const void *)&u16 :
+                              size == 4 ? (const void *)&u32 : (const void *)&v;
+            memcpy(s + off, src, size);
+        }
         shm_device_end_update(d->shm);
         return true;
     }
