@@ -30,3 +30,11 @@ tests_integration_test_agent_SOURCES = tests/integration/test-agent.c \
 	tests/integration/agent-test-util.h tests/integration/testdev.h
 tests_integration_test_agent_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_integration_test_agent_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+
+# Unit test: snapshots, descriptions, differences, device paths.
+check_PROGRAMS += tests/unit/test-agent-snapshot
+TESTS += tests/unit/test-agent-snapshot
+tests_unit_test_agent_snapshot_SOURCES = tests/unit/test-agent-snapshot.c \
+	tests/integration/testdev.h
+tests_unit_test_agent_snapshot_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_agent_snapshot_LDADD = $(AGENT_LIBS) $(CUNIT_LIBS)
