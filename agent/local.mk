@@ -38,3 +38,11 @@ tests_unit_test_agent_snapshot_SOURCES = tests/unit/test-agent-snapshot.c \
 	tests/integration/testdev.h
 tests_unit_test_agent_snapshot_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_agent_snapshot_LDADD = $(AGENT_LIBS) $(CUNIT_LIBS)
+
+# Benchmark: snapshot/walk/JSON costs, change detection, QMP round trips
+# (runs tests/bench/bench-qmp against an agent in its own process).
+EXTRA_PROGRAMS += tests/bench/bench-agent
+BENCHES += tests/bench/bench-agent
+CLEANFILES += tests/bench/bench-agent$(EXEEXT)
+tests_bench_bench_agent_SOURCES = tests/bench/bench-agent.c
+tests_bench_bench_agent_LDADD = $(AGENT_LIBS) devices/libvmsdevices.la $(VMS_LIBS)

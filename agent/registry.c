@@ -20,7 +20,10 @@
 #include "vmscope/error.h"
 #include "vmscope/shm-segment.h"
 
+typedef struct Host Host;
+
 typedef struct Device {
+    Host *host;
     char *path;                    /* "/host/id" */
     ShmDeviceInfo info;            /* as listed: slot, names, offsets, sizes */
     AgentDesc *desc;               /* built on first use */
@@ -28,6 +31,8 @@ typedef struct Device {
     uint64_t seen;                 /* update counter as of the last poll or event */
     QObject *reference;            /* state last reported (only while watched) */
     gint64 last_event_us;
+    GQueue *queue;                 /* the change queue it is on, or NULL */
+    GList *link;                   /* its place there */
 } Device;
 
 typedef enum HostState {
@@ -37,7 +42,7 @@ typedef enum HostState {
     HOST_CLOSED,                   /* owner closed it: not listed */
 } HostState;
 
-typedef struct Host {
+struct Host {
     char *name;
     char *segment;                 /* its file */
     ShmReader *reader;             /* NULL if it could not be opened */
@@ -49,7 +54,7 @@ typedef struct Host {
     GPtrArray *devices;            /* Device *, slot order */
     struct stat file;              /* identity of a file that failed to open */
     bool present;                  /* in the latest directory listing */
-} Host;
+};
 
 struct AgentRegistry {
     char *dir;                     /* NULL: SHM_DEFAULT_DIR */
@@ -61,7 +66,10 @@ struct AgentRegistry {
     GTree *hosts;                  /* name -> Host *, sorted */
     char *list_error;              /* the directory could not be listed */
     ShmReaderStats retired;        /* counters of readers already closed */
-    GSource *source;
+    GMainContext *ctx;             /* where the sources run (NULL: the default) */
+    GSource *source;               /* the poll timer */
+    GQueue changes;                /* Device *: to walk and compare */
+    GSource *idle;                 /* works through `changes` */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -77,6 +85,9 @@ static void emit(AgentRegistry *reg, const char *name, QObject *data)
 
 static void device_free(Device *d)
 {
+    if (d->queue) {
+        g_queue_delete_link(d->queue, d->link);
+    }
     g_free(d->path);
     agent_desc_free(d->desc);
     g_free(d->desc_error);
@@ -202,6 +213,7 @@ static void host_open(AgentRegistry *reg, Host *h)
 static Device *device_new(const Host *h, const ShmDeviceInfo *info)
 {
     Device *d = g_new0(Device, 1);
+    d->host = (Host *)h;
     d->info = *info;
     d->path = g_strdup_printf("/%s/%s", h->name, info->id);
     d->seen = info->generation;
@@ -401,6 +413,85 @@ static void emit_changed(AgentRegistry *reg, Device *d, uint64_t generation, GPt
     emit(reg, "DEVICE_STATE_CHANGED", data);
 }
 
+/*
+ * Walk one queued device and compare: the reference for its next change if
+ * it has none, else an event if it changed (and its last event is old
+ * enough).  A device whose description cannot be walked gets events that
+ * say it changed, not what.
+ */
+static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
+{
+    Host *h = d->host;
+    uint64_t gen;
+    if (!reg->watching || h->state != HOST_LIVE || !h->reader ||
+        !shm_reader_generation(h->reader, &gen, NULL)) {
+        return;
+    }
+    uint64_t updates = live_updates(h, d);
+    bool walkable = device_desc(h, d, NULL);
+    if (walkable && !d->reference) {
+        AgentSnapshot snap;
+        if (agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, &snap,
+                                NULL)) {
+            d->reference = g_steal_pointer(&snap.state);
+            d->seen = snap.info.generation;
+        }
+        return;
+    }
+    if (updates == d->seen || now - d->last_event_us < AGENT_CHANGE_MIN_MS * 1000) {
+        return;
+    }
+    d->last_event_us = now;
+    if (!walkable) {
+        d->seen = updates;
+        emit_changed(reg, d, updates, NULL);
+        return;
+    }
+    AgentSnapshot snap;
+    if (!agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, &snap, NULL)) {
+        d->seen = updates;       /* try again on its next change */
+        return;
+    }
+    g_autoptr(GPtrArray) paths = agent_state_diff(d->reference, snap.state);
+    qobject_unref(d->reference);
+    d->reference = g_steal_pointer(&snap.state);
+    d->seen = snap.info.generation;
+    emit_changed(reg, d, snap.info.generation, paths);
+}
+
+/* Work through the queue for at most budget_us (< 0: all of it); true if some is left. */
+static bool process_changes(AgentRegistry *reg, gint64 budget_us)
+{
+    gint64 start = g_get_monotonic_time();
+    while (!g_queue_is_empty(&reg->changes)) {
+        Device *d = g_queue_pop_head(&reg->changes);
+        d->queue = NULL;
+        d->link = NULL;
+        gint64 now = g_get_monotonic_time();
+        device_check_change(reg, d, now);
+        if (budget_us >= 0 && g_get_monotonic_time() - start >= budget_us) {
+            break;
+        }
+    }
+    return !g_queue_is_empty(&reg->changes);
+}
+
+static gboolean changes_idle(gpointer data)
+{
+    AgentRegistry *reg = data;
+    if (process_changes(reg, AGENT_CHANGE_SLICE_US)) {
+        return G_SOURCE_CONTINUE;
+    }
+    g_source_unref(reg->idle);
+    reg->idle = NULL;
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * Cheap part of change detection, in the poll: read every counter, queue
+ * the devices that need a walk.  The walks run in slices on an idle source
+ * below the sockets' priority, so requests are never held up long.
+ */
 static void host_track_changes(AgentRegistry *reg, Host *h, gint64 now)
 {
     for (guint i = 0; i < h->devices->len; i++) {
@@ -411,38 +502,16 @@ static void host_track_changes(AgentRegistry *reg, Host *h, gint64 now)
             g_clear_pointer(&d->reference, qobject_unref);
             continue;
         }
-        bool walkable = device_desc(h, d, NULL);
-        if (walkable && !d->reference) {
-            /* The reference the next change is compared with. */
-            AgentSnapshot snap;
-            if (agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, &snap,
-                                    NULL)) {
-                d->reference = g_steal_pointer(&snap.state);
-                d->seen = snap.info.generation;
-            }
+        if (d->queue) {
             continue;
         }
-        if (updates == d->seen || now - d->last_event_us < AGENT_CHANGE_MIN_MS * 1000) {
-            continue;
+        bool need_reference = !d->reference && !d->desc_error;
+        bool due = updates != d->seen && now - d->last_event_us >= AGENT_CHANGE_MIN_MS * 1000;
+        if (need_reference || due) {
+            g_queue_push_tail(&reg->changes, d);
+            d->queue = &reg->changes;
+            d->link = reg->changes.tail;
         }
-        d->last_event_us = now;
-        if (!walkable) {
-            /* Nothing to compare: say that it changed, not what. */
-            d->seen = updates;
-            emit_changed(reg, d, updates, NULL);
-            continue;
-        }
-        AgentSnapshot snap;
-        if (!agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, &snap,
-                                 NULL)) {
-            d->seen = updates;       /* try again on its next change */
-            continue;
-        }
-        g_autoptr(GPtrArray) paths = agent_state_diff(d->reference, snap.state);
-        qobject_unref(d->reference);
-        d->reference = g_steal_pointer(&snap.state);
-        d->seen = snap.info.generation;
-        emit_changed(reg, d, snap.info.generation, paths);
     }
 }
 
@@ -517,6 +586,17 @@ void agent_registry_poll(AgentRegistry *reg)
             host_track_changes(reg, h, now);
         }
     }
+    if (!g_queue_is_empty(&reg->changes) && !reg->idle) {
+        reg->idle = g_idle_source_new();
+        g_source_set_priority(reg->idle, G_PRIORITY_DEFAULT_IDLE);
+        g_source_set_callback(reg->idle, changes_idle, reg, NULL);
+        g_source_attach(reg->idle, reg->ctx);
+    }
+}
+
+void agent_registry_flush_changes(AgentRegistry *reg)
+{
+    process_changes(reg, -1);
 }
 
 static gboolean poll_cb(gpointer data)
@@ -531,6 +611,7 @@ guint agent_registry_attach(AgentRegistry *reg, GMainContext *ctx)
         g_source_destroy(reg->source);
         g_source_unref(reg->source);
     }
+    reg->ctx = ctx;
     reg->source = g_timeout_source_new(AGENT_POLL_MS);
     g_source_set_callback(reg->source, poll_cb, reg, NULL);
     return g_source_attach(reg->source, ctx);
@@ -549,6 +630,7 @@ AgentRegistry *agent_registry_new(const char *dir, AgentEventFunc emit_fn, void 
     reg->emit_opaque = opaque;
     reg->watching = true;
     reg->hosts = g_tree_new_full(compare_names, NULL, NULL, host_free);
+    g_queue_init(&reg->changes);
     return reg;
 }
 
@@ -561,7 +643,11 @@ void agent_registry_free(AgentRegistry *reg)
         g_source_destroy(reg->source);
         g_source_unref(reg->source);
     }
-    g_tree_destroy(reg->hosts);
+    if (reg->idle) {
+        g_source_destroy(reg->idle);
+        g_source_unref(reg->idle);
+    }
+    g_tree_destroy(reg->hosts);         /* takes the devices off the queue */
     g_free(reg->list_error);
     g_free(reg->dir);
     g_free(reg);

@@ -54,6 +54,7 @@
 
 #define AGENT_POLL_MS 100          /* discovery and change detection period */
 #define AGENT_CHANGE_MIN_MS 200    /* at most one DEVICE_STATE_CHANGED per device per this */
+#define AGENT_CHANGE_SLICE_US 500  /* longest run of change walks between requests */
 
 typedef struct AgentRegistry AgentRegistry;
 
@@ -72,6 +73,8 @@ void agent_registry_set_watch_func(AgentRegistry *reg, AgentWatchFunc fn, void *
 
 /* One poll: hosts coming and going, directories, state changes. */
 void agent_registry_poll(AgentRegistry *reg);
+/* Run the queued change walks now, all of them (tests and benchmarks). */
+void agent_registry_flush_changes(AgentRegistry *reg);
 /* Only hosts and directories (what a request for an unknown device runs). */
 void agent_registry_rescan(AgentRegistry *reg);
 

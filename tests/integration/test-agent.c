@@ -155,6 +155,22 @@ static bool wait_device(Fix *f, const char *path)
     return false;
 }
 
+/* Wait until the agent has taken at least n snapshots (bounded). */
+static bool wait_snapshots(Fix *f, uint64_t n)
+{
+    for (int i = 0; i < 500; i++) {
+        g_autoptr(QObject) ret = NULL;
+        uint64_t got = 0;
+        if (qmp_client_execute(f->qmp, "query-agent-stats", NULL, &ret, NULL) &&
+            qnum_get_uint(qdict_get(ret, "snapshots"), &got) && got >= n) {
+            return true;
+        }
+        g_usleep(20000);
+    }
+    fprintf(stderr, "the agent never took %" G_GUINT64_FORMAT " snapshots\n", n);
+    return false;
+}
+
 /* The exact initial testdev state as QMP text (generation 1: the update that made it). */
 #define TESTDEV_STATE                                                           \
     "{\"rx_total\": 0, \"temp\": -5, \"enabled\": true, \"mac\": \"525400123456\", " \
@@ -579,11 +595,12 @@ static void test_state_changed(void)
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
     ASSERT_EVENT(&f, "DEVICE_ADDED {\"path\": \"/h1/t1\", \"host\": \"h1\", \"type\": \"testdev\"}");
     /*
-     * The agent takes the reference state in the poll that found the device;
-     * a request is answered only after that poll, so after this one any
-     * change is compared with the initial state.
+     * A client listens, so the agent takes the device's state as the
+     * reference for its first change; that is the one snapshot a fresh
+     * agent takes here.  Wait for it, so the changes below are all compared
+     * with the initial state.
      */
-    g_autofree char *sync = run(&f, "query-hosts", NULL);
+    CU_ASSERT_TRUE_FATAL(wait_snapshots(&f, 1));
 
     static const struct {
         size_t off, size;
