@@ -46,3 +46,11 @@ BENCHES += tests/bench/bench-agent
 CLEANFILES += tests/bench/bench-agent$(EXEEXT)
 tests_bench_bench_agent_SOURCES = tests/bench/bench-agent.c
 tests_bench_bench_agent_LDADD = $(AGENT_LIBS) devices/libvmsdevices.la $(VMS_LIBS)
+
+# Integration test against vmscope-devhost (skips while it is not built).
+check_PROGRAMS += tests/integration/test-agent-devhost
+TESTS += tests/integration/test-agent-devhost
+tests_integration_test_agent_devhost_SOURCES = tests/integration/test-agent-devhost.c \
+	tests/integration/agent-test-util.h
+tests_integration_test_agent_devhost_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_integration_test_agent_devhost_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
