@@ -54,3 +54,12 @@ tests_integration_test_agent_devhost_SOURCES = tests/integration/test-agent-devh
 	tests/integration/agent-test-util.h
 tests_integration_test_agent_devhost_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_integration_test_agent_devhost_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+
+# Slow: the agent's --qemu hosts against a real QEMU.
+check_PROGRAMS += tests/integration/test-agent-qemu
+TESTS += tests/integration/test-agent-qemu
+SLOW_TESTS += tests/integration/test-agent-qemu
+tests_integration_test_agent_qemu_SOURCES = tests/integration/test-agent-qemu.c \
+	tests/integration/agent-test-util.h
+tests_integration_test_agent_qemu_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_integration_test_agent_qemu_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)

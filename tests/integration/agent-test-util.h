@@ -198,14 +198,24 @@ static inline bool publisher_cmd(Child *c, const char *fmt, ...)
 
 /*
  * Start the agent on the segments in dir, QMP on unix:DIR/agent.qmp, no
- * HTTP; *address gets the address it printed.
+ * HTTP, plus extra arguments (NULL-terminated, or NULL); *address gets the
+ * address it printed.
  */
-static inline Child *agent_start(const char *argv0, const char *dir, char **address)
+static inline Child *agent_start_args(const char *argv0, const char *dir,
+                                      const char *const *extra, char **address)
 {
     g_autofree char *prog = build_path(argv0, "agent/vmscope-agent");
     g_autofree char *qmp = g_strdup_printf("unix:%s/agent.qmp", dir);
-    const char *argv[] = { prog, "--shm-dir", dir, "--qmp", qmp, "--no-http", NULL };
-    Child *c = child_start(argv, false);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    const char *fixed[] = { prog, "--shm-dir", dir, "--qmp", qmp, "--no-http" };
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++) {
+        g_ptr_array_add(argv, (gpointer)fixed[i]);
+    }
+    for (const char *const *e = extra; e && *e; e++) {
+        g_ptr_array_add(argv, (gpointer)*e);
+    }
+    g_ptr_array_add(argv, NULL);
+    Child *c = child_start((const char *const *)argv->pdata, false);
     if (!c) {
         return NULL;
     }
@@ -218,6 +228,11 @@ static inline Child *agent_start(const char *argv0, const char *dir, char **addr
     }
     *address = g_strdup(line + strlen(prefix));
     return c;
+}
+
+static inline Child *agent_start(const char *argv0, const char *dir, char **address)
+{
+    return agent_start_args(argv0, dir, NULL, address);
 }
 
 /* SIGTERM, then its exit status. */
