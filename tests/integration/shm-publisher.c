@@ -22,6 +22,9 @@
  *   item-rx ID INDEX VALUE        testdev: set items[INDEX].rx_bytes
  *   break ID                      corrupt the device's directory entry (in-use
  *                                 flag 7) and bump the directory generation
+ *   scribble N SEED               write N random bytes at random places from
+ *                                 the header's changing fields (offset 192) to
+ *                                 the end of the first 64 KiB: a hostile host
  *   exit                          close the segment and exit 0 (EOF too)
  *   crash                         exit 3 at once, leaving the segment behind
  *
@@ -330,6 +333,15 @@ static bool run_command(Pub *p, char *line, GError **errp)
     if (strcmp(cmd, "break") == 0 && n == 2) {
         Dev *d = find(p, arg[1], errp);
         return d && corrupt_entry(p, d);
+    }
+    if (strcmp(cmd, "scribble") == 0 && n == 3) {
+        uint8_t *base = shm_writer_base(p->w);
+        size_t end = MIN(shm_writer_size(p->w), (size_t)65536);
+        g_autoptr(GRand) rnd = g_rand_new_with_seed((guint32)strtoul(arg[2], NULL, 0));
+        for (long k = strtol(arg[1], NULL, 0); k > 0; k--) {
+            base[g_rand_int_range(rnd, 192, (gint32)end)] = (uint8_t)g_rand_int(rnd);
+        }
+        return true;
     }
     if (strcmp(cmd, "exit") == 0 && n == 1) {
         g_main_loop_quit(p->loop);

@@ -22,6 +22,7 @@
 #include "vmscope/error.h"
 
 #define EVENT_TIMEOUT_MS 10000
+#define AGENT_POLL_MS_FOR_TEST 150     /* a little more than the agent's poll period */
 
 static const char *argv0;
 
@@ -584,6 +585,52 @@ static void test_broken_segments(void)
     fix_teardown(&f);
 }
 
+/*
+ * A host that writes garbage all over its directory and states: whatever it
+ * does, the agent answers every request (an answer or an error) and keeps
+ * serving the other host.
+ */
+static void test_scribbling_host(void)
+{
+    Fix f;
+    fix_setup(&f);
+    Child *good = publisher_start(argv0, f.dir, "good", NULL);
+    const char *small[] = { "--segment-size", "65536", "--max-devices", "8", NULL };
+    Child *evil = publisher_start(argv0, f.dir, "evil", small);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(good);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(evil);
+    CU_ASSERT_TRUE(publisher_cmd(good, "add t1 testdev"));
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_TRUE(publisher_cmd(evil, "add d%d testdev", i));
+    }
+    CU_ASSERT_TRUE(wait_device(&f, "/evil/d3"));
+    static const char *const cmds[] = { "query-hosts", "query-devices", "query-agent-stats" };
+    for (int round = 0; round < 40; round++) {
+        CU_ASSERT_TRUE(publisher_cmd(evil, "scribble 24 %d", round + 1));
+        for (size_t k = 0; k < G_N_ELEMENTS(cmds); k++) {
+            g_autofree char *r = run(&f, cmds[k], NULL);
+            CU_ASSERT_FALSE(g_str_has_prefix(r, "FAILED"));
+        }
+        for (int i = 0; i < 4; i++) {
+            g_autofree char *args = g_strdup_printf("{\"path\": \"/evil/d%d\", \"format\": "
+                                                    "\"pretty\"}", i);
+            g_autofree char *r = run(&f, "query-device-state", args);
+            CU_ASSERT_FALSE(g_str_has_prefix(r, "FAILED"));
+            g_autofree char *sargs = g_strdup_printf("{\"path\": \"/evil/d%d\"}", i);
+            g_autofree char *sr = run(&f, "query-device-schema", sargs);
+            CU_ASSERT_FALSE(g_str_has_prefix(sr, "FAILED"));
+        }
+        if (round % 10 == 9) {
+            g_usleep(AGENT_POLL_MS_FOR_TEST * 1000);   /* let a poll see it */
+        }
+    }
+    g_autofree char *st = run(&f, "query-device-state", "{\"path\": \"/good/t1\"}");
+    CU_ASSERT_TRUE(g_str_has_prefix(st, "{\"path\": \"/good/t1\""));
+    publisher_exit(good);
+    publisher_exit(evil);
+    fix_teardown(&f);
+}
+
 /* ---- state changes ---------------------------------------------------------------- */
 
 static void test_state_changed(void)
@@ -844,6 +891,7 @@ static const CuTest life_tests[] = {
     { "hosts come and go", test_hosts_come_and_go },
     { "kill -9 of a host", test_kill9 },
     { "broken and hostile segments", test_broken_segments },
+    { "a host scribbling over its segment", test_scribbling_host },
     { "DEVICE_STATE_CHANGED paths", test_state_changed },
     { NULL, NULL },
 };
