@@ -1,8 +1,10 @@
 /*
  * A destination started with -S holds exactly the source's state, field by
  * field, as vmscope-agent shows it: every device of both hosts asked with
- * query-device-state and compared.  Skips (77) when there is no agent in
- * the build tree (VMSCOPE_AGENT names another binary).
+ * query-device-state and compared.  Before the migration the agent shows
+ * the waiting destination's devices in their initial state; the load
+ * replaces each in one update.  Skips (77) when there is no agent in the
+ * build tree (VMSCOPE_AGENT names another binary).
  */
 #include "config.h"
 
@@ -83,14 +85,28 @@ static void test_paused_destination_through_agent(void)
         g_usleep(10000);
     }
     g_autoptr(GError) err = NULL;
+    g_autoptr(QmpClient) c = qmp_client_connect(agent_qmp, 10000, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+
+    /* The waiting destination shows its devices, initialised once, never ticked. */
+    g_autoptr(QObject) waiting = NULL;
+    for (int k = 0; k < 200 && !waiting; k++) {
+        waiting = agent_state(c, "adst", "serial1");
+        if (!waiting) {
+            g_usleep(20000);
+        }
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(waiting);
+    g_autofree char *gen0 = qobject_to_json(qdict_get(waiting, "generation"), false);
+    ASSERT_STR_EQ(gen0, "1");
+
     g_autofree char *args = g_strdup_printf("{\"uri\": \"%s\"}", uri);
     g_autoptr(QObject) r = dh_qmp(src, "migrate", args, &err);
     ASSERT_NO_ERROR(err);
     g_autoptr(QObject) q = dh_wait_migration(src);
     ASSERT_STR_EQ(q ? qdict_get_str(q, "status") : "(none)", "completed");
 
-    g_autoptr(QmpClient) c = qmp_client_connect(agent_qmp, 10000, &err);
-    ASSERT_NO_ERROR(err);
     static const char *const ids[] = {
         "rtc0", "serial0", "serial1", "pit0", "virtio-blk0", "apic0", "kvm-apic0", "slirp0",
     };
@@ -118,6 +134,9 @@ static void test_paused_destination_through_agent(void)
             }
             CU_ASSERT_TRUE(eq);
         }
+        /* The load replaced each state in one update. */
+        g_autofree char *gen = qobject_to_json(qdict_get(b, "generation"), false);
+        ASSERT_STR_EQ(gen, "2");
         if (strcmp(ids[i], "slirp0") == 0) {
             QObject *socks = qdict_get(qdict_get(b, "state"), "sockets");
             CU_ASSERT_TRUE(socks && qlist_size(socks) >= 3);
