@@ -50,3 +50,12 @@ tests_integration_test_devhost_agent_SOURCES = tests/integration/test-devhost-ag
 tests_integration_test_devhost_agent_CFLAGS = $(DEVHOST_TEST_CFLAGS)
 tests_integration_test_devhost_agent_CPPFLAGS = $(DEVHOST_TEST_CPPFLAGS)
 tests_integration_test_devhost_agent_LDADD = $(DEVHOST_TEST_LDADD)
+
+# Unit test: the host and the stream load/save, in one process.
+check_PROGRAMS += tests/unit/test-devhost
+TESTS += tests/unit/test-devhost
+tests_unit_test_devhost_SOURCES = tests/unit/test-devhost.c
+tests_unit_test_devhost_CFLAGS = $(DEVHOST_TEST_CFLAGS)
+tests_unit_test_devhost_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/devices \
+	-I$(top_srcdir)/tests/unit
+tests_unit_test_devhost_LDADD = $(DEVHOST_LIBS) $(CUNIT_LIBS)
