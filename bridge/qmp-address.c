@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 #include <gio/gunixsocketaddress.h>
 
 #include "qmp-address.h"
@@ -114,4 +116,32 @@ char *qmp_address_to_string(GSocketAddress *addr)
         return g_strdup_printf("tcp:%s:%u", host, port);
     }
     return g_strdup("unknown:");
+}
+
+bool qmp_address_clear_stale_socket(const char *label, GSocketAddress *addr, const char *path,
+                                    GError **errp)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        return true;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: %s exists and is not a socket",
+                    label, path);
+        return false;
+    }
+    g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    if (probe && g_socket_connect(probe, addr, NULL, NULL)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: a server is already listening there",
+                    label);
+        return false;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: cannot remove %s: %s", label, path,
+                    g_strerror(errno));
+        return false;
+    }
+    return true;
 }

@@ -340,39 +340,6 @@ static void listener_free(gpointer data)
     g_free(l);
 }
 
-/*
- * A socket file left at path: remove it if nobody answers there (a dead
- * server's leftover, as QEMU would), refuse if somebody does or if it is
- * not a socket.
- */
-static bool clear_stale_socket(const char *address, GSocketAddress *addr, const char *path,
-                               GError **errp)
-{
-    struct stat st;
-
-    if (lstat(path, &st) != 0) {
-        return true;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                    "QMP address '%s': %s exists and is not a socket", address, path);
-        return false;
-    }
-    g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_DEFAULT, NULL);
-    if (probe && g_socket_connect(probe, addr, NULL, NULL)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO,
-                    "QMP address '%s': a server is already listening there", address);
-        return false;
-    }
-    if (unlink(path) != 0 && errno != ENOENT) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP address '%s': cannot remove %s: %s",
-                    address, path, g_strerror(errno));
-        return false;
-    }
-    return true;
-}
-
 bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError **errp)
 {
     g_autoptr(GSocketAddress) addr = qmp_address_parse(address, errp);
@@ -383,7 +350,8 @@ bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError *
     }
     const char *path = G_IS_UNIX_SOCKET_ADDRESS(addr)
         ? g_unix_socket_address_get_path(G_UNIX_SOCKET_ADDRESS(addr)) : NULL;
-    if (path && !clear_stale_socket(address, addr, path, errp)) {
+    g_autofree char *label = g_strdup_printf("QMP address '%s'", address);
+    if (path && !qmp_address_clear_stale_socket(label, addr, path, errp)) {
         return false;
     }
 

@@ -816,34 +816,6 @@ static gboolean incoming_accept_cb(GSocket *sock, GIOCondition cond, gpointer op
     return G_SOURCE_CONTINUE;
 }
 
-/* A socket file left at path by a dead listener is removed; a live one is refused. */
-static bool clear_stale_socket(const char *address, GSocketAddress *addr, const char *path,
-                               GError **errp)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) {
-        return true;
-    }
-    if (!S_ISSOCK(st.st_mode)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                    "--incoming '%s': %s exists and is not a socket", address, path);
-        return false;
-    }
-    g_autoptr(GSocket) probe = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_DEFAULT, NULL);
-    if (probe && g_socket_connect(probe, addr, NULL, NULL)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO,
-                    "--incoming '%s': somebody is already listening there", address);
-        return false;
-    }
-    if (unlink(path) != 0 && errno != ENOENT) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "--incoming '%s': cannot remove %s: %s",
-                    address, path, g_strerror(errno));
-        return false;
-    }
-    return true;
-}
-
 static QObject *socket_address_qobject(GSocketAddress *addr)
 {
     QObject *list = qlist_new();
@@ -879,7 +851,8 @@ bool migration_listen_incoming(Migration *m, const char *address, char **bound, 
     }
     const char *path = G_IS_UNIX_SOCKET_ADDRESS(addr)
         ? g_unix_socket_address_get_path(G_UNIX_SOCKET_ADDRESS(addr)) : NULL;
-    if (path && !clear_stale_socket(address, addr, path, errp)) {
+    g_autofree char *label = g_strdup_printf("--incoming '%s'", address);
+    if (path && !qmp_address_clear_stale_socket(label, addr, path, errp)) {
         return false;
     }
     g_autoptr(GSocket) sock = g_socket_new(g_socket_address_get_family(addr),
