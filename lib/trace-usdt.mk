@@ -2,4 +2,4 @@
 # for vmscope-trace: see lib/include/vmscope/trace-usdt.h.  Without
 # <sys/sdt.h> (systemtap-sdt-dev) the library builds without probes.
 lib_libvmscope_la_SOURCES += \
-	lib/include/vmscope/trace-usdt.h lib/trace-usdt.c
+	lib/include/vmscope/trace-usdt.h lib/trace-usdt.c lib/trace-usdt-names.c

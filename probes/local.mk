@@ -32,6 +32,11 @@ BPF_TARGET_ARCH = $$(case "$(host_cpu)" in \
 	s390*) echo s390;; powerpc*|ppc*) echo powerpc;; riscv*) echo riscv;; \
 	loongarch*) echo loongarch;; mips*) echo mips;; *) echo "$(host_cpu)";; esac)
 
+# <bpf/usdt.bpf.h> includes <linux/errno.h>, which wants <asm/errno.h> from
+# the multiarch include directory (Debian: /usr/include/x86_64-linux-gnu).
+BPF_MULTIARCH_INCLUDE = $$(d=$$($(CC) -print-multiarch 2>/dev/null); \
+	test -n "$$d" && test -d "/usr/include/$$d" && echo "-idirafter /usr/include/$$d")
+
 probes/vmlinux.h:
 	@$(MKDIR_P) probes
 	@test -r /sys/kernel/btf/vmlinux || { \
@@ -43,7 +48,7 @@ probes/vmscope-trace.bpf.o: $(srcdir)/probes/vmscope-trace.bpf.c $(srcdir)/probe
 		probes/vmlinux.h
 	@$(MKDIR_P) probes
 	$(AM_V_GEN)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_TARGET_ARCH) \
-	  -Wall -Werror -I$(top_builddir)/probes -I$(srcdir)/probes \
+	  -Wall -Werror -I$(top_builddir)/probes -I$(srcdir)/probes $(BPF_MULTIARCH_INCLUDE) \
 	  -c $(srcdir)/probes/vmscope-trace.bpf.c -o $@
 
 probes/vmscope-trace.skel.h: probes/vmscope-trace.bpf.o
