@@ -67,6 +67,18 @@ tests_unit_test_trace_report_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probes
 tests_unit_test_trace_report_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_trace_report_LDADD = $(VMS_LIBS) $(CUNIT_LIBS)
 
+if PROBES
+# trace-points on this very test program, which carries vmscope's USDT probes.
+check_PROGRAMS += tests/unit/test-trace-points
+TESTS += tests/unit/test-trace-points
+tests_unit_test_trace_points_SOURCES = tests/unit/test-trace-points.c \
+	probes/trace-points.c probes/trace-points.h probes/trace-event.h
+tests_unit_test_trace_points_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probes
+tests_unit_test_trace_points_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_trace_points_LDADD = $(VMS_LIBS) $(CUNIT_LIBS) -lelf
+endif
+EXTRA_DIST += tests/unit/test-trace-points.c
+
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py \
 	tests/integration/trace-bpftrace.py \

@@ -99,6 +99,19 @@ def view_binary():
     return os.path.join(builddir(), "viewers", "vmscope-view")
 
 
+def devhost_binary():
+    return os.path.join(builddir(), "devices", "vmscope-devhost")
+
+
+def has_usdt(path):
+    """Does the ELF file `path` carry vmscope's USDT probes (.note.stapsdt)?"""
+    if not os.path.exists(path) or not shutil.which("readelf"):
+        return False
+    r = subprocess.run(["readelf", "-n", "--wide", path], capture_output=True, text=True,
+                       timeout=WAIT)
+    return "Provider: vmscope" in r.stdout
+
+
 def qemu_binary():
     q = os.environ.get("QEMU")
     if q is None:
