@@ -57,8 +57,9 @@ probes/vmscope-trace.skel.h: probes/vmscope-trace.bpf.o
 CLEANFILES += probes/vmlinux.h probes/vmscope-trace.bpf.o probes/vmscope-trace.skel.h
 endif
 
-# Tests.  They skip (exit 77, saying why) without root, BPF, QEMU or a built
-# vmscope-trace, so they are listed whether or not probes are built.
+# Tests.  They skip (exit 77, saying why) without root, BPF, QEMU, a built
+# vmscope-trace or vmscope-devhost (with its USDT probes), so they are listed
+# whether or not probes are built.
 check_PROGRAMS += tests/unit/test-trace-report
 TESTS += tests/unit/test-trace-report
 tests_unit_test_trace_report_SOURCES = tests/unit/test-trace-report.c \
@@ -82,7 +83,9 @@ EXTRA_DIST += tests/unit/test-trace-points.c
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py \
 	tests/integration/trace-bpftrace.py \
-	tests/integration/trace-live.py
+	tests/integration/trace-live.py \
+	tests/integration/trace-devhost-live.py \
+	tests/integration/trace-devhost-file.py
 TESTS += tests/integration/trace-errors.py $(PROBES_SLOW_TESTS)
 SLOW_TESTS += $(PROBES_SLOW_TESTS)
 EXTRA_DIST += tests/integration/tracetest.py tests/integration/trace-errors.py \
