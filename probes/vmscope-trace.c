@@ -241,17 +241,30 @@ static int parse_options(int argc, char **argv, Options *o)
     return 0;
 }
 
-/* -b, else what the first -p process runs, else QEMU. */
+/* -b, else what the first -p process runs, else QEMU; NULL (said why) if
+ * that process is not there. */
 static const char *binary_of(Options *o)
 {
+    pid_t pid;
+    g_autofree char *link = NULL;
+
     if (o->binary) {
         return o->binary;
     }
-    if (o->pids->len && !o->pid_binary) {
-        g_autofree char *link = g_strdup_printf("/proc/%d/exe", g_array_index(o->pids, pid_t, 0));
-        o->pid_binary = g_file_read_link(link, NULL);
+    if (o->pids->len == 0) {
+        return DEFAULT_BINARY;
     }
-    return o->pid_binary ? o->pid_binary : DEFAULT_BINARY;
+    pid = g_array_index(o->pids, pid_t, 0);
+    link = g_strdup_printf("/proc/%d/exe", pid);
+    o->pid_binary = g_file_read_link(link, NULL);
+    if (!o->pid_binary) {
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            fail("no process with PID %d", pid);
+        } else {
+            fail("process %d: cannot tell what it runs (%s): give -b", pid, link);
+        }
+    }
+    return o->pid_binary;
 }
 
 /* The mode for this binary: summary for vmscope's unless told otherwise. */
@@ -526,12 +539,16 @@ static int run(Options *o)
     TraceAttachMethod method = TRACE_ATTACH_PERF;
     TraceMode mode;
     Tracer t = { .o = o };
-    const char *binary = binary_of(o);
+    const char *binary;
     sigset_t mask;
     uint64_t t_attach;
 
     for (unsigned i = 0; i < VTRACE_MAX_PIDS; i++) {
         pidfds[i] = -1;
+    }
+    binary = binary_of(o);
+    if (!binary) {
+        goto out;
     }
     tp = trace_points_resolve(binary, (const char *const *)o->functions->pdata, &err);
     if (!tp) {

@@ -87,6 +87,9 @@ def main():
     expect(["-d"], "vmscope-trace: option '-d' needs an argument\n" + usage)
     expect(["--frobnicate"], "vmscope-trace: unknown option '--frobnicate'\n" + usage)
     expect(["extra"], "vmscope-trace: unexpected argument 'extra'\n" + usage)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    expect(["-p", str(dead.pid)], f"vmscope-trace: no process with PID {dead.pid}\n")
     r = run(["--help"])
     T.check(r.returncode == 0 and r.stdout.startswith("Usage: vmscope-trace"), f"--help: {r}")
 
