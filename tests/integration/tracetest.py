@@ -294,6 +294,12 @@ class Devhost(Qmp):
         self.pid = self.proc.pid
         self.connect(name, self.proc, self.qmp_path)
 
+    def quit(self):
+        """Quit over QMP; the host must exit 0 (under sanitizers: no report)."""
+        super().quit()
+        check(self.proc.returncode == 0,
+              f"{self.name}: vmscope-devhost exited with {self.proc.returncode}: {self.log()[-2000:]}")
+
     def segment(self):
         return os.path.join(self.shm_dir, f"vmscope-{self.host}")
 
