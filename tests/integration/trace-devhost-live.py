@@ -6,11 +6,16 @@ and once in summary mode (one probe hit per section, the default).
 Both pairs of hosts start paused (-S) with the same devices, so they hold
 the same initial state and migrate the same stream.  What the source puts
 into each section must be exactly what the destination gets out of it (per
-section, per innermost VMStateDescription in calls mode, in total); the
-visit_* calls must be the same on both sides; and the summary mode's
-per-section maps must equal those counted call by call.
+section, per innermost VMStateDescription in calls mode, in total), and
+each section's payload in that stream (a third host started alike writes it
+to a file, which vmscope-view reads); the visit_* calls must be the same on
+both sides; and the summary mode's per-section maps must equal those
+counted call by call.
 """
+import collections
+import json
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -102,11 +107,33 @@ def check_pair(mode, put_res, get_res):
     return put, put_calls, get_calls
 
 
+def stream_sizes(tmp):
+    """Per-section payload sizes of the stream a third host, started alike,
+    writes to a file, as vmscope-view reads them."""
+    mig = os.path.join(tmp, "alike.mig")
+    host = T.Devhost(tmp, "alike")
+    host.cmd("migrate", uri=f"exec:cat > {mig}")
+    host.wait_migration()
+    host.quit()
+    r = subprocess.run([T.view_binary(), "stream", mig, "--format", "json"],
+                       capture_output=True, text=True, timeout=T.WAIT)
+    T.check(r.returncode == 0, f"vmscope-view stream {mig}: {r.stderr}")
+    sizes = collections.Counter()
+    for s in json.loads(r.stdout)["sections"]:
+        sizes[s["name"]] += s["size"]
+    return dict(sizes)
+
+
 def main():
     T.require_devhost_tracing()
+    if not os.path.exists(T.view_binary()):
+        T.skip(f"{T.view_binary()} is not built")
     tmp = T.tmpdir()
     calls_put, calls_src, calls_dst = check_pair("calls", *migrate(tmp, "calls"))
     sum_put, sum_src, sum_dst = check_pair("summary", *migrate(tmp, "summary"))
+    # The stream: the same sizes, section by section.
+    sizes = stream_sizes(tmp)
+    compare("@bytes against the stream's payloads", calls_put, sizes)
     # The summary's counts, handed over once per section, are what the
     # calls mode counts one by one.
     compare("@bytes, calls vs summary", calls_put, sum_put)
