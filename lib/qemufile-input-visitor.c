@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "vmscope/qemufile-visitor.h"
+#include "vmscope/trace-usdt.h"
 #include "visitor-impl.h"
 
 typedef struct Frame {
@@ -164,6 +165,7 @@ static bool read_subsection_header(Visitor *v, const char *name, VisitStructInfo
                     version_at, version);
         return false;
     }
+    vms_usdt_get_subsection_header(len);
     info->version_id = (int)version;
     return true;
 }
@@ -238,6 +240,7 @@ static bool qfi_type_bool(Visitor *v, const char *name, bool *obj, GError **errp
 {
     uint64_t at = byte_reader_offset(to_qfi(v)->r);
     uint64_t b;
+    vms_usdt_get(VMS_USDT_QEMU_GET_BYTE, 1);
     if (!get_be(v, name, 1, &b, errp)) {
         return false;
     }
@@ -255,6 +258,7 @@ static bool qfi_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_
 {
     unsigned bytes = visit_int_kind_bytes(kind);
     uint64_t raw;
+    vms_usdt_get_be(bytes);
     if (!get_be(v, name, bytes, &raw, errp)) {
         return false;
     }
@@ -268,6 +272,7 @@ static bool qfi_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_
 static bool qfi_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint64_t *obj,
                           GError **errp)
 {
+    vms_usdt_get_be(visit_int_kind_bytes(kind));
     return get_be(v, name, visit_int_kind_bytes(kind), obj, errp);
 }
 
@@ -280,6 +285,7 @@ static bool qfi_type_str(Visitor *v, const char *name, char **obj, GError **errp
     if (!get_be(v, name, 1, &len, errp)) {
         return false;
     }
+    vms_usdt_get(VMS_USDT_QEMU_GET_COUNTED_STRING, 1 + len);
     uint64_t at = byte_reader_offset(r);
     if (!byte_reader_take(r, len, &p, &local)) {
         return fail(v, name, local, errp);
@@ -296,6 +302,7 @@ static bool qfi_type_str(Visitor *v, const char *name, char **obj, GError **errp
 static bool qfi_type_number(Visitor *v, const char *name, double *obj, GError **errp)
 {
     uint64_t bits;
+    vms_usdt_get(VMS_USDT_QEMU_GET_BE64, 8);
     if (!get_be(v, name, 8, &bits, errp)) {
         return false;
     }
@@ -307,6 +314,7 @@ static bool qfi_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
                             GError **errp)
 {
     GError *local = NULL;
+    vms_usdt_get(VMS_USDT_QEMU_GET_BUFFER, len);
     if (!byte_reader_read(to_qfi(v)->r, buf, len, &local)) {
         return fail(v, name, local, errp);
     }

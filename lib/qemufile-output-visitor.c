@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vmscope/qemufile-visitor.h"
+#include "vmscope/trace-usdt.h"
 #include "visitor-impl.h"
 
 typedef struct QemuFileOutputVisitor {
@@ -41,6 +42,7 @@ static bool qfo_start_struct(Visitor *v, const char *name, VisitStructInfo *info
         return false;
     }
     ByteWriter *w = writer(v);
+    vms_usdt_put_subsection_header(len);
     byte_writer_u8(w, QEMUFILE_VM_SUBSECTION);
     byte_writer_u8(w, (uint8_t)len);
     byte_writer_write(w, info->vmsd_name, len);
@@ -59,6 +61,7 @@ static bool qfo_start_list(Visitor *v, const char *name, size_t *len, GError **e
 
 static bool qfo_type_bool(Visitor *v, const char *name, bool *obj, GError **errp)
 {
+    vms_usdt_put(VMS_USDT_QEMU_PUT_BYTE, 1);
     byte_writer_u8(writer(v), *obj ? 1 : 0);
     return true;
 }
@@ -66,6 +69,7 @@ static bool qfo_type_bool(Visitor *v, const char *name, bool *obj, GError **errp
 static bool qfo_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_t *obj,
                          GError **errp)
 {
+    vms_usdt_put_be(visit_int_kind_bytes(kind));
     put_be(writer(v), (uint64_t)*obj, visit_int_kind_bytes(kind));
     return true;
 }
@@ -73,6 +77,7 @@ static bool qfo_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_
 static bool qfo_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint64_t *obj,
                           GError **errp)
 {
+    vms_usdt_put_be(visit_int_kind_bytes(kind));
     put_be(writer(v), *obj, visit_int_kind_bytes(kind));
     return true;
 }
@@ -86,6 +91,7 @@ static bool qfo_type_str(Visitor *v, const char *name, char **obj, GError **errp
                     "string of %zu bytes does not fit a counted string (255 at most)", len);
         return false;
     }
+    vms_usdt_put(VMS_USDT_QEMU_PUT_COUNTED_STRING, 1 + len);
     byte_writer_u8(writer(v), (uint8_t)len);
     byte_writer_write(writer(v), s, len);
     return true;
@@ -95,6 +101,7 @@ static bool qfo_type_number(Visitor *v, const char *name, double *obj, GError **
 {
     uint64_t bits;
     memcpy(&bits, obj, sizeof(bits));
+    vms_usdt_put(VMS_USDT_QEMU_PUT_BE64, 8);
     byte_writer_be64(writer(v), bits);
     return true;
 }
@@ -102,6 +109,7 @@ static bool qfo_type_number(Visitor *v, const char *name, double *obj, GError **
 static bool qfo_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t len,
                             GError **errp)
 {
+    vms_usdt_put(VMS_USDT_QEMU_PUT_BUFFER, len);
     byte_writer_write(writer(v), buf, len);
     return true;
 }

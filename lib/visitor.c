@@ -7,6 +7,7 @@
 #include <inttypes.h>
 
 #include "visitor-impl.h"
+#include "vmscope/trace-usdt.h"
 
 typedef struct Frame {
     char *name;         /* member name that opened this struct/list (may be NULL) */
@@ -125,6 +126,7 @@ static void pop(Visitor *v)
 
 bool visit_start_struct(Visitor *v, const char *name, VisitStructInfo *info, GError **errp)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_START_STRUCT, name);
     if (!v->start_struct(v, name, info, errp)) {
         return false;
     }
@@ -139,12 +141,14 @@ bool visit_check_struct(Visitor *v, GError **errp)
 
 void visit_end_struct(Visitor *v)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_END_STRUCT, NULL);
     v->end_struct(v);
     pop(v);
 }
 
 bool visit_start_list(Visitor *v, const char *name, size_t *len, GError **errp)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_START_LIST, name);
     g_assert(v->type == VISITOR_INPUT || *len != VISIT_LEN_UNKNOWN);
     if (!v->start_list(v, name, len, errp)) {
         return false;
@@ -171,6 +175,7 @@ bool visit_check_list(Visitor *v, GError **errp)
 
 void visit_end_list(Visitor *v)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_END_LIST, NULL);
     v->end_list(v);
     pop(v);
 }
@@ -186,11 +191,13 @@ bool visit_optional(Visitor *v, const char *name, bool *present)
 
 bool visit_type_bool(Visitor *v, const char *name, bool *obj, GError **errp)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_TYPE_BOOL, name);
     return v->type_bool(v, name, obj, errp);
 }
 
 bool visit_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_t *obj, GError **errp)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_TYPE_INT8 + kind, name);
     g_assert(int_kinds[kind].is_signed);
     int64_t value = *obj;
     if (!v->type_int(v, name, kind, &value, errp)) {
@@ -208,6 +215,7 @@ bool visit_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_t *ob
 
 bool visit_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint64_t *obj, GError **errp)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_TYPE_INT8 + kind, name);
     g_assert(!int_kinds[kind].is_signed);
     uint64_t value = *obj;
     if (!v->type_uint(v, name, kind, &value, errp)) {
@@ -245,16 +253,19 @@ DEFINE_VISIT_INT(uint64, VISIT_UINT64, uint64_t, visit_type_uint)
 
 bool visit_type_str(Visitor *v, const char *name, char **obj, GError **errp)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_TYPE_STR, name);
     return v->type_str(v, name, obj, errp);
 }
 
 bool visit_type_number(Visitor *v, const char *name, double *obj, GError **errp)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_TYPE_NUMBER, name);
     return v->type_number(v, name, obj, errp);
 }
 
 bool visit_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t len, GError **errp)
 {
+    vms_usdt_visit(VMS_USDT_VISIT_TYPE_BUFFER, name);
     return v->type_buffer(v, name, buf, len, errp);
 }
 

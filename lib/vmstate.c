@@ -15,6 +15,7 @@
 
 #include "vmscope/error.h"
 #include "vmscope/qemufile-visitor.h"
+#include "vmscope/trace-usdt.h"
 #include "vmscope/vmstate.h"
 #include "visitor-impl.h"
 
@@ -480,6 +481,7 @@ static bool walk_vmsd(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
     if (!visit_start_struct(v, name, &info, errp)) {
         return false;
     }
+    vms_usdt_vmsd_start(w->load, vmsd->name);
     int version = w->load ? info.version_id : version_id;
     bool ok = !w->load || check_version(w, vmsd, version, errp);
 
@@ -500,6 +502,7 @@ static bool walk_vmsd(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
                      : save_subsections(w, vmsd, opaque, vmdesc, errp);
     }
     ok = ok && visit_check_struct(v, errp);
+    vms_usdt_vmsd_done(w->load, vmsd->name, ok);
     visit_end_struct(v);
     if (ok && w->load && vmsd->post_load) {
         ok = vmsd->post_load(opaque, version, errp);

@@ -32,6 +32,11 @@ BPF_TARGET_ARCH = $$(case "$(host_cpu)" in \
 	s390*) echo s390;; powerpc*|ppc*) echo powerpc;; riscv*) echo riscv;; \
 	loongarch*) echo loongarch;; mips*) echo mips;; *) echo "$(host_cpu)";; esac)
 
+# <bpf/usdt.bpf.h> includes <linux/errno.h>, which wants <asm/errno.h> from
+# the multiarch include directory (Debian: /usr/include/x86_64-linux-gnu).
+BPF_MULTIARCH_INCLUDE = $$(d=$$($(CC) -print-multiarch 2>/dev/null); \
+	test -n "$$d" && test -d "/usr/include/$$d" && echo "-idirafter /usr/include/$$d")
+
 probes/vmlinux.h:
 	@$(MKDIR_P) probes
 	@test -r /sys/kernel/btf/vmlinux || { \
@@ -43,7 +48,7 @@ probes/vmscope-trace.bpf.o: $(srcdir)/probes/vmscope-trace.bpf.c $(srcdir)/probe
 		probes/vmlinux.h
 	@$(MKDIR_P) probes
 	$(AM_V_GEN)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_TARGET_ARCH) \
-	  -Wall -Werror -I$(top_builddir)/probes -I$(srcdir)/probes \
+	  -Wall -Werror -I$(top_builddir)/probes -I$(srcdir)/probes $(BPF_MULTIARCH_INCLUDE) \
 	  -c $(srcdir)/probes/vmscope-trace.bpf.c -o $@
 
 probes/vmscope-trace.skel.h: probes/vmscope-trace.bpf.o
@@ -52,8 +57,9 @@ probes/vmscope-trace.skel.h: probes/vmscope-trace.bpf.o
 CLEANFILES += probes/vmlinux.h probes/vmscope-trace.bpf.o probes/vmscope-trace.skel.h
 endif
 
-# Tests.  They skip (exit 77, saying why) without root, BPF, QEMU or a built
-# vmscope-trace, so they are listed whether or not probes are built.
+# Tests.  They skip (exit 77, saying why) without root, BPF, QEMU, a built
+# vmscope-trace or vmscope-devhost (with its USDT probes), so they are listed
+# whether or not probes are built.
 check_PROGRAMS += tests/unit/test-trace-report
 TESTS += tests/unit/test-trace-report
 tests_unit_test_trace_report_SOURCES = tests/unit/test-trace-report.c \
@@ -62,10 +68,24 @@ tests_unit_test_trace_report_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probes
 tests_unit_test_trace_report_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_unit_test_trace_report_LDADD = $(VMS_LIBS) $(CUNIT_LIBS)
 
+if PROBES
+# trace-points on this very test program, which carries vmscope's USDT probes.
+check_PROGRAMS += tests/unit/test-trace-points
+TESTS += tests/unit/test-trace-points
+tests_unit_test_trace_points_SOURCES = tests/unit/test-trace-points.c \
+	probes/trace-points.c probes/trace-points.h probes/trace-event.h
+tests_unit_test_trace_points_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/probes
+tests_unit_test_trace_points_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_unit_test_trace_points_LDADD = $(VMS_LIBS) $(CUNIT_LIBS) -lelf
+endif
+EXTRA_DIST += tests/unit/test-trace-points.c
+
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py \
 	tests/integration/trace-bpftrace.py \
-	tests/integration/trace-live.py
+	tests/integration/trace-live.py \
+	tests/integration/trace-devhost-live.py \
+	tests/integration/trace-devhost-file.py
 TESTS += tests/integration/trace-errors.py $(PROBES_SLOW_TESTS)
 SLOW_TESTS += $(PROBES_SLOW_TESTS)
 EXTRA_DIST += tests/integration/tracetest.py tests/integration/trace-errors.py \

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "vmscope/error.h"
+#include "vmscope/trace-usdt.h"
 #include "trace-attach.h"
 #include "trace-event.h"
 
@@ -190,6 +191,43 @@ TraceAttachment *trace_attach(struct bpf_program *enter, struct bpf_program *ret
         }
     } else if (!attach_perf(a, ret, tp, true, pid, errp) || !attach_perf(a, enter, tp, false, pid, errp)) {
         return NULL;
+    }
+    return g_steal_pointer(&a);
+}
+
+TraceAttachment *trace_attach_usdt(struct bpf_program *prog, const TracePoints *tp, pid_t pid,
+                                   TraceMode mode, GError **errp)
+{
+    g_autoptr(TraceAttachment) a = g_new0(TraceAttachment, 1);
+
+    a->method = TRACE_ATTACH_PERF;
+    a->multi_fds[0] = a->multi_fds[1] = -1;
+    a->links = g_ptr_array_new();
+    /* Done probes first, as returns come first for functions (see above). */
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < tp->usdt->len; i++) {
+            const TraceUsdtProbe *p = &g_array_index(tp->usdt, TraceUsdtProbe, i);
+            const TraceUsdtSpec *s = p->spec;
+            bool done = s->probe == VTRACE_USDT_VMSD_DONE || s->probe == VTRACE_USDT_SECTION_DONE;
+            unsigned func = s->kind == VTRACE_KIND_SAVE ? VMS_USDT_VMSTATE_SAVE_STATE
+                                                        : VMS_USDT_VMSTATE_LOAD_STATE;
+            LIBBPF_OPTS(bpf_usdt_opts, opts,
+                        .usdt_cookie = VTRACE_USDT_COOKIE(s->probe, s->kind, func));
+            struct bpf_link *link;
+
+            if (done != (pass == 0) || !trace_points_usdt_attached(tp, p, mode)) {
+                continue;
+            }
+            link = bpf_program__attach_usdt(prog, pid > 0 ? pid : -1, tp->binary,
+                                            tp->kind->usdt_provider, s->name, &opts);
+            if (!link) {
+                g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "cannot attach to the USDT probe %s:%s of %s: %s",
+                            tp->kind->usdt_provider, s->name, tp->binary, g_strerror(errno));
+                return NULL;
+            }
+            g_ptr_array_add(a->links, link);
+            a->count += p->sites;
+        }
     }
     return g_steal_pointer(&a);
 }

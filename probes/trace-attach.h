@@ -18,6 +18,11 @@
  * the choice is made before loading: trace_attach_choose() probes the kernel
  * and trace_attach_prepare() marks the programs.
  *
+ * vmscope's binaries (USDT kinds) get the USDT program instead, through
+ * libbpf's bpf_program__attach_usdt: one perf-event uprobe per probe site
+ * (a handful: every probe of vmscope has one site), with the probe's
+ * semaphore raised while it is attached.
+ *
  * With one PID the kernel filters (the uprobes only exist in that process);
  * with none or several, the uprobes fire in every process running the binary
  * and the BPF program filters on its `pids` map.
@@ -51,7 +56,11 @@ TraceAttachment *trace_attach(struct bpf_program *enter, struct bpf_program *ret
                               const TracePoints *tp, pid_t pid, TraceAttachMethod m,
                               GError **errp);
 
-/* Number of uprobes attached (entries and returns). */
+/* USDT kinds: attach `prog` to the probes `mode` uses (trace-points.h). */
+TraceAttachment *trace_attach_usdt(struct bpf_program *prog, const TracePoints *tp, pid_t pid,
+                                   TraceMode mode, GError **errp);
+
+/* Number of uprobes attached (entries and returns, or USDT sites). */
 unsigned trace_attachment_count(const TraceAttachment *a);
 
 /* Detach and free. */

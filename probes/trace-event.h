@@ -64,6 +64,36 @@ enum vtrace_bytes {
 #define VTRACE_COOKIE_BYTES(c) ((__u32)(((c) >> 24) & 0xff))
 #define VTRACE_COOKIE_N(c) ((__u32)(((c) >> 32) & 0xff))
 
+/*
+ * vmscope's own binaries carry USDT probes (lib/include/vmscope/trace-usdt.h)
+ * instead: the function a probe hit stands for is its `fn` argument (an
+ * index into the loader's table, which lists vmscope's VmsUsdtFn names in
+ * order), and the cookie of each USDT attachment (bpf_usdt_cookie) says
+ * which probe it is:
+ *
+ *   bits  0..7   enum vtrace_usdt_probe
+ *   bits  8..15  kind: put, get, save, load, visit
+ *   bits 16..31  for the vmsd probes, the index of vmstate_save_state or
+ *                vmstate_load_state in the loader's table
+ */
+enum vtrace_usdt_probe {
+    VTRACE_USDT_VMSD_START = 1,    /* (section, vmsd, depth) */
+    VTRACE_USDT_VMSD_DONE = 2,     /* (section, vmsd, depth, ok) */
+    VTRACE_USDT_SECTION_DONE = 3,  /* (section, bytes, counts, n, start_ns, ok): summary */
+    VTRACE_USDT_IO = 4,            /* put, get: (fn, func, bytes) */
+    VTRACE_USDT_VISIT = 5,         /* (fn, func, name) */
+};
+
+#define VTRACE_USDT_COOKIE(probe, kind, func) \
+    ((__u64)(probe) | (__u64)(kind) << 8 | (__u64)(func) << 16)
+#define VTRACE_USDT_COOKIE_PROBE(c) ((__u32)((c) & 0xff))
+#define VTRACE_USDT_COOKIE_KIND(c) ((__u32)(((c) >> 8) & 0xff))
+#define VTRACE_USDT_COOKIE_FUNC(c) ((__u32)(((c) >> 16) & 0xffff))
+
+/* Functions a section__*__done probe's counts array may cover (more are
+ * ignored; vmscope has 31). */
+#define VTRACE_USDT_MAX_FUNCS 63
+
 enum vtrace_phase {
     VTRACE_PHASE_CALL = 0,    /* one event per put/get/visit call */
     VTRACE_PHASE_ENTRY = 1,   /* a vmstate call begins */

@@ -10,6 +10,7 @@
 #include <linux/types.h>
 
 #include "vmscope/error.h"
+#include "vmscope/trace-usdt.h"
 #include "trace-event.h"
 #include "trace-points.h"
 
@@ -54,12 +55,46 @@ static const TracePointSpec qemu_specs[] = {
 };
 
 /*
- * vmscope's own binaries (vmscope-devhost) will be a second kind here; see
- * docs/tracing.md for the functions it will list.
+ * vmscope's own binaries: USDT probes (lib/include/vmscope/trace-usdt.h).
+ * The engine's probes are what makes a binary a vmscope binary; put, get and
+ * visit are missing from a program that links no QEMUFile visitor.
  */
-static const TraceBinaryKind kinds[] = {
-    { "qemu", "QEMU", qemu_specs, G_N_ELEMENTS(qemu_specs) },
+static const TraceUsdtSpec vmscope_probes[] = {
+    { "vmsd__save__start", VTRACE_USDT_VMSD_START, SAVE, TRACE_MODE_CALLS, true },
+    { "vmsd__save__done", VTRACE_USDT_VMSD_DONE, SAVE, TRACE_MODE_CALLS, true },
+    { "vmsd__load__start", VTRACE_USDT_VMSD_START, LOAD, TRACE_MODE_CALLS, true },
+    { "vmsd__load__done", VTRACE_USDT_VMSD_DONE, LOAD, TRACE_MODE_CALLS, true },
+    { "section__save__done", VTRACE_USDT_SECTION_DONE, SAVE, TRACE_MODE_SUMMARY, true },
+    { "section__load__done", VTRACE_USDT_SECTION_DONE, LOAD, TRACE_MODE_SUMMARY, true },
+    { "put", VTRACE_USDT_IO, PUT, TRACE_MODE_CALLS, false },
+    { "get", VTRACE_USDT_IO, GET, TRACE_MODE_CALLS, false },
+    { "visit", VTRACE_USDT_VISIT, VISIT, TRACE_MODE_CALLS, false },
 };
+
+#define VMSCOPE_PROVIDER "vmscope"
+
+static const TraceBinaryKind kinds[] = {
+    { "qemu", "QEMU", qemu_specs, G_N_ELEMENTS(qemu_specs), NULL, NULL, 0 },
+    { "vmscope", "vmscope", NULL, 0, VMSCOPE_PROVIDER, vmscope_probes, G_N_ELEMENTS(vmscope_probes) },
+};
+
+/* What the QEMU function that VmsUsdtFn fn stands for does. */
+static uint8_t usdt_func_kind(unsigned fn)
+{
+    if (fn <= VMS_USDT_QEMU_PUT_COUNTED_STRING) {
+        return PUT;
+    }
+    if (fn <= VMS_USDT_QEMU_FILE_SKIP) {
+        return GET;
+    }
+    if (fn == VMS_USDT_VMSTATE_SAVE_STATE) {
+        return SAVE;
+    }
+    if (fn == VMS_USDT_VMSTATE_LOAD_STATE) {
+        return LOAD;
+    }
+    return VISIT;
+}
 
 const TraceBinaryKind *trace_binary_kinds(size_t *n)
 {
@@ -123,31 +158,82 @@ static GHashTable *elf_functions(Elf *e, const char *path, GError **errp)
     return g_steal_pointer(&funcs);
 }
 
-static GHashTable *read_functions(const char *path, GError **errp)
+/*
+ * The USDT probes of `provider` in the .note.stapsdt notes of `e`: probe
+ * name -> number of sites.  A note is (pc, base, semaphore) addresses, then
+ * provider, name and argument strings, each NUL-terminated.
+ */
+static GHashTable *elf_usdt_probes(Elf *e, const char *provider)
 {
-    GHashTable *funcs;
+    GHashTable *probes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    size_t shstrndx, addr_size = gelf_getclass(e) == ELFCLASS32 ? 4 : 8;
+    Elf_Scn *scn = NULL;
+
+    if (elf_getshdrstrndx(e, &shstrndx) != 0) {
+        return probes;
+    }
+    while ((scn = elf_nextscn(e, scn)) != NULL) {
+        GElf_Shdr sh;
+        Elf_Data *data;
+        const char *secname;
+        size_t off = 0, next, name_off, desc_off;
+        GElf_Nhdr nh;
+
+        if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE ||
+            !(secname = elf_strptr(e, shstrndx, sh.sh_name)) ||
+            strcmp(secname, ".note.stapsdt") != 0 || (data = elf_getdata(scn, NULL)) == NULL) {
+            continue;
+        }
+        while ((next = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+            const char *desc = (const char *)data->d_buf + desc_off;
+            const char *end = desc + nh.n_descsz, *prov, *name;
+
+            off = next;
+            if (nh.n_type != 3 || nh.n_namesz != sizeof("stapsdt") ||
+                memcmp((const char *)data->d_buf + name_off, "stapsdt", sizeof("stapsdt")) != 0 ||
+                nh.n_descsz < 3 * addr_size) {
+                continue;
+            }
+            prov = desc + 3 * addr_size;
+            name = memchr(prov, '\0', (size_t)(end - prov));
+            if (!name || strcmp(prov, provider) != 0) {
+                continue;
+            }
+            name++;
+            if (!memchr(name, '\0', (size_t)(end - name))) {
+                continue;
+            }
+            g_hash_table_insert(probes, g_strdup(name),
+                                GUINT_TO_POINTER(GPOINTER_TO_UINT(g_hash_table_lookup(probes, name)) + 1));
+        }
+    }
+    return probes;
+}
+
+/* The functions of `path` and its vmscope USDT probes. */
+static bool read_elf(const char *path, GHashTable **funcs, GHashTable **probes, GError **errp)
+{
     Elf *e;
     int fd;
 
     if (elf_version(EV_CURRENT) == EV_NONE) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED, "libelf: %s", elf_errmsg(-1));
-        return NULL;
+        return false;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: %s", path, g_strerror(errno));
-        return NULL;
+        return false;
     }
     e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     if (!e || elf_kind(e) != ELF_K_ELF) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: not an ELF file", path);
-        funcs = NULL;
-    } else {
-        funcs = elf_functions(e, path, errp);
+    } else if ((*funcs = elf_functions(e, path, errp)) != NULL) {
+        *probes = elf_usdt_probes(e, VMSCOPE_PROVIDER);
     }
     elf_end(e);
     close(fd);
-    return funcs;
+    return *funcs != NULL;
 }
 
 static int compare_names(gconstpointer a, gconstpointer b)
@@ -178,6 +264,7 @@ static void add_point(TracePoints *tp, GHashTable *taken, const TracePointSpec *
         .bytes = s->bytes,
         .n = s->n,
         .retprobe = s->kind != VTRACE_KIND_VISIT,
+        .wanted = true,
     };
 
     g_hash_table_add(taken, p.name);
@@ -190,7 +277,7 @@ static void clear_point(gpointer p)
     g_free(((TracePoint *)p)->name);
 }
 
-static char *missing_required(const TraceBinaryKind *k, GHashTable *funcs)
+static char *missing_required(const TraceBinaryKind *k, GHashTable *funcs, GHashTable *probes)
 {
     g_autoptr(GString) missing = g_string_new(NULL);
 
@@ -199,40 +286,39 @@ static char *missing_required(const TraceBinaryKind *k, GHashTable *funcs)
             g_string_append_printf(missing, "%s%s", missing->len ? ", " : "", k->specs[i].pattern);
         }
     }
+    for (size_t i = 0; i < k->n_usdt_specs; i++) {
+        if (k->usdt_specs[i].required && !g_hash_table_contains(probes, k->usdt_specs[i].name)) {
+            g_string_append_printf(missing, "%s%s:%s", missing->len ? ", " : "", k->usdt_provider,
+                                   k->usdt_specs[i].name);
+        }
+    }
     return missing->len ? g_string_free(g_steal_pointer(&missing), FALSE) : NULL;
 }
 
-TracePoints *trace_points_resolve(const char *binary, const char *const *only, GError **errp)
+/* Why `binary` is of no kind: what each kind misses. */
+static void refuse(const char *binary, GHashTable *funcs, GHashTable *probes, GError **errp)
 {
-    g_autoptr(GHashTable) funcs = read_functions(binary, errp);
-    g_autoptr(GHashTable) taken = NULL;
-    g_autoptr(TracePoints) tp = NULL;
-    g_autofree char *first_missing = NULL;
-    const TraceBinaryKind *kind = NULL;
+    g_autoptr(GString) msg = g_string_new(NULL);
 
-    if (!funcs) {
-        return NULL;
-    }
-    for (size_t i = 0; i < G_N_ELEMENTS(kinds) && !kind; i++) {
-        g_autofree char *missing = missing_required(&kinds[i], funcs);
-        if (!missing) {
-            kind = &kinds[i];
-        } else if (!first_missing) {
-            first_missing = g_steal_pointer(&missing);
+    for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        const TraceBinaryKind *k = &kinds[i];
+        g_autofree char *missing = missing_required(k, funcs, probes);
+
+        g_string_append_printf(msg, "%s%s binary (", i == 0 ? "not a " : " nor a ", k->title);
+        if (k->usdt_provider && g_hash_table_size(probes) == 0) {
+            g_string_append_printf(msg, "no %s USDT probes)", k->usdt_provider);
+        } else {
+            g_string_append_printf(msg, "missing %s %s)", k->usdt_provider ? "probes" : "functions",
+                                   missing);
         }
     }
-    if (!kind) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND, "%s: not a %s binary: missing functions %s",
-                    binary, kinds[0].title, first_missing);
-        return NULL;
-    }
+    g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND, "%s: %s", binary, msg->str);
+}
 
-    tp = g_new0(TracePoints, 1);
-    tp->binary = g_strdup(binary);
-    tp->kind = kind;
-    tp->points = g_array_new(FALSE, FALSE, sizeof(TracePoint));
-    g_array_set_clear_func(tp->points, clear_point);
-    taken = g_hash_table_new(g_str_hash, g_str_equal);
+static void resolve_functions(TracePoints *tp, GHashTable *funcs, const char *const *only)
+{
+    const TraceBinaryKind *kind = tp->kind;
+    g_autoptr(GHashTable) taken = g_hash_table_new(g_str_hash, g_str_equal);
 
     for (size_t i = 0; i < kind->n_specs; i++) {
         const TracePointSpec *s = &kind->specs[i];
@@ -260,7 +346,71 @@ TracePoints *trace_points_resolve(const char *binary, const char *const *only, G
             add_point(tp, taken, s, n, *(uint64_t *)g_hash_table_lookup(funcs, n));
         }
     }
-    if (tp->points->len == 0) {
+}
+
+/* USDT kinds: every function the probes stand for, and the probes there are. */
+static unsigned resolve_usdt(TracePoints *tp, GHashTable *probes, const char *const *only)
+{
+    const TraceBinaryKind *kind = tp->kind;
+    unsigned n_wanted = 0;
+
+    for (unsigned fn = 0; fn < VMS_USDT_N_FUNCS; fn++) {
+        TracePoint p = {
+            .name = g_strdup(vms_usdt_func_names[fn]),
+            .kind = usdt_func_kind(fn),
+            .wanted = wanted(vms_usdt_func_names[fn], only),
+        };
+        n_wanted += p.wanted;
+        g_array_append_val(tp->points, p);
+    }
+    tp->filtered = n_wanted < VMS_USDT_N_FUNCS;
+    for (size_t i = 0; i < kind->n_usdt_specs; i++) {
+        TraceUsdtProbe p = {
+            .spec = &kind->usdt_specs[i],
+            .sites = GPOINTER_TO_UINT(g_hash_table_lookup(probes, kind->usdt_specs[i].name)),
+        };
+        if (p.sites) {
+            g_array_append_val(tp->usdt, p);
+        }
+    }
+    return n_wanted;
+}
+
+TracePoints *trace_points_resolve(const char *binary, const char *const *only, GError **errp)
+{
+    g_autoptr(GHashTable) funcs = NULL;
+    g_autoptr(GHashTable) probes = NULL;
+    g_autoptr(TracePoints) tp = NULL;
+    const TraceBinaryKind *kind = NULL;
+    unsigned n_wanted;
+
+    if (!read_elf(binary, &funcs, &probes, errp)) {
+        return NULL;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(kinds) && !kind; i++) {
+        g_autofree char *missing = missing_required(&kinds[i], funcs, probes);
+        if (!missing) {
+            kind = &kinds[i];
+        }
+    }
+    if (!kind) {
+        refuse(binary, funcs, probes, errp);
+        return NULL;
+    }
+
+    tp = g_new0(TracePoints, 1);
+    tp->binary = g_strdup(binary);
+    tp->kind = kind;
+    tp->points = g_array_new(FALSE, FALSE, sizeof(TracePoint));
+    g_array_set_clear_func(tp->points, clear_point);
+    tp->usdt = g_array_new(FALSE, FALSE, sizeof(TraceUsdtProbe));
+    if (kind->usdt_provider) {
+        n_wanted = resolve_usdt(tp, probes, only);
+    } else {
+        resolve_functions(tp, funcs, only);
+        n_wanted = tp->points->len;
+    }
+    if (n_wanted == 0) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND,
                     "%s: no function to trace matches the -f patterns", binary);
         return NULL;
@@ -273,6 +423,41 @@ TracePoints *trace_points_resolve(const char *binary, const char *const *only, G
     return g_steal_pointer(&tp);
 }
 
+bool trace_points_usdt_attached(const TracePoints *tp, const TraceUsdtProbe *p, TraceMode mode)
+{
+    const TraceUsdtSpec *s = p->spec;
+
+    if (s->mode != mode) {
+        return false;
+    }
+    if (s->probe != VTRACE_USDT_IO && s->probe != VTRACE_USDT_VISIT) {
+        return true;    /* the engine's probes: attribution and time, always */
+    }
+    for (unsigned i = 0; i < tp->points->len; i++) {
+        const TracePoint *f = trace_points_get(tp, i);
+        if (f->wanted && f->kind == s->kind) {
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned trace_points_count(const TracePoints *tp, TraceMode mode)
+{
+    unsigned n = 0;
+
+    if (!trace_points_usdt(tp)) {
+        return tp->points->len + tp->n_retprobes;
+    }
+    for (unsigned i = 0; i < tp->usdt->len; i++) {
+        const TraceUsdtProbe *p = &g_array_index(tp->usdt, TraceUsdtProbe, i);
+        if (trace_points_usdt_attached(tp, p, mode)) {
+            n += p->sites;
+        }
+    }
+    return n;
+}
+
 void trace_points_free(TracePoints *tp)
 {
     if (!tp) {
@@ -280,6 +465,9 @@ void trace_points_free(TracePoints *tp)
     }
     if (tp->points) {
         g_array_free(tp->points, TRUE);
+    }
+    if (tp->usdt) {
+        g_array_free(tp->usdt, TRUE);
     }
     g_free(tp->binary);
     g_free(tp);

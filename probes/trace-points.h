@@ -8,16 +8,29 @@
  * visit) and how its bytes are counted (see trace-event.h).  A binary is of a
  * kind when its symbol tables (.dynsym and .symtab, global and weak
  * functions) hold every required entry of that kind; the first kind that fits
- * wins.  Today there is one kind, "qemu" (QEMU's qemu_put_* / qemu_get_* /
- * vmstate_* / visit_* functions, exported by Debian's build); docs/tracing.md
- * describes how vmscope's own binaries will be added.
+ * wins.  The kind "qemu" is QEMU's qemu_put_* / qemu_get_* / vmstate_* /
+ * visit_* functions, exported by Debian's build.
  *
  * Put and get functions need a return probe (to know when the outermost call
  * ends), and so do the vmstate functions (to pop the section stack); visits
  * are counted on entry only.
  *
- * Errors name the binary: "/bin/true: not a QEMU binary: missing functions
- * qemu_put_byte, qemu_get_byte, vmstate_save_state, vmstate_load_state".
+ * The kind "vmscope" (vmscope-devhost, vmscope-agent, any program linking
+ * libvmscope's engine) has USDT probes instead (provider "vmscope",
+ * lib/include/vmscope/trace-usdt.h), found in the .note.stapsdt notes, which
+ * survive stripping.  Its points are the QEMU functions the probes stand for,
+ * all of them, in VmsUsdtFn order (the probes pass that index), each marked
+ * whether -f wants it; `usdt` lists the probes the binary has.  Which of
+ * them are attached depends on the mode:
+ *
+ *   TRACE_MODE_SUMMARY   section__save__done and section__load__done: one
+ *                        hit per section, carrying its counts;
+ *   TRACE_MODE_CALLS     vmsd__{save,load}__{start,done} for attribution and
+ *                        time, put / get / visit for every call (those that
+ *                        -f leaves a function for).
+ *
+ * Errors name the binary: "/bin/true: not a QEMU binary (missing functions
+ * qemu_put_byte, ...) nor a vmscope binary (no vmscope USDT probes)".
  */
 #ifndef VMSCOPE_TRACE_POINTS_H
 #define VMSCOPE_TRACE_POINTS_H
@@ -34,27 +47,51 @@ typedef struct TracePointSpec {
     bool required;         /* a binary of this kind always has it */
 } TracePointSpec;
 
+typedef enum TraceMode {
+    TRACE_MODE_CALLS,      /* every call (the only mode for uprobe kinds) */
+    TRACE_MODE_SUMMARY,    /* USDT kinds: one probe hit per section */
+} TraceMode;
+
+typedef struct TraceUsdtSpec {
+    const char *name;      /* probe name, e.g. "vmsd__save__start" */
+    uint8_t probe;         /* enum vtrace_usdt_probe */
+    uint8_t kind;          /* enum vtrace_kind of the calls it reports */
+    TraceMode mode;        /* attached in this mode */
+    bool required;         /* a binary of this kind always has it */
+} TraceUsdtSpec;
+
 typedef struct TraceBinaryKind {
-    const char *name;      /* "qemu" */
+    const char *name;      /* "qemu", "vmscope" */
     const char *title;     /* "QEMU", for messages */
-    const TracePointSpec *specs;
+    const TracePointSpec *specs;     /* uprobe kinds: functions */
     size_t n_specs;
+    const char *usdt_provider;       /* USDT kinds: the provider ... */
+    const TraceUsdtSpec *usdt_specs; /* ... and its probes */
+    size_t n_usdt_specs;
 } TraceBinaryKind;
 
 typedef struct TracePoint {
     char *name;            /* the function */
-    uint64_t offset;       /* its file offset: where the uprobe goes */
+    uint64_t offset;       /* its file offset: where the uprobe goes (0 for USDT kinds) */
     uint8_t kind;
     uint8_t bytes;
     uint8_t n;
     bool retprobe;         /* also probe its return */
+    bool wanted;           /* -f wants it (always, for uprobe kinds) */
 } TracePoint;
+
+typedef struct TraceUsdtProbe {
+    const TraceUsdtSpec *spec;
+    unsigned sites;        /* places in the binary where it fires */
+} TraceUsdtProbe;
 
 typedef struct TracePoints {
     char *binary;
     const TraceBinaryKind *kind;
     GArray *points;        /* TracePoint, in table order, then by name */
     unsigned n_retprobes;
+    GArray *usdt;          /* TraceUsdtProbe, the binary's probes in table order */
+    bool filtered;         /* -f left out some points (USDT kinds) */
 } TracePoints;
 
 /* The kinds vmscope-trace knows, in the order they are tried. */
@@ -68,6 +105,17 @@ const TraceBinaryKind *trace_binary_kinds(size_t *n);
 TracePoints *trace_points_resolve(const char *binary, const char *const *only,
                                   GError **errp);
 void trace_points_free(TracePoints *tp);
+
+static inline bool trace_points_usdt(const TracePoints *tp)
+{
+    return tp->kind->usdt_provider != NULL;
+}
+
+/* USDT kinds: does `mode` attach probe p (is some function it reports wanted)? */
+bool trace_points_usdt_attached(const TracePoints *tp, const TraceUsdtProbe *p, TraceMode mode);
+
+/* Number of probes (uprobes, or USDT sites) that `mode` attaches. */
+unsigned trace_points_count(const TracePoints *tp, TraceMode mode);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TracePoints, trace_points_free)
 
 static inline const TracePoint *trace_points_get(const TracePoints *tp, unsigned i)

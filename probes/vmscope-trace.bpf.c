@@ -16,6 +16,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
 #include "trace-event.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -23,6 +24,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before loading. */
 const volatile bool emit_events = false;
 const volatile bool filter_pids = false;
+const volatile bool filter_funcs = false;    /* USDT: count only `wanted` functions */
 
 struct thread_state {
     __u32 io_depth;                  /* put/get calls in progress */
@@ -90,6 +92,22 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 4096);       /* resized by the loader for --events */
 } events SEC(".maps");
+
+/* USDT: the functions -f asked for (filter_funcs). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, VTRACE_MAX_FUNCS);
+    __type(key, __u32);
+    __type(value, __u8);
+} wanted SEC(".maps");
+
+/* USDT: room for a section__*__done probe's counts. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64[1 + VTRACE_USDT_MAX_FUNCS]);
+} counts_scratch SEC(".maps");
 
 /* Room for qemu_put_counted_string's string (QEMU asserts strlen < 256). */
 struct {
@@ -447,5 +465,198 @@ int trace_return(struct pt_regs *ctx)
         break;
     }
     thread_put_if_idle(t, tid);
+    return 0;
+}
+
+/*
+ * vmscope's binaries: one program for every USDT probe, told apart by the
+ * USDT cookie (trace-event.h).  The probes say which function a call stands
+ * for and how deep the engine is, so nothing is nested and the thread's
+ * stack of descriptions is set, not pushed: a probe missed before attaching
+ * cannot leave it wrong.  The stack holds name pointers.
+ */
+
+static __always_inline bool func_wanted(__u32 func)
+{
+    __u8 *w;
+
+    if (!filter_funcs) {
+        return true;
+    }
+    w = bpf_map_lookup_elem(&wanted, &func);
+    return w && *w;
+}
+
+static __always_inline void read_name(char *dst, __u64 ptr)
+{
+    __builtin_memset(dst, 0, VTRACE_NAME_LEN);
+    if (bpf_probe_read_user_str(dst, VTRACE_NAME_LEN, (const void *)ptr) < 0) {
+        stat_inc(VTRACE_STAT_READ_ERRORS);
+        __builtin_memcpy(dst, unreadable_name, VTRACE_NAME_LEN);
+    }
+}
+
+static __always_inline long usdt_arg(struct pt_regs *ctx, __u64 n)
+{
+    long v = 0;
+
+    bpf_usdt_arg(ctx, n, &v);
+    return v;
+}
+
+static __always_inline void usdt_vmsd_start(struct pt_regs *ctx, __u64 id, __u32 func, __u32 kind)
+{
+    struct thread_state *t = thread_get((__u32)id);
+    __u64 section = usdt_arg(ctx, 0), vmsd = usdt_arg(ctx, 1);
+    __u32 d = (__u32)usdt_arg(ctx, 2);
+
+    if (!t) {
+        if (func_wanted(func)) {
+            count_call(NULL, func);
+        }
+        return;
+    }
+    if (d == 0 || t->vm_depth == 0) {
+        read_name(t->section, section);
+    }
+    if (d == 0) {
+        t->section_start = bpf_ktime_get_ns();
+    }
+    if (d < VTRACE_MAX_DEPTH) {
+        t->vmsd[d] = vmsd;
+    } else {
+        stat_inc(VTRACE_STAT_DEPTH_OVERFLOW);
+    }
+    t->vm_depth = d + 1;
+    read_name(t->vmsd_name, vmsd);
+    if (func_wanted(func)) {
+        count_call(t, func);
+        emit(t, id, func, kind, VTRACE_PHASE_ENTRY, 0, 0);
+    }
+}
+
+static __always_inline void usdt_vmsd_done(struct pt_regs *ctx, __u64 id, __u32 func, __u32 kind)
+{
+    __u32 tid = (__u32)id;
+    struct thread_state *t = bpf_map_lookup_elem(&threads, &tid);
+    struct vtrace_hist_key k = {};
+    __u32 d = (__u32)usdt_arg(ctx, 2);
+    __u64 ns = 0;
+
+    if (!t || d >= t->vm_depth) {
+        return;    /* a description that began before we attached */
+    }
+    t->vm_depth = d + 1;
+    if (d == 0) {
+        ns = bpf_ktime_get_ns() - t->section_start;
+    }
+    if (func_wanted(func)) {
+        emit(t, id, func, kind, VTRACE_PHASE_RETURN, 0, ns);
+    }
+    t->vm_depth = d;
+    if (d == 0) {
+        __builtin_memcpy(k.name, t->section, VTRACE_NAME_LEN);
+        k.slot = hist_slot(ns / 1000);
+        map_add(&section_usecs, &k, 1);
+    } else if (d - 1 < VTRACE_MAX_DEPTH && t->vmsd[d - 1]) {
+        read_name(t->vmsd_name, t->vmsd[d - 1]);
+    } else {
+        __builtin_memcpy(t->vmsd_name, t->section, VTRACE_NAME_LEN);
+    }
+    thread_put_if_idle(t, tid);
+}
+
+static __always_inline void usdt_call(struct pt_regs *ctx, __u64 id, __u32 kind)
+{
+    __u32 tid = (__u32)id;
+    const struct thread_state *t = bpf_map_lookup_elem(&threads, &tid);
+    __u32 func = (__u32)usdt_arg(ctx, 0);
+    __u64 bytes = 0;
+
+    if (func >= VTRACE_MAX_FUNCS || !func_wanted(func)) {
+        return;
+    }
+    count_call(t, func);
+    if (kind != VTRACE_KIND_VISIT) {
+        bytes = usdt_arg(ctx, 2);
+        count_bytes(t, bytes);
+    }
+    emit(t, id, func, kind, VTRACE_PHASE_CALL, 0, bytes);
+}
+
+/* Summary: a section's counts, one probe hit per section. */
+static __always_inline void usdt_section_done(struct pt_regs *ctx)
+{
+    struct vtrace_name_func_key fk = {};
+    struct vtrace_hist_key hk = {};
+    struct vtrace_name_key nk;
+    __u64 counts = usdt_arg(ctx, 2), start = usdt_arg(ctx, 4);
+    __u32 n = (__u32)usdt_arg(ctx, 3), zero = 0, size;
+    __u64 *buf;
+
+    if (!counts) {
+        return;    /* the section began before we attached */
+    }
+    buf = bpf_map_lookup_elem(&counts_scratch, &zero);
+    if (!buf) {
+        return;
+    }
+    if (n > VTRACE_USDT_MAX_FUNCS) {
+        n = VTRACE_USDT_MAX_FUNCS;
+    }
+    /* The mask is a no-op (n <= 63) that shows the verifier the bound. */
+    size = ((n & 63) + 1) * sizeof(__u64);
+    if (bpf_probe_read_user(buf, size, (const void *)counts) != 0) {
+        stat_inc(VTRACE_STAT_READ_ERRORS);
+        return;
+    }
+    read_name(nk.name, usdt_arg(ctx, 0));
+    __builtin_memcpy(fk.name, nk.name, VTRACE_NAME_LEN);
+    for (__u32 i = 0; i < VTRACE_USDT_MAX_FUNCS && i < n; i++) {
+        __u64 c = buf[1 + i];
+        __u64 *total;
+
+        if (c == 0 || !func_wanted(i)) {
+            continue;
+        }
+        total = bpf_map_lookup_elem(&calls, &i);
+        if (total) {
+            __sync_fetch_and_add(total, c);
+        }
+        fk.func = i;
+        map_add(&section_calls, &fk, c);
+    }
+    map_add(&section_bytes, &nk, buf[0]);
+    __builtin_memcpy(hk.name, nk.name, VTRACE_NAME_LEN);
+    hk.slot = hist_slot((bpf_ktime_get_ns() - start) / 1000);
+    map_add(&section_usecs, &hk, 1);
+}
+
+SEC("usdt")
+int trace_usdt(struct pt_regs *ctx)
+{
+    __u64 cookie = bpf_usdt_cookie(ctx);
+    __u64 id = bpf_get_current_pid_tgid();
+    __u32 kind = VTRACE_USDT_COOKIE_KIND(cookie);
+    __u32 func = VTRACE_USDT_COOKIE_FUNC(cookie);
+
+    if (!traced(id) || func >= VTRACE_MAX_FUNCS) {
+        return 0;
+    }
+    switch (VTRACE_USDT_COOKIE_PROBE(cookie)) {
+    case VTRACE_USDT_VMSD_START:
+        usdt_vmsd_start(ctx, id, func, kind);
+        break;
+    case VTRACE_USDT_VMSD_DONE:
+        usdt_vmsd_done(ctx, id, func, kind);
+        break;
+    case VTRACE_USDT_SECTION_DONE:
+        usdt_section_done(ctx);
+        break;
+    case VTRACE_USDT_IO:
+    case VTRACE_USDT_VISIT:
+        usdt_call(ctx, id, kind);
+        break;
+    }
     return 0;
 }

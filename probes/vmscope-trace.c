@@ -1,19 +1,21 @@
 /*
- * vmscope-trace: count and time what QEMU writes to and reads from a
- * migration stream, section by section, with uprobes.
+ * vmscope-trace: count and time what QEMU, or a vmscope device host, writes
+ * to and reads from a migration stream, section by section, with uprobes on
+ * QEMU's functions or vmscope's USDT probes.
  *
- *   vmscope-trace [-p PID]... [-b BINARY] [-d SECONDS] [-f FUNC]... [--events] [--json]
+ *   vmscope-trace [-p PID]... [-b BINARY] [-d SECONDS] [-f FUNC]... [-m MODE]
+ *                 [--events] [--json]
  *
  * Opens and loads vmscope-trace.bpf.c (through its generated skeleton),
- * attaches it to the binary's put/get/vmstate/visit functions
+ * attaches it to the binary's put/get/vmstate/visit functions or probes
  * (trace-points.c, trace-attach.c), then waits for Ctrl-C, SIGTERM, the end
  * of -d SECONDS or the exit of every -p process, printing events from the
  * ring buffer as they come (--events).  At the end it prints the summary
  * maps, bpftrace-style (trace-report.c).  docs/tracing.md is the manual.
  *
  * Exit status: 0 after tracing, 2 when tracing cannot start (bad flags, a
- * binary that is not QEMU, no privileges or no BPF in the kernel), 1 when it
- * fails later.
+ * binary that is neither QEMU nor vmscope's, no privileges or no BPF in the
+ * kernel), 1 when it fails later.
  */
 #include "config.h"
 
@@ -46,8 +48,12 @@
 #define DEFAULT_BINARY "/usr/bin/qemu-system-x86_64"
 #define EVENTS_RING_SIZE (16u << 20)
 
+typedef enum ModeOption { MODE_AUTO, MODE_CALLS, MODE_SUMMARY } ModeOption;
+
 typedef struct Options {
-    const char *binary;
+    const char *binary;        /* -b, or NULL */
+    char *pid_binary;          /* without -b: what the first -p process runs */
+    ModeOption mode;
     GArray *pids;              /* pid_t */
     GPtrArray *functions;      /* -f patterns, NULL-terminated */
     double duration;           /* seconds, 0 = until stopped */
@@ -95,15 +101,20 @@ static uint64_t monotonic_ns(void)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: " PROG " [-p PID]... [-b BINARY] [-d SECONDS] [-f FUNC]... [--events] [--json]\n"
+            "Usage: " PROG " [-p PID]... [-b BINARY] [-d SECONDS] [-f FUNC]... [-m MODE]\n"
+            "                     [--events] [--json]\n"
             "Trace the migration stream functions of QEMU (qemu_put_*, qemu_get_*,\n"
-            "vmstate_*, visit_*) with uprobes; print bpftrace-style maps at the end.\n"
+            "vmstate_*, visit_*) with uprobes, or the same points of a vmscope program\n"
+            "(vmscope-devhost...) with its USDT probes; print bpftrace-style maps at the end.\n"
             "\n"
             "  -p, --pid PID        trace this process (repeatable; default: all processes\n"
             "                       running BINARY); stop when all of them have exited\n"
-            "  -b, --binary PATH    the executable to probe (default " DEFAULT_BINARY ")\n"
+            "  -b, --binary PATH    the executable to probe (default: what the -p process\n"
+            "                       runs, else " DEFAULT_BINARY ")\n"
             "  -d, --duration SECS  stop after SECS seconds\n"
             "  -f, --function GLOB  attach only to functions matching GLOB (repeatable)\n"
+            "  -m, --mode MODE      vmscope programs: 'summary' (one probe hit per section;\n"
+            "                       the default) or 'calls' (every call; with -e, -f)\n"
             "  -e, --events         print a line per call as it happens\n"
             "  -j, --json           print JSON lines instead of text\n"
             "  -v, --verbose        show how attaching went, and libbpf's messages\n"
@@ -149,6 +160,7 @@ static int parse_options(int argc, char **argv, Options *o)
         { "binary", required_argument, NULL, 'b' },
         { "duration", required_argument, NULL, 'd' },
         { "function", required_argument, NULL, 'f' },
+        { "mode", required_argument, NULL, 'm' },
         { "events", no_argument, NULL, 'e' },
         { "json", no_argument, NULL, 'j' },
         { "verbose", no_argument, NULL, 'v' },
@@ -157,9 +169,8 @@ static int parse_options(int argc, char **argv, Options *o)
     };
     int c;
 
-    o->binary = DEFAULT_BINARY;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:b:d:f:ejvh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":p:b:d:f:m:ejvh", longopts, NULL)) != -1) {
         pid_t pid;
         switch (c) {
         case 'p':
@@ -184,6 +195,16 @@ static int parse_options(int argc, char **argv, Options *o)
             break;
         case 'f':
             g_ptr_array_add(o->functions, optarg);
+            break;
+        case 'm':
+            if (strcmp(optarg, "calls") == 0) {
+                o->mode = MODE_CALLS;
+            } else if (strcmp(optarg, "summary") == 0) {
+                o->mode = MODE_SUMMARY;
+            } else {
+                fail("-m: not a mode (summary or calls): '%s'", optarg);
+                return 2;
+            }
             break;
         case 'e':
             o->events = true;
@@ -212,8 +233,58 @@ static int parse_options(int argc, char **argv, Options *o)
         fprintf(stderr, "Try '" PROG " --help'.\n");
         return 2;
     }
+    if (o->mode == MODE_SUMMARY && (o->events || o->functions->len)) {
+        fail("-m summary counts whole sections: --events and -f need -m calls");
+        return 2;
+    }
     g_ptr_array_add(o->functions, NULL);
     return 0;
+}
+
+/* -b, else what the first -p process runs, else QEMU; NULL (said why) if
+ * that process is not there. */
+static const char *binary_of(Options *o)
+{
+    pid_t pid;
+    g_autofree char *link = NULL;
+
+    if (o->binary) {
+        return o->binary;
+    }
+    if (o->pids->len == 0) {
+        return DEFAULT_BINARY;
+    }
+    pid = g_array_index(o->pids, pid_t, 0);
+    link = g_strdup_printf("/proc/%d/exe", pid);
+    o->pid_binary = g_file_read_link(link, NULL);
+    if (!o->pid_binary) {
+        if (kill(pid, 0) != 0 && errno == ESRCH) {
+            fail("no process with PID %d", pid);
+        } else {
+            fail("process %d: cannot tell what it runs (%s): give -b", pid, link);
+        }
+    }
+    return o->pid_binary;
+}
+
+/* The mode for this binary: summary for vmscope's unless told otherwise. */
+static bool choose_mode(const Options *o, const TracePoints *tp, TraceMode *mode)
+{
+    if (!trace_points_usdt(tp)) {
+        if (o->mode == MODE_SUMMARY) {
+            fail("-m summary needs vmscope's USDT probes; %s is a %s binary, traced call by call",
+                 tp->binary, tp->kind->title);
+            return false;
+        }
+        *mode = TRACE_MODE_CALLS;
+        return true;
+    }
+    if (o->mode == MODE_AUTO) {
+        *mode = o->events || tp->filtered ? TRACE_MODE_CALLS : TRACE_MODE_SUMMARY;
+    } else {
+        *mode = o->mode == MODE_CALLS ? TRACE_MODE_CALLS : TRACE_MODE_SUMMARY;
+    }
+    return true;
 }
 
 /* Loading tracing programs takes CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN. */
@@ -232,12 +303,12 @@ static bool has_bpf_privileges(void)
 }
 
 /* A pidfd for each -p process, after checking that it runs the binary. */
-static bool open_pids(const Options *o, int *pidfds)
+static bool open_pids(const Options *o, const char *binary, int *pidfds)
 {
     struct stat bin;
 
-    if (stat(o->binary, &bin) != 0) {
-        fail("%s: %s", o->binary, g_strerror(errno));
+    if (stat(binary, &bin) != 0) {
+        fail("%s: %s", binary, g_strerror(errno));
         return false;
     }
     for (unsigned i = 0; i < o->pids->len; i++) {
@@ -262,7 +333,7 @@ static bool open_pids(const Options *o, int *pidfds)
         }
         if (st.st_dev != bin.st_dev || st.st_ino != bin.st_ino) {
             exe = g_file_read_link(exe_link, NULL);
-            fail("process %d runs %s, not %s", pid, exe ? exe : "another program", o->binary);
+            fail("process %d runs %s, not %s", pid, exe ? exe : "another program", binary);
             return false;
         }
     }
@@ -465,17 +536,26 @@ static int run(Options *o)
     int pidfds[VTRACE_MAX_PIDS];
     int sigfd = -1, status = 2, ret;
     unsigned npids = o->pids->len;
-    TraceAttachMethod method;
+    TraceAttachMethod method = TRACE_ATTACH_PERF;
+    TraceMode mode;
     Tracer t = { .o = o };
+    const char *binary;
     sigset_t mask;
     uint64_t t_attach;
 
     for (unsigned i = 0; i < VTRACE_MAX_PIDS; i++) {
         pidfds[i] = -1;
     }
-    tp = trace_points_resolve(o->binary, (const char *const *)o->functions->pdata, &err);
+    binary = binary_of(o);
+    if (!binary) {
+        goto out;
+    }
+    tp = trace_points_resolve(binary, (const char *const *)o->functions->pdata, &err);
     if (!tp) {
         fail("%s", err->message);
+        goto out;
+    }
+    if (!choose_mode(o, tp, &mode)) {
         goto out;
     }
     if (!has_bpf_privileges()) {
@@ -483,7 +563,7 @@ static int run(Options *o)
              (unsigned)getuid());
         goto out;
     }
-    if (!open_pids(o, pidfds)) {
+    if (!open_pids(o, binary, pidfds)) {
         goto out;
     }
 
@@ -493,7 +573,9 @@ static int run(Options *o)
              g_strerror(errno));
         goto out;
     }
-    method = trace_attach_choose();
+    if (!trace_points_usdt(tp)) {
+        method = trace_attach_choose();
+    }
     skel = vmscope_trace_bpf__open();
     if (!skel) {
         fail("cannot open the BPF object: %s", g_strerror(errno));
@@ -501,10 +583,15 @@ static int run(Options *o)
     }
     skel->rodata->emit_events = o->events;
     skel->rodata->filter_pids = npids > 0;
+    skel->rodata->filter_funcs = tp->filtered;
     if (o->events && bpf_map__set_max_entries(skel->maps.events, EVENTS_RING_SIZE) != 0) {
         fail("cannot size the event ring buffer");
         goto out;
     }
+    /* Load only the programs this kind of binary needs. */
+    bpf_program__set_autoload(skel->progs.trace_usdt, trace_points_usdt(tp));
+    bpf_program__set_autoload(skel->progs.trace_enter, !trace_points_usdt(tp));
+    bpf_program__set_autoload(skel->progs.trace_return, !trace_points_usdt(tp));
     trace_attach_prepare(skel->progs.trace_enter, method);
     trace_attach_prepare(skel->progs.trace_return, method);
     ret = vmscope_trace_bpf__load(skel);
@@ -521,6 +608,14 @@ static int run(Options *o)
         __u8 one = 1;
         if (bpf_map_update_elem(bpf_map__fd(skel->maps.pids), &pid, &one, BPF_ANY) != 0) {
             fail("cannot set the PID filter: %s", g_strerror(errno));
+            goto out;
+        }
+    }
+
+    for (__u32 i = 0; tp->filtered && i < tp->points->len; i++) {
+        __u8 yes = trace_points_get(tp, i)->wanted;
+        if (bpf_map_update_elem(bpf_map__fd(skel->maps.wanted), &i, &yes, BPF_ANY) != 0) {
+            fail("cannot set the function filter: %s", g_strerror(errno));
             goto out;
         }
     }
@@ -549,17 +644,27 @@ static int run(Options *o)
     }
 
     if (!o->json) {
-        fprintf(stderr, "Attaching %u probes...\n", tp->points->len + tp->n_retprobes);
+        fprintf(stderr, "Attaching %u probes...\n", trace_points_count(tp, mode));
     }
     t_attach = monotonic_ns();
-    att = trace_attach(skel->progs.trace_enter, skel->progs.trace_return, tp,
-                       npids == 1 ? g_array_index(o->pids, pid_t, 0) : 0, method, &err);
+    if (trace_points_usdt(tp)) {
+        att = trace_attach_usdt(skel->progs.trace_usdt, tp,
+                                npids == 1 ? g_array_index(o->pids, pid_t, 0) : 0, mode, &err);
+    } else {
+        att = trace_attach(skel->progs.trace_enter, skel->progs.trace_return, tp,
+                           npids == 1 ? g_array_index(o->pids, pid_t, 0) : 0, method, &err);
+    }
     if (!att) {
         fail("%s", err->message);
         goto out;
     }
     t.t0_ns = monotonic_ns();
-    if (o->verbose) {
+    if (o->verbose && trace_points_usdt(tp)) {
+        fprintf(stderr, PROG ": %u uprobes on USDT probes of %s (%s binary, %s mode) in %.1f ms\n",
+                trace_attachment_count(att), tp->binary, tp->kind->name,
+                mode == TRACE_MODE_SUMMARY ? "summary" : "calls",
+                (double)(t.t0_ns - t_attach) / 1e6);
+    } else if (o->verbose) {
         fprintf(stderr, PROG ": %u uprobes on %u functions of %s (%s binary) with %s in %.1f ms\n",
                 trace_attachment_count(att), tp->points->len, tp->binary, tp->kind->name,
                 trace_attach_method_name(method), (double)(t.t0_ns - t_attach) / 1e6);
@@ -621,5 +726,6 @@ int main(int argc, char **argv)
     }
     g_array_free(o.pids, TRUE);
     g_ptr_array_free(o.functions, TRUE);
+    g_free(o.pid_binary);
     return status;
 }

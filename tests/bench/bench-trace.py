@@ -17,6 +17,14 @@
    Two machines: the tests' (two e1000 NICs, whose 32768-register arrays
    make ~69000 qemu_put_be32 calls) and a small one (two serial ports, no
    NIC).  Target: traced no more than 1.5x untraced.
+
+3. vmscope-devhost, through its USDT probes: attach and detach time in
+   summary and calls mode (target: under 100 ms), and the migration time of
+   a host of 1,000 serial ports (device state only) to a fresh destination
+   over a unix socket and to exec:cat > /dev/null, untraced and traced in
+   summary mode, calls mode and calls mode with --events (one tracer on
+   every devhost process, so both ends of the unix migrations).  Target:
+   traced no more than 1.5x untraced.
 """
 import json
 import os
@@ -196,21 +204,160 @@ def bench_migration(tmp, qemu):
           " dwarfs the tens of ns QEMU spends per call)")
 
 
+# ---------------------------------------------------------------- vmscope-devhost
+
+DEVHOST_DEVICES = "serial:1000"
+DEVHOST_RUNS = 11
+
+
+def wait_completed(q, t0):
+    """ms from t0 (time.time()) to the MIGRATION "completed" event's timestamp."""
+    deadline = time.monotonic() + T.WAIT
+    while True:
+        for e in q.events:
+            if e["event"] == "MIGRATION" and e["data"]["status"] == "completed":
+                ts = e["timestamp"]
+                return (ts["seconds"] + ts["microseconds"] / 1e6 - t0) * 1e3
+            if e["event"] == "MIGRATION" and e["data"]["status"] in ("failed", "cancelled"):
+                raise RuntimeError(f"migration {e['data']['status']}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("migration did not complete")
+        q.events.append(q._read())
+
+
+class DevhostPair:
+    """A paused source of DEVHOST_DEVICES devices; each migration goes to a
+    fresh paused destination over a unix socket (save, send, load, answer)
+    or to exec:cat > /dev/null (save and send)."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.n = 0
+        self.src = T.Devhost(tmp, "bench-src", devices=DEVHOST_DEVICES)
+        self.src.set_capabilities(events=True)
+        self.migrated = False
+
+    def migrate_ms(self, transport):
+        src = self.src
+        if self.migrated:
+            src.wait_status("postmigrate")
+            src.cmd("cont")
+            src.cmd("stop")
+        self.migrated = True
+        dst = None
+        if transport == "unix":
+            self.n += 1
+            sock = os.path.join(self.tmp, f"bench-{self.n}.sock")
+            dst = T.Devhost(self.tmp, f"bench-dst{self.n}", devices=DEVHOST_DEVICES,
+                            incoming=f"unix:{sock}")
+            uri = f"unix:{sock}"
+        else:
+            uri = "exec:cat > /dev/null"
+        src.events.clear()
+        t0 = time.time()
+        src.cmd("migrate", uri=uri)
+        took = wait_completed(src, t0)
+        if dst:
+            dst.quit()
+        return took
+
+    def quit(self):
+        self.src.quit()
+
+
+def devhost_tracer_cycle(tmp, devhost, args):
+    """(ready s, detach s, attach syscalls s) for vmscope-trace on the devhost."""
+    err_path = os.path.join(tmp, "bench-devhost-trace.err")
+    with open(err_path, "w") as err:
+        t = time.monotonic()
+        p = T.spawn([T.trace_binary(), "-b", devhost, "-v"] + args, stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=err)
+        wait_for(err_path, "Hit Ctrl-C", p, "vmscope-trace")
+        ready = time.monotonic() - t
+    detach = stop(p)
+    with open(err_path) as f:
+        line = [x for x in f.read().splitlines() if " uprobes on " in x][-1]
+        inner = float(line.rsplit(" in ", 1)[1].split(" ms")[0]) / 1e3
+    return ready, detach, inner
+
+
+def bench_devhost(tmp, devhost):
+    print("== vmscope-devhost: attach to its USDT probes (median of %d; ms)" % RUNS)
+    print(f"{'':46} {'ready':>9} {'attach':>9} {'detach':>9}")
+    readies = []
+    for label, args in (("summary mode (2 probes)", []), ("calls mode (7 probes)", ["-m", "calls"])):
+        runs = [devhost_tracer_cycle(tmp, devhost, args) for _ in range(RUNS)]
+        print(f"{label:46} {ms([r[0] for r in runs])} {ms([r[2] for r in runs])} "
+              f"{ms([r[1] for r in runs])}")
+        readies.append(statistics.median(r[0] for r in runs))
+    print(f"target: attach under 100 ms: ready in {max(readies) * 1e3:.1f} ms at most: "
+          f"{'met' if max(readies) < 0.1 else 'NOT met'}")
+
+    print(f"== vmscope-devhost: migration of {DEVHOST_DEVICES} (median of {DEVHOST_RUNS}; "
+          "ms from migrate to completed; one tracer on every devhost process)")
+    pair = DevhostPair(tmp)
+    # How many probe hits a migration makes, in each mode (both ends).
+    tr = T.Tracer(tmp, "count", ["-b", devhost, "-m", "calls", "--json"])
+    pair.migrate_ms("unix")
+    _, maps, hists, _ = T.parse_json(tr.stop())
+    per_func = T.one_key(maps[("@calls", 1)])
+    calls = sum(per_func.values())
+    sections = sum(b["count"] for v in hists["@usecs"].values() for b in v)
+    # calls mode: one hit per call, plus the done probe of every description
+    hits = calls + per_func.get("vmstate_save_state", 0) + per_func.get("vmstate_load_state", 0)
+    print(f"per unix migration (both ends): {calls} calls in {sections} sections; probe hits: "
+          f"summary mode {sections}, calls mode {hits}")
+    rows = (("untraced", None), ("summary", ["-m", "summary"]), ("calls", ["-m", "calls"]),
+            ("calls + events", ["-m", "calls", "--events"]))
+    # Rounds of every mode in turn, so that the load of a shared machine
+    # spreads over all of them alike.
+    times = {(label, tp): [] for label, _ in rows for tp in ("unix", "exec")}
+    for _ in range(DEVHOST_RUNS):
+        for label, args in rows:
+            tr = T.Tracer(tmp, f"bench-{label.replace(' ', '')}", ["-b", devhost] + args) \
+                if args else None
+            for transport in ("unix", "exec"):
+                times[(label, transport)].append(pair.migrate_ms(transport))
+            if tr:
+                tr.stop()
+    print(f"{'transport':10} " + " ".join(f"{label:>15}" for label, _ in rows))
+    ratios = {}
+    for transport in ("unix", "exec"):
+        med = [statistics.median(times[(label, transport)]) for label, _ in rows]
+        cells = [f"{med[0]:>15.1f}"] + [f"{m:>8.1f} {m / med[0]:>5.2f}x" for m in med[1:]]
+        print(f"{transport:10} " + " ".join(cells))
+        ratios[transport] = [m / med[0] for m in med[1:]]
+    pair.quit()
+    print("(unix: source saves, sends, destination loads and answers; exec: save and send)")
+    for i, (label, _) in enumerate(rows[1:]):
+        worst = max(r[i] for r in ratios.values())
+        print(f"target: traced at most 1.5x untraced, {label}: {worst:.2f}x at worst: "
+              f"{'met' if worst <= 1.5 else 'NOT met'}")
+
+
 def main():
     if not os.path.exists(T.trace_binary()):
         skipped("vmscope-trace is not built")
     if os.geteuid() != 0:
         skipped("needs root to load BPF programs")
+    tmp = T.tmpdir()
     qemu = T.qemu_binary()
     if not qemu or not os.path.exists(qemu):
-        skipped("qemu-system-x86_64 not found")
-    r = subprocess.run([T.trace_binary(), "-b", qemu, "-f", "qemu_put_byte", "-d", "0.01"],
-                       capture_output=True, text=True, timeout=T.WAIT)
-    if r.returncode != 0:
-        skipped(r.stderr.strip())
-    tmp = T.tmpdir()
-    bench_attach(tmp, qemu)
-    bench_migration(tmp, qemu)
+        print("bench-trace: QEMU: skipped: qemu-system-x86_64 not found")
+    else:
+        r = subprocess.run([T.trace_binary(), "-b", qemu, "-f", "qemu_put_byte", "-d", "0.01"],
+                           capture_output=True, text=True, timeout=T.WAIT)
+        if r.returncode != 0:
+            skipped(r.stderr.strip())
+        bench_attach(tmp, qemu)
+        bench_migration(tmp, qemu)
+    devhost = T.devhost_binary()
+    if not os.path.exists(devhost):
+        print(f"bench-trace: vmscope-devhost: skipped: {devhost} is not built")
+    elif not T.has_usdt(devhost):
+        print(f"bench-trace: vmscope-devhost: skipped: {devhost} has no USDT probes")
+    else:
+        bench_devhost(tmp, devhost)
 
 
 main()

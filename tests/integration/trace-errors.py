@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """vmscope-trace refuses to start, with one clear line and exit status 2,
 when it cannot trace: no privileges to load BPF programs, no such binary, a
-binary that is not QEMU, a process that is not there, bad flags.
+binary that is neither QEMU nor vmscope's, a process that is not there, bad
+flags.
 
 The privilege check runs as user nobody (setpriv, when we are root), or as
 ourselves when we are not root.
@@ -58,22 +59,37 @@ def main():
     expect(["-b", notelf], f"vmscope-trace: {notelf}: not an ELF file\n")
     true = shutil.which("true")
     expect(["-b", true],
-           f"vmscope-trace: {true}: not a QEMU binary: missing functions qemu_put_byte, "
+           f"vmscope-trace: {true}: not a QEMU binary (missing functions qemu_put_byte, "
            "qemu_put_be16, qemu_put_be32, qemu_put_be64, qemu_put_buffer, qemu_get_byte, "
            "qemu_get_be16, qemu_get_be32, qemu_get_be64, qemu_get_buffer, vmstate_save_state, "
-           "vmstate_load_state\n")
+           "vmstate_load_state) nor a vmscope binary (no vmscope USDT probes)\n")
     if have_qemu:
         expect(["-b", qemu, "-f", "no_such_function*"],
                f"vmscope-trace: {qemu}: no function to trace matches the -f patterns\n")
+        expect(["-b", qemu, "-m", "summary"],
+               f"vmscope-trace: -m summary needs vmscope's USDT probes; {qemu} is a QEMU "
+               "binary, traced call by call\n")
+    devhost = T.devhost_binary()
+    if T.has_usdt(devhost):
+        expect(["-b", devhost, "-f", "no_such_function*"],
+               f"vmscope-trace: {devhost}: no function to trace matches the -f patterns\n")
 
     # Flags.
     usage = "Try 'vmscope-trace --help'.\n"
     expect(["-p", "12x"], "vmscope-trace: -p: not a process id: '12x'\n")
     expect(["-p", "0"], "vmscope-trace: -p: not a process id: '0'\n")
     expect(["-d", "-1"], "vmscope-trace: -d: not a positive number of seconds: '-1'\n")
+    expect(["-m", "all"], "vmscope-trace: -m: not a mode (summary or calls): 'all'\n")
+    expect(["-m", "summary", "--events"],
+           "vmscope-trace: -m summary counts whole sections: --events and -f need -m calls\n")
+    expect(["-m", "summary", "-f", "qemu_put_*"],
+           "vmscope-trace: -m summary counts whole sections: --events and -f need -m calls\n")
     expect(["-d"], "vmscope-trace: option '-d' needs an argument\n" + usage)
     expect(["--frobnicate"], "vmscope-trace: unknown option '--frobnicate'\n" + usage)
     expect(["extra"], "vmscope-trace: unexpected argument 'extra'\n" + usage)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    expect(["-p", str(dead.pid)], f"vmscope-trace: no process with PID {dead.pid}\n")
     r = run(["--help"])
     T.check(r.returncode == 0 and r.stdout.startswith("Usage: vmscope-trace"), f"--help: {r}")
 
@@ -86,6 +102,12 @@ def main():
         exe = os.path.realpath(shutil.which("sleep"))
         expect(["-b", qemu, "-p", str(sleeper.pid)],
                f"vmscope-trace: process {sleeper.pid} runs {exe}, not {qemu}\n")
+        # Without -b, the binary is what the process runs.
+        r = run(["-p", str(sleeper.pid)])
+        T.check(r.returncode == 2 and r.stderr.startswith(
+                    f"vmscope-trace: {exe}: not a QEMU binary (missing functions ")
+                and r.stderr.endswith(" nor a vmscope binary (no vmscope USDT probes)\n"),
+                f"-p {sleeper.pid}: {r}")
     T.log("PASS")
 
 

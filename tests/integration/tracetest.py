@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -99,6 +100,19 @@ def view_binary():
     return os.path.join(builddir(), "viewers", "vmscope-view")
 
 
+def devhost_binary():
+    return os.path.join(builddir(), "devices", "vmscope-devhost")
+
+
+def has_usdt(path):
+    """Does the ELF file `path` carry vmscope's USDT probes (.note.stapsdt)?"""
+    if not os.path.exists(path) or not shutil.which("readelf"):
+        return False
+    r = subprocess.run(["readelf", "-n", "--wide", path], capture_output=True, text=True,
+                       timeout=WAIT)
+    return "Provider: vmscope" in r.stdout
+
+
 def qemu_binary():
     q = os.environ.get("QEMU")
     if q is None:
@@ -127,42 +141,22 @@ def require_tracing():
 
 # ---------------------------------------------------------------- QEMU
 
-class Qemu:
-    """A qemu-system-x86_64 under TCG with its RAM in /dev/shm (shared, so that
-    x-ignore-shared migrations carry device state only), paused (-S), with a
-    QMP socket.  `shm` may be shared by a source and its destination."""
+class Qmp:
+    """A QMP connection (QEMU's or vmscope-devhost's) to the Unix socket
+    `path` of process `proc`, retried until it is there."""
 
-    DEVICES = [
-        # Two serial ports: two sections named "serial" (instance 0 and 1).
-        "-chardev", "null,id=ser0", "-device", "isa-serial,chardev=ser0",
-        "-chardev", "null,id=ser1", "-device", "isa-serial,chardev=ser1",
-        # Two NICs: sections 0000:00:03.0/e1000 and 0000:00:04.0/e1000.
-        "-device", "e1000,addr=03", "-device", "e1000,addr=04",
-    ]
-
-    def __init__(self, qemu, tmp, name, shm, incoming=None):
+    def connect(self, name, proc, path):
         self.name = name
-        self.qmp_path = os.path.join(tmp, f"{name}.qmp")
-        self.log_path = os.path.join(tmp, f"{name}.log")
-        args = [qemu, "-machine", "pc,memory-backend=mem", "-m", "64M",
-                "-object", f"memory-backend-file,id=mem,size=64M,mem-path={shm},share=on",
-                "-accel", "tcg", "-nodefaults", "-display", "none", "-S",
-                "-qmp", f"unix:{self.qmp_path},server=on,wait=off"] + self.DEVICES
-        if incoming:
-            args += ["-incoming", incoming]
-        with open(self.log_path, "w") as logf:
-            self.proc = spawn(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        self.pid = self.proc.pid
         self.events = []
         self._buf = b""
         self.sock = None
         deadline = time.monotonic() + WAIT
         while True:
-            if self.proc.poll() is not None:
-                fail(f"{name}: QEMU exited with {self.proc.returncode}: {self.log()}")
+            if proc.poll() is not None:
+                fail(f"{name}: exited with {proc.returncode}: {self.log()}")
             try:
                 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                s.connect(self.qmp_path)
+                s.connect(path)
                 self.sock = s
                 break
             except OSError:
@@ -245,6 +239,111 @@ class Qemu:
             self.proc.kill()
             self.proc.wait(timeout=WAIT)
         self.sock.close()
+
+
+class Qemu(Qmp):
+    """A qemu-system-x86_64 under TCG with its RAM in /dev/shm (shared, so that
+    x-ignore-shared migrations carry device state only), paused (-S), with a
+    QMP socket.  `shm` may be shared by a source and its destination."""
+
+    DEVICES = [
+        # Two serial ports: two sections named "serial" (instance 0 and 1).
+        "-chardev", "null,id=ser0", "-device", "isa-serial,chardev=ser0",
+        "-chardev", "null,id=ser1", "-device", "isa-serial,chardev=ser1",
+        # Two NICs: sections 0000:00:03.0/e1000 and 0000:00:04.0/e1000.
+        "-device", "e1000,addr=03", "-device", "e1000,addr=04",
+    ]
+
+    def __init__(self, qemu, tmp, name, shm, incoming=None):
+        self.qmp_path = os.path.join(tmp, f"{name}.qmp")
+        self.log_path = os.path.join(tmp, f"{name}.log")
+        args = [qemu, "-machine", "pc,memory-backend=mem", "-m", "64M",
+                "-object", f"memory-backend-file,id=mem,size=64M,mem-path={shm},share=on",
+                "-accel", "tcg", "-nodefaults", "-display", "none", "-S",
+                "-qmp", f"unix:{self.qmp_path},server=on,wait=off"] + self.DEVICES
+        if incoming:
+            args += ["-incoming", incoming]
+        with open(self.log_path, "w") as logf:
+            self.proc = spawn(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        self.pid = self.proc.pid
+        self.connect(name, self.proc, self.qmp_path)
+
+
+class Devhost(Qmp):
+    """A vmscope-devhost with its segment in `tmp` and a QMP socket, paused
+    (-S: its devices stay in their initial state, so that two hosts started
+    alike migrate the same state)."""
+
+    DEVICES = "mc146818rtc,serial,serial,i8254,virtio-blk,apic,kvm-apic,slirp"
+
+    def __init__(self, tmp, name, devices=DEVICES, incoming=None, paused=True, tick_ms=None):
+        self.host = f"trace{os.getpid()}-{name}"
+        self.shm_dir = tmp
+        self.qmp_path = os.path.join(tmp, f"{name}.qmp")
+        self.log_path = os.path.join(tmp, f"{name}.log")
+        args = [devhost_binary(), "--name", self.host, "--devices", devices,
+                "--shm-dir", tmp, "--qmp", f"unix:{self.qmp_path}"]
+        if paused:
+            args.append("-S")
+        if tick_ms:
+            args += ["--tick-ms", str(tick_ms)]
+        if incoming:
+            args += ["--incoming", incoming]
+        with open(self.log_path, "w") as logf:
+            self.proc = spawn(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
+        self.pid = self.proc.pid
+        self.connect(name, self.proc, self.qmp_path)
+
+    def quit(self):
+        """Quit over QMP; the host must exit 0 (under sanitizers: no report)."""
+        super().quit()
+        check(self.proc.returncode == 0,
+              f"{self.name}: vmscope-devhost exited with {self.proc.returncode}: {self.log()[-2000:]}")
+
+    def segment(self):
+        return os.path.join(self.shm_dir, f"vmscope-{self.host}")
+
+    def descriptions(self):
+        """[(id, type, instance_id, description)] from the host's segment
+        (lib/include/vmscope/shm-segment.h), read while the host is paused."""
+        with open(self.segment(), "rb") as f:
+            seg = f.read()
+        check(seg[:8] == b"VMSCOPE\0", f"{self.segment()}: not a segment")
+        entry_size, max_devices, dir_offset = struct.unpack_from("<IIQ", seg, 24)
+        out = []
+        for i in range(max_devices):
+            e = dir_offset + i * entry_size
+            in_use, instance_id = struct.unpack_from("<II", seg, e + 64)
+            if not in_use:
+                continue
+            desc_offset, desc_length = struct.unpack_from("<QQ", seg, e + 96)
+            ident = seg[e + 112:e + 176].split(b"\0")[0].decode()
+            typ = seg[e + 176:e + 240].split(b"\0")[0].decode()
+            desc = json.loads(seg[desc_offset:desc_offset + desc_length])
+            out.append((ident, typ, instance_id, desc))
+        return out
+
+
+def require_devhost_tracing():
+    """Skip unless vmscope-trace and vmscope-devhost are built, the devhost
+    has vmscope's USDT probes, we are root and BPF works."""
+    if not os.path.exists(trace_binary()):
+        skip("vmscope-trace is not built (configure found no clang, bpftool or libbpf, "
+             "or --enable-probes=no)")
+    devhost = devhost_binary()
+    if not os.path.exists(devhost):
+        skip(f"{devhost} is not built")
+    if not has_usdt(devhost):
+        skip(f"{devhost} has no vmscope USDT probes (built without <sys/sdt.h>: "
+             "install systemtap-sdt-dev)")
+    if os.geteuid() != 0:
+        skip("loading BPF programs needs root")
+    r = subprocess.run([trace_binary(), "-b", devhost, "-d", "0.01"],
+                       capture_output=True, text=True, timeout=WAIT)
+    if r.returncode != 0:
+        lines = r.stderr.strip().splitlines()
+        skip(lines[-1] if lines else f"vmscope-trace exited with {r.returncode}")
+    return devhost
 
 
 def shm_path(name):
