@@ -1,0 +1,24 @@
+# bridge/: the HTTP/JSON bridge (libmicrohttpd): the API, the event stream,
+# /metrics and the dashboard's files.  Programs that serve HTTP:
+# foo_LDADD = $(HTTP_LIBS) and include "bridge/http-server.h".
+noinst_LTLIBRARIES += bridge/libvmshttp.la
+bridge_libvmshttp_la_SOURCES = \
+	bridge/http-server.h bridge/http-impl.h \
+	bridge/http-server.c bridge/http-events.c \
+	bridge/http-metrics.c bridge/http-static.c
+bridge_libvmshttp_la_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) \
+	$(VMS_DASHBOARD_CPPFLAGS) -DVMS_BINDIR='"$(bindir)"'
+HTTP_LIBS = bridge/libvmshttp.la $(BRIDGE_LIBS) $(MHD_LIBS)
+
+# Integration tests over real sockets against http-test-server (fixed data
+# on a real dispatcher); the Prometheus scrape is slow (starts Prometheus).
+check_PROGRAMS += tests/integration/http-test-server \
+	tests/integration/test-http-server
+TESTS += tests/integration/test-http-server
+
+tests_integration_http_test_server_SOURCES = tests/integration/http-test-server.c
+tests_integration_http_test_server_LDADD = $(HTTP_LIBS)
+tests_integration_test_http_server_SOURCES = tests/integration/test-http-server.c \
+	tests/integration/http-test-util.h
+tests_integration_test_http_server_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_integration_test_http_server_LDADD = $(HTTP_LIBS) $(CUNIT_LIBS)
