@@ -692,8 +692,8 @@ static void test_events(void)
         "{\"execute\": \"test-emit\", \"arguments\": {\"name\": \"DEVICE_STATE_CHANGED\", "
         "\"data\": {\"path\": \"/h1/serial0\", \"generation\": 982, "
         "\"changed\": [\"fifo.count\", \"regs[3]\"]}}}");
-    http_execute("{\"execute\": \"test-emit\", \"arguments\": {\"name\": \"HOST_LOST\", "
-                 "\"data\": {\"host\": \"h2\", \"reason\": \"line\\nbreak\"}}}");
+    qobject_unref(http_execute("{\"execute\": \"test-emit\", \"arguments\": {\"name\": \"HOST_LOST\", "
+                 "\"data\": {\"host\": \"h2\", \"reason\": \"line\\nbreak\"}}}"));
 
     /* Every stream gets the very event QMP clients get, same bytes. */
     g_autoptr(GError) err = NULL;
@@ -773,7 +773,7 @@ static void test_events_slow_client_dropped(void)
         }
     }
     CU_ASSERT_EQUAL(sse_clients(), 1);
-    http_execute("{\"execute\": \"test-emit\", \"arguments\": {\"name\": \"TEST_END\"}}");
+    qobject_unref(http_execute("{\"execute\": \"test-emit\", \"arguments\": {\"name\": \"TEST_END\"}}"));
     g_thread_join(t);
     /* The fast reader got every event, in spite of the slow one. */
     CU_ASSERT_TRUE(f.ended);
