@@ -152,6 +152,33 @@ GBytes *byte_writer_take(ByteWriter *w)
     return b;
 }
 
+char *hex_encode(const uint8_t *data, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *s = g_malloc(2 * n + 1);
+    for (size_t i = 0; i < n; i++) {
+        s[2 * i] = digits[data[i] >> 4];
+        s[2 * i + 1] = digits[data[i] & 15];
+    }
+    s[2 * n] = '\0';
+    return s;
+}
+
+bool hex_decode(const char *hex, uint8_t *out, size_t n, size_t *bad)
+{
+    for (size_t i = 0; i < 2 * n; i++) {
+        if (!g_ascii_isxdigit(hex[i])) {
+            *bad = i;
+            return false;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i] = (uint8_t)(g_ascii_xdigit_value(hex[2 * i]) << 4 |
+                           g_ascii_xdigit_value(hex[2 * i + 1]));
+    }
+    return true;
+}
+
 void byte_writer_clear(ByteWriter *w)
 {
     if (w->buf) {

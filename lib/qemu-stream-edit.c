@@ -160,15 +160,11 @@ static bool encode_value(const char *path, const QsLeaf *leaf, const char *value
                         " characters", path, leaf->size, 2 * leaf->size, n);
             return false;
         }
-        for (uint64_t i = 0; i < leaf->size; i++) {
-            int hi = g_ascii_xdigit_value(value[2 * i]), lo = g_ascii_xdigit_value(value[2 * i + 1]);
-            if (hi < 0 || lo < 0) {
-                g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                            "%s: value is not hex (character %" PRIu64 ")", path,
-                            hi < 0 ? 2 * i : 2 * i + 1);
-                return false;
-            }
-            out[i] = (uint8_t)(hi << 4 | lo);
+        size_t bad;
+        if (!hex_decode(value, out, leaf->size, &bad)) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                        "%s: value is not hex (character %zu)", path, bad);
+            return false;
         }
         return true;
     }

@@ -45,9 +45,6 @@ void qs_error_wrap(GError **errp, GError *inner, const char *where, const char *
 /* "section 'serial' (id 40)", for errors (g_malloc'd). */
 char *qs_where_section(const QemuStreamSection *sec);
 
-/* Lowercase hex of n bytes (g_malloc'd). */
-char *qs_hex(const uint8_t *data, size_t n);
-
 /* What a leaf of a decoded state is, for qemu_stream_set. */
 typedef enum QsLeafKind {
     QS_LEAF_INT,        /* signed integer, `width` bytes */

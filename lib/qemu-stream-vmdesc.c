@@ -276,7 +276,7 @@ static bool decode_value(Walk *w, QObject *entry, const char *type, const TypeIn
             wrap(w, err, errp);
             goto out;
         }
-        char *hex = qs_hex(p, size);
+        char *hex = hex_encode(p, size);
         *out = qstring_from_str(hex);
         g_free(hex);
         if (w->leaves) {

@@ -49,18 +49,6 @@ void qs_error_wrap(GError **errp, GError *inner, const char *where, const char *
     g_error_free(inner);
 }
 
-char *qs_hex(const uint8_t *data, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *s = g_malloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++) {
-        s[2 * i] = digits[data[i] >> 4];
-        s[2 * i + 1] = digits[data[i] & 15];
-    }
-    s[2 * n] = '\0';
-    return s;
-}
-
 const char *qemu_section_type_name(uint8_t type)
 {
     switch (type) {
@@ -151,7 +139,7 @@ static bool config_subsection(ByteReader *r, QObject *config, GError **errp)
             qs_error_wrap(errp, err, "configuration", name);
             return false;
         }
-        g_autofree char *hex = qs_hex(u, 16);
+        g_autofree char *hex = hex_encode(u, 16);
         qdict_put(config, "uuid", qstring_from_str(hex));
     } else {
         qs_error(errp, VMS_ERROR_INVALID, at, "configuration", NULL,

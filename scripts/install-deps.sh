@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config
 libjson-c-dev libglib2.0-dev libmicrohttpd-dev libcunit1-dev
 libbpf-dev bpftool clang llvm systemtap-sdt-dev bpftrace
-qemu-system-x86 curl socat python3"
+qemu-system-x86 curl socat python3 gzip prometheus wrk"
 if [ "${1:-}" = "--browser" ]; then
     PKGS="$PKGS chromium"
     # node/npm may come from elsewhere than Debian; install Debian's only if absent.

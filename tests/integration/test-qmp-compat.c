@@ -307,7 +307,8 @@ static void test_malformed_json(void)
     CU_ASSERT_TRUE(raw_send(v, deep->str, deep->len));
     g_autofree char *limit = raw_read_msg(v);
     g_autofree char *next = raw_read_msg(v);
-    printf("   vmscope then: %s\n   -> differs (documented): QEMU reports each remaining ']'\n", next);
+    printf("   vmscope then: %s\n   -> differs (documented): QEMU reports each remaining ']'\n",
+           next ? next : "(nothing)");
     ASSERT_STR_EQ(limit, "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON nesting depth limit exceeded\"}}");
     ASSERT_STR_EQ(next, "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command foo has not been found\"}}");
     raw_close(v);

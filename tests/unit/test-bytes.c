@@ -67,7 +67,28 @@ static void test_writer(void)
     byte_writer_clear(&w);
 }
 
+static void test_hex(void)
+{
+    static const uint8_t data[] = { 0x00, 0x7f, 0x80, 0xff, 0x0a };
+    g_autofree char *hex = hex_encode(data, sizeof(data));
+    ASSERT_STR_EQ(hex, "007f80ff0a");
+    g_autofree char *empty = hex_encode(data, 0);
+    ASSERT_STR_EQ(empty, "");
+
+    uint8_t out[5] = { 1, 2, 3, 4, 5 };
+    size_t bad = 99;
+    CU_ASSERT_TRUE(hex_decode("007F80fF0a", out, 5, &bad));
+    CU_ASSERT_EQUAL(memcmp(out, data, 5), 0);
+    uint8_t keep[2] = { 0xaa, 0xbb };
+    CU_ASSERT_FALSE(hex_decode("12x4", keep, 2, &bad));
+    CU_ASSERT_EQUAL(bad, 2);
+    CU_ASSERT_EQUAL(keep[0], 0xaa);      /* nothing written on failure */
+    CU_ASSERT_FALSE(hex_decode("1", keep, 1, &bad));   /* NUL is not a digit */
+    CU_ASSERT_EQUAL(bad, 1);
+}
+
 static const CuTest bytes_tests[] = {
+    { "hex", test_hex },
     { "read values", test_read_values },
     { "truncated input", test_truncated },
     { "writer", test_writer },

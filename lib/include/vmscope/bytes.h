@@ -58,4 +58,13 @@ static inline size_t byte_writer_len(const ByteWriter *w) { return w->buf->len; 
 GBytes *byte_writer_take(ByteWriter *w);
 void byte_writer_clear(ByteWriter *w);
 
+/*
+ * Hex text, two lowercase digits per byte: the way buffers appear in JSON.
+ * hex_decode reads exactly 2*n digits (either case) and writes out only when
+ * all are valid; otherwise it returns false and sets *bad to the position of
+ * the first character that is not a hex digit.
+ */
+char *hex_encode(const uint8_t *data, size_t n);
+bool hex_decode(const char *hex, uint8_t *out, size_t n, size_t *bad);
+
 #endif

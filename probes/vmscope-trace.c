@@ -1,0 +1,625 @@
+/*
+ * vmscope-trace: count and time what QEMU writes to and reads from a
+ * migration stream, section by section, with uprobes.
+ *
+ *   vmscope-trace [-p PID]... [-b BINARY] [-d SECONDS] [-f FUNC]... [--events] [--json]
+ *
+ * Opens and loads vmscope-trace.bpf.c (through its generated skeleton),
+ * attaches it to the binary's put/get/vmstate/visit functions
+ * (trace-points.c, trace-attach.c), then waits for Ctrl-C, SIGTERM, the end
+ * of -d SECONDS or the exit of every -p process, printing events from the
+ * ring buffer as they come (--events).  At the end it prints the summary
+ * maps, bpftrace-style (trace-report.c).  docs/tracing.md is the manual.
+ *
+ * Exit status: 0 after tracing, 2 when tracing cannot start (bad flags, a
+ * binary that is not QEMU, no privileges or no BPF in the kernel), 1 when it
+ * fails later.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "trace-attach.h"
+#include "trace-event.h"
+#include "trace-points.h"
+#include "trace-report.h"
+#include "vmscope-trace.skel.h"
+
+#define PROG "vmscope-trace"
+#define DEFAULT_BINARY "/usr/bin/qemu-system-x86_64"
+#define EVENTS_RING_SIZE (16u << 20)
+
+typedef struct Options {
+    const char *binary;
+    GArray *pids;              /* pid_t */
+    GPtrArray *functions;      /* -f patterns, NULL-terminated */
+    double duration;           /* seconds, 0 = until stopped */
+    bool events;
+    bool json;
+    bool verbose;
+} Options;
+
+typedef struct Tracer {
+    Options *o;
+    TracePoints *tp;
+    struct vmscope_trace_bpf *skel;
+    GString *line;
+    uint64_t t0_ns;
+} Tracer;
+
+static bool verbose;
+
+static G_GNUC_PRINTF(1, 2) void fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+}
+
+/* -v shows libbpf's warnings and notes (a refused program's verifier log
+ * among them), not its debug chatter. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    return verbose && level != LIBBPF_DEBUG ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: " PROG " [-p PID]... [-b BINARY] [-d SECONDS] [-f FUNC]... [--events] [--json]\n"
+            "Trace the migration stream functions of QEMU (qemu_put_*, qemu_get_*,\n"
+            "vmstate_*, visit_*) with uprobes; print bpftrace-style maps at the end.\n"
+            "\n"
+            "  -p, --pid PID        trace this process (repeatable; default: all processes\n"
+            "                       running BINARY); stop when all of them have exited\n"
+            "  -b, --binary PATH    the executable to probe (default " DEFAULT_BINARY ")\n"
+            "  -d, --duration SECS  stop after SECS seconds\n"
+            "  -f, --function GLOB  attach only to functions matching GLOB (repeatable)\n"
+            "  -e, --events         print a line per call as it happens\n"
+            "  -j, --json           print JSON lines instead of text\n"
+            "  -v, --verbose        show how attaching went, and libbpf's messages\n"
+            "  -h, --help           show this help\n"
+            "\n"
+            "Stops on Ctrl-C or SIGTERM.  Needs root (or CAP_BPF and CAP_PERFMON).\n"
+            "See docs/tracing.md.\n");
+}
+
+static bool parse_pid(const char *s, pid_t *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v <= 0 || v > INT32_MAX) {
+        return false;
+    }
+    *out = (pid_t)v;
+    return true;
+}
+
+static bool parse_duration(const char *s, double *out)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e9) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* 0: go on; 1: exit 0 (--help); 2: bad usage (already reported). */
+static int parse_options(int argc, char **argv, Options *o)
+{
+    static const struct option longopts[] = {
+        { "pid", required_argument, NULL, 'p' },
+        { "binary", required_argument, NULL, 'b' },
+        { "duration", required_argument, NULL, 'd' },
+        { "function", required_argument, NULL, 'f' },
+        { "events", no_argument, NULL, 'e' },
+        { "json", no_argument, NULL, 'j' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    o->binary = DEFAULT_BINARY;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":p:b:d:f:ejvh", longopts, NULL)) != -1) {
+        pid_t pid;
+        switch (c) {
+        case 'p':
+            if (!parse_pid(optarg, &pid)) {
+                fail("-p: not a process id: '%s'", optarg);
+                return 2;
+            }
+            if (o->pids->len >= VTRACE_MAX_PIDS) {
+                fail("-p: at most %d processes", VTRACE_MAX_PIDS);
+                return 2;
+            }
+            g_array_append_val(o->pids, pid);
+            break;
+        case 'b':
+            o->binary = optarg;
+            break;
+        case 'd':
+            if (!parse_duration(optarg, &o->duration)) {
+                fail("-d: not a positive number of seconds: '%s'", optarg);
+                return 2;
+            }
+            break;
+        case 'f':
+            g_ptr_array_add(o->functions, optarg);
+            break;
+        case 'e':
+            o->events = true;
+            break;
+        case 'j':
+            o->json = true;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        case ':':
+            fail("option '%s' needs an argument", argv[optind - 1]);
+            fprintf(stderr, "Try '" PROG " --help'.\n");
+            return 2;
+        default:
+            fail("unknown option '%s'", argv[optind - 1]);
+            fprintf(stderr, "Try '" PROG " --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fail("unexpected argument '%s'", argv[optind]);
+        fprintf(stderr, "Try '" PROG " --help'.\n");
+        return 2;
+    }
+    g_ptr_array_add(o->functions, NULL);
+    return 0;
+}
+
+/* Loading tracing programs takes CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN. */
+static bool has_bpf_privileges(void)
+{
+    enum { CAP_SYS_ADMIN_BIT = 21, CAP_PERFMON_BIT = 38, CAP_BPF_BIT = 39 };
+    g_autofree char *status = NULL;
+    const char *p;
+    uint64_t eff;
+
+    if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL) ||
+        !(p = strstr(status, "\nCapEff:")) || sscanf(p + 8, "%" SCNx64, &eff) != 1) {
+        return geteuid() == 0;
+    }
+    return (eff >> CAP_SYS_ADMIN_BIT & 1) || ((eff >> CAP_BPF_BIT & 1) && (eff >> CAP_PERFMON_BIT & 1));
+}
+
+/* A pidfd for each -p process, after checking that it runs the binary. */
+static bool open_pids(const Options *o, int *pidfds)
+{
+    struct stat bin;
+
+    if (stat(o->binary, &bin) != 0) {
+        fail("%s: %s", o->binary, g_strerror(errno));
+        return false;
+    }
+    for (unsigned i = 0; i < o->pids->len; i++) {
+        pid_t pid = g_array_index(o->pids, pid_t, i);
+        g_autofree char *exe_link = g_strdup_printf("/proc/%d/exe", pid);
+        g_autofree char *exe = NULL;
+        struct stat st;
+
+        pidfds[i] = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfds[i] < 0) {
+            if (errno == ESRCH) {
+                fail("no process with PID %d", pid);
+            } else {
+                fail("process %d: pidfd_open: %s", pid, g_strerror(errno));
+            }
+            return false;
+        }
+        if (stat(exe_link, &st) != 0) {
+            fail("process %d: %s: %s", pid, exe_link,
+                 errno == ENOENT ? "process has exited" : g_strerror(errno));
+            return false;
+        }
+        if (st.st_dev != bin.st_dev || st.st_ino != bin.st_ino) {
+            exe = g_file_read_link(exe_link, NULL);
+            fail("process %d runs %s, not %s", pid, exe ? exe : "another program", o->binary);
+            return false;
+        }
+    }
+    return true;
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+    Tracer *t = ctx;
+    const struct vtrace_event *e = data;
+    const char *func = "?";
+
+    if (size < sizeof(*e)) {
+        return 0;
+    }
+    if (e->func < t->tp->points->len) {
+        func = trace_points_get(t->tp, e->func)->name;
+    }
+    g_string_truncate(t->line, 0);
+    trace_report_event(t->line, e, func, t->t0_ns, t->o->json);
+    fwrite(t->line->str, 1, t->line->len, stdout);
+    return 0;
+}
+
+static char *key_name(const char *name)
+{
+    return g_strndup(name, VTRACE_NAME_LEN);
+}
+
+static const char *func_name(const Tracer *t, __u32 func)
+{
+    return func < t->tp->points->len ? trace_points_get(t->tp, func)->name : "?";
+}
+
+static GPtrArray *read_calls(const Tracer *t)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)trace_count_free);
+    int fd = bpf_map__fd(t->skel->maps.calls);
+
+    for (__u32 i = 0; i < t->tp->points->len; i++) {
+        __u64 v = 0;
+        if (bpf_map_lookup_elem(fd, &i, &v) == 0 && v > 0) {
+            g_ptr_array_add(out, trace_count_new(func_name(t, i), NULL, v));
+        }
+    }
+    return out;
+}
+
+static GPtrArray *read_name_func(const Tracer *t, struct bpf_map *map)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)trace_count_free);
+    int fd = bpf_map__fd(map);
+    struct vtrace_name_func_key key, next;
+    void *prev = NULL;
+
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        __u64 v = 0;
+        if (bpf_map_lookup_elem(fd, &next, &v) == 0) {
+            g_autofree char *name = key_name(next.name);
+            g_ptr_array_add(out, trace_count_new(name, func_name(t, next.func), v));
+        }
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+static GPtrArray *read_name(struct bpf_map *map)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)trace_count_free);
+    int fd = bpf_map__fd(map);
+    struct vtrace_name_key key, next;
+    void *prev = NULL;
+
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        __u64 v = 0;
+        if (bpf_map_lookup_elem(fd, &next, &v) == 0) {
+            g_autofree char *name = key_name(next.name);
+            g_ptr_array_add(out, trace_count_new(name, NULL, v));
+        }
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+static GPtrArray *read_hists(struct bpf_map *map)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)trace_hist_free);
+    g_autoptr(GHashTable) by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    int fd = bpf_map__fd(map);
+    struct vtrace_hist_key key, next;
+    void *prev = NULL;
+
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        __u64 v = 0;
+        if (bpf_map_lookup_elem(fd, &next, &v) == 0 && next.slot < VTRACE_HIST_SLOTS) {
+            g_autofree char *name = key_name(next.name);
+            TraceHist *h = g_hash_table_lookup(by_name, name);
+            if (!h) {
+                h = trace_hist_new(name);
+                g_ptr_array_add(out, h);
+                g_hash_table_insert(by_name, g_strdup(name), h);
+            }
+            h->slots[next.slot] += v;
+        }
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+static void report(const Tracer *t, GString *out)
+{
+    struct vmscope_trace_bpf *s = t->skel;
+    bool json = t->o->json;
+    g_autoptr(GPtrArray) calls = read_calls(t);
+    g_autoptr(GPtrArray) bytes = read_name(s->maps.section_bytes);
+    g_autoptr(GPtrArray) section_calls = read_name_func(t, s->maps.section_calls);
+    g_autoptr(GPtrArray) vmsd_bytes = read_name(s->maps.vmsd_bytes);
+    g_autoptr(GPtrArray) vmsd_calls = read_name_func(t, s->maps.vmsd_calls);
+    g_autoptr(GPtrArray) usecs = read_hists(s->maps.section_usecs);
+    int stats_fd = bpf_map__fd(s->maps.stats);
+    uint64_t stats[VTRACE_STAT_MAX];
+
+    if (!json) {
+        g_string_append_c(out, '\n');
+    }
+    trace_report_counts(out, "@calls", calls, json);
+    trace_report_counts(out, "@bytes", bytes, json);
+    trace_report_counts(out, "@calls", section_calls, json);
+    trace_report_counts(out, "@vmsd_bytes", vmsd_bytes, json);
+    trace_report_counts(out, "@vmsd_calls", vmsd_calls, json);
+    trace_report_hists(out, "@usecs", usecs, json);
+    for (__u32 i = 0; i < VTRACE_STAT_MAX; i++) {
+        __u64 v = 0;
+        stats[i] = bpf_map_lookup_elem(stats_fd, &i, &v) == 0 ? v : 0;
+    }
+    trace_report_stats(out, stats, json);
+}
+
+/* Wait for a signal, the deadline or the end of the processes.  false on error. */
+static bool trace_loop(Tracer *t, struct ring_buffer *rb, int sigfd, int *pidfds)
+{
+    unsigned npids = t->o->pids->len, live = npids;
+    struct pollfd fds[2 + VTRACE_MAX_PIDS];
+    uint64_t deadline = 0;
+
+    fds[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+    fds[1] = (struct pollfd){ .fd = rb ? ring_buffer__epoll_fd(rb) : -1, .events = POLLIN };
+    for (unsigned i = 0; i < npids; i++) {
+        fds[2 + i] = (struct pollfd){ .fd = pidfds[i], .events = POLLIN };
+    }
+    if (t->o->duration > 0) {
+        deadline = monotonic_ns() + (uint64_t)(t->o->duration * 1e9);
+    }
+    for (;;) {
+        int timeout = -1;
+        if (deadline) {
+            uint64_t now = monotonic_ns();
+            if (now >= deadline) {
+                return true;
+            }
+            timeout = (int)MIN((deadline - now + 999999) / 1000000, 3600 * 1000);
+        }
+        if (poll(fds, 2 + npids, timeout) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fail("poll: %s", g_strerror(errno));
+            return false;
+        }
+        if (fds[0].revents) {
+            return true;
+        }
+        if (fds[1].revents && ring_buffer__consume(rb) < 0) {
+            fail("reading events: %s", g_strerror(errno));
+            return false;
+        }
+        for (unsigned i = 0; i < npids; i++) {
+            if (fds[2 + i].fd >= 0 && fds[2 + i].revents) {
+                fds[2 + i].fd = -1;     /* exited: poll() skips it from now on */
+                live--;
+            }
+        }
+        if (npids && live == 0) {
+            return true;
+        }
+    }
+}
+
+static int run(Options *o)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(TracePoints) tp = NULL;
+    g_autoptr(TraceAttachment) att = NULL;
+    g_autoptr(GString) out = NULL;
+    struct vmscope_trace_bpf *skel = NULL;
+    struct ring_buffer *rb = NULL;
+    int pidfds[VTRACE_MAX_PIDS];
+    int sigfd = -1, status = 2, ret;
+    unsigned npids = o->pids->len;
+    TraceAttachMethod method;
+    Tracer t = { .o = o };
+    sigset_t mask;
+    uint64_t t_attach;
+
+    for (unsigned i = 0; i < VTRACE_MAX_PIDS; i++) {
+        pidfds[i] = -1;
+    }
+    tp = trace_points_resolve(o->binary, (const char *const *)o->functions->pdata, &err);
+    if (!tp) {
+        fail("%s", err->message);
+        goto out;
+    }
+    if (!has_bpf_privileges()) {
+        fail("needs root or CAP_BPF+CAP_PERFMON to load BPF programs (running as uid %u)",
+             (unsigned)getuid());
+        goto out;
+    }
+    if (!open_pids(o, pidfds)) {
+        goto out;
+    }
+
+    /* The program reads pt_regs through CO-RE relocations: kernel BTF. */
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+        fail("this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): it needs CONFIG_DEBUG_INFO_BTF",
+             g_strerror(errno));
+        goto out;
+    }
+    method = trace_attach_choose();
+    skel = vmscope_trace_bpf__open();
+    if (!skel) {
+        fail("cannot open the BPF object: %s", g_strerror(errno));
+        goto out;
+    }
+    skel->rodata->emit_events = o->events;
+    skel->rodata->filter_pids = npids > 0;
+    if (o->events && bpf_map__set_max_entries(skel->maps.events, EVENTS_RING_SIZE) != 0) {
+        fail("cannot size the event ring buffer");
+        goto out;
+    }
+    trace_attach_prepare(skel->progs.trace_enter, method);
+    trace_attach_prepare(skel->progs.trace_return, method);
+    ret = vmscope_trace_bpf__load(skel);
+    if (ret != 0) {
+        if (-ret == ENOSYS) {
+            fail("this kernel has no BPF support (bpf(2): %s)", g_strerror(ENOSYS));
+        } else {
+            fail("cannot load BPF programs: %s%s", g_strerror(-ret), o->verbose ? "" : " (-v shows why)");
+        }
+        goto out;
+    }
+    for (unsigned i = 0; i < npids; i++) {
+        __u32 pid = (__u32)g_array_index(o->pids, pid_t, i);
+        __u8 one = 1;
+        if (bpf_map_update_elem(bpf_map__fd(skel->maps.pids), &pid, &one, BPF_ANY) != 0) {
+            fail("cannot set the PID filter: %s", g_strerror(errno));
+            goto out;
+        }
+    }
+
+    t.tp = tp;
+    t.skel = skel;
+    t.line = g_string_new(NULL);
+    if (o->events) {
+        rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &t, NULL);
+        if (!rb) {
+            fail("cannot open the event ring buffer: %s", g_strerror(errno));
+            goto out;
+        }
+    }
+
+    /* Signals arrive on a file descriptor: no handler, no race with poll(). */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (sigfd < 0) {
+        fail("signalfd: %s", g_strerror(errno));
+        goto out;
+    }
+
+    if (!o->json) {
+        fprintf(stderr, "Attaching %u probes...\n", tp->points->len + tp->n_retprobes);
+    }
+    t_attach = monotonic_ns();
+    att = trace_attach(skel->progs.trace_enter, skel->progs.trace_return, tp,
+                       npids == 1 ? g_array_index(o->pids, pid_t, 0) : 0, method, &err);
+    if (!att) {
+        fail("%s", err->message);
+        goto out;
+    }
+    t.t0_ns = monotonic_ns();
+    if (o->verbose) {
+        fprintf(stderr, PROG ": %u uprobes on %u functions of %s (%s binary) with %s in %.1f ms\n",
+                trace_attachment_count(att), tp->points->len, tp->binary, tp->kind->name,
+                trace_attach_method_name(method), (double)(t.t0_ns - t_attach) / 1e6);
+    }
+    if (o->json) {
+        printf("{\"type\":\"attached_probes\",\"data\":{\"probes\":%u}}\n", trace_attachment_count(att));
+        fflush(stdout);
+    }
+    fprintf(stderr, "Tracing %s migration functions of %s... Hit Ctrl-C to end.\n",
+            tp->kind->title, tp->binary);
+
+    status = trace_loop(&t, rb, sigfd, pidfds) ? 0 : 1;
+
+    /* Detach before reading, so that the maps no longer move. */
+    g_clear_pointer(&att, trace_attachment_free);
+    if (rb) {
+        ring_buffer__consume(rb);
+    }
+    out = g_string_new(NULL);
+    report(&t, out);
+    fwrite(out->str, 1, out->len, stdout);
+    if (fflush(stdout) != 0) {
+        fail("writing the report: %s", g_strerror(errno));
+        status = 1;
+    }
+
+out:
+    ring_buffer__free(rb);
+    g_clear_pointer(&att, trace_attachment_free);
+    vmscope_trace_bpf__destroy(skel);
+    if (t.line) {
+        g_string_free(t.line, TRUE);
+    }
+    for (unsigned i = 0; i < VTRACE_MAX_PIDS; i++) {
+        if (pidfds[i] >= 0) {
+            close(pidfds[i]);
+        }
+    }
+    if (sigfd >= 0) {
+        close(sigfd);
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    Options o = { 0 };
+    int status;
+
+    o.pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
+    o.functions = g_ptr_array_new();
+    status = parse_options(argc, argv, &o);
+    if (status == 0) {
+        verbose = o.verbose;
+        libbpf_set_print(libbpf_print);
+        status = run(&o);
+    } else if (status == 1) {
+        status = 0;
+    }
+    g_array_free(o.pids, TRUE);
+    g_ptr_array_free(o.functions, TRUE);
+    return status;
+}
