@@ -43,8 +43,10 @@ static const AgentMetric agent_metrics[] = {
       "Consistent copies of device state taken from shared memory." },
     { "snapshot-retries", "vmscope_snapshot_retries_total", "counter", NULL,
       "Copies of device state retried because a writer changed the state meanwhile." },
+    { "snapshot-failures", "vmscope_snapshot_failures_total", "counter", NULL,
+      "Copies of device state given up (the state kept changing, or the segment is broken)." },
     { "qmp-requests", "vmscope_qmp_requests_total", "counter", "command",
-      "QMP commands run, over QMP and HTTP." },
+      "QMP commands run, over QMP and HTTP (a dict: by command)." },
 };
 
 /* ---- HTTP counters ------------------------------------------------------ */

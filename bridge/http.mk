@@ -22,3 +22,18 @@ tests_integration_test_http_server_SOURCES = tests/integration/test-http-server.
 	tests/integration/http-test-util.h
 tests_integration_test_http_server_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_integration_test_http_server_LDADD = $(HTTP_LIBS) $(CUNIT_LIBS)
+
+check_PROGRAMS += tests/integration/test-http-prometheus
+TESTS += tests/integration/test-http-prometheus
+SLOW_TESTS += tests/integration/test-http-prometheus
+tests_integration_test_http_prometheus_SOURCES = tests/integration/test-http-prometheus.c \
+	tests/integration/http-test-util.h
+tests_integration_test_http_prometheus_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_integration_test_http_prometheus_LDADD = $(VMS_LIBS) $(CUNIT_LIBS)
+
+# Benchmark: requests/s and latency with wrk, SSE fan-out (make bench).
+EXTRA_PROGRAMS += tests/bench/bench-http
+BENCHES += tests/bench/bench-http
+CLEANFILES += tests/bench/bench-http$(EXEEXT)
+tests_bench_bench_http_SOURCES = tests/bench/bench-http.c
+tests_bench_bench_http_LDADD = $(HTTP_LIBS)
