@@ -37,3 +37,12 @@ BENCHES += tests/bench/bench-http
 CLEANFILES += tests/bench/bench-http$(EXEEXT)
 tests_bench_bench_http_SOURCES = tests/bench/bench-http.c
 tests_bench_bench_http_LDADD = $(HTTP_LIBS)
+
+# The agent's HTTP API against its QMP twin on a live device host (skips
+# until vmscope-agent and vmscope-devhost are built).
+check_PROGRAMS += tests/integration/test-agent-http
+TESTS += tests/integration/test-agent-http
+tests_integration_test_agent_http_SOURCES = tests/integration/test-agent-http.c \
+	tests/integration/http-test-util.h
+tests_integration_test_agent_http_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
+tests_integration_test_agent_http_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
