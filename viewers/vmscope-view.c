@@ -4,6 +4,7 @@
  *   vmscope-view stream FILE [--format json|pretty] [--desc]
  *   vmscope-view rewrite IN OUT [--set PATH=VALUE]...
  *   vmscope-view diff A B
+ *   vmscope-view state PATH [--qmp ADDR] [--format pretty|json]   (view-state.c)
  *
  * Exit status: 0 success (diff: equal), 1 failure (diff: different),
  * 2 bad usage (diff: also any failure).  See docs/vmscope-view.md.
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "pretty.h"
+#include "view-state.h"
 #include "vmscope/error.h"
 #include "vmscope/qemu-stream.h"
 
@@ -27,6 +29,7 @@ static const char *const usage_lines[] = {
     "usage: vmscope-view stream FILE [--format json|pretty] [--desc]",
     "       vmscope-view rewrite IN OUT [--set PATH=VALUE]...",
     "       vmscope-view diff A B",
+    "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
 };
 
 static int usage_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -371,7 +374,7 @@ static int cmd_diff(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        return usage_error(NULL, "missing command (stream, rewrite or diff)");
+        return usage_error(NULL, "missing command (stream, rewrite, diff or state)");
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -389,5 +392,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "diff") == 0) {
         return cmd_diff(argc - 2, argv + 2);
     }
-    return usage_error(NULL, "unknown command '%s' (stream, rewrite or diff)", cmd);
+    if (strcmp(cmd, "state") == 0) {
+        return view_state_main(argc - 2, argv + 2);
+    }
+    return usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
 }

@@ -32,8 +32,8 @@ gunzip -c "$fixtures/pc-plain.mig.gz" >"$tmp/a.mig" || exit 99
 gunzip -c "$fixtures/pc-shared.mig.gz" >"$tmp/c.mig" || exit 99
 
 # --- bad usage: one line + hint, exit 2 ---------------------------------------
-expect 2 "" "vmscope-view: missing command (stream, rewrite or diff)$nl$hint" -- "$view"
-expect 2 "" "vmscope-view: unknown command 'frob' (stream, rewrite or diff)$nl$hint" -- "$view" frob
+expect 2 "" "vmscope-view: missing command (stream, rewrite, diff or state)$nl$hint" -- "$view"
+expect 2 "" "vmscope-view: unknown command 'frob' (stream, rewrite, diff or state)$nl$hint" -- "$view" frob
 expect 2 "" "vmscope-view: stream: missing FILE$nl$hint" -- "$view" stream
 expect 2 "" "vmscope-view: stream: unknown format 'xml' (json or pretty)$nl$hint" -- \
     "$view" stream "$tmp/a.mig" --format xml

@@ -1,0 +1,218 @@
+/*
+ * The agent's QMP command handlers; see commands.h.  Handlers only check
+ * what the dispatcher's argument specs cannot (paths, the format value) and
+ * turn the registry's answers and errors into QMP results and classes.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "commands.h"
+#include "vmscope/error.h"
+#include "vmscope/shm-segment.h"
+
+struct AgentCommands {
+    QmpDispatcher *d;
+    AgentRegistry *reg;
+    GPtrArray *qemus;             /* AgentQemu *, borrowed */
+    uint64_t requests;
+};
+
+bool agent_device_path_parse(const char *path, char **host, char **id, GError **errp)
+{
+    const char *slash = path[0] == '/' ? strchr(path + 1, '/') : NULL;
+    if (!slash || slash == path + 1 || !slash[1] || strchr(slash + 1, '/')) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "Invalid device path '%s': expected /HOST/ID", path);
+        return false;
+    }
+    g_autofree char *h = g_strndup(path + 1, (size_t)(slash - path - 1));
+    if (!shm_host_name_valid(h, NULL)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "Invalid device path '%s': invalid host name '%s'", path, h);
+        return false;
+    }
+    if (!shm_device_id_valid(slash + 1)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "Invalid device path '%s': invalid device id '%s'", path, slash + 1);
+        return false;
+    }
+    *host = g_steal_pointer(&h);
+    *id = g_strdup(slash + 1);
+    return true;
+}
+
+/* Registry errors as QMP errors: a device that is not there is DeviceNotFound. */
+static void device_error(GError **errp, GError *err, const char *path)
+{
+    if (g_error_matches(err, VMS_ERROR, VMS_ERROR_NOT_FOUND)) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_DEVICE_NOT_FOUND, "Device '%s' not found", path);
+        g_error_free(err);
+    } else {
+        g_propagate_error(errp, err);
+    }
+}
+
+static bool cmd_query_version(QObject *args, QObject **ret, void *opaque, GError **errp)
+{
+    AgentCommands *c = opaque;
+    c->requests++;
+    *ret = qmp_dispatcher_version(c->d);
+    return true;
+}
+
+static bool cmd_query_commands(QObject *args, QObject **ret, void *opaque, GError **errp)
+{
+    AgentCommands *c = opaque;
+    c->requests++;
+    g_auto(GStrv) names = qmp_dispatcher_list_commands(c->d);
+    QObject *list = qlist_new();
+    for (char **n = names; *n; n++) {
+        QObject *info = qdict_new();
+        qdict_put(info, "name", qstring_from_str(*n));
+        qlist_append(list, info);
+    }
+    *ret = list;
+    return true;
+}
+
+static bool cmd_query_hosts(QObject *args, QObject **ret, void *opaque, GError **errp)
+{
+    AgentCommands *c = opaque;
+    c->requests++;
+    QObject *list = agent_registry_hosts(c->reg);
+    for (guint i = 0; i < c->qemus->len; i++) {
+        qlist_append(list, agent_qemu_host_info(g_ptr_array_index(c->qemus, i)));
+    }
+    *ret = list;
+    return true;
+}
+
+static bool cmd_query_devices(QObject *args, QObject **ret, void *opaque, GError **errp)
+{
+    AgentCommands *c = opaque;
+    c->requests++;
+    *ret = agent_registry_devices(c->reg);
+    return true;
+}
+
+static bool cmd_query_device_state(QObject *args, QObject **ret, void *opaque, GError **errp)
+{
+    AgentCommands *c = opaque;
+    c->requests++;
+    const char *path = qdict_get_str(args, "path");
+    const char *format = qdict_get_str(args, "format");
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "pretty") != 0) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
+                    "Parameter 'format' does not accept value '%s'", format);
+        return false;
+    }
+    g_autofree char *host = NULL, *id = NULL;
+    if (!agent_device_path_parse(path, &host, &id, errp)) {
+        return false;
+    }
+    GError *err = NULL;
+    bool pretty = format && strcmp(format, "pretty") == 0;
+    if (!agent_registry_device_state(c->reg, host, id, pretty, ret, &err)) {
+        device_error(errp, err, path);
+        return false;
+    }
+    return true;
+}
+
+static bool cmd_query_device_schema(QObject *args, QObject **ret, void *opaque, GError **errp)
+{
+    AgentCommands *c = opaque;
+    c->requests++;
+    const char *path = qdict_get_str(args, "path");
+    g_autofree char *host = NULL, *id = NULL;
+    if (!agent_device_path_parse(path, &host, &id, errp)) {
+        return false;
+    }
+    GError *err = NULL;
+    if (!agent_registry_device_schema(c->reg, host, id, ret, &err)) {
+        device_error(errp, err, path);
+        return false;
+    }
+    return true;
+}
+
+static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GError **errp)
+{
+    AgentCommands *c = opaque;
+    c->requests++;
+    AgentRegistryStats st;
+    agent_registry_stats(c->reg, &st);
+    uint64_t hosts = st.hosts, lost = st.hosts_lost;
+    for (guint i = 0; i < c->qemus->len; i++) {
+        hosts++;
+        if (!agent_qemu_alive(g_ptr_array_index(c->qemus, i))) {
+            lost++;
+        }
+    }
+    QObject *o = qdict_new();
+    qdict_put(o, "hosts", qnum_from_uint(hosts));
+    qdict_put(o, "hosts-lost", qnum_from_uint(lost));
+    qdict_put(o, "devices", qnum_from_uint(st.devices));
+    qdict_put(o, "state-bytes", qnum_from_uint(st.state_bytes));
+    qdict_put(o, "snapshots", qnum_from_uint(st.snapshots));
+    qdict_put(o, "snapshot-retries", qnum_from_uint(st.snapshot_retries));
+    qdict_put(o, "snapshot-failures", qnum_from_uint(st.snapshot_failures));
+    qdict_put(o, "qmp-requests", qnum_from_uint(c->requests));
+    *ret = o;
+    return true;
+}
+
+static const QmpArgSpec state_args[] = {
+    { "path", QMP_ARG_STR, false },
+    { "format", QMP_ARG_STR, true },
+    QMP_ARGS_END,
+};
+
+static const QmpArgSpec schema_args[] = {
+    { "path", QMP_ARG_STR, false },
+    QMP_ARGS_END,
+};
+
+AgentCommands *agent_commands_new(QmpDispatcher *d, AgentRegistry *reg)
+{
+    AgentCommands *c = g_new0(AgentCommands, 1);
+    c->d = d;
+    c->reg = reg;
+    c->qemus = g_ptr_array_new();
+    /* query-version and query-commands as the dispatcher's built-ins answer, counted. */
+    qmp_dispatcher_register(d, "query-version", NULL, cmd_query_version, c);
+    qmp_dispatcher_register(d, "query-commands", NULL, cmd_query_commands, c);
+    qmp_dispatcher_register(d, "query-hosts", NULL, cmd_query_hosts, c);
+    qmp_dispatcher_register(d, "query-devices", NULL, cmd_query_devices, c);
+    qmp_dispatcher_register(d, "query-device-state", state_args, cmd_query_device_state, c);
+    qmp_dispatcher_register(d, "query-device-schema", schema_args, cmd_query_device_schema, c);
+    qmp_dispatcher_register(d, "query-agent-stats", NULL, cmd_query_agent_stats, c);
+    return c;
+}
+
+void agent_commands_free(AgentCommands *c)
+{
+    if (!c) {
+        return;
+    }
+    static const char *const names[] = {
+        "query-version", "query-commands", "query-hosts", "query-devices",
+        "query-device-state", "query-device-schema", "query-agent-stats",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        qmp_dispatcher_unregister(c->d, names[i]);
+    }
+    g_ptr_array_unref(c->qemus);
+    g_free(c);
+}
+
+void agent_commands_add_qemu(AgentCommands *c, AgentQemu *q)
+{
+    g_ptr_array_add(c->qemus, q);
+}
+
+uint64_t agent_commands_requests(const AgentCommands *c)
+{
+    return c->requests;
+}

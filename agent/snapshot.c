@@ -1,0 +1,175 @@
+/*
+ * Descriptions, consistent walks and differences of device state; see
+ * snapshot.h.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "snapshot.h"
+#include "vmscope/error.h"
+#include "vmscope/pretty-visitor.h"
+#include "vmscope/qobject-visitor.h"
+
+AgentDesc *agent_desc_new(const char *text, const ShmDeviceInfo *info, GError **errp)
+{
+    g_autoptr(QObject) json = NULL;
+    if (!qobject_from_json(text, strlen(text), &json, errp)) {
+        vms_error_prefix(errp, "description");
+        return NULL;
+    }
+    VMStateDescription *vmsd = vmstate_from_description(json, info->state_size, errp);
+    if (!vmsd) {
+        return NULL;
+    }
+    AgentDesc *desc = g_new0(AgentDesc, 1);
+    desc->json = g_steal_pointer(&json);
+    desc->vmsd = vmsd;
+    desc->state_size = info->state_size;
+    desc->desc_offset = info->desc_offset;
+    desc->desc_length = info->desc_length;
+    return desc;
+}
+
+void agent_desc_free(AgentDesc *desc)
+{
+    if (desc) {
+        qobject_unref(desc->json);
+        vmstate_description_free(desc->vmsd);
+        g_free(desc);
+    }
+}
+
+typedef struct Walk {
+    const AgentDesc *desc;
+    unsigned what;
+    QObject *state;
+    char *text;
+    bool stale;
+} Walk;
+
+static bool walk_once(const VMStateDescription *vmsd, Visitor *v, const ShmView *view,
+                      GError **errp)
+{
+    /* The engine only reads through these pointers when saving (vmstate.h). */
+    VMStateContext ctx = { .base = (uint8_t *)view->base, .size = view->size };
+    return vmstate_save(v, vmsd, (void *)view->state, &ctx, errp);
+}
+
+/*
+ * Called by shm_reader_read between the two sequence reads, again on every
+ * retry: each call starts afresh and replaces what an earlier one built.
+ */
+static bool walk_view(const ShmView *view, void *opaque, GError **errp)
+{
+    Walk *w = opaque;
+    const ShmDeviceInfo *e = view->info;
+    g_clear_pointer(&w->state, qobject_unref);
+    g_clear_pointer(&w->text, g_free);
+    w->stale = false;
+
+    /* The description must belong to this incarnation of the device. */
+    if (e->state_size != w->desc->state_size || e->desc_offset != w->desc->desc_offset ||
+        e->desc_length != w->desc->desc_length) {
+        w->stale = true;
+        g_set_error(errp, VMS_ERROR, AGENT_SNAPSHOT_STALE,
+                    "replaced since its description was read");
+        return false;
+    }
+    if (w->what & AGENT_SNAPSHOT_STATE) {
+        Visitor *v = qobject_output_visitor_new();
+        bool ok = walk_once(w->desc->vmsd, v, view, errp);
+        if (ok) {
+            w->state = qobject_output_visitor_take(v);
+        }
+        visit_free(v);
+        if (!ok) {
+            return false;
+        }
+    }
+    if (w->what & AGENT_SNAPSHOT_TEXT) {
+        Visitor *v = pretty_output_visitor_new();
+        bool ok = walk_once(w->desc->vmsd, v, view, errp);
+        if (ok) {
+            w->text = pretty_output_visitor_take(v);
+        }
+        visit_free(v);
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool agent_snapshot_take(ShmReader *r, const char *id, const AgentDesc *desc, unsigned what,
+                         AgentSnapshot *out, GError **errp)
+{
+    memset(out, 0, sizeof(*out));
+    Walk w = { .desc = desc, .what = what };
+    if (!shm_reader_read(r, id, walk_view, &w, &out->info, errp)) {
+        qobject_unref(w.state);
+        g_free(w.text);
+        return false;
+    }
+    out->state = w.state;
+    out->text = w.text;
+    return true;
+}
+
+void agent_snapshot_clear(AgentSnapshot *snap)
+{
+    g_clear_pointer(&snap->state, qobject_unref);
+    g_clear_pointer(&snap->text, g_free);
+}
+
+/* ---- differences -------------------------------------------------------- */
+
+static char *member_path(const char *prefix, const char *key)
+{
+    return prefix[0] ? g_strconcat(prefix, ".", key, NULL) : g_strdup(key);
+}
+
+static void diff_into(GPtrArray *out, const char *path, const QObject *a, const QObject *b)
+{
+    QType ta = qobject_type(a), tb = qobject_type(b);
+    if (ta == QTYPE_DICT && tb == QTYPE_DICT) {
+        qdict_foreach(b, key, bval) {
+            g_autofree char *p = member_path(path, key);
+            json_object *aval = NULL;
+            if (json_object_object_get_ex((QObject *)a, key, &aval)) {
+                diff_into(out, p, aval, bval);
+            } else {
+                g_ptr_array_add(out, g_steal_pointer(&p));
+            }
+        }
+        qdict_foreach(a, gone, gone_val) {
+            (void)gone_val;
+            if (!json_object_object_get_ex((QObject *)b, gone, NULL)) {
+                g_ptr_array_add(out, member_path(path, gone));
+            }
+        }
+        return;
+    }
+    if (ta == QTYPE_LIST && tb == QTYPE_LIST) {
+        size_t na = qlist_size(a), nb = qlist_size(b);
+        for (size_t i = 0; i < MAX(na, nb); i++) {
+            g_autofree char *p = g_strdup_printf("%s[%zu]", path, i);
+            if (i < na && i < nb) {
+                diff_into(out, p, qlist_get(a, i), qlist_get(b, i));
+            } else {
+                g_ptr_array_add(out, g_steal_pointer(&p));
+            }
+        }
+        return;
+    }
+    if (!qobject_equal(a, b)) {
+        g_ptr_array_add(out, g_strdup(path));
+    }
+}
+
+GPtrArray *agent_state_diff(const QObject *before, const QObject *after)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+    diff_into(out, "", before, after);
+    return out;
+}

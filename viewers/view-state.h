@@ -1,0 +1,18 @@
+/*
+ * `vmscope-view state PATH [--qmp ADDR] [--format pretty|json]`: ask a
+ * vmscope-agent for one device's state (query-device-state) and print it.
+ * Separate from vmscope-view.c because it is the one subcommand that talks
+ * to a program rather than reading a file.
+ */
+#ifndef VMSCOPE_VIEWERS_VIEW_STATE_H
+#define VMSCOPE_VIEWERS_VIEW_STATE_H
+
+/*
+ * argv: the arguments after "state".  Prints the pretty text (default) or
+ * the whole query-device-state result as one line of JSON.  Returns the
+ * exit status: 0, 1 (the device is not there, the agent refused or could
+ * not be reached: one line on stderr), 2 (bad usage).
+ */
+int view_state_main(int argc, char **argv);
+
+#endif
