@@ -262,7 +262,8 @@ static void http_counters(HttpServer *s, GString *out)
             cum += m->duration_buckets[ep][i];
             g_string_append_printf(out, "vmscope_http_request_duration_seconds_bucket"
                                    "{endpoint=\"%s\",le=\"%s\"} %" G_GUINT64_FORMAT "\n",
-                                   epn, g_ascii_dtostr(le, sizeof(le), duration_bounds[i]), cum);
+                                   epn, g_ascii_formatd(le, sizeof(le), "%g", duration_bounds[i]),
+                                   cum);
         }
         g_string_append_printf(out, "vmscope_http_request_duration_seconds_bucket"
                                "{endpoint=\"%s\",le=\"+Inf\"} %" G_GUINT64_FORMAT "\n",

@@ -46,3 +46,7 @@ tests_integration_test_agent_http_SOURCES = tests/integration/test-agent-http.c 
 	tests/integration/http-test-util.h
 tests_integration_test_agent_http_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_integration_test_agent_http_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+
+# vmscope-agent serves HTTP (agent/vmscope-agent.c, "HTTP bridge starts
+# here"); this fragment is included after agent/local.mk.
+agent_vmscope_agent_LDADD += $(HTTP_LIBS)

@@ -818,6 +818,8 @@ static void test_metrics(void)
         "# TYPE vmscope_http_requests_total counter\n",
         "# TYPE vmscope_http_request_duration_seconds histogram\n",
         "vmscope_http_request_duration_seconds_bucket{endpoint=\"state\",le=\"0.0001\"} ",
+        "vmscope_http_request_duration_seconds_bucket{endpoint=\"state\",le=\"0.00025\"} ",
+        "vmscope_http_request_duration_seconds_bucket{endpoint=\"state\",le=\"5\"} ",
         "# TYPE vmscope_http_connections gauge\n",
         "# TYPE vmscope_sse_clients gauge\nvmscope_sse_clients 0\n",
         "# TYPE vmscope_sse_events_total counter\n",
