@@ -36,7 +36,8 @@
  * epoll: a GSource watches MHD's epoll descriptor and MHD's next timeout,
  * and runs MHD_run() when either fires.  Event-stream connections are
  * suspended while they have nothing to send and resumed when an event or a
- * keep-alive comment is queued for them.
+ * keep-alive comment is queued for them.  A command handler must not free
+ * the server it was called through.
  *
  * Limits, so that no client can hurt the server or the others: a request
  * must arrive (headers and body) within request_timeout_ms of the
