@@ -9,9 +9,11 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include "devices.h"
+#include "vmscope/error.h"
 
 #define APIC_LVT_NB 6
 #define APIC_DEFAULT_BASE 0xfee00900u   /* enabled, BSP */
@@ -88,12 +90,25 @@ static const VMStateDescription *const apic_subsections[] = {
     NULL
 };
 
+/* The tick shifts the initial count by count_shift (the divider: 0 to 7). */
+static bool apic_post_load(void *opaque, int version_id, GError **errp)
+{
+    APICCommonState *s = opaque;
+    if (s->count_shift < 0 || s->count_shift > 7) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                    "apic.count_shift: %" PRId32 " out of range (0 to 7)", s->count_shift);
+        return false;
+    }
+    return true;
+}
+
 static const VMStateDescription vmstate_apic = {
     .name = "apic",
     .version_id = 3,
     .minimum_version_id = 3,
     .fields = apic_fields,
     .subsections = apic_subsections,
+    .post_load = apic_post_load,
 };
 
 static void apic_init(void *opaque, uint32_t instance, DeviceHeap *heap)

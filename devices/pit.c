@@ -5,7 +5,10 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include "devices.h"
+#include "vmscope/error.h"
 
 #define PIT_FREQ 1193182
 #define NS_PER_TICK (DEVICE_TICK_MS * 1000000LL)
@@ -65,11 +68,27 @@ static const VMStateField pit_fields[] = {
     VMSTATE_END_OF_LIST()
 };
 
+/* The tick divides by the period: a loaded count must be one a PIT can hold. */
+static bool pit_post_load(void *opaque, int version_id, GError **errp)
+{
+    PITState *s = opaque;
+    for (int i = 0; i < 3; i++) {
+        if (s->channels[i].count < 1 || s->channels[i].count > 0x10000) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                        "i8254.channels[%d].count: %" PRId32 " out of range (1 to 65536)", i,
+                        s->channels[i].count);
+            return false;
+        }
+    }
+    return true;
+}
+
 static const VMStateDescription vmstate_pit = {
     .name = "i8254",
     .version_id = 3,
     .minimum_version_id = 2,
     .fields = pit_fields,
+    .post_load = pit_post_load,
 };
 
 static void pit_init(void *opaque, uint32_t instance, DeviceHeap *heap)

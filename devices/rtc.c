@@ -5,9 +5,11 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <time.h>
 
 #include "devices.h"
+#include "vmscope/error.h"
 
 enum { RTC_SECONDS = 0, RTC_MINUTES = 2, RTC_HOURS = 4, RTC_DAY_OF_WEEK = 6,
        RTC_DAY_OF_MONTH = 7, RTC_MONTH = 8, RTC_YEAR = 9, RTC_REG_A = 10,
@@ -60,12 +62,29 @@ static const VMStateDescription *const rtc_subsections[] = {
     NULL
 };
 
+/* The clock is base_rtc + last_update seconds: keep both where time arithmetic works. */
+#define RTC_TIME_MAX (INT64_C(1) << 40)
+static bool rtc_post_load(void *opaque, int version_id, GError **errp)
+{
+    RTCState *s = opaque;
+    if (s->base_rtc < 0 || s->base_rtc > RTC_TIME_MAX || s->last_update < 0 ||
+        s->last_update > RTC_TIME_MAX) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                    "mc146818rtc: base_rtc %" PRId64 " or last_update %" PRId64
+                    " out of range (0 to %" PRId64 ")", s->base_rtc, s->last_update,
+                    RTC_TIME_MAX);
+        return false;
+    }
+    return true;
+}
+
 static const VMStateDescription vmstate_rtc = {
     .name = "mc146818rtc",
     .version_id = 3,
     .minimum_version_id = 1,
     .fields = rtc_fields,
     .subsections = rtc_subsections,
+    .post_load = rtc_post_load,
 };
 
 static uint8_t to_bcd(int v)

@@ -7,7 +7,10 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include "devices.h"
+#include "vmscope/error.h"
 
 #define UART_FIFO_LENGTH 16
 #define UART_LSR_DR   0x01
@@ -123,12 +126,32 @@ static const VMStateDescription *const serial_subsections[] = {
     NULL
 };
 
+/* A loaded FIFO must index its buffer: the tick trusts head and num. */
+static bool serial_post_load(void *opaque, int version_id, GError **errp)
+{
+    SerialState *s = opaque;
+    const struct { const char *name; const Fifo8 *f; } fifos[] = {
+        { "recv_fifo", &s->recv_fifo }, { "xmit_fifo", &s->xmit_fifo },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(fifos); i++) {
+        if (fifos[i].f->head >= UART_FIFO_LENGTH || fifos[i].f->num > UART_FIFO_LENGTH) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                        "serial.%s: head %" PRIu32 " and num %" PRIu32 " out of range for a "
+                        "%d-byte FIFO", fifos[i].name, fifos[i].f->head, fifos[i].f->num,
+                        UART_FIFO_LENGTH);
+            return false;
+        }
+    }
+    return true;
+}
+
 static const VMStateDescription vmstate_serial = {
     .name = "serial",
     .version_id = 4,
     .minimum_version_id = 2,
     .fields = serial_fields,
     .subsections = serial_subsections,
+    .post_load = serial_post_load,
 };
 
 static void fifo8_push(Fifo8 *f, uint8_t c)

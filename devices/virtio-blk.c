@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "devices.h"
+#include "vmscope/error.h"
 
 #define VIRTIO_QUEUE_MAX 64
 #define VIRTIO_BLK_MAX_INFLIGHT 16
@@ -123,12 +124,25 @@ static const VMStateDescription *const blk_subsections[] = {
     NULL
 };
 
+/* The tick picks a sector modulo capacity (num_queues is an _equal field: checked). */
+static bool blk_post_load(void *opaque, int version_id, GError **errp)
+{
+    VirtIOBlkState *s = opaque;
+    if (s->capacity < 1) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                    "virtio-blk.capacity: 0 out of range (at least 1 sector)");
+        return false;
+    }
+    return true;
+}
+
 static const VMStateDescription vmstate_virtio_blk = {
     .name = "virtio-blk",
     .version_id = 2,
     .minimum_version_id = 2,
     .fields = blk_fields,
     .subsections = blk_subsections,
+    .post_load = blk_post_load,
 };
 
 static void blk_init(void *opaque, uint32_t instance, DeviceHeap *heap)

@@ -1,0 +1,454 @@
+/*
+ * The device host: devices in a segment, a tick timer, a run state.
+ * See devhost.h for the contract.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devhost.h"
+#include "vmscope/error.h"
+#include "vmscope/qobject.h"
+
+struct DevHost {
+    char *name;
+    ShmWriter *shm;
+    GPtrArray *devices;            /* DevHostDevice *, in list order */
+    GHashTable *by_section;        /* "vmsd-name/instance" -> DevHostDevice * */
+    DeviceHeap heap;
+    DevHostRunState state;
+    DevHostStateFunc listener;
+    void *listener_opaque;
+    uint64_t ticks;
+    GSource *timer;
+};
+
+static const struct {
+    const char *type;
+    const char *short_name;
+} short_names[] = {
+    { "mc146818rtc", "rtc" },
+    { "i8254", "pit" },
+};
+
+const char *devhost_short_name(const DeviceType *type)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(short_names); i++) {
+        if (strcmp(short_names[i].type, type->name) == 0) {
+            return short_names[i].short_name;
+        }
+    }
+    return type->name;
+}
+
+const char *devhost_run_state_name(DevHostRunState state)
+{
+    switch (state) {
+    case DEVHOST_PRELAUNCH: return "prelaunch";
+    case DEVHOST_RUNNING: return "running";
+    case DEVHOST_PAUSED: return "paused";
+    case DEVHOST_INMIGRATE: return "inmigrate";
+    case DEVHOST_FINISH_MIGRATE: return "finish-migrate";
+    case DEVHOST_POSTMIGRATE: return "postmigrate";
+    }
+    return "unknown";
+}
+
+/* ---- flags ---------------------------------------------------------------- */
+
+static char *known_types(void)
+{
+    GString *s = g_string_new(NULL);
+    for (const DeviceType *const *t = device_types; *t; t++) {
+        g_string_append_printf(s, "%s%s", s->len ? ", " : "", (*t)->name);
+    }
+    return g_string_free(s, FALSE);
+}
+
+GPtrArray *devhost_parse_devices(const char *list, GError **errp)
+{
+    g_autoptr(GPtrArray) types = g_ptr_array_new();
+    g_auto(GStrv) items = g_strsplit(list, ",", -1);
+    for (char **item = items; *item; item++) {
+        const char *colon = strchr(*item, ':');
+        g_autofree char *name = colon ? g_strndup(*item, (gsize)(colon - *item)) : g_strdup(*item);
+        uint64_t count = 1;
+        if (!*name) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                        "--devices: empty device type in '%s'", list);
+            return NULL;
+        }
+        const DeviceType *type = device_type_find(name);
+        if (!type) {
+            g_autofree char *known = known_types();
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND,
+                        "--devices: unknown device type '%s' (known: %s)", name, known);
+            return NULL;
+        }
+        if (colon && (!g_ascii_string_to_unsigned(colon + 1, 10, 1, DEVHOST_MAX_DEVICES,
+                                                  &count, NULL))) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                        "--devices: '%s': COUNT must be a number from 1 to %d", *item,
+                        DEVHOST_MAX_DEVICES);
+            return NULL;
+        }
+        if (types->len + count > DEVHOST_MAX_DEVICES) {
+            /* Count the rest too, so the message gives the total. */
+            uint64_t total = types->len + count;
+            for (char **rest = item + 1; *rest; rest++) {
+                const char *c = strchr(*rest, ':');
+                uint64_t n = 1;
+                if (c && !g_ascii_string_to_unsigned(c + 1, 10, 1, DEVHOST_MAX_DEVICES, &n,
+                                                     NULL)) {
+                    n = 1;
+                }
+                total += n;
+            }
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                        "--devices: %" PRIu64 " devices, at most %d", total, DEVHOST_MAX_DEVICES);
+            return NULL;
+        }
+        for (uint64_t i = 0; i < count; i++) {
+            g_ptr_array_add(types, (gpointer)type);
+        }
+    }
+    if (types->len == 0) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "--devices: no devices given");
+        return NULL;
+    }
+    return g_steal_pointer(&types);
+}
+
+bool devhost_parse_version(const char *spec, const DeviceType **type,
+                           const VMStateDescription **vmsd, GError **errp)
+{
+    const char *eq = strchr(spec, '=');
+    uint64_t version;
+    if (!eq || eq == spec ||
+        !g_ascii_string_to_unsigned(eq + 1, 10, 0, INT32_MAX, &version, NULL)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "--device-version: '%s': expected TYPE=N", spec);
+        return false;
+    }
+    g_autofree char *name = g_strndup(spec, (gsize)(eq - spec));
+    *type = device_type_find(name);
+    if (!*type) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND,
+                    "--device-version: unknown device type '%s'", name);
+        return false;
+    }
+    *vmsd = device_vmsd_at_version(*type, (int)version, errp);
+    if (!*vmsd) {
+        vms_error_prefix(errp, "--device-version %s", spec);
+        return false;
+    }
+    return true;
+}
+
+/* ---- segment pointers ------------------------------------------------------ */
+
+static bool vmsd_has_segptr(const VMStateDescription *vmsd)
+{
+    for (const VMStateField *f = vmsd->fields; f->name; f++) {
+        if (f->shape == VMSTATE_SEGPTR ||
+            (f->type == VMSTATE_TYPE_STRUCT && vmsd_has_segptr(f->vmsd))) {
+            return true;
+        }
+    }
+    for (const VMStateDescription *const *s = vmsd->subsections; s && *s; s++) {
+        if (vmsd_has_segptr(*s)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool collect_segptrs(const VMStateDescription *vmsd, size_t base, GArray *out,
+                            GError **errp)
+{
+    for (const VMStateField *f = vmsd->fields; f->name; f++) {
+        if (f->shape == VMSTATE_SEGPTR) {
+            if (f->type == VMSTATE_TYPE_STRUCT && vmsd_has_segptr(f->vmsd)) {
+                g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                            "%s.%s: segment pointers inside segment-pointer elements are "
+                            "not supported", vmsd->name, f->name);
+                return false;
+            }
+            DevHostSegPtr p = {
+                .offset = base + f->offset, .num_offset = base + f->num_offset,
+                .num_type = f->num_type, .elem_size = f->size, .max = f->num,
+            };
+            g_array_append_val(out, p);
+        } else if (f->type == VMSTATE_TYPE_STRUCT && vmsd_has_segptr(f->vmsd)) {
+            size_t n = f->shape == VMSTATE_SINGLE ? 1 : f->num;
+            if (f->shape != VMSTATE_SINGLE && f->shape != VMSTATE_ARRAY) {
+                g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                            "%s.%s: segment pointers inside counted arrays are not supported",
+                            vmsd->name, f->name);
+                return false;
+            }
+            for (size_t i = 0; i < n; i++) {
+                if (!collect_segptrs(f->vmsd, base + f->offset + i * f->size, out, errp)) {
+                    return false;
+                }
+            }
+        }
+    }
+    for (const VMStateDescription *const *s = vmsd->subsections; s && *s; s++) {
+        if (!collect_segptrs(*s, base, out, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool devhost_segptrs(const VMStateDescription *vmsd, GArray *out, GError **errp)
+{
+    return collect_segptrs(vmsd, 0, out, errp);
+}
+
+uint64_t devhost_segptr_count(const DevHostSegPtr *p, const void *state)
+{
+    const uint8_t *at = (const uint8_t *)state + p->num_offset;
+    switch (p->num_type) {
+    case VMSTATE_TYPE_INT8: { int8_t v; memcpy(&v, at, 1); return v < 0 ? 0 : (uint64_t)v; }
+    case VMSTATE_TYPE_INT16: { int16_t v; memcpy(&v, at, 2); return v < 0 ? 0 : (uint64_t)v; }
+    case VMSTATE_TYPE_INT32: { int32_t v; memcpy(&v, at, 4); return v < 0 ? 0 : (uint64_t)v; }
+    case VMSTATE_TYPE_INT64: { int64_t v; memcpy(&v, at, 8); return v < 0 ? 0 : (uint64_t)v; }
+    case VMSTATE_TYPE_UINT8: { uint8_t v; memcpy(&v, at, 1); return v; }
+    case VMSTATE_TYPE_UINT16: { uint16_t v; memcpy(&v, at, 2); return v; }
+    case VMSTATE_TYPE_UINT32: { uint32_t v; memcpy(&v, at, 4); return v; }
+    case VMSTATE_TYPE_UINT64: { uint64_t v; memcpy(&v, at, 8); return v; }
+    default: return 0;
+    }
+}
+
+/* ---- the host -------------------------------------------------------------- */
+
+static uint64_t heap_alloc(void *opaque, size_t n)
+{
+    DevHost *h = opaque;
+    g_autoptr(GError) err = NULL;
+    return shm_heap_alloc(h->shm, n, &err);      /* 0 when full: the model copes */
+}
+
+static void heap_free(void *opaque, uint64_t offset)
+{
+    DevHost *h = opaque;
+    g_autoptr(GError) err = NULL;
+    if (!shm_heap_free(h->shm, offset, &err)) {
+        g_warning("%s", err->message);           /* a model freed what it did not own */
+    }
+}
+
+static size_t round_up(size_t n, size_t unit)
+{
+    return (n + unit - 1) / unit * unit;
+}
+
+static void device_free(gpointer p)
+{
+    DevHostDevice *d = p;
+    g_free(d->id);
+    g_free(d);
+}
+
+DevHost *devhost_new(const DevHostConfig *config, DevHostRunState initial, GError **errp)
+{
+    if (!shm_host_name_valid(config->name, errp)) {
+        vms_error_prefix(errp, "--name");
+        return NULL;
+    }
+    g_autoptr(GPtrArray) types =
+        devhost_parse_devices(config->devices ? config->devices : device_default_list(), errp);
+    if (!types) {
+        return NULL;
+    }
+
+    /* The description each type runs at. */
+    g_autoptr(GHashTable) vmsds = g_hash_table_new(NULL, NULL);      /* type -> vmsd */
+    for (const char *const *v = config->versions; v && *v; v++) {
+        const DeviceType *type;
+        const VMStateDescription *vmsd;
+        if (!devhost_parse_version(*v, &type, &vmsd, errp)) {
+            return NULL;
+        }
+        g_hash_table_insert(vmsds, (gpointer)type, (gpointer)vmsd);
+    }
+    g_autoptr(GHashTable) texts = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+    size_t need = 64 * 1024;
+    for (guint i = 0; i < types->len; i++) {
+        const DeviceType *type = types->pdata[i];
+        const VMStateDescription *vmsd = g_hash_table_lookup(vmsds, type);
+        if (!vmsd) {
+            vmsd = type->vmsd;
+            g_hash_table_insert(vmsds, (gpointer)type, (gpointer)vmsd);
+        }
+        char *text = g_hash_table_lookup(texts, type);
+        if (!text) {
+            g_autoptr(QObject) desc = vmstate_describe(vmsd);
+            text = qobject_to_json(desc, false);
+            g_hash_table_insert(texts, (gpointer)type, text);
+        }
+        g_autoptr(GArray) segptrs = g_array_new(FALSE, FALSE, sizeof(DevHostSegPtr));
+        if (!devhost_segptrs(vmsd, segptrs, errp)) {
+            return NULL;
+        }
+        need += round_up(type->state_size, SHM_ALIGN) + round_up(strlen(text) + 1, SHM_ALIGN);
+        for (guint k = 0; k < segptrs->len; k++) {
+            const DevHostSegPtr *p = &g_array_index(segptrs, DevHostSegPtr, k);
+            need += 3 * round_up(p->max * p->elem_size, SHM_ALIGN);
+        }
+    }
+    need += sizeof(ShmSegmentHeader) + (size_t)types->len * sizeof(ShmDirEntry);
+
+    DevHost *h = g_new0(DevHost, 1);
+    h->name = g_strdup(config->name);
+    h->state = initial;
+    h->devices = g_ptr_array_new_with_free_func(device_free);
+    h->by_section = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    h->shm = shm_writer_create(config->shm_dir, config->name, need, types->len, errp);
+    if (!h->shm) {
+        devhost_free(h);
+        return NULL;
+    }
+    h->heap = (DeviceHeap){
+        .base = shm_writer_base(h->shm), .size = shm_writer_size(h->shm),
+        .alloc = heap_alloc, .free = heap_free, .opaque = h,
+    };
+
+    g_autoptr(GHashTable) counts = g_hash_table_new(NULL, NULL);     /* type -> next index */
+    for (guint i = 0; i < types->len; i++) {
+        const DeviceType *type = types->pdata[i];
+        uint32_t index = GPOINTER_TO_UINT(g_hash_table_lookup(counts, type));
+        g_hash_table_insert(counts, (gpointer)type, GUINT_TO_POINTER(index + 1));
+
+        DevHostDevice *d = g_new0(DevHostDevice, 1);
+        d->type = type;
+        d->vmsd = g_hash_table_lookup(vmsds, type);
+        d->instance_id = index;
+        d->index = i;
+        d->id = g_strdup_printf("%s%u", devhost_short_name(type), index);
+        d->shm = shm_writer_add_device(h->shm, d->id, type->name, index,
+                                       (uint32_t)d->vmsd->version_id,
+                                       g_hash_table_lookup(texts, type), type->state_size,
+                                       errp);
+        if (!d->shm) {
+            device_free(d);
+            devhost_free(h);
+            return NULL;
+        }
+        d->state = shm_device_state(d->shm);
+        g_ptr_array_add(h->devices, d);
+        g_hash_table_insert(h->by_section,
+                            g_strdup_printf("%s/%" PRIu32, d->vmsd->name, index), d);
+        shm_device_begin_update(d->shm);
+        type->init(d->state, index, &h->heap);
+        shm_device_end_update(d->shm);
+    }
+    shm_writer_heartbeat(h->shm);
+    return h;
+}
+
+void devhost_free(DevHost *h)
+{
+    if (!h) {
+        return;
+    }
+    if (h->timer) {
+        g_source_destroy(h->timer);
+        g_source_unref(h->timer);
+    }
+    for (guint i = 0; h->devices && i < h->devices->len; i++) {
+        DevHostDevice *d = h->devices->pdata[i];
+        if (d->type->fini) {
+            shm_device_begin_update(d->shm);
+            d->type->fini(d->state, &h->heap);
+            shm_device_end_update(d->shm);
+        }
+    }
+    if (h->by_section) {
+        g_hash_table_destroy(h->by_section);
+    }
+    if (h->devices) {
+        g_ptr_array_free(h->devices, TRUE);
+    }
+    shm_writer_destroy(h->shm);
+    g_free(h->name);
+    g_free(h);
+}
+
+void devhost_tick(DevHost *h)
+{
+    h->ticks++;
+    for (guint i = 0; i < h->devices->len; i++) {
+        DevHostDevice *d = h->devices->pdata[i];
+        shm_device_begin_update(d->shm);
+        d->type->tick(d->state, h->ticks, &h->heap);
+        shm_device_end_update(d->shm);
+    }
+}
+
+static gboolean on_timer(gpointer opaque)
+{
+    DevHost *h = opaque;
+    if (h->state == DEVHOST_RUNNING) {
+        devhost_tick(h);
+    }
+    shm_writer_heartbeat(h->shm);
+    return G_SOURCE_CONTINUE;
+}
+
+void devhost_attach(DevHost *h, GMainContext *ctx, unsigned tick_ms)
+{
+    g_return_if_fail(!h->timer);
+    h->timer = g_timeout_source_new(tick_ms);
+    g_source_set_callback(h->timer, on_timer, h, NULL);
+    g_source_attach(h->timer, ctx);
+}
+
+uint64_t devhost_ticks(const DevHost *h) { return h->ticks; }
+DevHostRunState devhost_run_state(const DevHost *h) { return h->state; }
+
+void devhost_set_run_state(DevHost *h, DevHostRunState state)
+{
+    DevHostRunState old = h->state;
+    if (old == state) {
+        return;
+    }
+    h->state = state;
+    if (h->listener) {
+        h->listener(old, state, h->listener_opaque);
+    }
+}
+
+void devhost_set_state_listener(DevHost *h, DevHostStateFunc fn, void *opaque)
+{
+    h->listener = fn;
+    h->listener_opaque = opaque;
+}
+
+const char *devhost_name(const DevHost *h) { return h->name; }
+const char *devhost_segment_path(const DevHost *h) { return shm_writer_path(h->shm); }
+ShmWriter *devhost_writer(const DevHost *h) { return h->shm; }
+
+VMStateContext devhost_region(const DevHost *h)
+{
+    return (VMStateContext){ shm_writer_base(h->shm), shm_writer_size(h->shm) };
+}
+
+size_t devhost_n_devices(const DevHost *h) { return h->devices->len; }
+
+DevHostDevice *devhost_device(const DevHost *h, size_t index)
+{
+    return index < h->devices->len ? h->devices->pdata[index] : NULL;
+}
+
+DevHostDevice *devhost_find_device(const DevHost *h, const char *vmsd_name, uint32_t instance_id)
+{
+    g_autofree char *key = g_strdup_printf("%s/%" PRIu32, vmsd_name, instance_id);
+    return g_hash_table_lookup(h->by_section, key);
+}

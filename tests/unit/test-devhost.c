@@ -1,0 +1,218 @@
+/*
+ * devices/devhost.c and devices/migration-stream.c in one process: device
+ * lists, segment pointers, a stream saved by one host and loaded by
+ * another, and loads that fail late (a bad last section, a heap too full
+ * for the socket list) leaving every device exactly as it was.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "cutest.h"
+#include "devhost.h"
+#include "migration.h"
+#include "vmscope/qemu-stream.h"
+#include "vmscope/qobject-visitor.h"
+
+static char *dir;
+
+static DevHost *host_new(const char *name, const char *devices, DevHostRunState state)
+{
+    DevHostConfig config = { .name = name, .shm_dir = dir, .devices = devices };
+    g_autoptr(GError) err = NULL;
+    DevHost *h = devhost_new(&config, state, &err);
+    ASSERT_NO_ERROR(err);
+    return h;
+}
+
+/* Every device walked with its own description: {id: state}. */
+static QObject *host_states(DevHost *h)
+{
+    VMStateContext ctx = devhost_region(h);
+    QObject *all = qdict_new();
+    for (size_t i = 0; i < devhost_n_devices(h); i++) {
+        DevHostDevice *d = devhost_device(h, i);
+        Visitor *v = qobject_output_visitor_new();
+        g_autoptr(GError) err = NULL;
+        CU_ASSERT_TRUE(vmstate_save(v, d->vmsd, d->state, &ctx, &err));
+        ASSERT_NO_ERROR(err);
+        qdict_put(all, d->id, qobject_output_visitor_take(v));
+        visit_free(v);
+    }
+    return all;
+}
+
+/* The raw bytes of every state, to prove that nothing at all changed. */
+static GByteArray *host_bytes(DevHost *h)
+{
+    GByteArray *b = g_byte_array_new();
+    for (size_t i = 0; i < devhost_n_devices(h); i++) {
+        DevHostDevice *d = devhost_device(h, i);
+        g_byte_array_append(b, d->state, (guint)d->type->state_size);
+    }
+    return b;
+}
+
+static bool bytes_equal(GByteArray *a, GByteArray *b)
+{
+    return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+static void test_parse_devices(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) t = devhost_parse_devices("serial:3,i8254,serial", &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL_FATAL(t->len, 5);
+    ASSERT_STR_EQ(((const DeviceType *)t->pdata[3])->name, "i8254");
+    ASSERT_STR_EQ(devhost_short_name(t->pdata[3]), "pit");
+    ASSERT_STR_EQ(devhost_short_name(t->pdata[0]), "serial");
+    CU_ASSERT_PTR_NULL(devhost_parse_devices("", &err));
+    ASSERT_ERROR(err, "--devices: no devices given");
+    CU_ASSERT_PTR_NULL(devhost_parse_devices("serial:4097", &err));
+    ASSERT_ERROR(err, "--devices: 'serial:4097': COUNT must be a number from 1 to 4096");
+    CU_ASSERT_PTR_NULL(devhost_parse_devices(":3", &err));
+    ASSERT_ERROR(err, "--devices: empty device type in ':3'");
+
+    const DeviceType *type;
+    const VMStateDescription *vmsd;
+    CU_ASSERT_TRUE(devhost_parse_version("i8254=2", &type, &vmsd, &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL(vmsd->version_id, 2);
+    CU_ASSERT_FALSE(devhost_parse_version("=2", &type, &vmsd, &err));
+    ASSERT_ERROR(err, "--device-version: '=2': expected TYPE=N");
+    CU_ASSERT_FALSE(devhost_parse_version("i8254=-1", &type, &vmsd, &err));
+    ASSERT_ERROR(err, "--device-version: 'i8254=-1': expected TYPE=N");
+}
+
+static void test_segptrs(void)
+{
+    g_autoptr(GArray) a = g_array_new(FALSE, FALSE, sizeof(DevHostSegPtr));
+    g_autoptr(GError) err = NULL;
+    CU_ASSERT_TRUE(devhost_segptrs(device_type_find("slirp")->vmsd, a, &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL_FATAL(a->len, 1);
+    DevHostSegPtr *p = &g_array_index(a, DevHostSegPtr, 0);
+    CU_ASSERT_EQUAL(p->max, 256);
+    CU_ASSERT_EQUAL(p->elem_size, 40);
+    g_array_set_size(a, 0);
+    CU_ASSERT_TRUE(devhost_segptrs(device_type_find("serial")->vmsd, a, &err));
+    CU_ASSERT_EQUAL(a->len, 0);
+}
+
+static void test_round_trip(void)
+{
+    g_autoptr(DevHost) src = host_new("u-src", NULL, DEVHOST_RUNNING);
+    g_autoptr(DevHost) dst = host_new("u-dst", NULL, DEVHOST_INMIGRATE);
+    for (int i = 0; i < 60; i++) {
+        devhost_tick(src);
+    }
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) stream = migration_save_stream(src, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(migration_load_stream(dst, stream, &err));
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QObject) a = host_states(src);
+    g_autoptr(QObject) b = host_states(dst);
+    CU_ASSERT_TRUE(qobject_equal(a, b));
+    CU_ASSERT_EQUAL(qlist_size(qdict_get(qdict_get(b, "slirp0"), "sockets")), 11);
+    /* Each device changed in exactly one update. */
+    CU_ASSERT_EQUAL(shm_device_updates(devhost_device(dst, 7)->shm), 2);
+    /* Loading again replaces the lists, freeing the old blocks. */
+    CU_ASSERT_TRUE(migration_load_stream(dst, stream, &err));
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QObject) c = host_states(dst);
+    CU_ASSERT_TRUE(qobject_equal(a, c));
+}
+
+static void test_late_failure_changes_nothing(void)
+{
+    g_autoptr(DevHost) src = host_new("u-src2", NULL, DEVHOST_RUNNING);
+    g_autoptr(DevHost) dst = host_new("u-dst2", NULL, DEVHOST_INMIGRATE);
+    for (int i = 0; i < 30; i++) {
+        devhost_tick(src);
+        devhost_tick(dst);               /* the destination has a list of its own */
+    }
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) stream = migration_save_stream(src, &err);
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QemuStream) s = qemu_stream_parse(stream, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(qemu_stream_set(s, "slirp.vnetmask", "0", &err));
+    CU_ASSERT_TRUE(qemu_stream_set(s, "slirp.so_count", "257", &err));
+    ASSERT_NO_ERROR(err);
+    g_autoptr(GBytes) bad = qemu_stream_write(s);
+
+    g_autoptr(GByteArray) before = host_bytes(dst);
+    CU_ASSERT_FALSE(migration_load_stream(dst, bad, &err));
+    ASSERT_ERROR(err, "device slirp0: slirp.sockets: array length 257 exceeds the maximum 256");
+    g_autoptr(GByteArray) after = host_bytes(dst);
+    CU_ASSERT_TRUE(bytes_equal(before, after));
+}
+
+/* The heap cannot hold the incoming list: nothing changes, and the next try works. */
+static void test_heap_full(void)
+{
+    g_autoptr(DevHost) src = host_new("u-src3", "serial,slirp", DEVHOST_RUNNING);
+    g_autoptr(DevHost) dst = host_new("u-dst3", "serial,slirp", DEVHOST_INMIGRATE);
+    for (int i = 0; i < 30; i++) {
+        devhost_tick(src);
+    }
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) stream = migration_save_stream(src, &err);
+    ASSERT_NO_ERROR(err);
+
+    /* Fill the destination's heap with 64-byte blocks. */
+    ShmWriter *w = devhost_writer(dst);
+    g_autoptr(GArray) filler = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    for (;;) {
+        g_autoptr(GError) e = NULL;
+        uint64_t off = shm_heap_alloc(w, 64, &e);
+        if (!off) {
+            break;
+        }
+        g_array_append_val(filler, off);
+    }
+    CU_ASSERT_TRUE(filler->len > 10);
+    g_autoptr(GByteArray) before = host_bytes(dst);
+    CU_ASSERT_FALSE(migration_load_stream(dst, stream, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_TRUE(g_str_has_prefix(err->message, "device slirp0: vmscope-u-dst3: heap: out of "
+                                                  "space for 240 bytes"));
+    g_clear_error(&err);
+    g_autoptr(GByteArray) after = host_bytes(dst);
+    CU_ASSERT_TRUE(bytes_equal(before, after));
+
+    for (guint i = 0; i < filler->len; i++) {
+        CU_ASSERT_TRUE(shm_heap_free(w, g_array_index(filler, uint64_t, i), &err));
+    }
+    CU_ASSERT_TRUE(migration_load_stream(dst, stream, &err));
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QObject) a = host_states(src);
+    g_autoptr(QObject) b = host_states(dst);
+    CU_ASSERT_TRUE(qobject_equal(a, b));
+}
+
+static const CuTest devhost_tests[] = {
+    { "device lists and versions", test_parse_devices },
+    { "segment pointers of a description", test_segptrs },
+    { "save, load, load again", test_round_trip },
+    { "a failing last section changes nothing", test_late_failure_changes_nothing },
+    { "heap full at commit changes nothing", test_heap_full },
+    { NULL, NULL },
+};
+
+static const CuSuite suites[] = {
+    { "devhost", devhost_tests },
+    { NULL, NULL },
+};
+
+int main(void)
+{
+    dir = g_dir_make_tmp("vmscope-test-devhost-XXXXXX", NULL);
+    int rc = cutest_run(suites);
+    g_rmdir(dir);
+    g_free(dir);
+    return rc;
+}
