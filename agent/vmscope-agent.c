@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <glib-unix.h>
 
+#include "bridge/http-server.h"
 #include "bridge/qmp-dispatch.h"
 #include "bridge/qmp-server.h"
 #include "commands.h"
@@ -37,6 +38,7 @@ typedef struct Agent {
     AgentRegistry *registry;
     AgentCommands *commands;
     QmpServer *qmp;
+    HttpServer *http;
     GPtrArray *qemus;              /* AgentQemu * */
 } Agent;
 
@@ -50,8 +52,8 @@ static void emit_event(const char *name, QObject *data, void *opaque)
 static bool anybody_listening(void *opaque)
 {
     Agent *a = opaque;
-    /* The HTTP bridge adds its event-stream clients here. */
-    return qmp_server_client_count(a->qmp) > 0;
+    return qmp_server_client_count(a->qmp) > 0 ||
+           (a->http && http_server_sse_client_count(a->http) > 0);
 }
 
 static gboolean on_signal(gpointer data)
@@ -76,22 +78,34 @@ static char *default_qmp_address(GError **errp)
 }
 
 /*
- * HTTP bridge starts here: the HTTP/JSON server (bridge/http-*.c) serves
- * a->dispatcher's commands and events at `address`, prints "http:
- * listening on http://HOST:PORT/" and adds its event-stream clients to
- * anybody_listening().  Until it is built in, the agent says so when HTTP
- * was asked for explicitly.
+ * HTTP bridge starts here: the HTTP/JSON server (bridge/http-server.h)
+ * serves a->dispatcher's commands and events at `address` and the
+ * dashboard, and its event-stream clients count in anybody_listening().
+ * An address given with --http must work; the default one may be taken
+ * (another agent, say), and then the agent serves QMP only and says so.
  */
 static bool http_start(Agent *a, const char *address, bool explicit, GError **errp)
 {
-    if (explicit) {
-        printf("http: not built into this agent yet\n");
+    g_autofree char *dashboard = http_dashboard_dir();
+    GError *err = NULL;
+    a->http = http_server_new(a->dispatcher, address, dashboard, &err);
+    if (!a->http) {
+        if (explicit) {
+            g_propagate_error(errp, err);
+            return false;
+        }
+        fprintf(stderr, "vmscope-agent: http: %s: serving QMP only (--http HOST:PORT picks "
+                "another address, --no-http says so)\n", err->message);
+        g_error_free(err);
+        return true;
     }
+    printf("http: listening on %s\n", http_server_url(a->http));
     return true;
 }
 
 static void http_stop(Agent *a)
 {
+    g_clear_pointer(&a->http, http_server_free);
 }
 
 static int usage_error(const char *msg)
