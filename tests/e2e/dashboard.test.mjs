@@ -177,8 +177,13 @@ const treeValues = (page) => page.$$eval('[data-testid=state-tree] [data-testid=
   (els) => Object.fromEntries(els.map((e) => [e.closest('[data-path]').dataset.path, e.textContent])));
 
 async function main() {
-  const devhost = start('devhost', opt.devhost, ['--name', HOST]);
-  const agent = start('agent', opt.agent, ['--http', '127.0.0.1:0'],
+  // Private QMP sockets, so that runs side by side never meet.
+  const sockets = fs.mkdtempSync(path.join(os.tmpdir(), 'vmscope-e2e-'));
+  tmpdirs.push(sockets);
+  const devhost = start('devhost', opt.devhost,
+                        ['--name', HOST, '--qmp', `unix:${path.join(sockets, 'devhost.qmp')}`]);
+  const agent = start('agent', opt.agent, ['--http', '127.0.0.1:0',
+                                           '--qmp', `unix:${path.join(sockets, 'agent.qmp')}`],
                       { VMSCOPE_DASHBOARD_DIR: opt.dashboard });
   let base, livePath, page;
   const consoleErrors = [];
