@@ -21,8 +21,11 @@ mkdir -p _build; : > _build/summary.txt
 run_suite _build/default
 if [ "$full" = yes ]; then
     run_suite _build/sanitizers --enable-sanitizers
-    (cd _build/default && make -j"$(nproc)" distcheck >/dev/null 2>&1) && echo "distcheck: ok" ||
-        { echo "distcheck: FAILED"; status=1; }
+    if (cd _build/default && make -j"$(nproc)" distcheck) > _build/distcheck.log 2>&1; then
+        echo "distcheck: ok"
+    else
+        tail -40 _build/distcheck.log; echo "distcheck: FAILED (log: _build/distcheck.log)"; status=1
+    fi
 fi
 cat _build/summary.txt
 awk '{p+=$1; f+=$3; s+=$5} END {printf "%d passed, %d failed, %d skipped\n", p, f, s;
