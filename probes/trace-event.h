@@ -38,6 +38,7 @@
 #define VTRACE_MAX_THREADS 4096   /* threads inside a put/get/vmstate call at once */
 #define VTRACE_MAX_KEYS 65536     /* entries of each (name, function) map */
 #define VTRACE_MAX_PIDS 64        /* -p PID ... */
+#define VTRACE_QF_MAX_IOV 64      /* QEMU summary mode: QEMUFile iov[] entries read (7.2 has 64) */
 #define VTRACE_HIST_SLOTS 66      /* bpftrace's log2 buckets: <0, 0, 1, [2^k, 2^k+1) */
 
 enum vtrace_kind {

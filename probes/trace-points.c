@@ -210,6 +210,183 @@ static GHashTable *elf_usdt_probes(Elf *e, const char *provider)
     return probes;
 }
 
+/*
+ * QEMUFile's layout from QEMU's machine code (trace-points.h).  The
+ * matchers walk the instructions one by one and accept only the shape
+ * documented there; displacements may be 8 or 32 bits.
+ */
+
+/* ModRM for disp8/disp32(%rdi) with register field `reg`: the displacement. */
+static bool match_rdi_mem(const uint8_t *c, size_t len, size_t *i, unsigned reg, uint32_t *disp)
+{
+    uint8_t m;
+    int32_t d;
+
+    if (*i >= len) {
+        return false;
+    }
+    m = c[*i];
+    if ((m & 7) != 7 || ((m >> 3) & 7) != reg) {
+        return false;
+    }
+    if (m >> 6 == 1 && *i + 2 <= len) {
+        d = (int8_t)c[*i + 1];
+        *i += 2;
+    } else if (m >> 6 == 2 && *i + 5 <= len) {
+        d = (int32_t)((uint32_t)c[*i + 1] | (uint32_t)c[*i + 2] << 8 | (uint32_t)c[*i + 3] << 16 |
+                      (uint32_t)c[*i + 4] << 24);
+        *i += 5;
+    } else {
+        return false;
+    }
+    if (d < 0) {
+        return false;
+    }
+    *disp = (uint32_t)d;
+    return true;
+}
+
+static bool match_seq(const uint8_t *c, size_t len, size_t *i, const char *seq, size_t n)
+{
+    if (*i + n > len || memcmp(c + *i, seq, n) != 0) {
+        return false;
+    }
+    *i += n;
+    return true;
+}
+
+#define MATCH(c, len, i, lit) match_seq(c, len, i, lit, sizeof(lit) - 1)
+
+/* A short jump (opcode op, rel8): its target. */
+static bool match_jcc(const uint8_t *c, size_t len, size_t *i, uint8_t op, size_t *target)
+{
+    if (*i + 2 > len || c[*i] != op) {
+        return false;
+    }
+    *target = *i + 2 + (size_t)(ptrdiff_t)(int8_t)c[*i + 1];
+    *i += 2;
+    return true;
+}
+
+/* GCC's alignment padding before a loop. */
+static void skip_nops(const uint8_t *c, size_t len, size_t *i)
+{
+    static const struct { const char *s; size_t n; } nops[] = {
+        { "\x90", 1 }, { "\x66\x90", 2 }, { "\x0f\x1f\x00", 3 }, { "\x0f\x1f\x40\x00", 4 },
+        { "\x0f\x1f\x44\x00\x00", 5 }, { "\x66\x0f\x1f\x44\x00\x00", 6 },
+        { "\x0f\x1f\x80\x00\x00\x00\x00", 7 },
+    };
+    bool again = true;
+
+    while (again) {
+        again = false;
+        for (size_t k = 0; k < G_N_ELEMENTS(nops); k++) {
+            if (match_seq(c, len, i, nops[k].s, nops[k].n)) {
+                again = true;
+                break;
+            }
+        }
+    }
+}
+
+bool trace_qemu_match_total_fast(const uint8_t *c, size_t len, TraceQemuFileLayout *l)
+{
+    size_t i = 0, end, loop, back;
+    uint32_t iovcnt, total, iov_len;
+
+    if (!MATCH(c, len, &i, "\x8b") || !match_rdi_mem(c, len, &i, 2, &iovcnt) ||   /* mov D(%rdi),%edx */
+        !MATCH(c, len, &i, "\x48\x8b") || !match_rdi_mem(c, len, &i, 0, &total) || /* mov D(%rdi),%rax */
+        !MATCH(c, len, &i, "\x85\xd2") ||                                        /* test %edx,%edx */
+        !match_jcc(c, len, &i, 0x74, &end) ||                                      /* je END */
+        !MATCH(c, len, &i, "\x48\xc1\xe2\x04") ||                                /* shl $4,%rdx */
+        !MATCH(c, len, &i, "\x48\x01\xfa")) {                                    /* add %rdi,%rdx */
+        return false;
+    }
+    skip_nops(c, len, &i);
+    loop = i;
+    if (!MATCH(c, len, &i, "\x48\x03") || !match_rdi_mem(c, len, &i, 0, &iov_len) || /* add D(%rdi),%rax */
+        !MATCH(c, len, &i, "\x48\x83\xc7\x10") ||                                /* add $0x10,%rdi */
+        !MATCH(c, len, &i, "\x48\x39\xd7") ||                                    /* cmp %rdx,%rdi */
+        !match_jcc(c, len, &i, 0x75, &back) || back != loop ||                     /* jne L */
+        end != i || !MATCH(c, len, &i, "\xc3")) {                                  /* END: ret */
+        return false;
+    }
+    /* iov[] (16-byte entries, iov_len at +8) ends where iovcnt begins. */
+    if (iov_len < 8 || iovcnt <= iov_len || (iovcnt - (iov_len - 8)) % 16 != 0 ||
+        (iovcnt - (iov_len - 8)) / 16 > VTRACE_QF_MAX_IOV || total >= iov_len - 8) {
+        return false;
+    }
+    l->iovcnt = iovcnt;
+    l->total = total;
+    l->iov_len = iov_len;
+    l->max_iov = (iovcnt - (iov_len - 8)) / 16;
+    return true;
+}
+
+bool trace_qemu_match_file_skip(const uint8_t *c, size_t len, TraceQemuFileLayout *l)
+{
+    size_t i = 0, end;
+    uint32_t index, size, index2;
+
+    if (!MATCH(c, len, &i, "\x03") || !match_rdi_mem(c, len, &i, 6, &index) ||   /* add D(%rdi),%esi */
+        !MATCH(c, len, &i, "\x3b") || !match_rdi_mem(c, len, &i, 6, &size) ||    /* cmp D(%rdi),%esi */
+        !match_jcc(c, len, &i, 0x7f, &end) ||                                     /* jg END */
+        !MATCH(c, len, &i, "\x89") || !match_rdi_mem(c, len, &i, 6, &index2) ||  /* mov %esi,D(%rdi) */
+        index2 != index || end != i || !MATCH(c, len, &i, "\xc3") || size == index) {
+        return false;
+    }
+    l->buf_index = index;
+    l->buf_size = size;
+    return true;
+}
+
+/* The first bytes of code at file offset `off` of `path`. */
+static size_t read_code(const char *path, uint64_t off, uint8_t *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0) {
+        return 0;
+    }
+    n = pread(fd, buf, len, (off_t)off);
+    close(fd);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* QEMU: the QEMUFile layout, or why it cannot be had. */
+static void resolve_qemu_file(TracePoints *tp, GHashTable *funcs)
+{
+    static const struct {
+        const char *func;
+        bool (*match)(const uint8_t *, size_t, TraceQemuFileLayout *);
+    } fns[] = {
+        { "qemu_file_total_transferred_fast", trace_qemu_match_total_fast },
+        { "qemu_file_skip", trace_qemu_match_file_skip },
+    };
+    TraceQemuFileLayout l = { 0 };
+
+    for (size_t k = 0; k < G_N_ELEMENTS(fns); k++) {
+        uint64_t *off = g_hash_table_lookup(funcs, fns[k].func);
+        uint8_t code[64];
+        size_t n;
+
+        if (!off) {
+            tp->qemu_file_error = g_strdup_printf("%s has no function %s", tp->binary, fns[k].func);
+            return;
+        }
+        n = read_code(tp->binary, *off, code, sizeof(code));
+        if (!fns[k].match(code, n, &l)) {
+            tp->qemu_file_error = g_strdup_printf(
+                "%s: %s is not the code expected (QEMU 7.2's, x86-64): cannot find QEMUFile's members",
+                tp->binary, fns[k].func);
+            return;
+        }
+    }
+    tp->qemu_file = l;
+    tp->has_qemu_file = true;
+}
+
 /* The functions of `path` and its vmscope USDT probes. */
 static bool read_elf(const char *path, GHashTable **funcs, GHashTable **probes, GError **errp)
 {
@@ -409,6 +586,7 @@ TracePoints *trace_points_resolve(const char *binary, const char *const *only, G
     } else {
         resolve_functions(tp, funcs, only);
         n_wanted = tp->points->len;
+        resolve_qemu_file(tp, funcs);
     }
     if (n_wanted == 0) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND,
@@ -469,6 +647,18 @@ void trace_points_free(TracePoints *tp)
     if (tp->usdt) {
         g_array_free(tp->usdt, TRUE);
     }
+    g_free(tp->qemu_file_error);
     g_free(tp->binary);
     g_free(tp);
+}
+
+void trace_points_keep_vmstate(TracePoints *tp)
+{
+    for (unsigned i = tp->points->len; i-- > 0;) {
+        const TracePoint *p = trace_points_get(tp, i);
+        if (p->kind != VTRACE_KIND_SAVE && p->kind != VTRACE_KIND_LOAD) {
+            tp->n_retprobes -= p->retprobe;
+            g_array_remove_index(tp->points, i);
+        }
+    }
 }

@@ -29,6 +29,11 @@
  *                        time, put / get / visit for every call (those that
  *                        -f leaves a function for).
  *
+ * QEMU has a summary mode too: only the vmstate_* functions are attached,
+ * and a section's bytes are the change of its QEMUFile's stream position
+ * between the outermost vmstate call's entry and return (see
+ * TraceQemuFileLayout).
+ *
  * Errors name the binary: "/bin/true: not a QEMU binary (missing functions
  * qemu_put_byte, ...) nor a vmscope binary (no vmscope USDT probes)".
  */
@@ -48,8 +53,8 @@ typedef struct TracePointSpec {
 } TracePointSpec;
 
 typedef enum TraceMode {
-    TRACE_MODE_CALLS,      /* every call (the only mode for uprobe kinds) */
-    TRACE_MODE_SUMMARY,    /* USDT kinds: one probe hit per section */
+    TRACE_MODE_CALLS,      /* every call */
+    TRACE_MODE_SUMMARY,    /* whole sections: USDT kinds one hit per section, QEMU vmstate_* only */
 } TraceMode;
 
 typedef struct TraceUsdtSpec {
@@ -85,6 +90,43 @@ typedef struct TraceUsdtProbe {
     unsigned sites;        /* places in the binary where it fires */
 } TraceUsdtProbe;
 
+/*
+ * QEMU's QEMUFile is private, so summary mode for QEMU finds the members it
+ * reads in the binary's own machine code (x86-64):
+ *
+ *   qemu_file_total_transferred_fast(f), which QEMU 7.2 compiles to
+ *       mov D1(%rdi),%edx ; mov D2(%rdi),%rax ; test %edx,%edx ; je END ;
+ *       shl $4,%rdx ; add %rdi,%rdx ; [nop] ;
+ *     L: add D3(%rdi),%rax ; add $0x10,%rdi ; cmp %rdx,%rdi ; jne L ;
+ *   END: ret
+ *     gives iovcnt = D1, total_transferred = D2, iov[0].iov_len = D3;
+ *     the write side's position is total_transferred + the sum of
+ *     iov[i].iov_len for i < iovcnt;
+ *   qemu_file_skip(f, size), compiled to
+ *       add D4(%rdi),%esi ; cmp D5(%rdi),%esi ; jg END ; mov %esi,D4(%rdi) ;
+ *   END: ret
+ *     gives buf_index = D4 and buf_size = D5; the read side's position is
+ *     total_transferred - (buf_size - buf_index) (qemu_fill_buffer adds
+ *     what it reads to both buf_size and total_transferred).
+ *
+ * The iov array ends where iovcnt begins (QEMU: `struct iovec
+ * iov[MAX_IOV_SIZE]; unsigned int iovcnt;`), which gives MAX_IOV_SIZE.
+ * Any other instruction shape is refused: a one-line reason.
+ */
+typedef struct TraceQemuFileLayout {
+    uint32_t total;        /* uint64_t total_transferred */
+    uint32_t iov_len;      /* size_t iov[0].iov_len; iov[i] is 16 bytes further each */
+    uint32_t iovcnt;       /* unsigned int iovcnt */
+    uint32_t max_iov;      /* entries of iov[] */
+    uint32_t buf_index;    /* int buf_index */
+    uint32_t buf_size;     /* int buf_size */
+} TraceQemuFileLayout;
+
+/* The matchers, on a function's first `len` bytes of code (exported for
+ * the unit tests).  false: the code does not have the expected shape. */
+bool trace_qemu_match_total_fast(const uint8_t *code, size_t len, TraceQemuFileLayout *l);
+bool trace_qemu_match_file_skip(const uint8_t *code, size_t len, TraceQemuFileLayout *l);
+
 typedef struct TracePoints {
     char *binary;
     const TraceBinaryKind *kind;
@@ -92,6 +134,9 @@ typedef struct TracePoints {
     unsigned n_retprobes;
     GArray *usdt;          /* TraceUsdtProbe, the binary's probes in table order */
     bool filtered;         /* -f left out some points (USDT kinds) */
+    bool has_qemu_file;    /* QEMU: qemu_file is valid ... */
+    TraceQemuFileLayout qemu_file;
+    char *qemu_file_error; /* ... or why not (for summary mode) */
 } TracePoints;
 
 /* The kinds vmscope-trace knows, in the order they are tried. */
@@ -105,6 +150,9 @@ const TraceBinaryKind *trace_binary_kinds(size_t *n);
 TracePoints *trace_points_resolve(const char *binary, const char *const *only,
                                   GError **errp);
 void trace_points_free(TracePoints *tp);
+
+/* QEMU's summary mode: keep only the vmstate_* points (save and load). */
+void trace_points_keep_vmstate(TracePoints *tp);
 
 static inline bool trace_points_usdt(const TracePoints *tp)
 {

@@ -281,6 +281,23 @@ void trace_report_hists(GString *out, const char *name, GPtrArray *hists, bool j
     }
 }
 
+void trace_report_note(GString *out, const char *text, bool json)
+{
+    json_object *data, *rec;
+
+    if (!json) {
+        g_string_append_printf(out, "note: %s\n\n", text);
+        return;
+    }
+    data = json_object_new_object();
+    rec = json_object_new_object();
+    json_object_object_add(data, "text", json_object_new_string(text));
+    json_object_object_add(rec, "type", json_object_new_string("note"));
+    json_object_object_add(rec, "data", data);
+    append_json_line(out, rec);
+    json_object_put(rec);
+}
+
 void trace_report_stats(GString *out, const uint64_t *stats, bool json)
 {
     static const struct {

@@ -73,6 +73,10 @@ void trace_report_hists(GString *out, const char *name, GPtrArray *hists, bool j
  */
 void trace_report_stats(GString *out, const uint64_t *stats, bool json);
 
+/* A remark about what the report holds: text "note: TEXT" followed by an
+ * empty line; JSON {"type":"note","data":{"text":TEXT}}. */
+void trace_report_note(GString *out, const char *text, bool json);
+
 /* Just the bucket lines of one histogram, as bpftrace prints them. */
 void trace_report_hist_buckets(GString *out, const uint64_t *slots);
 

@@ -26,10 +26,28 @@ const volatile bool emit_events = false;
 const volatile bool filter_pids = false;
 const volatile bool filter_funcs = false;    /* USDT: count only `wanted` functions */
 
+/*
+ * QEMU summary mode: only vmstate_* are probed, and a section's bytes are
+ * how far its QEMUFile's stream position moved between the outermost
+ * vmstate call's entry and its return.  The QEMUFile members, found in
+ * QEMU's code by the loader (trace-points.h, TraceQemuFileLayout):
+ * write side position = total_transferred + sum(iov[i].iov_len, i < iovcnt),
+ * read side position = total_transferred - (buf_size - buf_index).
+ */
+const volatile bool qemu_summary = false;
+const volatile __u32 qf_total = 0;
+const volatile __u32 qf_iov_len = 0;
+const volatile __u32 qf_iovcnt = 0;
+const volatile __u32 qf_max_iov = 0;
+const volatile __u32 qf_buf_index = 0;
+const volatile __u32 qf_buf_size = 0;
+
 struct thread_state {
     __u32 io_depth;                  /* put/get calls in progress */
     __u32 vm_depth;                  /* vmstate calls in progress */
     __u64 section_start;             /* when the outermost vmstate call began */
+    __u64 file;                      /* qemu_summary: its QEMUFile (0: position unknown) */
+    __u64 file_pos;                  /* qemu_summary: its stream position then */
     __u64 vmsd[VTRACE_MAX_DEPTH];     /* VMStateDescription pointers, outermost first */
     char section[VTRACE_NAME_LEN];    /* name of vmsd[0] */
     char vmsd_name[VTRACE_NAME_LEN];  /* name of the innermost vmsd */
@@ -116,6 +134,15 @@ struct {
     __type(key, __u32);
     __type(value, char[256]);
 } scratch SEC(".maps");
+
+/* qemu_summary: room for a QEMUFile's iov[] (16 bytes each; twice the
+ * largest read, so that a masked size is provably in bounds). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64[4 * VTRACE_QF_MAX_IOV]);
+} iov_scratch SEC(".maps");
 
 static const char none_name[VTRACE_NAME_LEN] = VTRACE_NO_SECTION;
 static const char unreadable_name[VTRACE_NAME_LEN] = "(unreadable)";
@@ -233,6 +260,9 @@ static __always_inline void count_call(const struct thread_state *t, __u32 func)
     k.func = func;
     __builtin_memcpy(k.name, section_of(t), VTRACE_NAME_LEN);
     map_add(&section_calls, &k, 1);
+    if (qemu_summary) {
+        return;    /* innermost descriptions are not reported in summary mode */
+    }
     __builtin_memcpy(k.name, vmsd_of(t), VTRACE_NAME_LEN);
     map_add(&vmsd_calls, &k, 1);
 }
@@ -347,6 +377,52 @@ static __always_inline void io_return(struct pt_regs *ctx, struct thread_state *
     emit(t, id, func, kind, VTRACE_PHASE_CALL, nested, bytes);
 }
 
+/* qemu_summary: the stream position of QEMUFile f, writing (save) or
+ * reading (load).  false if it could not be read. */
+static __always_inline bool file_pos(__u64 f, __u32 kind, __u64 *pos)
+{
+    __u64 total, sum = 0, *iov;
+    __u32 n, zero = 0, size;
+
+    if (bpf_probe_read_user(&total, sizeof(total), (const void *)(f + qf_total)) != 0) {
+        return false;
+    }
+    if (kind == VTRACE_KIND_LOAD) {
+        __s32 index, bufsize;
+
+        if (bpf_probe_read_user(&index, sizeof(index), (const void *)(f + qf_buf_index)) != 0 ||
+            bpf_probe_read_user(&bufsize, sizeof(bufsize), (const void *)(f + qf_buf_size)) != 0 ||
+            index < 0 || bufsize < index) {
+            return false;
+        }
+        *pos = total - (__u64)(bufsize - index);
+        return true;
+    }
+    if (bpf_probe_read_user(&n, sizeof(n), (const void *)(f + qf_iovcnt)) != 0 ||
+        n > qf_max_iov || n > VTRACE_QF_MAX_IOV) {
+        return false;
+    }
+    if (n > 0) {
+        iov = bpf_map_lookup_elem(&iov_scratch, &zero);
+        if (!iov) {
+            return false;
+        }
+        /* n <= 64: the mask changes nothing and bounds the size for the verifier. */
+        size = (n * 16) & (2 * 16 * VTRACE_QF_MAX_IOV - 1);
+        if (bpf_probe_read_user(iov, size, (const void *)(f + qf_iov_len)) != 0) {
+            return false;
+        }
+        for (__u32 i = 0; i < VTRACE_QF_MAX_IOV; i++) {
+            if (i >= n) {
+                break;
+            }
+            sum += iov[2 * i];
+        }
+    }
+    *pos = total + sum;
+    return true;
+}
+
 static __always_inline void vmstate_enter(struct pt_regs *ctx, __u64 id, __u32 func,
                                           __u32 kind, __u32 n)
 {
@@ -369,6 +445,14 @@ static __always_inline void vmstate_enter(struct pt_regs *ctx, __u64 id, __u32 f
     if (d == 0) {
         __builtin_memcpy(t->section, t->vmsd_name, VTRACE_NAME_LEN);
         t->section_start = bpf_ktime_get_ns();
+        t->file = 0;
+        if (qemu_summary) {
+            if (file_pos(PT_REGS_PARM1(ctx), kind, &t->file_pos)) {
+                t->file = PT_REGS_PARM1(ctx);
+            } else {
+                stat_inc(VTRACE_STAT_READ_ERRORS);
+            }
+        }
     }
     count_call(t, func);
     emit(t, id, func, kind, VTRACE_PHASE_ENTRY, 0, 0);
@@ -394,6 +478,17 @@ static __always_inline void vmstate_return(struct thread_state *t, __u64 id, __u
         __builtin_memcpy(k.name, t->section, VTRACE_NAME_LEN);
         k.slot = hist_slot(ns / 1000);
         map_add(&section_usecs, &k, 1);
+        if (qemu_summary && t->file) {
+            struct vtrace_name_key nk;
+            __u64 pos;
+
+            if (file_pos(t->file, kind, &pos)) {
+                __builtin_memcpy(nk.name, t->section, VTRACE_NAME_LEN);
+                map_add(&section_bytes, &nk, pos - t->file_pos);
+            } else {
+                stat_inc(VTRACE_STAT_READ_ERRORS);
+            }
+        }
     } else if (d - 1 < VTRACE_MAX_DEPTH) {
         read_vmsd_name(t->vmsd_name, t->vmsd[d - 1]);
     }

@@ -47,6 +47,8 @@
 #define PROG "vmscope-trace"
 #define DEFAULT_BINARY "/usr/bin/qemu-system-x86_64"
 #define EVENTS_RING_SIZE (16u << 20)
+#define QEMU_SUMMARY_NOTE "summary mode: calls of qemu_put_*, qemu_get_* and visit_* are not " \
+    "counted (-m calls counts them)"
 
 typedef enum ModeOption { MODE_AUTO, MODE_CALLS, MODE_SUMMARY } ModeOption;
 
@@ -65,6 +67,7 @@ typedef struct Options {
 typedef struct Tracer {
     Options *o;
     TracePoints *tp;
+    TraceMode mode;
     struct vmscope_trace_bpf *skel;
     GString *line;
     uint64_t t0_ns;
@@ -113,8 +116,9 @@ static void usage(FILE *out)
             "                       runs, else " DEFAULT_BINARY ")\n"
             "  -d, --duration SECS  stop after SECS seconds\n"
             "  -f, --function GLOB  attach only to functions matching GLOB (repeatable)\n"
-            "  -m, --mode MODE      vmscope programs: 'summary' (one probe hit per section;\n"
-            "                       the default) or 'calls' (every call; with -e, -f)\n"
+            "  -m, --mode MODE      'summary' (whole sections: bytes, time, vmstate calls;\n"
+            "                       the default for vmscope programs) or 'calls' (every\n"
+            "                       call; the default for QEMU, and with -e, -f)\n"
             "  -e, --events         print a line per call as it happens\n"
             "  -j, --json           print JSON lines instead of text\n"
             "  -v, --verbose        show how attaching went, and libbpf's messages\n"
@@ -267,16 +271,22 @@ static const char *binary_of(Options *o)
     return o->pid_binary;
 }
 
-/* The mode for this binary: summary for vmscope's unless told otherwise. */
-static bool choose_mode(const Options *o, const TracePoints *tp, TraceMode *mode)
+/* The mode for this binary: summary for vmscope's unless told otherwise;
+ * call by call for QEMU unless told otherwise (-m summary: vmstate_* only,
+ * bytes from the QEMUFile's position, if its layout was found). */
+static bool choose_mode(const Options *o, TracePoints *tp, TraceMode *mode)
 {
     if (!trace_points_usdt(tp)) {
-        if (o->mode == MODE_SUMMARY) {
-            fail("-m summary needs vmscope's USDT probes; %s is a %s binary, traced call by call",
-                 tp->binary, tp->kind->title);
+        if (o->mode != MODE_SUMMARY) {
+            *mode = TRACE_MODE_CALLS;
+            return true;
+        }
+        if (!tp->has_qemu_file) {
+            fail("-m summary: %s", tp->qemu_file_error);
             return false;
         }
-        *mode = TRACE_MODE_CALLS;
+        trace_points_keep_vmstate(tp);
+        *mode = TRACE_MODE_SUMMARY;
         return true;
     }
     if (o->mode == MODE_AUTO) {
@@ -468,6 +478,9 @@ static void report(const Tracer *t, GString *out)
     trace_report_counts(out, "@vmsd_bytes", vmsd_bytes, json);
     trace_report_counts(out, "@vmsd_calls", vmsd_calls, json);
     trace_report_hists(out, "@usecs", usecs, json);
+    if (!trace_points_usdt(t->tp) && t->mode == TRACE_MODE_SUMMARY) {
+        trace_report_note(out, QEMU_SUMMARY_NOTE, json);
+    }
     for (__u32 i = 0; i < VTRACE_STAT_MAX; i++) {
         __u64 v = 0;
         stats[i] = bpf_map_lookup_elem(stats_fd, &i, &v) == 0 ? v : 0;
@@ -584,6 +597,15 @@ static int run(Options *o)
     skel->rodata->emit_events = o->events;
     skel->rodata->filter_pids = npids > 0;
     skel->rodata->filter_funcs = tp->filtered;
+    if (!trace_points_usdt(tp) && mode == TRACE_MODE_SUMMARY) {
+        skel->rodata->qemu_summary = true;
+        skel->rodata->qf_total = tp->qemu_file.total;
+        skel->rodata->qf_iov_len = tp->qemu_file.iov_len;
+        skel->rodata->qf_iovcnt = tp->qemu_file.iovcnt;
+        skel->rodata->qf_max_iov = tp->qemu_file.max_iov;
+        skel->rodata->qf_buf_index = tp->qemu_file.buf_index;
+        skel->rodata->qf_buf_size = tp->qemu_file.buf_size;
+    }
     if (o->events && bpf_map__set_max_entries(skel->maps.events, EVENTS_RING_SIZE) != 0) {
         fail("cannot size the event ring buffer");
         goto out;
@@ -621,6 +643,7 @@ static int run(Options *o)
     }
 
     t.tp = tp;
+    t.mode = mode;
     t.skel = skel;
     t.line = g_string_new(NULL);
     if (o->events) {
@@ -659,7 +682,15 @@ static int run(Options *o)
         goto out;
     }
     t.t0_ns = monotonic_ns();
-    if (o->verbose && trace_points_usdt(tp)) {
+    if (o->verbose && !trace_points_usdt(tp) && mode == TRACE_MODE_SUMMARY) {
+        fprintf(stderr, PROG ": %u uprobes on %u functions of %s (%s binary, summary mode) with %s "
+                "in %.1f ms; QEMUFile: total_transferred at %#x, iov[%u] lengths at %#x + 16 i, "
+                "iovcnt at %#x, buf_index at %#x, buf_size at %#x\n",
+                trace_attachment_count(att), tp->points->len, tp->binary, tp->kind->name,
+                trace_attach_method_name(method), (double)(t.t0_ns - t_attach) / 1e6,
+                tp->qemu_file.total, tp->qemu_file.max_iov, tp->qemu_file.iov_len,
+                tp->qemu_file.iovcnt, tp->qemu_file.buf_index, tp->qemu_file.buf_size);
+    } else if (o->verbose && trace_points_usdt(tp)) {
         fprintf(stderr, PROG ": %u uprobes on USDT probes of %s (%s binary, %s mode) in %.1f ms\n",
                 trace_attachment_count(att), tp->binary, tp->kind->name,
                 mode == TRACE_MODE_SUMMARY ? "summary" : "calls",

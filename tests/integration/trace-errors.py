@@ -30,6 +30,23 @@ def expect(args, stderr, prefix=(), status=2):
     T.log(f"ok: {' '.join(args)} -> {status}: {stderr.strip()}")
 
 
+def code_offset(binary, func):
+    """File offset of an exported function (nm's address, readelf's sections)."""
+    addr = None
+    for line in subprocess.run(["nm", "-D", "--defined-only", binary], capture_output=True,
+                               text=True, check=True).stdout.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[2] == func:
+            addr = int(f[0], 16)
+    T.check(addr is not None, f"{binary}: no {func}")
+    for line in subprocess.run(["readelf", "-SW", binary], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        f = line.replace("[ ", "[").split()
+        if len(f) > 5 and f[1] == ".text":
+            return addr - int(f[3], 16) + int(f[4], 16)
+    T.fail(f"{binary}: no .text section")
+
+
 def main():
     if not os.path.exists(T.trace_binary()):
         T.skip("vmscope-trace is not built (configure found no clang, bpftool or libbpf, "
@@ -66,9 +83,22 @@ def main():
     if have_qemu:
         expect(["-b", qemu, "-f", "no_such_function*"],
                f"vmscope-trace: {qemu}: no function to trace matches the -f patterns\n")
-        expect(["-b", qemu, "-m", "summary"],
-               f"vmscope-trace: -m summary needs vmscope's USDT probes; {qemu} is a QEMU "
-               "binary, traced call by call\n")
+        # Summary mode reads QEMUFile's layout from QEMU's code: a copy of
+        # QEMU whose qemu_file_total_transferred_fast reads another register
+        # is refused.
+        odd = os.path.join(tmp, "qemu-odd")
+        shutil.copyfile(qemu, odd)
+        off = code_offset(qemu, "qemu_file_total_transferred_fast")
+        with open(odd, "r+b") as f:
+            f.seek(off)
+            code = f.read(2)
+            T.check(code == b"\x8b\x97", f"{qemu}: unexpected code {code.hex()} (not QEMU 7.2?)")
+            f.seek(off + 1)
+            f.write(b"\x96")    # mov 0x8440(%rsi),%edx
+        expect(["-b", odd, "-m", "summary"],
+               f"vmscope-trace: -m summary: {odd}: qemu_file_total_transferred_fast is not the "
+               "code expected (QEMU 7.2's, x86-64): cannot find QEMUFile's members\n")
+        os.unlink(odd)
     devhost = T.devhost_binary()
     if T.has_usdt(devhost):
         expect(["-b", devhost, "-f", "no_such_function*"],

@@ -15,6 +15,11 @@ isa-serial ports are "serial" instance 0 and 1, the two NICs are
 therefore compared with the sum over all sections of that name, and the
 number of times the section was saved (the count of its @usecs histogram)
 with the number of such sections.
+
+It runs twice: call by call (the default for QEMU) and with -m summary,
+where only vmstate_* are probed and a section's bytes come from the
+QEMUFile's stream position.  Both must match the file, and the summary's
+@calls[SECTION, vmstate_save_state] must equal the per-call run's.
 """
 import collections
 import json
@@ -32,26 +37,35 @@ import tracetest as T  # noqa: E402
 ITERATIVE = {"ram"}
 
 
-def main():
-    qemu = T.require_tracing()
-    view = T.view_binary()
-    if not os.path.exists(view):
-        T.skip("vmscope-view is not built yet (needs `vmscope-view stream FILE --format json`)")
+def run(qemu, view, mode):
+    """Save a QEMU's device state to a file, traced in `mode`; check the
+    traced section bytes against the file.  Returns the maps."""
     tmp = T.tmpdir()
     src = T.Qemu(qemu, tmp, "src", T.shm_path("src"))
-    tracer = T.Tracer(tmp, "trace", ["-p", str(src.pid), "--json"])
+    args = ["-p", str(src.pid), "--json"] + (["-m", mode] if mode == "summary" else [])
+    tracer = T.Tracer(tmp, "trace", args)
     src.set_capabilities(x_ignore_shared=True)
     path = os.path.join(tmp, "state.mig")
     src.cmd("migrate", uri=f"exec:cat > {path}")
     src.wait_migration()
-    _, maps, hists, stats = T.parse_json(tracer.stop())
+    out = tracer.stop()
+    _, maps, hists, stats = T.parse_json(out)
     src.quit()
 
-    T.check(stats is not None and stats["dropped_events"] == 0, f"stats: {stats}")
+    T.log(f"-- mode {mode}")
+    T.check(stats is not None and stats["dropped_events"] == 0 and stats["read_errors"] == 0,
+            f"stats: {stats}")
     traced = T.one_key(maps[("@bytes", 1)])
     size = os.path.getsize(path)
-    T.check(sum(traced.values()) == size,
-            f"all traced bytes {sum(traced.values())} != file size {size}")
+    if mode == "calls":
+        T.check(sum(traced.values()) == size,
+                f"all traced bytes {sum(traced.values())} != file size {size}")
+    else:
+        funcs = set(T.one_key(maps[("@calls", 1)]))
+        T.check(funcs <= {"vmstate_save_state", "vmstate_save_state_v"} and
+                "vmstate_save_state" in funcs, f"summary mode counted {sorted(funcs)}")
+        T.check('"type":"note"' in out and "qemu_put_*" in out, "summary mode: no note in the output")
+        T.check("(none)" not in traced, f"summary mode: bytes outside sections: {traced}")
 
     r = subprocess.run([view, "stream", path, "--format", "json"], capture_output=True,
                        text=True, timeout=T.WAIT)
@@ -83,9 +97,26 @@ def main():
     for vmsd in sorted(set(traced) - set(expected) - {"(none)", "configuration"}):
         bad.append(f"{vmsd}: traced {traced[vmsd]} bytes, no such section in the file")
     T.log(f"{'(none)':24} {'':>10} {traced.get('(none)', 0):>10}")
-    T.check(not bad, "; ".join(bad))
-    T.log(f"PASS: {len(expected)} section names, {sum(instances.values())} sections, "
+    T.check(not bad, f"mode {mode}: " + "; ".join(bad))
+    T.log(f"mode {mode}: {len(expected)} section names, {sum(instances.values())} sections, "
           f"{size} bytes in all")
+    return maps
+
+
+def main():
+    qemu = T.require_tracing()
+    view = T.view_binary()
+    if not os.path.exists(view):
+        T.skip("vmscope-view is not built yet (needs `vmscope-view stream FILE --format json`)")
+    calls = run(qemu, view, "calls")
+    summary = run(qemu, view, "summary")
+    # Same sections saved the same way: the vmstate calls per section agree.
+    want = {k: v for k, v in calls[("@calls", 2)].items() if k[1].startswith("vmstate_")}
+    got = summary[("@calls", 2)]
+    T.check(want == got, f"vmstate calls per section: calls mode {want}, summary {got}")
+    bytes_calls = {k: v for k, v in T.one_key(calls[("@bytes", 1)]).items() if k != "(none)"}
+    T.check(bytes_calls == T.one_key(summary[("@bytes", 1)]), "bytes per section differ between modes")
+    T.log(f"PASS: both modes, {len(got)} (section, vmstate function) counts equal")
 
 
 main()

@@ -169,7 +169,61 @@ static void test_not_elf(void)
     rmdir(dir);
 }
 
+/* Debian's QEMU 7.2, qemu_file_total_transferred_fast and qemu_file_skip. */
+static const uint8_t total_fast_72[] = {
+    0x8b, 0x97, 0x40, 0x84, 0x00, 0x00,        /* mov 0x8440(%rdi),%edx */
+    0x48, 0x8b, 0x47, 0x28,                    /* mov 0x28(%rdi),%rax */
+    0x85, 0xd2,                                /* test %edx,%edx */
+    0x74, 0x1a,                                /* je END */
+    0x48, 0xc1, 0xe2, 0x04,                    /* shl $4,%rdx */
+    0x48, 0x01, 0xfa,                          /* add %rdi,%rdx */
+    0x0f, 0x1f, 0x00,                          /* nopl (%rax) */
+    0x48, 0x03, 0x87, 0x48, 0x80, 0x00, 0x00,  /* L: add 0x8048(%rdi),%rax */
+    0x48, 0x83, 0xc7, 0x10,                    /* add $0x10,%rdi */
+    0x48, 0x39, 0xd7,                          /* cmp %rdx,%rdi */
+    0x75, 0xf0,                                /* jne L */
+    0xc3,                                      /* END: ret */
+    0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00,
+};
+
+static const uint8_t file_skip_72[] = {
+    0x03, 0x77, 0x30,                          /* add 0x30(%rdi),%esi */
+    0x3b, 0x77, 0x34,                          /* cmp 0x34(%rdi),%esi */
+    0x7f, 0x03,                                /* jg END */
+    0x89, 0x77, 0x30,                          /* mov %esi,0x30(%rdi) */
+    0xc3,                                      /* END: ret */
+};
+
+static void test_qemu_file_layout(void)
+{
+    TraceQemuFileLayout l = { 0 };
+    uint8_t code[sizeof(total_fast_72)];
+
+    CU_ASSERT_TRUE(trace_qemu_match_total_fast(total_fast_72, sizeof(total_fast_72), &l));
+    CU_ASSERT_TRUE(trace_qemu_match_file_skip(file_skip_72, sizeof(file_skip_72), &l));
+    CU_ASSERT_EQUAL(l.total, 0x28);
+    CU_ASSERT_EQUAL(l.iov_len, 0x8048);
+    CU_ASSERT_EQUAL(l.iovcnt, 0x8440);
+    CU_ASSERT_EQUAL(l.max_iov, 64);
+    CU_ASSERT_EQUAL(l.buf_index, 0x30);
+    CU_ASSERT_EQUAL(l.buf_size, 0x34);
+
+    /* Cut short, another register, a loop that goes elsewhere: refused. */
+    CU_ASSERT_FALSE(trace_qemu_match_total_fast(total_fast_72, 40, &l));
+    CU_ASSERT_FALSE(trace_qemu_match_file_skip(file_skip_72, sizeof(file_skip_72) - 1, &l));
+    memcpy(code, total_fast_72, sizeof(code));
+    code[1] = 0x96;    /* mov 0x8440(%rsi),%edx */
+    CU_ASSERT_FALSE(trace_qemu_match_total_fast(code, sizeof(code), &l));
+    memcpy(code, total_fast_72, sizeof(code));
+    code[39] = 0xef;   /* jne one byte further back */
+    CU_ASSERT_FALSE(trace_qemu_match_total_fast(code, sizeof(code), &l));
+    memcpy(code, total_fast_72, sizeof(code));
+    code[34] = 0x08;   /* add $0x8,%rdi: not a struct iovec */
+    CU_ASSERT_FALSE(trace_qemu_match_total_fast(code, sizeof(code), &l));
+}
+
 static const CuTest points_tests[] = {
+    { "QEMUFile layout from QEMU 7.2's code", test_qemu_file_layout },
     { "engine with probes", test_engine_with_probes },
     { "vmscope binary", test_vmscope_kind },
     { "vmscope binary, -f", test_vmscope_filter },
