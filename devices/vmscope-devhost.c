@@ -143,6 +143,13 @@ int main(int argc, char **argv)
     g_clear_pointer(&server, qmp_server_free);
     g_clear_pointer(&mon, devhost_monitor_free);
     g_clear_pointer(&h, devhost_free);          /* removes the segment */
+    /*
+     * Cleanup is done and the exit status is 0 whatever comes now.  Removing
+     * the last GLib source of a signal restores its default action, so a late
+     * SIGTERM would turn a clean exit into death by signal: ignore them.
+     */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
     g_source_remove(sigint);
     g_source_remove(sigterm);
     g_main_loop_unref(loop);
