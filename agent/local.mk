@@ -27,7 +27,7 @@ viewers_vmscope_view_LDADD += $(BRIDGE_LIBS)
 check_PROGRAMS += tests/integration/test-agent
 TESTS += tests/integration/test-agent
 tests_integration_test_agent_SOURCES = tests/integration/test-agent.c \
-	tests/integration/agent-test-util.h tests/integration/testdev.h
+	tests/integration/agent-test-util.h tests/integration/agent-fixture.h tests/integration/testdev.h
 tests_integration_test_agent_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
 tests_integration_test_agent_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 

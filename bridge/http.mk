@@ -16,7 +16,8 @@ check_PROGRAMS += tests/integration/http-test-server \
 	tests/integration/test-http-server
 TESTS += tests/integration/test-http-server
 
-tests_integration_http_test_server_SOURCES = tests/integration/http-test-server.c
+tests_integration_http_test_server_SOURCES = tests/integration/http-test-server.c \
+	tests/integration/test-server-loop.h
 tests_integration_http_test_server_LDADD = $(HTTP_LIBS)
 tests_integration_test_http_server_SOURCES = tests/integration/test-http-server.c \
 	tests/integration/http-test-util.h

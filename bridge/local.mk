@@ -28,7 +28,8 @@ check_PROGRAMS += tests/integration/qmp-test-server \
 TESTS += tests/integration/test-qmp-server tests/integration/test-qmp-compat
 SLOW_TESTS += tests/integration/test-qmp-compat
 
-tests_integration_qmp_test_server_SOURCES = tests/integration/qmp-test-server.c
+tests_integration_qmp_test_server_SOURCES = tests/integration/qmp-test-server.c \
+	tests/integration/test-server-loop.h
 tests_integration_qmp_test_server_LDADD = $(BRIDGE_LIBS)
 tests_integration_test_qmp_server_SOURCES = tests/integration/test-qmp-server.c \
 	tests/integration/qmp-test-util.h

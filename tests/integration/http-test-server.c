@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <glib-unix.h>
 
+#include "test-server-loop.h"
+
 #include "bridge/http-server.h"
 #include "bridge/qmp-dispatch.h"
 #include "bridge/qmp-server.h"
@@ -171,23 +173,6 @@ static bool cmd_test_sse_clients(QObject *args, QObject **ret, void *opaque, GEr
 {
     *ret = qnum_from_uint(http_server_sse_client_count(http));
     return true;
-}
-
-static gboolean on_stdin(gint fd, GIOCondition cond, gpointer loop)
-{
-    char buf[256];
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) {
-        g_main_loop_quit(loop);
-        return G_SOURCE_REMOVE;
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-static gboolean on_signal(gpointer loop)
-{
-    g_main_loop_quit(loop);
-    return G_SOURCE_CONTINUE;
 }
 
 int main(int argc, char **argv)

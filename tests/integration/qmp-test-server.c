@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <glib-unix.h>
 
+#include "test-server-loop.h"
+
 #include "bridge/qmp-dispatch.h"
 #include "bridge/qmp-server.h"
 
@@ -94,23 +96,6 @@ static bool cmd_test_client_count(QObject *args, QObject **ret, void *opaque, GE
 {
     *ret = qnum_from_uint(qmp_server_client_count(server));
     return true;
-}
-
-static gboolean on_stdin(gint fd, GIOCondition cond, gpointer loop)
-{
-    char buf[256];
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n <= 0) {
-        g_main_loop_quit(loop);
-        return G_SOURCE_REMOVE;
-    }
-    return G_SOURCE_CONTINUE;
-}
-
-static gboolean on_signal(gpointer loop)
-{
-    g_main_loop_quit(loop);
-    return G_SOURCE_CONTINUE;
 }
 
 int main(int argc, char **argv)

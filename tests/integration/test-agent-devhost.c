@@ -12,6 +12,7 @@
 
 #include "../unit/cutest.h"
 #include "agent-test-util.h"
+#include "agent-fixture.h"
 #include "bridge/qmp-client.h"
 #include "bridge/qmp-json.h"
 
@@ -26,44 +27,6 @@ static const char *const default_ids[] = {
 static const char *const default_types[] = {
     "mc146818rtc", "serial", "serial", "i8254", "virtio-blk", "apic", "kvm-apic", "slirp",
 };
-
-typedef struct Fix {
-    char *dir;
-    Child *agent;
-    char *address;
-    QmpClient *qmp;
-} Fix;
-
-static void fix_setup(Fix *f)
-{
-    g_autoptr(GError) err = NULL;
-    memset(f, 0, sizeof(*f));
-    f->dir = g_dir_make_tmp("vmscope-agent-devhost-XXXXXX", &err);
-    ASSERT_NO_ERROR(err);
-    f->agent = agent_start(argv0, f->dir, &f->address);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f->agent);
-    f->qmp = qmp_client_connect(f->address, 10000, &err);
-    ASSERT_NO_ERROR(err);
-}
-
-static void fix_teardown(Fix *f)
-{
-    qmp_client_free(f->qmp);
-    CU_ASSERT_EQUAL(agent_stop(f->agent), 0);
-    child_free(f->agent);
-    GDir *d = g_dir_open(f->dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *path = g_build_filename(f->dir, name, NULL);
-        g_unlink(path);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    CU_ASSERT_EQUAL(g_rmdir(f->dir), 0);
-    g_free(f->dir);
-    g_free(f->address);
-}
 
 /* vmscope-devhost --name NAME --shm-dir DIR --qmp unix:DIR/NAME.qmp; *qmp gets its address. */
 static Child *devhost_start(Fix *f, const char *name, char **qmp)
@@ -169,7 +132,7 @@ static int resolve(const QObject *state, const char *path)
 static void test_devhost_devices(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     g_autofree char *host_qmp = NULL;
     Child *dh = devhost_start(&f, "dh", &host_qmp);
     CU_ASSERT_PTR_NOT_NULL_FATAL(dh);
@@ -251,7 +214,7 @@ static void test_devhost_devices(void)
 static void test_devhost_killed(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     g_autofree char *q1 = NULL, *q2 = NULL;
     Child *victim = devhost_start(&f, "dk", &q1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(victim);

@@ -16,6 +16,7 @@
 
 #include "../unit/cutest.h"
 #include "agent-test-util.h"
+#include "agent-fixture.h"
 #include "bridge/qmp-client.h"
 #include "bridge/qmp-json.h"
 #include "testdev.h"
@@ -25,54 +26,6 @@
 #define AGENT_POLL_MS_FOR_TEST 150     /* a little more than the agent's poll period */
 
 static const char *argv0;
-
-/* ---- fixture: a temporary directory, an agent, a negotiated client -------- */
-
-typedef struct Fix {
-    char *dir;
-    Child *agent;
-    char *address;
-    QmpClient *qmp;
-} Fix;
-
-static void fix_setup(Fix *f)
-{
-    g_autoptr(GError) err = NULL;
-    memset(f, 0, sizeof(*f));
-    f->dir = g_dir_make_tmp("vmscope-agent-test-XXXXXX", &err);
-    ASSERT_NO_ERROR(err);
-    f->agent = agent_start(argv0, f->dir, &f->address);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f->agent);
-    f->qmp = qmp_client_connect(f->address, 10000, &err);
-    ASSERT_NO_ERROR(err);
-}
-
-static void remove_tree(const char *dir)
-{
-    GDir *d = g_dir_open(dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d)) != NULL) {
-        g_autofree char *path = g_build_filename(dir, name, NULL);
-        g_unlink(path);
-    }
-    if (d) {
-        g_dir_close(d);
-    }
-    CU_ASSERT_EQUAL(g_rmdir(dir), 0);
-}
-
-static void fix_teardown(Fix *f)
-{
-    qmp_client_free(f->qmp);
-    CU_ASSERT_EQUAL(agent_stop(f->agent), 0);
-    child_free(f->agent);
-    /* The agent removed its socket; nothing else of it is left. */
-    g_autofree char *sock = g_build_filename(f->dir, "agent.qmp", NULL);
-    CU_ASSERT_FALSE(g_file_test(sock, G_FILE_TEST_EXISTS));
-    remove_tree(f->dir);
-    g_free(f->dir);
-    g_free(f->address);
-}
 
 static void publisher_exit(Child *p)
 {
@@ -213,7 +166,7 @@ static const char testdev_pretty[] =
 static void test_hosts_and_devices(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *p = publisher_start(argv0, f.dir, "h1", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
@@ -243,7 +196,7 @@ static void test_hosts_and_devices(void)
 static void test_state_exact(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *p = publisher_start(argv0, f.dir, "h1", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
@@ -289,7 +242,7 @@ static void test_state_exact(void)
 static void test_pretty_and_schema(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *p = publisher_start(argv0, f.dir, "h1", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
@@ -321,7 +274,7 @@ static void test_pretty_and_schema(void)
 static void test_errors(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *p = publisher_start(argv0, f.dir, "h1", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
@@ -383,7 +336,7 @@ static void test_errors(void)
 static void test_stats(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     ASSERT_RUN(&f, "query-agent-stats", NULL,
                "{\"hosts\": 0, \"hosts-lost\": 0, \"devices\": 0, \"state-bytes\": 0, "
                "\"snapshots\": 0, \"snapshot-retries\": 0, \"snapshot-failures\": 0, "
@@ -415,7 +368,7 @@ static void test_stats(void)
 static void test_hosts_come_and_go(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *p = publisher_start(argv0, f.dir, "h2", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add a testdev"));
@@ -445,7 +398,7 @@ static void test_hosts_come_and_go(void)
 static void test_kill9(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *victim = publisher_start(argv0, f.dir, "h3", NULL);
     Child *good = publisher_start(argv0, f.dir, "h4", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(victim);
@@ -503,7 +456,7 @@ static void test_kill9(void)
 static void test_broken_segments(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *good = publisher_start(argv0, f.dir, "good", NULL);
     Child *evil = publisher_start(argv0, f.dir, "evil", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(good);
@@ -593,7 +546,7 @@ static void test_broken_segments(void)
 static void test_scribbling_host(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *good = publisher_start(argv0, f.dir, "good", NULL);
     const char *small[] = { "--segment-size", "65536", "--max-devices", "8", NULL };
     Child *evil = publisher_start(argv0, f.dir, "evil", small);
@@ -636,7 +589,7 @@ static void test_scribbling_host(void)
 static void test_state_changed(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *p = publisher_start(argv0, f.dir, "h1", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
@@ -756,7 +709,7 @@ static int run_view(const char *const *args, char **out, char **err_text)
 static void test_view_state(void)
 {
     Fix f;
-    fix_setup(&f);
+    fix_setup(&f, argv0);
     Child *p = publisher_start(argv0, f.dir, "h1", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
