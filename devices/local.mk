@@ -1,14 +1,18 @@
-# Reference device models (a convenience library for vmscope-devhost and tests).
-noinst_LTLIBRARIES += devices/libvmsdevices.la
+# devices/: reference device models (libvmsdevices, also linked by tests and
+# benchmarks) and vmscope-devhost: the host (devhost.c), its QMP monitor
+# (devhost-qmp.c) and migration (migration*.c) in libvmsdevhost.
+noinst_LTLIBRARIES += devices/libvmsdevices.la devices/libvmsdevhost.la
 devices_libvmsdevices_la_SOURCES = \
 	devices/devices.h devices/registry.c \
 	devices/rtc.c devices/serial.c devices/pit.c devices/virtio-blk.c \
 	devices/apic.c devices/slirp.c
-devices_libvmsdevices_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/devices
 
-check_PROGRAMS += tests/unit/test-devices
-TESTS += tests/unit/test-devices
-tests_unit_test_devices_SOURCES = tests/unit/test-devices.c
-tests_unit_test_devices_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/devices
-tests_unit_test_devices_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_devices_LDADD = devices/libvmsdevices.la $(UNIT_LDADD)
+devices_libvmsdevhost_la_SOURCES = \
+	devices/devhost.h devices/devhost.c \
+	devices/devhost-qmp.h devices/devhost-qmp.c \
+	devices/migration.h devices/migration.c devices/migration-stream.c
+DEVHOST_LIBS = devices/libvmsdevhost.la devices/libvmsdevices.la $(BRIDGE_LIBS)
+
+bin_PROGRAMS += devices/vmscope-devhost
+devices_vmscope_devhost_SOURCES = devices/vmscope-devhost.c
+devices_vmscope_devhost_LDADD = $(DEVHOST_LIBS)

@@ -1,8 +1,8 @@
-# libvmscope: the core library every program links.
+# libvmscope: the core library every program links, assembled from one
+# convenience library per module folder (each folder's local.mk builds its
+# own).  Public headers: lib/include/vmscope/, one per module.
 noinst_LTLIBRARIES += lib/libvmscope.la
-lib_libvmscope_la_SOURCES = \
-	lib/include/vmscope/error.h lib/error.c \
-	lib/include/vmscope/qobject.h lib/qobject.c \
-	lib/include/vmscope/visitor.h lib/visitor-impl.h lib/visitor.c \
-	lib/include/vmscope/qobject-visitor.h lib/qobject-output-visitor.c \
-	lib/include/vmscope/bytes.h lib/bytes.c
+lib_libvmscope_la_SOURCES =
+lib_libvmscope_la_LIBADD = \
+	lib/core/libcore.la lib/visitors/libvisitors.la lib/vmstate/libvmstate.la \
+	lib/qemu-stream/libqemustream.la lib/shm/libshm.la lib/usdt/libusdt.la

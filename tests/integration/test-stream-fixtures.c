@@ -1,6 +1,6 @@
 /*
  * Real QEMU 7.2 migration streams (tests/fixtures/NAME.mig.gz) against
- * lib/qemu-stream.c:
+ * lib/qemu-stream/qemu-stream.c:
  *
  *   - every fixture parses, every section decoded, nothing unknown;
  *   - parse + write gives the input back byte for byte;

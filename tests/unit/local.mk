@@ -1,21 +1,57 @@
-# CUnit unit tests: one program per module, tests/unit/test-<module>.c.
+# Unit tests (CUnit): one program per module, tests/unit/test-<module>.c,
+# built from that one file.  Declaring one: add it to the list of its kind
+# below; a test that links more than libvmscope says so with an _LDADD line.
 UNIT_TESTS = \
-	tests/unit/test-bytes \
-	tests/unit/test-qobject \
-	tests/unit/test-qobject-visitor
-
+	tests/unit/test-bytes tests/unit/test-qobject tests/unit/test-qobject-visitor \
+	tests/unit/test-pretty-visitor tests/unit/test-shm-segment \
+	tests/unit/test-vmstate tests/unit/test-vmstate-desc tests/unit/test-qemufile-visitor \
+	tests/unit/test-vmstate-typecheck tests/unit/test-vmstate-qobject \
+	tests/unit/test-qemu-stream tests/unit/test-devices \
+	tests/unit/test-qmp-dispatch tests/unit/test-qmp-json \
+	tests/unit/test-agent-snapshot tests/unit/test-trace-report tests/unit/test-devhost
+if PROBES
+# trace-points on this very test program, which carries vmscope's USDT probes.
+UNIT_TESTS += tests/unit/test-trace-points
+endif
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
-UNIT_CFLAGS = $(AM_CFLAGS) $(CUNIT_CFLAGS)
-UNIT_LDADD = $(VMS_LIBS) $(CUNIT_LIBS)
-EXTRA_DIST += tests/unit/cutest.h
+EXTRA_DIST += tests/unit/cutest.h tests/unit/vmstate-test-dev.h tests/unit/test-trace-points.c
 
-tests_unit_test_qobject_SOURCES = tests/unit/test-qobject.c
-tests_unit_test_qobject_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_qobject_LDADD = $(UNIT_LDADD)
-tests_unit_test_qobject_visitor_SOURCES = tests/unit/test-qobject-visitor.c
-tests_unit_test_qobject_visitor_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_qobject_visitor_LDADD = $(UNIT_LDADD)
-tests_unit_test_bytes_SOURCES = tests/unit/test-bytes.c
-tests_unit_test_bytes_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_bytes_LDADD = $(UNIT_LDADD)
+# Every test program gets the test include directories (cutest.h, the
+# integration helpers, devices/, probes/) and the fixtures' location.
+TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/integration \
+	-I$(top_srcdir)/devices -I$(top_srcdir)/probes \
+	-DVMS_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
+
+tests_unit_test_bytes_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_qobject_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_qobject_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_pretty_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_shm_segment_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_shm_segment_CFLAGS = $(AM_CFLAGS) -pthread
+tests_unit_test_shm_segment_LDFLAGS = $(AM_LDFLAGS) -pthread
+tests_unit_test_vmstate_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_vmstate_desc_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_qemufile_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_vmstate_qobject_CPPFLAGS = $(TEST_CPPFLAGS)
+# Compiles snippets with the project's compiler and expects type errors.
+tests_unit_test_vmstate_typecheck_CPPFLAGS = $(TEST_CPPFLAGS) -DTEST_CC='"$(CC)"' \
+	-DTEST_INCLUDES='"-I$(abs_top_srcdir)/lib/include $(GLIB_CFLAGS) $(JSONC_CFLAGS)"'
+tests_unit_test_qemu_stream_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_devices_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_devices_LDADD = devices/libvmsdevices.la $(LDADD)
+tests_unit_test_qmp_dispatch_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_qmp_dispatch_LDADD = bridge/libvmsbridge.la $(LDADD)
+tests_unit_test_qmp_json_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_qmp_json_LDADD = bridge/libvmsbridge.la $(LDADD)
+tests_unit_test_agent_snapshot_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_agent_snapshot_LDADD = $(AGENT_LIBS) $(LDADD)
+tests_unit_test_trace_report_SOURCES = tests/unit/test-trace-report.c \
+	probes/trace-report.c probes/trace-report.h probes/trace-event.h
+tests_unit_test_trace_report_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_trace_points_SOURCES = tests/unit/test-trace-points.c \
+	probes/trace-points.c probes/trace-points.h probes/trace-event.h
+tests_unit_test_trace_points_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_trace_points_LDADD = $(LDADD) -lelf
+tests_unit_test_devhost_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_devhost_LDADD = $(DEVHOST_LIBS) $(LDADD)

@@ -1,4 +1,4 @@
-/* Unit tests for lib/bytes.c: bounds checks and offsets in errors. */
+/* Unit tests for lib/core/bytes.c: bounds checks and offsets in errors. */
 #include "config.h"
 
 #include "cutest.h"

@@ -1,4 +1,4 @@
-/* Unit tests for lib/qobject.c: constructors, exact integers, equality, JSON. */
+/* Unit tests for lib/core/qobject.c: constructors, exact integers, equality, JSON. */
 #include "config.h"
 
 #include "cutest.h"

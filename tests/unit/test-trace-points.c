@@ -96,7 +96,7 @@ static void test_vmscope_kind(void)
         CU_ASSERT_TRUE(trace_points_get(tp, i)->wanted);
     }
 
-    /* One site per probe: all of them are in lib/trace-usdt.c. */
+    /* One site per probe: all of them are in lib/usdt/trace-usdt.c. */
     CU_ASSERT_EQUAL(tp->usdt->len, G_N_ELEMENTS(names));
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
         const TraceUsdtProbe *p = probe(tp, names[i]);

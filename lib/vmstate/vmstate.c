@@ -17,7 +17,7 @@
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/trace-usdt.h"
 #include "vmscope/vmstate.h"
-#include "visitor-impl.h"
+#include "visitors/visitor-impl.h"
 
 /* A SEGPTR load's elements, written to the region once everything loaded. */
 typedef struct StagedWrite {

@@ -1,0 +1,4 @@
+# lib/vmstate: the VMState engine (one walk) and descriptions as data.
+noinst_LTLIBRARIES += lib/vmstate/libvmstate.la
+lib_vmstate_libvmstate_la_SOURCES = \
+	lib/include/vmscope/vmstate.h lib/vmstate/vmstate.c lib/vmstate/vmstate-desc.c

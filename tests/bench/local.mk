@@ -1,0 +1,23 @@
+# `make bench`: programs that print figures (never timed tests).  Built on
+# demand (EXTRA_PROGRAMS), run by the `bench` target in Makefile.am.
+BENCHMARK_BINS = tests/bench/bench-shm tests/bench/bench-vmstate tests/bench/bench-stream \
+	tests/bench/bench-qmp tests/bench/bench-http tests/bench/bench-agent \
+	tests/bench/bench-devhost-migrate
+EXTRA_PROGRAMS += $(BENCHMARK_BINS)
+BENCHES += $(BENCHMARK_BINS) tests/bench/bench-trace.py
+CLEANFILES += $(BENCHMARK_BINS)
+EXTRA_DIST += tests/bench/bench-trace.py
+
+tests_bench_bench_shm_CFLAGS = $(AM_CFLAGS) -pthread
+tests_bench_bench_shm_LDADD = $(VMS_LIBS)
+tests_bench_bench_shm_LDFLAGS = $(AM_LDFLAGS) -pthread
+tests_bench_bench_vmstate_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_vmstate_LDADD = $(VMS_LIBS)
+tests_bench_bench_stream_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_stream_LDADD = $(VMS_LIBS)
+tests_bench_bench_qmp_LDADD = $(BRIDGE_LIBS)
+tests_bench_bench_http_LDADD = $(HTTP_LIBS)
+tests_bench_bench_agent_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_agent_LDADD = $(AGENT_LIBS) devices/libvmsdevices.la
+tests_bench_bench_devhost_migrate_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_devhost_migrate_LDADD = $(BRIDGE_LIBS)
