@@ -10,8 +10,8 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "bridge/qmp-address.h"
 #include "bridge/qmp-json.h"
+#include "vmscope/address.h"
 #include "vmscope/qobject.h"
 
 #define RAW_TIMEOUT_S 10
@@ -94,7 +94,7 @@ typedef struct RawConn {
 static inline RawConn *raw_connect(const char *address)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(GSocketAddress) addr = qmp_address_parse(address, &err);
+    g_autoptr(GSocketAddress) addr = address_parse("QMP address", address, &err);
     if (!addr) {
         fprintf(stderr, "raw_connect %s: %s\n", address, err->message);
         return NULL;
