@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -102,9 +101,7 @@ static void device_free(Device *d)
  */
 static uint64_t live_updates(const Host *h, const Device *d)
 {
-    const ShmDirEntry *dir = (const ShmDirEntry *)((const uint8_t *)shm_reader_base(h->reader) +
-                                                   sizeof(ShmSegmentHeader));
-    return atomic_load_explicit(&dir[d->info.slot].updates, memory_order_relaxed);
+    return shm_reader_updates(h->reader, d->info.slot);
 }
 
 static Device *host_find_device(const Host *h, const char *id)

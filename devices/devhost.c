@@ -244,11 +244,6 @@ static void heap_free(void *opaque, uint64_t offset)
     }
 }
 
-static size_t round_up(size_t n, size_t unit)
-{
-    return (n + unit - 1) / unit * unit;
-}
-
 static void device_free(gpointer p)
 {
     DevHostDevice *d = p;
@@ -279,7 +274,7 @@ DevHost *devhost_new(const DevHostConfig *config, DevHostRunState initial, GErro
         g_hash_table_insert(vmsds, (gpointer)type, (gpointer)vmsd);
     }
     g_autoptr(GHashTable) texts = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    size_t need = 64 * 1024;
+    size_t need = 64 * 1024;           /* data area: room to spare, then each device's */
     for (guint i = 0; i < types->len; i++) {
         const DeviceType *type = types->pdata[i];
         const VMStateDescription *vmsd = g_hash_table_lookup(vmsds, type);
@@ -297,20 +292,20 @@ DevHost *devhost_new(const DevHostConfig *config, DevHostRunState initial, GErro
         if (!devhost_segptrs(vmsd, segptrs, errp)) {
             return NULL;
         }
-        need += round_up(type->state_size, SHM_ALIGN) + round_up(strlen(text) + 1, SHM_ALIGN);
+        need += shm_block_size(type->state_size) + shm_block_size(strlen(text) + 1);
         for (guint k = 0; k < segptrs->len; k++) {
             const DevHostSegPtr *p = &g_array_index(segptrs, DevHostSegPtr, k);
-            need += 3 * round_up(p->max * p->elem_size, SHM_ALIGN);
+            need += 3 * shm_block_size(p->max * p->elem_size);
         }
     }
-    need += sizeof(ShmSegmentHeader) + (size_t)types->len * sizeof(ShmDirEntry);
 
     DevHost *h = g_new0(DevHost, 1);
     h->name = g_strdup(config->name);
     h->state = initial;
     h->devices = g_ptr_array_new_with_free_func(device_free);
     h->by_section = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    h->shm = shm_writer_create(config->shm_dir, config->name, need, types->len, errp);
+    h->shm = shm_writer_create(config->shm_dir, config->name, shm_segment_size(types->len, need),
+                               types->len, errp);
     if (!h->shm) {
         devhost_free(h);
         return NULL;

@@ -134,6 +134,21 @@ GPtrArray *shm_segment_list(const char *dir, GError **errp)
     return hosts;
 }
 
+size_t shm_block_size(size_t n)
+{
+    uint64_t size;
+    if (!shm_align_up(n, SHM_ALIGN, &size) || size > SIZE_MAX) {
+        return SIZE_MAX;
+    }
+    return (size_t)size;
+}
+
+size_t shm_segment_size(uint32_t max_devices, size_t data_size)
+{
+    size_t dir = sizeof(ShmSegmentHeader) + (size_t)max_devices * sizeof(ShmDirEntry);
+    return data_size > SIZE_MAX - dir ? SIZE_MAX : dir + data_size;
+}
+
 bool shm_process_start_time(pid_t pid, uint64_t *out)
 {
     char path[64];
