@@ -61,6 +61,8 @@ struct AgentRegistry {
     void *emit_opaque;
     AgentWatchFunc watch;
     void *watch_opaque;
+    AgentErrorFunc error_fn;
+    void *error_opaque;
     bool watching;
     GTree *hosts;                  /* name -> Host *, sorted */
     char *list_error;              /* the directory could not be listed */
@@ -534,7 +536,9 @@ void agent_registry_rescan(AgentRegistry *reg)
     g_autoptr(GPtrArray) names = shm_segment_list(reg->dir, &err);
     if (!names) {
         if (g_strcmp0(reg->list_error, err->message) != 0) {
-            g_printerr("vmscope-agent: %s\n", err->message);
+            if (reg->error_fn) {
+                reg->error_fn(err, reg->error_opaque);
+            }
             g_free(reg->list_error);
             reg->list_error = g_strdup(err->message);
         }
@@ -654,6 +658,12 @@ void agent_registry_set_watch_func(AgentRegistry *reg, AgentWatchFunc fn, void *
 {
     reg->watch = fn;
     reg->watch_opaque = opaque;
+}
+
+void agent_registry_set_error_func(AgentRegistry *reg, AgentErrorFunc fn, void *opaque)
+{
+    reg->error_fn = fn;
+    reg->error_opaque = opaque;
 }
 
 /* ---- answers ------------------------------------------------------------------ */

@@ -56,6 +56,12 @@ static bool anybody_listening(void *opaque)
            (a->http && http_server_sse_client_count(a->http) > 0);
 }
 
+/* Errors of the background polls: the segment directory cannot be listed. */
+static void print_error(const GError *err, void *opaque)
+{
+    fprintf(stderr, "vmscope-agent: %s\n", err->message);
+}
+
 static gboolean on_signal(gpointer data)
 {
     Agent *a = data;
@@ -172,6 +178,7 @@ int main(int argc, char **argv)
     a.commands = agent_commands_new(a.dispatcher, a.registry);
     a.qmp = qmp_server_new(a.dispatcher, NULL);
     agent_registry_set_watch_func(a.registry, anybody_listening, &a);
+    agent_registry_set_error_func(a.registry, print_error, NULL);
     agent_registry_poll(a.registry);
 
     g_autofree char *default_addr = NULL;

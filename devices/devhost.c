@@ -22,6 +22,8 @@ struct DevHost {
     DevHostRunState state;
     DevHostStateFunc listener;
     void *listener_opaque;
+    DevHostErrorFunc error_fn;
+    void *error_opaque;
     uint64_t ticks;
     GSource *timer;
 };
@@ -240,7 +242,7 @@ static void heap_free(void *opaque, uint64_t offset)
     DevHost *h = opaque;
     g_autoptr(GError) err = NULL;
     if (!shm_heap_free(h->shm, offset, &err)) {
-        g_warning("%s", err->message);           /* a model freed what it did not own */
+        devhost_report_error(h, err);            /* a model freed what it did not own */
     }
 }
 
@@ -371,9 +373,25 @@ void devhost_free(DevHost *h)
     if (h->devices) {
         g_ptr_array_free(h->devices, TRUE);
     }
-    shm_writer_destroy(h->shm);
+    g_autoptr(GError) err = NULL;
+    if (!shm_writer_close(h->shm, &err)) {
+        devhost_report_error(h, err);
+    }
     g_free(h->name);
     g_free(h);
+}
+
+void devhost_set_error_func(DevHost *h, DevHostErrorFunc fn, void *opaque)
+{
+    h->error_fn = fn;
+    h->error_opaque = opaque;
+}
+
+void devhost_report_error(DevHost *h, const GError *err)
+{
+    if (h->error_fn) {
+        h->error_fn(err, h->error_opaque);
+    }
 }
 
 void devhost_tick(DevHost *h)

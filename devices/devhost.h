@@ -34,7 +34,10 @@
  * postmigrate (after a successful outgoing migration).  A listener hears
  * every change (the monitor turns them into STOP and RESUME events).
  *
- * Errors are VMS_ERROR, one line, naming the flag or the device.
+ * Errors are VMS_ERROR, one line, naming the flag or the device.  Errors
+ * that no caller is there to hear (a model freeing heap memory it does not
+ * own, a migration that failed in the background, a segment that could not
+ * be unlinked) go to the host's error function: the program prints them.
  */
 #ifndef VMSCOPE_DEVICES_DEVHOST_H
 #define VMSCOPE_DEVICES_DEVHOST_H
@@ -125,6 +128,12 @@ void devhost_set_run_state(DevHost *h, DevHostRunState state);
 typedef void (*DevHostStateFunc)(DevHostRunState old_state, DevHostRunState new_state,
                                  void *opaque);
 void devhost_set_state_listener(DevHost *h, DevHostStateFunc fn, void *opaque);
+
+/* Where errors without a caller go (see above); without a function they are dropped. */
+typedef void (*DevHostErrorFunc)(const GError *err, void *opaque);
+void devhost_set_error_func(DevHost *h, DevHostErrorFunc fn, void *opaque);
+/* Hand err (not consumed) to the error function. */
+void devhost_report_error(DevHost *h, const GError *err);
 
 const char *devhost_name(const DevHost *h);
 const char *devhost_segment_path(const DevHost *h);

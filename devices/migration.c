@@ -491,7 +491,9 @@ static void outgoing_end(Migration *m, GError *err, bool frozen)
         bool cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
         set_error(m, err->message);
         if (!cancelled) {
-            g_printerr("vmscope-devhost: migration failed: %s\n", err->message);
+            g_autoptr(GError) failed = g_error_new(err->domain, err->code,
+                                                   "migration failed: %s", err->message);
+            devhost_report_error(m->h, failed);
         }
         set_status(m, cancelled ? MIG_CANCELLED : MIG_FAILED);
         if (frozen) {
@@ -669,7 +671,7 @@ static void incoming_finish(Migration *m, GError *err)
     }
     incoming_close_conn(m);
     if (err) {
-        g_printerr("vmscope-devhost: %s\n", err->message);
+        devhost_report_error(m->h, err);
         set_error(m, err->message);
         set_status(m, MIG_FAILED);
         g_error_free(err);

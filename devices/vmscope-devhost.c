@@ -69,6 +69,11 @@ static int fail(const char *msg)
     return 1;
 }
 
+static void print_error(const GError *err, void *opaque)
+{
+    fail(err->message);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -109,6 +114,7 @@ int main(int argc, char **argv)
     if (!h) {
         return fail(err->message);
     }
+    devhost_set_error_func(h, print_error, NULL);
     loop = g_main_loop_new(NULL, FALSE);
     g_autoptr(QmpDispatcher) d = qmp_dispatcher_new();
     g_autoptr(Migration) m = migration_new(h, NULL, devhost_monitor_emit, d);

@@ -9,7 +9,8 @@ UNIT_TESTS = \
 	tests/unit/test-vmstate-typecheck tests/unit/test-vmstate-qobject \
 	tests/unit/test-qemu-stream tests/unit/test-devices \
 	tests/unit/test-qmp-dispatch tests/unit/test-qmp-json \
-	tests/unit/test-agent-snapshot tests/unit/test-trace-report tests/unit/test-devhost
+	tests/unit/test-agent-snapshot tests/unit/test-agent-registry tests/unit/test-trace-report \
+	tests/unit/test-devhost
 if PROBES
 # trace-points on this very test program, which carries vmscope's USDT probes.
 UNIT_TESTS += tests/unit/test-trace-points
@@ -48,6 +49,8 @@ tests_unit_test_qmp_json_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qmp_json_LDADD = bridge/libvmsbridge.la $(LDADD)
 tests_unit_test_agent_snapshot_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_agent_snapshot_LDADD = $(AGENT_LIBS) $(LDADD)
+tests_unit_test_agent_registry_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_agent_registry_LDADD = $(AGENT_LIBS) $(LDADD)
 tests_unit_test_trace_report_SOURCES = tests/unit/test-trace-report.c \
 	probes/trace-report.c probes/trace-report.h probes/trace-event.h
 tests_unit_test_trace_report_CPPFLAGS = $(TEST_CPPFLAGS)

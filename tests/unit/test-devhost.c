@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <glib/gstdio.h>
 
@@ -194,12 +195,47 @@ static void test_heap_full(void)
     CU_ASSERT_TRUE(qobject_equal(a, b));
 }
 
+static void collect_error(const GError *err, void *opaque)
+{
+    g_ptr_array_add(opaque, g_strdup(err->message));
+}
+
+/* A model that frees what it does not own: the host says so through its error function. */
+static void test_error_func(void)
+{
+    g_autoptr(DevHost) h = host_new("u-err", "slirp", DEVHOST_RUNNING);
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    devhost_set_error_func(h, collect_error, errors);
+    for (int i = 0; i < 5; i++) {
+        devhost_tick(h);                        /* tick 5: the first socket */
+    }
+    DevHostDevice *d = devhost_device(h, 0);
+    const VMStateField *f = d->vmsd->fields;
+    while (f->name && strcmp(f->name, "sockets") != 0) {
+        f++;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f->name);
+    /* Point the list at the state itself: a block, but not a heap block. */
+    uint64_t bogus = shm_device_state_offset(d->shm);
+    shm_device_begin_update(d->shm);
+    memcpy((uint8_t *)d->state + f->offset, &bogus, sizeof(bogus));
+    shm_device_end_update(d->shm);
+    for (int i = 5; i < 10; i++) {
+        devhost_tick(h);                        /* tick 10: two sockets, the old list freed */
+    }
+    CU_ASSERT_EQUAL_FATAL(errors->len, 1);
+    g_autofree char *want = g_strdup_printf("vmscope-u-err: heap: offset 0x%" PRIx64 " is not an "
+                                            "allocated heap block", bogus);
+    ASSERT_STR_EQ(g_ptr_array_index(errors, 0), want);
+}
+
 static const CuTest devhost_tests[] = {
     { "device lists and versions", test_parse_devices },
     { "segment pointers of a description", test_segptrs },
     { "save, load, load again", test_round_trip },
     { "a failing last section changes nothing", test_late_failure_changes_nothing },
     { "heap full at commit changes nothing", test_heap_full },
+    { "errors without a caller go to the error function", test_error_func },
     { NULL, NULL },
 };
 

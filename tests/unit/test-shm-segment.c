@@ -222,8 +222,10 @@ static void test_create_errors(void)
     struct stat st;
     CU_ASSERT_EQUAL(stat(path, &st), 0);
     CU_ASSERT_EQUAL(st.st_size, 8192);
-    shm_writer_destroy(w);
+    CU_ASSERT_TRUE(shm_writer_close(w, &err));
+    ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL(stat(path, &st), -1);     /* unlinked */
+    CU_ASSERT_TRUE(shm_writer_close(NULL, &err));
     remove_dir(dir);
 }
 

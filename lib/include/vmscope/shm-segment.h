@@ -178,7 +178,13 @@ typedef struct ShmDevice ShmDevice;
  */
 ShmWriter *shm_writer_create(const char *dir, const char *host, size_t segment_size,
                              uint32_t max_devices, GError **errp);
-/* Mark the segment closed, unmap it and unlink it.  NULL is fine. */
+/*
+ * Mark the segment closed, unmap it and unlink it; false with an error if
+ * the unlink failed ("vmscope-foo: cannot unlink /dev/shm/vmscope-foo: ..."),
+ * the writer is freed all the same.  NULL is fine.
+ */
+bool shm_writer_close(ShmWriter *w, GError **errp);
+/* shm_writer_close for cleanups that cannot report (the autoptr's). */
 void shm_writer_destroy(ShmWriter *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShmWriter, shm_writer_destroy)
 
