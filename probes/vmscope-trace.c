@@ -130,12 +130,9 @@ static void usage(FILE *out)
 
 static bool parse_pid(const char *s, pid_t *out)
 {
-    char *end;
-    long v;
+    gint64 v;
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v <= 0 || v > INT32_MAX) {
+    if (!g_ascii_string_to_signed(s, 10, 1, INT32_MAX, &v, NULL)) {
         return false;
     }
     *out = (pid_t)v;
@@ -148,7 +145,7 @@ static bool parse_duration(const char *s, double *out)
     double v;
 
     errno = 0;
-    v = strtod(s, &end);
+    v = g_ascii_strtod(s, &end);
     if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e9) {
         return false;
     }
@@ -302,11 +299,17 @@ static bool has_bpf_privileges(void)
 {
     enum { CAP_SYS_ADMIN_BIT = 21, CAP_PERFMON_BIT = 38, CAP_BPF_BIT = 39 };
     g_autofree char *status = NULL;
+    g_autofree char *hex = NULL;
     const char *p;
-    uint64_t eff;
+    guint64 eff;
 
     if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL) ||
-        !(p = strstr(status, "\nCapEff:")) || sscanf(p + 8, "%" SCNx64, &eff) != 1) {
+        !(p = strstr(status, "\nCapEff:"))) {
+        return geteuid() == 0;
+    }
+    p += strspn(p + 8, " \t") + 8;
+    hex = g_strndup(p, strcspn(p, "\n"));
+    if (!g_ascii_string_to_unsigned(hex, 16, 0, G_MAXUINT64, &eff, NULL)) {
         return geteuid() == 0;
     }
     return (eff >> CAP_SYS_ADMIN_BIT & 1) || ((eff >> CAP_BPF_BIT & 1) && (eff >> CAP_PERFMON_BIT & 1));

@@ -170,10 +170,9 @@ bool shm_process_start_time(pid_t pid, uint64_t *out)
             return false;
         }
     }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(p + 1, &end, 10);
-    if (errno || end == p + 1) {
+    g_autofree char *field = g_strndup(p + 1, strcspn(p + 1, " "));
+    guint64 v;
+    if (!g_ascii_string_to_unsigned(field, 10, 0, G_MAXUINT64, &v, NULL)) {
         return false;
     }
     *out = v;
