@@ -20,7 +20,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
@@ -43,6 +42,7 @@
 #include "trace-points.h"
 #include "trace-report.h"
 #include "vmscope-trace.skel.h"
+#include "vmscope/cmdline.h"
 
 #define PROG "vmscope-trace"
 #define DEFAULT_BINARY "/usr/bin/qemu-system-x86_64"
@@ -53,11 +53,11 @@
 typedef enum ModeOption { MODE_AUTO, MODE_CALLS, MODE_SUMMARY } ModeOption;
 
 typedef struct Options {
-    const char *binary;        /* -b, or NULL */
+    char *binary;              /* -b, or NULL */
     char *pid_binary;          /* without -b: what the first -p process runs */
     ModeOption mode;
     GArray *pids;              /* pid_t */
-    GPtrArray *functions;      /* -f patterns, NULL-terminated */
+    char **functions;          /* -f patterns, NULL-terminated; NULL: none */
     double duration;           /* seconds, 0 = until stopped */
     bool events;
     bool json;
@@ -156,89 +156,68 @@ static bool parse_duration(const char *s, double *out)
 /* 0: go on; 1: exit 0 (--help); 2: bad usage (already reported). */
 static int parse_options(int argc, char **argv, Options *o)
 {
-    static const struct option longopts[] = {
-        { "pid", required_argument, NULL, 'p' },
-        { "binary", required_argument, NULL, 'b' },
-        { "duration", required_argument, NULL, 'd' },
-        { "function", required_argument, NULL, 'f' },
-        { "mode", required_argument, NULL, 'm' },
-        { "events", no_argument, NULL, 'e' },
-        { "json", no_argument, NULL, 'j' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    g_auto(GStrv) pids = NULL;
+    g_autofree char *duration = NULL, *mode = NULL;
+    gboolean events = FALSE, json = FALSE, verbose = FALSE, help = FALSE;
+    const GOptionEntry entries[] = {
+        { "pid", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &pids, NULL, NULL },
+        { "binary", 'b', 0, G_OPTION_ARG_FILENAME, &o->binary, NULL, NULL },
+        { "duration", 'd', 0, G_OPTION_ARG_STRING, &duration, NULL, NULL },
+        { "function", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &o->functions, NULL, NULL },
+        { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
+        { "events", 'e', 0, G_OPTION_ARG_NONE, &events, NULL, NULL },
+        { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, NULL, NULL },
+        { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+        { NULL },
     };
-    int c;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc - 1, argv + 1, &err);
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:b:d:f:m:ejvh", longopts, NULL)) != -1) {
-        pid_t pid;
-        switch (c) {
-        case 'p':
-            if (!parse_pid(optarg, &pid)) {
-                fail("-p: not a process id: '%s'", optarg);
-                return 2;
-            }
-            if (o->pids->len >= VTRACE_MAX_PIDS) {
-                fail("-p: at most %d processes", VTRACE_MAX_PIDS);
-                return 2;
-            }
-            g_array_append_val(o->pids, pid);
-            break;
-        case 'b':
-            o->binary = optarg;
-            break;
-        case 'd':
-            if (!parse_duration(optarg, &o->duration)) {
-                fail("-d: not a positive number of seconds: '%s'", optarg);
-                return 2;
-            }
-            break;
-        case 'f':
-            g_ptr_array_add(o->functions, optarg);
-            break;
-        case 'm':
-            if (strcmp(optarg, "calls") == 0) {
-                o->mode = MODE_CALLS;
-            } else if (strcmp(optarg, "summary") == 0) {
-                o->mode = MODE_SUMMARY;
-            } else {
-                fail("-m: not a mode (summary or calls): '%s'", optarg);
-                return 2;
-            }
-            break;
-        case 'e':
-            o->events = true;
-            break;
-        case 'j':
-            o->json = true;
-            break;
-        case 'v':
-            o->verbose = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        case ':':
-            fail("option '%s' needs an argument", argv[optind - 1]);
-            fprintf(stderr, "Try '" PROG " --help'.\n");
-            return 2;
-        default:
-            fail("unknown option '%s'", argv[optind - 1]);
-            fprintf(stderr, "Try '" PROG " --help'.\n");
-            return 2;
+    if (!args || args[0]) {
+        if (args) {
+            fail("unexpected argument '%s'", args[0]);
+        } else {
+            fail("%s", err->message);
         }
-    }
-    if (optind < argc) {
-        fail("unexpected argument '%s'", argv[optind]);
         fprintf(stderr, "Try '" PROG " --help'.\n");
         return 2;
     }
-    if (o->mode == MODE_SUMMARY && (o->events || o->functions->len)) {
+    if (help) {
+        usage(stdout);
+        return 1;
+    }
+    for (char **p = pids; p && *p; p++) {
+        pid_t pid;
+        if (!parse_pid(*p, &pid)) {
+            fail("-p: not a process id: '%s'", *p);
+            return 2;
+        }
+        if (o->pids->len >= VTRACE_MAX_PIDS) {
+            fail("-p: at most %d processes", VTRACE_MAX_PIDS);
+            return 2;
+        }
+        g_array_append_val(o->pids, pid);
+    }
+    if (duration && !parse_duration(duration, &o->duration)) {
+        fail("-d: not a positive number of seconds: '%s'", duration);
+        return 2;
+    }
+    if (g_strcmp0(mode, "calls") == 0) {
+        o->mode = MODE_CALLS;
+    } else if (g_strcmp0(mode, "summary") == 0) {
+        o->mode = MODE_SUMMARY;
+    } else if (mode) {
+        fail("-m: not a mode (summary or calls): '%s'", mode);
+        return 2;
+    }
+    o->events = events;
+    o->json = json;
+    o->verbose = verbose;
+    if (o->mode == MODE_SUMMARY && (o->events || o->functions)) {
         fail("-m summary counts whole sections: --events and -f need -m calls");
         return 2;
     }
-    g_ptr_array_add(o->functions, NULL);
     return 0;
 }
 
@@ -566,7 +545,7 @@ static int run(Options *o)
     if (!binary) {
         goto out;
     }
-    tp = trace_points_resolve(binary, (const char *const *)o->functions->pdata, &err);
+    tp = trace_points_resolve(binary, (const char *const *)o->functions, &err);
     if (!tp) {
         fail("%s", err->message);
         goto out;
@@ -749,7 +728,6 @@ int main(int argc, char **argv)
     int status;
 
     o.pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
-    o.functions = g_ptr_array_new();
     status = parse_options(argc, argv, &o);
     if (status == 0) {
         verbose = o.verbose;
@@ -759,7 +737,8 @@ int main(int argc, char **argv)
         status = 0;
     }
     g_array_free(o.pids, TRUE);
-    g_ptr_array_free(o.functions, TRUE);
+    g_strfreev(o.functions);
+    g_free(o.binary);
     g_free(o.pid_binary);
     return status;
 }

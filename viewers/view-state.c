@@ -8,6 +8,7 @@
 
 #include "bridge/qmp-client.h"
 #include "view-state.h"
+#include "vmscope/cmdline.h"
 #include "vmscope/error.h"
 
 #define EXIT_USAGE 2
@@ -31,60 +32,35 @@ static char *default_address(void)
     return g_strdup_printf("unix:%s/vmscope/agent.qmp", run && *run ? run : "/tmp");
 }
 
-/* `--name VALUE` or `--name=VALUE` at argv[*i]; NULL if it is not --name. */
-static const char *option(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t len = strlen(name);
-    *missing = false;
-    if (strncmp(argv[*i], name, len) != 0 || (argv[*i][len] && argv[*i][len] != '=')) {
-        return NULL;
-    }
-    if (argv[*i][len] == '=') {
-        return argv[*i] + len + 1;
-    }
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int view_state_main(int argc, char **argv)
 {
-    const char *path = NULL, *format = "pretty", *v;
+    g_autofree char *format_opt = NULL;
     g_autofree char *address = NULL;
-    bool missing;
-    for (int i = 0; i < argc; i++) {
-        if ((v = option(argc, argv, &i, "--format", &missing)) || missing) {
-            if (missing) {
-                return usage("option '--format' needs a value (pretty or json)");
-            }
-            if (strcmp(v, "json") != 0 && strcmp(v, "pretty") != 0) {
-                return usage("unknown format '%s' (pretty or json)", v);
-            }
-            format = v;
-        } else if ((v = option(argc, argv, &i, "--qmp", &missing)) || missing) {
-            if (missing) {
-                return usage("option '--qmp' needs a value (unix:PATH or tcp:HOST:PORT)");
-            }
-            g_free(address);
-            address = g_strdup(v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage("unknown option '%s'", argv[i]);
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            return usage("unexpected argument '%s'", argv[i]);
-        }
+    const GOptionEntry entries[] = {
+        { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, "pretty or json" },
+        { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &address, NULL, "unix:PATH or tcp:HOST:PORT" },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) operands = cmdline_parse(entries, argc, argv, &err);
+    if (!operands) {
+        return usage("%s", err->message);
     }
-    if (!path) {
+    const char *format = format_opt ? format_opt : "pretty";
+    if (strcmp(format, "json") != 0 && strcmp(format, "pretty") != 0) {
+        return usage("unknown format '%s' (pretty or json)", format);
+    }
+    if (!operands[0]) {
         return usage("missing PATH (/HOST/ID)");
     }
+    if (operands[1]) {
+        return usage("unexpected argument '%s'", operands[1]);
+    }
+    const char *path = operands[0];
     if (!address) {
         address = default_address();
     }
 
-    g_autoptr(GError) err = NULL;
     g_autoptr(QmpClient) c = qmp_client_connect(address, TIMEOUT_MS, &err);
     g_autoptr(QObject) args = qdict_new();
     g_autoptr(QObject) ret = NULL;

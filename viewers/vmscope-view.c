@@ -20,6 +20,7 @@
 
 #include "pretty.h"
 #include "view-state.h"
+#include "vmscope/cmdline.h"
 #include "vmscope/error.h"
 #include "vmscope/qemu-stream.h"
 
@@ -192,28 +193,6 @@ static bool print_text(const char *text, size_t len, GError **errp)
     return true;
 }
 
-/* `--name VALUE` or `--name=VALUE` at argv[*i]; NULL if argv[*i] is not --name. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t len = strlen(name);
-    const char *arg = argv[*i];
-    *missing = false;
-    if (strncmp(arg, name, len) != 0) {
-        return NULL;
-    }
-    if (arg[len] == '=') {
-        return arg + len + 1;
-    }
-    if (arg[len] != '\0') {
-        return NULL;
-    }
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static void append_pretty(GString *out, const QemuStream *s, bool with_desc)
 {
     QObject *config = qemu_stream_configuration(s);
@@ -239,33 +218,30 @@ static void append_pretty(GString *out, const QemuStream *s, bool with_desc)
 
 static int cmd_stream(int argc, char **argv)
 {
-    const char *file = NULL, *format = "json";
-    bool with_desc = false, missing;
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        if ((v = option_value(argc, argv, &i, "--format", &missing)) || missing) {
-            if (missing) {
-                return usage_error("stream", "option '--format' needs a value (json or pretty)");
-            }
-            if (strcmp(v, "json") != 0 && strcmp(v, "pretty") != 0) {
-                return usage_error("stream", "unknown format '%s' (json or pretty)", v);
-            }
-            format = v;
-        } else if (strcmp(argv[i], "--desc") == 0) {
-            with_desc = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("stream", "unknown option '%s'", argv[i]);
-        } else if (!file) {
-            file = argv[i];
-        } else {
-            return usage_error("stream", "unexpected argument '%s'", argv[i]);
-        }
+    g_autofree char *format_opt = NULL;
+    gboolean with_desc = FALSE;
+    const GOptionEntry entries[] = {
+        { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, "json or pretty" },
+        { "desc", 0, 0, G_OPTION_ARG_NONE, &with_desc, NULL, NULL },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return usage_error("stream", "%s", err->message);
     }
-    if (!file) {
+    const char *format = format_opt ? format_opt : "json";
+    if (strcmp(format, "json") != 0 && strcmp(format, "pretty") != 0) {
+        return usage_error("stream", "unknown format '%s' (json or pretty)", format);
+    }
+    if (!args[0]) {
         return usage_error("stream", "missing FILE");
     }
+    if (args[1]) {
+        return usage_error("stream", "unexpected argument '%s'", args[1]);
+    }
+    const char *file = args[0];
 
-    g_autoptr(GError) err = NULL;
     g_autoptr(QemuStream) s = load_stream(file, &err);
     if (!s) {
         return fail(1, "%s", err->message);
@@ -287,40 +263,36 @@ static int cmd_stream(int argc, char **argv)
 
 static int cmd_rewrite(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
-    g_autoptr(GPtrArray) sets = g_ptr_array_new();
-    bool missing;
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        if ((v = option_value(argc, argv, &i, "--set", &missing)) || missing) {
-            if (missing) {
-                return usage_error("rewrite", "option '--set' needs PATH=VALUE");
-            }
-            if (!strchr(v, '=') || v[0] == '=') {
-                return usage_error("rewrite", "--set '%s': expected PATH=VALUE", v);
-            }
-            g_ptr_array_add(sets, (gpointer)v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("rewrite", "unknown option '%s'", argv[i]);
-        } else if (!in) {
-            in = argv[i];
-        } else if (!out) {
-            out = argv[i];
-        } else {
-            return usage_error("rewrite", "unexpected argument '%s'", argv[i]);
+    g_auto(GStrv) sets = NULL;
+    const GOptionEntry entries[] = {
+        { "set", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &sets, NULL, "PATH=VALUE" },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return usage_error("rewrite", "%s", err->message);
+    }
+    for (char **v = sets; v && *v; v++) {
+        if (!strchr(*v, '=') || (*v)[0] == '=') {
+            return usage_error("rewrite", "--set '%s': expected PATH=VALUE", *v);
         }
     }
-    if (!in || !out) {
-        return usage_error("rewrite", "missing %s", in ? "OUT" : "IN and OUT");
+    guint nargs = g_strv_length(args);
+    if (nargs < 2) {
+        return usage_error("rewrite", "missing %s", nargs ? "OUT" : "IN and OUT");
     }
+    if (nargs > 2) {
+        return usage_error("rewrite", "unexpected argument '%s'", args[2]);
+    }
+    const char *in = args[0], *out = args[1];
 
-    g_autoptr(GError) err = NULL;
     g_autoptr(QemuStream) s = load_stream(in, &err);
     if (!s) {
         return fail(1, "%s", err->message);
     }
-    for (guint i = 0; i < sets->len; i++) {
-        const char *arg = g_ptr_array_index(sets, i);
+    for (char **v = sets; v && *v; v++) {
+        const char *arg = *v;
         const char *eq = strchr(arg, '=');
         g_autofree char *path = g_strndup(arg, (size_t)(eq - arg));
         if (!qemu_stream_set(s, path, eq + 1, &err)) {
@@ -335,22 +307,20 @@ static int cmd_rewrite(int argc, char **argv)
 
 static int cmd_diff(int argc, char **argv)
 {
-    const char *a = NULL, *b = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("diff", "unknown option '%s'", argv[i]);
-        } else if (!a) {
-            a = argv[i];
-        } else if (!b) {
-            b = argv[i];
-        } else {
-            return usage_error("diff", "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!a || !b) {
-        return usage_error("diff", "missing %s", a ? "B" : "A and B");
-    }
+    const GOptionEntry entries[] = { { NULL } };
     g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return usage_error("diff", "%s", err->message);
+    }
+    guint nargs = g_strv_length(args);
+    if (nargs < 2) {
+        return usage_error("diff", "missing %s", nargs ? "B" : "A and B");
+    }
+    if (nargs > 2) {
+        return usage_error("diff", "unexpected argument '%s'", args[2]);
+    }
+    const char *a = args[0], *b = args[1];
     g_autoptr(QemuStream) sa = load_stream(a, &err);
     if (!sa) {
         return fail(2, "%s", err->message);
