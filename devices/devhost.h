@@ -6,8 +6,8 @@
  *
  * Devices.  A host runs a list of devices, given as "TYPE[:COUNT],..."
  * (device_default_list() when none is given).  Each device gets an id made
- * of its type's short name and its index among the devices of its type
- * (rtc0, serial0, serial1, pit0, virtio-blk0, apic0, kvm-apic0, slirp0),
+ * of its type's short name (DeviceType.short_name) and its index among the
+ * devices of its type (rtc0, serial0, serial1, pit0, ... by default),
  * and that index is also its instance id, as QEMU numbers the instances
  * of a section.  A type may be run at an older version of its description
  * ("TYPE=N", device_vmsd_at_version()); all devices of that type then are.
@@ -85,9 +85,6 @@ typedef struct DevHostConfig {
 
 typedef struct DevHost DevHost;
 
-/* The short name used in device ids: "rtc" for mc146818rtc, "pit" for i8254, ... */
-const char *devhost_short_name(const DeviceType *type);
-
 /*
  * Expand a device list into types, one per device, in order.  Errors:
  *   "--devices: unknown device type 'floppy' (known: mc146818rtc, serial, ...)"
@@ -105,6 +102,14 @@ GPtrArray *devhost_parse_devices(const char *list, GError **errp);
  */
 bool devhost_parse_version(const char *spec, const DeviceType **type,
                            const VMStateDescription **vmsd, GError **errp);
+
+/*
+ * The devices a host with this configuration runs, in order, without
+ * running them (what `vmscope-devhost --list-devices` prints): records
+ * with type, vmsd, id, instance_id and index set; shm and state NULL.
+ * config->name is not looked at.  Errors: the devices' and versions' above.
+ */
+GPtrArray *devhost_plan(const DevHostConfig *config, GError **errp);
 
 /*
  * Create the segment and the devices (initialised, in the segment, not yet

@@ -46,6 +46,7 @@ static void test_segment_default_devices(void)
     g_autoptr(GError) err = NULL;
     g_autoptr(QObject) snap = dh_snapshot("seg", &err);
     ASSERT_NO_ERROR(err);
+    /* The segment holds what --list-devices says a host runs by default. */
     GString *table = g_string_new(NULL);
     qdict_foreach(snap, id, dev) {
         uint64_t inst = 0, ver = 0;
@@ -54,11 +55,20 @@ static void test_segment_default_devices(void)
         g_string_append_printf(table, "%s=%s/%" PRIu64 "/v%" PRIu64 " ", id,
                                qdict_get_str(dev, "type"), inst, ver);
     }
-    ASSERT_STR_EQ(table->str,
-                  "rtc0=mc146818rtc/0/v3 serial0=serial/0/v4 serial1=serial/1/v4 "
-                  "pit0=i8254/0/v3 virtio-blk0=virtio-blk/0/v2 apic0=apic/0/v3 "
-                  "kvm-apic0=kvm-apic/0/v1 slirp0=slirp/0/v1 ");
+    g_autoptr(QObject) listed = dh_list_devices(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(listed);
+    GString *want = g_string_new(NULL);
+    for (size_t i = 0; i < qlist_size(listed); i++) {
+        QObject *d = qlist_get(listed, i);
+        g_autofree char *inst = qobject_to_json(qdict_get(d, "instance-id"), false);
+        g_autofree char *ver = qobject_to_json(qdict_get(d, "version-id"), false);
+        g_string_append_printf(want, "%s=%s/%s/v%s ", qdict_get_str(d, "id"),
+                               qdict_get_str(d, "type"), inst, ver);
+    }
+    CU_ASSERT_TRUE(qlist_size(listed) > 1);
+    ASSERT_STR_EQ(table->str, want->str);
     g_string_free(table, TRUE);
+    g_string_free(want, TRUE);
 
     /* The descriptions are the models' own. */
     g_autoptr(ShmReader) r = shm_reader_open(dh_tmp, "seg", &err);
@@ -94,6 +104,18 @@ static void test_segment_device_list(void)
     }
     ASSERT_STR_EQ(table->str, "serial0/0/v3 serial1/1/v3 serial2/2/v3 slirp0/0/v1 rtc0/0/v3 ");
     g_string_free(table, TRUE);
+    /* --list-devices says the same without running anything. */
+    g_autoptr(QObject) listed = dh_list_devices("--devices=serial:3,slirp,mc146818rtc",
+                                                "--device-version=serial=3", NULL);
+    g_autofree char *json = listed ? qobject_to_json(listed, false) : NULL;
+    ASSERT_STR_EQ(json,
+        "[{\"id\":\"serial0\",\"type\":\"serial\",\"section\":\"serial\",\"instance-id\":0,"
+        "\"version-id\":3},{\"id\":\"serial1\",\"type\":\"serial\",\"section\":\"serial\","
+        "\"instance-id\":1,\"version-id\":3},{\"id\":\"serial2\",\"type\":\"serial\","
+        "\"section\":\"serial\",\"instance-id\":2,\"version-id\":3},{\"id\":\"slirp0\","
+        "\"type\":\"slirp\",\"section\":\"slirp\",\"instance-id\":0,\"version-id\":1},"
+        "{\"id\":\"rtc0\",\"type\":\"mc146818rtc\",\"section\":\"mc146818rtc\","
+        "\"instance-id\":0,\"version-id\":3}]");
     /* Version 3 of serial has no rx_total. */
     QObject *serial = qdict_get(qdict_get(snap, "serial2"), "state");
     CU_ASSERT_FALSE(qdict_haskey(serial, "rx_total"));
@@ -306,6 +328,12 @@ static void test_flags(void)
         { { "--name=f", "--incoming=bogus", NULL },
           "vmscope-devhost: --incoming 'bogus': expected unix:PATH or tcp:HOST:PORT" },
         { { "--name=f", "--bogus", NULL }, "vmscope-devhost: Unknown option --bogus" },
+        { { "--list-devices", "--devices=floppy", NULL },
+          "vmscope-devhost: --devices: unknown device type 'floppy' (known: mc146818rtc, "
+          "serial, i8254, virtio-blk, apic, kvm-apic, slirp)" },
+        { { "--list-devices", "--device-version=serial=9", NULL },
+          "vmscope-devhost: --device-version serial=9: device type 'serial' supports "
+          "versions 2 to 4, not 9" },
     };
     g_autofree char *shm_dir = g_strdup_printf("--shm-dir=%s", dh_tmp);
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -67,8 +67,8 @@ static void test_parse_devices(void)
     ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL_FATAL(t->len, 5);
     ASSERT_STR_EQ(((const DeviceType *)t->pdata[3])->name, "i8254");
-    ASSERT_STR_EQ(devhost_short_name(t->pdata[3]), "pit");
-    ASSERT_STR_EQ(devhost_short_name(t->pdata[0]), "serial");
+    ASSERT_STR_EQ(((const DeviceType *)t->pdata[3])->short_name, "pit");
+    ASSERT_STR_EQ(((const DeviceType *)t->pdata[0])->short_name, "serial");
     CU_ASSERT_PTR_NULL(devhost_parse_devices("", &err));
     ASSERT_ERROR(err, "--devices: no devices given");
     CU_ASSERT_PTR_NULL(devhost_parse_devices("serial:4097", &err));
@@ -229,8 +229,52 @@ static void test_error_func(void)
     ASSERT_STR_EQ(g_ptr_array_index(errors, 0), want);
 }
 
+/* The plan: ids from the short names, instance ids per type, versions as asked. */
+static void test_plan(void)
+{
+    DevHostConfig config = {
+        .devices = "serial,mc146818rtc:2,serial",
+        .versions = (const char *const[]){ "serial=3", NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) plan = devhost_plan(&config, &err);
+    ASSERT_NO_ERROR(err);
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < plan->len; i++) {
+        const DevHostDevice *d = plan->pdata[i];
+        CU_ASSERT_EQUAL(d->index, i);
+        CU_ASSERT_PTR_NULL(d->shm);
+        g_string_append_printf(s, "%s=%s:%u:v%d ", d->id, d->vmsd->name, d->instance_id,
+                               d->vmsd->version_id);
+    }
+    ASSERT_STR_EQ(s->str, "serial0=serial:0:v3 rtc0=mc146818rtc:0:v3 rtc1=mc146818rtc:1:v3 "
+                          "serial1=serial:1:v3 ");
+    g_string_free(s, TRUE);
+
+    /* Without a list: the default one, derived from the device table. */
+    DevHostConfig none = { .devices = NULL };
+    g_autoptr(GPtrArray) defaults = devhost_plan(&none, &err);
+    ASSERT_NO_ERROR(err);
+    guint n = 0;
+    for (const DeviceType *const *t = device_types; *t; t++) {
+        for (unsigned k = 0; k < (*t)->default_count; k++, n++) {
+            CU_ASSERT_FATAL(n < defaults->len);
+            const DevHostDevice *d = defaults->pdata[n];
+            CU_ASSERT_PTR_EQUAL(d->type, *t);
+            g_autofree char *id = g_strdup_printf("%s%u", (*t)->short_name, k);
+            ASSERT_STR_EQ(d->id, id);
+        }
+    }
+    CU_ASSERT_EQUAL(defaults->len, n);
+
+    config.devices = "floppy";
+    CU_ASSERT_PTR_NULL(devhost_plan(&config, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+}
+
 static const CuTest devhost_tests[] = {
     { "device lists and versions", test_parse_devices },
+    { "the devices a configuration asks for", test_plan },
     { "segment pointers of a description", test_segptrs },
     { "save, load, load again", test_round_trip },
     { "a failing last section changes nothing", test_late_failure_changes_nothing },
