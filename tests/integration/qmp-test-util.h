@@ -99,18 +99,13 @@ static inline RawConn *raw_connect(const char *address)
         fprintf(stderr, "raw_connect %s: %s\n", address, err->message);
         return NULL;
     }
-    GSocket *sock = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_DEFAULT, &err);
+    GSocket *sock = address_connect(addr, RAW_TIMEOUT_S * 1000, NULL, &err);
     if (!sock) {
         fprintf(stderr, "raw_connect %s: %s\n", address, err->message);
         return NULL;
     }
+    g_socket_set_blocking(sock, TRUE);
     g_socket_set_timeout(sock, RAW_TIMEOUT_S);
-    if (!g_socket_connect(sock, addr, NULL, &err)) {
-        fprintf(stderr, "raw_connect %s: %s\n", address, err->message);
-        g_object_unref(sock);
-        return NULL;
-    }
     RawConn *c = g_new0(RawConn, 1);
     c->sock = sock;
     c->in = g_string_new(NULL);
