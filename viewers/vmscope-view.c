@@ -45,6 +45,22 @@ static int usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+/* The operands of cmd must be two, called first and second: 0, or usage_error's status. */
+static int two_operands(const char *cmd, char **args, const char *first, const char *second)
+{
+    guint n = g_strv_length(args);
+    if (n == 0) {
+        return usage_error(cmd, "missing %s and %s", first, second);
+    }
+    if (n == 1) {
+        return usage_error(cmd, "missing %s", second);
+    }
+    if (n > 2) {
+        return usage_error(cmd, "unexpected argument '%s'", args[2]);
+    }
+    return 0;
+}
+
 static int fail(int status, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static int fail(int status, const char *fmt, ...)
 {
@@ -278,12 +294,9 @@ static int cmd_rewrite(int argc, char **argv)
             return usage_error("rewrite", "--set '%s': expected PATH=VALUE", *v);
         }
     }
-    guint nargs = g_strv_length(args);
-    if (nargs < 2) {
-        return usage_error("rewrite", "missing %s", nargs ? "OUT" : "IN and OUT");
-    }
-    if (nargs > 2) {
-        return usage_error("rewrite", "unexpected argument '%s'", args[2]);
+    int bad = two_operands("rewrite", args, "IN", "OUT");
+    if (bad) {
+        return bad;
     }
     const char *in = args[0], *out = args[1];
 
@@ -313,12 +326,9 @@ static int cmd_diff(int argc, char **argv)
     if (!args) {
         return usage_error("diff", "%s", err->message);
     }
-    guint nargs = g_strv_length(args);
-    if (nargs < 2) {
-        return usage_error("diff", "missing %s", nargs ? "B" : "A and B");
-    }
-    if (nargs > 2) {
-        return usage_error("diff", "unexpected argument '%s'", args[2]);
+    int bad = two_operands("diff", args, "A", "B");
+    if (bad) {
+        return bad;
     }
     const char *a = args[0], *b = args[1];
     g_autoptr(QemuStream) sa = load_stream(a, &err);

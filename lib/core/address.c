@@ -287,26 +287,27 @@ static GSocket *listen_spelled(const Spelling *s, bool v6only, char **bound, GEr
     return sock;
 }
 
-GSocket *address_listen(const char *what, const char *address, char **bound, GError **errp)
+/* inet_only: HOST:PORT, and IPv6 sockets IPv6-only (the HTTP server's habits). */
+static GSocket *listen_address(const char *what, const char *address, bool inet_only,
+                               char **bound, GError **errp)
 {
     Spelling s;
     GSocket *sock = NULL;
-    if (split(&s, what, address, false, errp)) {
-        sock = listen_spelled(&s, false, bound, errp);
+    if (split(&s, what, address, inet_only, errp)) {
+        sock = listen_spelled(&s, inet_only, bound, errp);
     }
     spelling_clear(&s);
     return sock;
 }
 
+GSocket *address_listen(const char *what, const char *address, char **bound, GError **errp)
+{
+    return listen_address(what, address, false, bound, errp);
+}
+
 GSocket *address_listen_inet(const char *what, const char *hostport, GError **errp)
 {
-    Spelling s;
-    GSocket *sock = NULL;
-    if (split(&s, what, hostport, true, errp)) {
-        sock = listen_spelled(&s, true, NULL, errp);
-    }
-    spelling_clear(&s);
-    return sock;
+    return listen_address(what, hostport, true, NULL, errp);
 }
 
 void address_listener_close(GSocket *sock)
