@@ -28,7 +28,7 @@ typedef struct QivFrame {
 
 typedef struct QObjectInputVisitor {
     Visitor visitor;
-    QObject *root;          /* borrowed */
+    QObject *root;          /* a reference of the visitor's own */
     GArray *stack;          /* of QivFrame */
 } QObjectInputVisitor;
 
@@ -322,6 +322,7 @@ static bool qiv_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
 static void qiv_free(Visitor *v)
 {
     g_array_free(to_qiv(v)->stack, TRUE);
+    qobject_unref(to_qiv(v)->root);
 }
 
 Visitor *qobject_input_visitor_new(QObject *root)
@@ -344,7 +345,7 @@ Visitor *qobject_input_visitor_new(QObject *root)
     v->type_number = qiv_type_number;
     v->type_buffer = qiv_type_buffer;
     v->free = qiv_free;
-    qiv->root = root;
+    qiv->root = qobject_ref(root);
     qiv->stack = g_array_new(FALSE, TRUE, sizeof(QivFrame));
     g_array_set_clear_func(qiv->stack, qiv_frame_clear);
     return v;

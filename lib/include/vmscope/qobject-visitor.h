@@ -24,7 +24,7 @@ Visitor *qobject_output_visitor_new(void);
 /* The value built so far (new reference); call after the walk. */
 QObject *qobject_output_visitor_take(Visitor *v);
 
-/* Reads `root` (borrowed: it must outlive the visitor). */
+/* Reads `root`; the visitor keeps a reference to it until visit_free(). */
 Visitor *qobject_input_visitor_new(QObject *root);
 
 #endif
