@@ -8,7 +8,6 @@
 
 #include "snapshot.h"
 #include "vmscope/error.h"
-#include "vmscope/pretty-visitor.h"
 #include "vmscope/qobject-visitor.h"
 
 AgentDesc *agent_desc_new(const char *text, const ShmDeviceInfo *info, GError **errp)
@@ -43,8 +42,9 @@ void agent_desc_free(AgentDesc *desc)
 typedef struct Walk {
     const AgentDesc *desc;
     unsigned what;
+    const VmsFormat *format;
     QObject *state;
-    char *text;
+    GBytes *result;
     bool stale;
 } Walk;
 
@@ -65,7 +65,7 @@ static bool walk_view(const ShmView *view, void *opaque, GError **errp)
     Walk *w = opaque;
     const ShmDeviceInfo *e = view->info;
     g_clear_pointer(&w->state, qobject_unref);
-    g_clear_pointer(&w->text, g_free);
+    g_clear_pointer(&w->result, g_bytes_unref);
     w->stale = false;
 
     /* The description must belong to this incarnation of the device. */
@@ -87,11 +87,11 @@ static bool walk_view(const ShmView *view, void *opaque, GError **errp)
             return false;
         }
     }
-    if (w->what & AGENT_SNAPSHOT_TEXT) {
-        Visitor *v = pretty_output_visitor_new();
+    if (w->what & AGENT_SNAPSHOT_RESULT) {
+        Visitor *v = w->format->output_new();
         bool ok = walk_once(w->desc->vmsd, v, view, errp);
         if (ok) {
-            w->text = pretty_output_visitor_take(v);
+            w->result = w->format->output_take(v);
         }
         visit_free(v);
         if (!ok) {
@@ -102,24 +102,27 @@ static bool walk_view(const ShmView *view, void *opaque, GError **errp)
 }
 
 bool agent_snapshot_take(ShmReader *r, const char *id, const AgentDesc *desc, unsigned what,
-                         AgentSnapshot *out, GError **errp)
+                         const VmsFormat *format, AgentSnapshot *out, GError **errp)
 {
     memset(out, 0, sizeof(*out));
-    Walk w = { .desc = desc, .what = what };
+    g_return_val_if_fail(format || !(what & AGENT_SNAPSHOT_RESULT), false);
+    Walk w = { .desc = desc, .what = what, .format = format };
     if (!shm_reader_read(r, id, walk_view, &w, &out->info, errp)) {
         qobject_unref(w.state);
-        g_free(w.text);
+        if (w.result) {
+            g_bytes_unref(w.result);
+        }
         return false;
     }
     out->state = w.state;
-    out->text = w.text;
+    out->result = w.result;
     return true;
 }
 
 void agent_snapshot_clear(AgentSnapshot *snap)
 {
     g_clear_pointer(&snap->state, qobject_unref);
-    g_clear_pointer(&snap->text, g_free);
+    g_clear_pointer(&snap->result, g_bytes_unref);
 }
 
 /* ---- differences -------------------------------------------------------- */
