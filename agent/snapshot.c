@@ -127,52 +127,13 @@ void agent_snapshot_clear(AgentSnapshot *snap)
 
 /* ---- differences -------------------------------------------------------- */
 
-static char *member_path(const char *prefix, const char *key)
-{
-    return prefix[0] ? g_strconcat(prefix, ".", key, NULL) : g_strdup(key);
-}
-
-static void diff_into(GPtrArray *out, const char *path, const QObject *a, const QObject *b)
-{
-    QType ta = qobject_type(a), tb = qobject_type(b);
-    if (ta == QTYPE_DICT && tb == QTYPE_DICT) {
-        qdict_foreach(b, key, bval) {
-            g_autofree char *p = member_path(path, key);
-            json_object *aval = NULL;
-            if (json_object_object_get_ex((QObject *)a, key, &aval)) {
-                diff_into(out, p, aval, bval);
-            } else {
-                g_ptr_array_add(out, g_steal_pointer(&p));
-            }
-        }
-        qdict_foreach(a, gone, gone_val) {
-            (void)gone_val;
-            if (!json_object_object_get_ex((QObject *)b, gone, NULL)) {
-                g_ptr_array_add(out, member_path(path, gone));
-            }
-        }
-        return;
-    }
-    if (ta == QTYPE_LIST && tb == QTYPE_LIST) {
-        size_t na = qlist_size(a), nb = qlist_size(b);
-        for (size_t i = 0; i < MAX(na, nb); i++) {
-            g_autofree char *p = g_strdup_printf("%s[%zu]", path, i);
-            if (i < na && i < nb) {
-                diff_into(out, p, qlist_get(a, i), qlist_get(b, i));
-            } else {
-                g_ptr_array_add(out, g_steal_pointer(&p));
-            }
-        }
-        return;
-    }
-    if (!qobject_equal(a, b)) {
-        g_ptr_array_add(out, g_strdup(path));
-    }
-}
-
 GPtrArray *agent_state_diff(const QObject *before, const QObject *after)
 {
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    diff_into(out, "", before, after);
+    g_autoptr(GPtrArray) diffs = qobject_diff(before, after, "");
+    GPtrArray *out = g_ptr_array_new_full(diffs->len, g_free);
+    for (guint i = 0; i < diffs->len; i++) {
+        QObjectDiff *d = g_ptr_array_index(diffs, i);
+        g_ptr_array_add(out, g_steal_pointer(&d->path));
+    }
     return out;
 }

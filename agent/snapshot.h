@@ -29,11 +29,11 @@
  * Differences.  agent_state_diff() lists the paths whose values differ
  * between two states, in the notation of DEVICE_STATE_CHANGED and the
  * dashboard: struct members joined with ".", list elements as "[i]", so
- * "rx_total", "fifo.num", "items[1].rx_bytes", "testdev/extra.extra".  It
- * descends into dicts and lists and names the deepest value that differs; a
- * member or element present on one side only is named itself
- * ("items[2]"), and so is a value whose type changed.  Paths come in walk
- * order (the new state's), then members that went away.
+ * "rx_total", "fifo.num", "items[1].rx_bytes", "testdev/extra.extra".  They
+ * are the paths of qobject_diff() (vmscope/qobject.h): the deepest value
+ * that differs; a member or element present on one side only is named
+ * itself ("items[2]"), and so is a value whose type changed.  Paths come in
+ * walk order (the new state's), then members that went away.
  */
 #ifndef VMSCOPE_AGENT_SNAPSHOT_H
 #define VMSCOPE_AGENT_SNAPSHOT_H
