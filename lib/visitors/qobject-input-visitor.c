@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "vmscope/bytes.h"
 #include "vmscope/qobject-visitor.h"
 #include "visitor-impl.h"
 
@@ -305,16 +306,11 @@ static bool qiv_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
                     digits / 2, digits == 2 ? "" : "s");
         return false;
     }
-    /* Check every digit before writing anything into the caller's buffer. */
-    for (size_t i = 0; i < digits; i++) {
-        if (!g_ascii_isxdigit(hex[i])) {
-            visit_error(v, name, errp, VMS_ERROR_INVALID, "invalid hex digit at position %zu", i);
-            return false;
-        }
-    }
-    for (size_t i = 0; i < len; i++) {
-        buf[i] = (uint8_t)(g_ascii_xdigit_value(hex[2 * i]) << 4 |
-                           g_ascii_xdigit_value(hex[2 * i + 1]));
+    /* hex_decode checks every digit before it writes into the caller's buffer. */
+    size_t bad;
+    if (!hex_decode(hex, buf, len, &bad)) {
+        visit_error(v, name, errp, VMS_ERROR_INVALID, "invalid hex digit at position %zu", bad);
+        return false;
     }
     return true;
 }
