@@ -814,7 +814,7 @@ static void test_visit_any(void)
     Visitor *v = qobject_input_visitor_new_qmp(obj);
     CU_ASSERT_TRUE(visit_start_struct(v, NULL, NULL, &err));
     g_autoptr(QObject) data = NULL;
-    QObject *none = qnum_from_int(1);
+    QObject *none = obj;     /* not NULL: to see it set */
     CU_ASSERT_TRUE(qobject_input_visit_any(v, "data", &data, &err));
     CU_ASSERT_TRUE(qobject_input_visit_any(v, "none", &none, &err));
     ASSERT_NO_ERROR(err);
