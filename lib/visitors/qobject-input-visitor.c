@@ -47,21 +47,21 @@ static QivFrame *qiv_top(QObjectInputVisitor *qiv)
 }
 
 /* QEMU's texts (its qapi/qmp/qerror.h), for a QMP visitor's errors. */
-typedef enum QmpText {
-    QMP_MISSING,            /* Parameter 'PATH' is missing */
-    QMP_TYPE,               /* Invalid parameter type for 'PATH', expected: ARG */
-    QMP_EXPECTS,            /* Parameter 'PATH' expects ARG */
-} QmpText;
+typedef enum QemuText {
+    QEMU_MISSING,            /* Parameter 'PATH' is missing */
+    QEMU_TYPE,               /* Invalid parameter type for 'PATH', expected: ARG */
+    QEMU_EXPECTS,            /* Parameter 'PATH' expects ARG */
+} QemuText;
 
 /*
  * The error at member `name`: for a QMP visitor QEMU's text `qmp` with
  * qmp_arg, otherwise "PATH: " and fmt.
  */
 static void qiv_error(QObjectInputVisitor *qiv, const char *name, GError **errp,
-                      VmsErrorCode code, QmpText qmp, const char *qmp_arg, const char *fmt, ...)
+                      VmsErrorCode code, QemuText qmp, const char *qmp_arg, const char *fmt, ...)
     G_GNUC_PRINTF(7, 8);
 static void qiv_error(QObjectInputVisitor *qiv, const char *name, GError **errp,
-                      VmsErrorCode code, QmpText qmp, const char *qmp_arg, const char *fmt, ...)
+                      VmsErrorCode code, QemuText qmp, const char *qmp_arg, const char *fmt, ...)
 {
     if (!qiv->qmp) {
         va_list ap;
@@ -73,14 +73,14 @@ static void qiv_error(QObjectInputVisitor *qiv, const char *name, GError **errp,
     }
     g_autofree char *path = visit_path(&qiv->visitor, name);
     switch (qmp) {
-    case QMP_MISSING:
+    case QEMU_MISSING:
         g_set_error(errp, VMS_ERROR, code, "Parameter '%s' is missing", path);
         break;
-    case QMP_TYPE:
+    case QEMU_TYPE:
         g_set_error(errp, VMS_ERROR, code, "Invalid parameter type for '%s', expected: %s", path,
                     qmp_arg);
         break;
-    case QMP_EXPECTS:
+    case QEMU_EXPECTS:
         g_set_error(errp, VMS_ERROR, code, "Parameter '%s' expects %s", path, qmp_arg);
         break;
     }
@@ -112,7 +112,7 @@ static bool qiv_lookup(QObjectInputVisitor *qiv, const char *name, QObject **out
     if (qobject_type(top->obj) == QTYPE_DICT) {
         g_assert(name);
         if (!qdict_haskey(top->obj, name)) {
-            qiv_error(qiv, name, errp, VMS_ERROR_MISSING, QMP_MISSING, NULL, "missing");
+            qiv_error(qiv, name, errp, VMS_ERROR_MISSING, QEMU_MISSING, NULL, "missing");
             return false;
         }
         g_hash_table_add(top->visited, g_strdup(name));
@@ -120,7 +120,7 @@ static bool qiv_lookup(QObjectInputVisitor *qiv, const char *name, QObject **out
         return true;
     }
     if (top->index >= qlist_size(top->obj)) {
-        qiv_error(qiv, name, errp, VMS_ERROR_MISSING, QMP_MISSING, NULL, "missing");
+        qiv_error(qiv, name, errp, VMS_ERROR_MISSING, QEMU_MISSING, NULL, "missing");
         return false;
     }
     if (top->index + 1 > top->consumed) {
@@ -135,7 +135,7 @@ static bool qiv_lookup(QObjectInputVisitor *qiv, const char *name, QObject **out
  * side, `qmp` and `qmp_what` say it in QEMU's words.
  */
 static bool qiv_get_typed(QObjectInputVisitor *qiv, const char *name, QType type,
-                          const char *what, QmpText qmp, const char *qmp_what, QObject **out,
+                          const char *what, QemuText qmp, const char *qmp_what, QObject **out,
                           GError **errp)
 {
     if (!qiv_lookup(qiv, name, out, errp)) {
@@ -154,7 +154,7 @@ static bool qiv_start_struct(Visitor *v, const char *name, VisitStructInfo *info
     QObjectInputVisitor *qiv = to_qiv(v);
     QObject *obj;
 
-    if (!qiv_get_typed(qiv, name, QTYPE_DICT, "object", QMP_TYPE, "object", &obj, errp)) {
+    if (!qiv_get_typed(qiv, name, QTYPE_DICT, "object", QEMU_TYPE, "object", &obj, errp)) {
         return false;
     }
     /* info->version_id is left alone: a QObject carries no versions. */
@@ -209,7 +209,7 @@ static bool qiv_start_list(Visitor *v, const char *name, size_t *len, GError **e
     QObjectInputVisitor *qiv = to_qiv(v);
     QObject *obj;
 
-    if (!qiv_get_typed(qiv, name, QTYPE_LIST, "list", QMP_TYPE, "array", &obj, errp)) {
+    if (!qiv_get_typed(qiv, name, QTYPE_LIST, "list", QEMU_TYPE, "array", &obj, errp)) {
         return false;
     }
     size_t found = qlist_size(obj);
@@ -218,7 +218,7 @@ static bool qiv_start_list(Visitor *v, const char *name, size_t *len, GError **e
     } else if (*len != found) {
         g_autofree char *count = g_strdup_printf("%zu element%s", *len, *len == 1 ? "" : "s");
         qiv_error(qiv, name, errp, found < *len ? VMS_ERROR_MISSING : VMS_ERROR_EXTRA,
-                  QMP_EXPECTS, count, "expected %s, got %zu", count, found);
+                  QEMU_EXPECTS, count, "expected %s, got %zu", count, found);
         return false;
     }
     QivFrame f = { .obj = obj, .index = SIZE_MAX, .path = visit_path(v, name) };
@@ -273,7 +273,7 @@ static bool qiv_optional(Visitor *v, const char *name, bool *present)
 static bool qiv_type_bool(Visitor *v, const char *name, bool *obj, GError **errp)
 {
     QObject *q;
-    if (!qiv_get_typed(to_qiv(v), name, QTYPE_BOOL, "bool", QMP_TYPE, "boolean", &q, errp)) {
+    if (!qiv_get_typed(to_qiv(v), name, QTYPE_BOOL, "bool", QEMU_TYPE, "boolean", &q, errp)) {
         return false;
     }
     return qbool_get(q, obj);
@@ -284,7 +284,7 @@ static bool qiv_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_
 {
     QObject *q;
     uint64_t big;
-    if (!qiv_get_typed(to_qiv(v), name, QTYPE_INT, visit_int_kind_name(kind), QMP_TYPE,
+    if (!qiv_get_typed(to_qiv(v), name, QTYPE_INT, visit_int_kind_name(kind), QEMU_TYPE,
                        "integer", &q, errp)) {
         return false;
     }
@@ -293,7 +293,7 @@ static bool qiv_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_
     }
     /* An int that is no int64 is a uint64 above INT64_MAX. */
     if (qnum_get_uint(q, &big)) {
-        qiv_error(to_qiv(v), name, errp, VMS_ERROR_RANGE, QMP_TYPE, "integer",
+        qiv_error(to_qiv(v), name, errp, VMS_ERROR_RANGE, QEMU_TYPE, "integer",
                   "value %" PRIu64 " out of range for %s", big, visit_int_kind_name(kind));
         return false;
     }
@@ -306,7 +306,7 @@ static bool qiv_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint6
     QObject *q;
     int64_t neg;
     const char *kname = visit_int_kind_name(kind);
-    if (!qiv_get_typed(to_qiv(v), name, QTYPE_INT, kname, QMP_EXPECTS, kname, &q, errp)) {
+    if (!qiv_get_typed(to_qiv(v), name, QTYPE_INT, kname, QEMU_EXPECTS, kname, &q, errp)) {
         return false;
     }
     if (qnum_get_uint(q, obj)) {
@@ -314,7 +314,7 @@ static bool qiv_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint6
     }
     /* An int that is no uint64 is negative. */
     if (qnum_get_int(q, &neg)) {
-        qiv_error(to_qiv(v), name, errp, VMS_ERROR_RANGE, QMP_EXPECTS, kname,
+        qiv_error(to_qiv(v), name, errp, VMS_ERROR_RANGE, QEMU_EXPECTS, kname,
                   "value %" PRId64 " out of range for %s", neg, kname);
         return false;
     }
@@ -324,7 +324,7 @@ static bool qiv_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint6
 static bool qiv_type_str(Visitor *v, const char *name, char **obj, GError **errp)
 {
     QObject *q;
-    if (!qiv_get_typed(to_qiv(v), name, QTYPE_STRING, "string", QMP_TYPE, "string", &q, errp)) {
+    if (!qiv_get_typed(to_qiv(v), name, QTYPE_STRING, "string", QEMU_TYPE, "string", &q, errp)) {
         return false;
     }
     *obj = g_strdup(qstring_get(q));
@@ -339,7 +339,7 @@ static bool qiv_type_number(Visitor *v, const char *name, double *obj, GError **
     }
     /* JSON does not tell 1 from 1.0: an integer is a number too. */
     if (!qnum_get_double(q, obj)) {
-        qiv_error(to_qiv(v), name, errp, VMS_ERROR_INVALID, QMP_TYPE, "number",
+        qiv_error(to_qiv(v), name, errp, VMS_ERROR_INVALID, QEMU_TYPE, "number",
                   "expected number, got %s", qtype_name(qobject_type(q)));
         return false;
     }
@@ -352,25 +352,25 @@ static bool qiv_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
     QObjectInputVisitor *qiv = to_qiv(v);
     QObject *q;
     g_autofree char *what = g_strdup_printf("%zu-byte hex buffer", len);
-    if (!qiv_get_typed(qiv, name, QTYPE_STRING, what, QMP_TYPE, "string", &q, errp)) {
+    if (!qiv_get_typed(qiv, name, QTYPE_STRING, what, QEMU_TYPE, "string", &q, errp)) {
         return false;
     }
     const char *hex = qstring_get(q);
     size_t digits = strlen(hex);
     if (digits % 2) {
-        qiv_error(qiv, name, errp, VMS_ERROR_INVALID, QMP_EXPECTS, what,
+        qiv_error(qiv, name, errp, VMS_ERROR_INVALID, QEMU_EXPECTS, what,
                   "expected %s, got %zu hex digits", what, digits);
         return false;
     }
     if (digits / 2 != len) {
-        qiv_error(qiv, name, errp, VMS_ERROR_INVALID, QMP_EXPECTS, what,
+        qiv_error(qiv, name, errp, VMS_ERROR_INVALID, QEMU_EXPECTS, what,
                   "expected %s, got %zu byte%s", what, digits / 2, digits == 2 ? "" : "s");
         return false;
     }
     /* hex_decode checks every digit before it writes into the caller's buffer. */
     size_t bad;
     if (!hex_decode(hex, buf, len, &bad)) {
-        qiv_error(qiv, name, errp, VMS_ERROR_INVALID, QMP_EXPECTS, what,
+        qiv_error(qiv, name, errp, VMS_ERROR_INVALID, QEMU_EXPECTS, what,
                   "invalid hex digit at position %zu", bad);
         return false;
     }
