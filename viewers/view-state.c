@@ -10,9 +10,11 @@
 #include "view-state.h"
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
+#include "vmscope/format.h"
 
 #define EXIT_USAGE 2
 #define TIMEOUT_MS 10000
+#define DEFAULT_FORMAT "pretty"
 
 static int usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static int usage(const char *fmt, ...)
@@ -36,8 +38,9 @@ int view_state_main(int argc, char **argv)
 {
     g_autofree char *format_opt = NULL;
     g_autofree char *address = NULL;
+    g_autofree char *names = vms_format_names(DEFAULT_FORMAT, " or ");
     const GOptionEntry entries[] = {
-        { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, "pretty or json" },
+        { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, names },
         { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &address, NULL, "unix:PATH or tcp:HOST:PORT" },
         { NULL },
     };
@@ -46,9 +49,9 @@ int view_state_main(int argc, char **argv)
     if (!operands) {
         return usage("%s", err->message);
     }
-    const char *format = format_opt ? format_opt : "pretty";
-    if (strcmp(format, "json") != 0 && strcmp(format, "pretty") != 0) {
-        return usage("unknown format '%s' (pretty or json)", format);
+    const VmsFormat *format = vms_format_lookup(format_opt ? format_opt : DEFAULT_FORMAT);
+    if (!format) {
+        return usage("unknown format '%s' (%s)", format_opt, names);
     }
     if (!operands[0]) {
         return usage("missing PATH (/HOST/ID)");
@@ -65,20 +68,30 @@ int view_state_main(int argc, char **argv)
     g_autoptr(QObject) args = qdict_new();
     g_autoptr(QObject) ret = NULL;
     qdict_put(args, "path", qstring_from_str(path));
-    qdict_put(args, "format", qstring_from_str(format));
+    qdict_put(args, "format", qstring_from_str(format->name));
     if (!c || !qmp_client_execute(c, "query-device-state", args, &ret, &err)) {
         fprintf(stderr, "vmscope-view: %s\n", err->message);
         return 1;
     }
-    g_autofree char *json = NULL;
-    const char *text = qdict_get_str(ret, "text");
-    if (strcmp(format, "json") == 0 || !text) {
-        qdict_del(ret, "text");
-        json = qobject_to_json(ret, false);
-        text = json;
+    /* json: the whole answer; another format: its result, bare (vmscope/format.h). */
+    g_autoptr(GBytes) out = NULL;
+    if (format != vms_format_json()) {
+        out = vms_format_result_from_qobject(format,
+                                             qdict_get(ret, vms_format_result_member(format)),
+                                             &err);
+        if (!out) {
+            fprintf(stderr, "vmscope-view: query-device-state returned no %s result: %s\n",
+                    format->name, err->message);
+            return 1;
+        }
+    } else {
+        char *json = qobject_to_json(ret, false);
+        out = g_bytes_new_take(json, strlen(json));
     }
-    size_t len = strlen(text);
-    bool newline = len == 0 || text[len - 1] != '\n';
+    gsize len;
+    const char *text = g_bytes_get_data(out, &len);
+    /* Text ends with a newline; bytes are written as they are. */
+    bool newline = !format->binary && (len == 0 || text[len - 1] != '\n');
     if (fwrite(text, 1, len, stdout) != len || (newline && putchar('\n') == EOF) ||
         fflush(stdout) != 0) {
         fprintf(stderr, "vmscope-view: writing output: %s\n", g_strerror(errno));

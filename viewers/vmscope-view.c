@@ -22,6 +22,7 @@
 #include "view-state.h"
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
+#include "vmscope/format.h"
 #include "vmscope/qemu-stream.h"
 
 #define EXIT_USAGE 2
@@ -236,8 +237,9 @@ static int cmd_stream(int argc, char **argv)
 {
     g_autofree char *format_opt = NULL;
     gboolean with_desc = FALSE;
+    g_autofree char *names = vms_format_names(NULL, " or ");   /* json, the default, first */
     const GOptionEntry entries[] = {
-        { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, "json or pretty" },
+        { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, names },
         { "desc", 0, 0, G_OPTION_ARG_NONE, &with_desc, NULL, NULL },
         { NULL },
     };
@@ -246,9 +248,9 @@ static int cmd_stream(int argc, char **argv)
     if (!args) {
         return usage_error("stream", "%s", err->message);
     }
-    const char *format = format_opt ? format_opt : "json";
-    if (strcmp(format, "json") != 0 && strcmp(format, "pretty") != 0) {
-        return usage_error("stream", "unknown format '%s' (json or pretty)", format);
+    const VmsFormat *format = format_opt ? vms_format_lookup(format_opt) : vms_format_json();
+    if (!format) {
+        return usage_error("stream", "unknown format '%s' (%s)", format_opt, names);
     }
     if (!args[0]) {
         return usage_error("stream", "missing FILE");
@@ -263,7 +265,7 @@ static int cmd_stream(int argc, char **argv)
         return fail(1, "%s", err->message);
     }
     g_autoptr(GString) out = g_string_sized_new(1 << 16);
-    if (strcmp(format, "json") == 0) {
+    if (format == vms_format_json()) {
         g_autoptr(QObject) obj = qemu_stream_to_qobject(s, with_desc);
         g_autofree char *json = qobject_to_json(obj, false);
         g_string_append(out, json);

@@ -3,7 +3,7 @@
 # below; a test that links more than libvmscope says so with an _LDADD line.
 UNIT_TESTS = \
 	tests/unit/test-bytes tests/unit/test-address tests/unit/test-cmdline tests/unit/test-qobject \
-	tests/unit/test-qobject-visitor \
+	tests/unit/test-qobject-visitor tests/unit/test-format \
 	tests/unit/test-pretty-visitor tests/unit/test-shm-segment \
 	tests/unit/test-vmstate tests/unit/test-vmstate-desc tests/unit/test-qemufile-visitor \
 	tests/unit/test-vmstate-typecheck tests/unit/test-vmstate-qobject \
@@ -30,6 +30,7 @@ tests_unit_test_address_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_cmdline_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_format_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_pretty_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_shm_segment_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_shm_segment_CFLAGS = $(AM_CFLAGS) -pthread
