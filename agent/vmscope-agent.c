@@ -27,6 +27,7 @@
 #include "commands.h"
 #include "qemu-host.h"
 #include "registry.h"
+#include "vmscope/address.h"
 #include "vmscope/shm-segment.h"
 
 #define EXIT_USAGE 2
@@ -72,15 +73,14 @@ static gboolean on_signal(gpointer data)
 /* ${XDG_RUNTIME_DIR:-/tmp}/vmscope/agent.qmp, its directory created (mode 0700). */
 static char *default_qmp_address(GError **errp)
 {
-    const char *run = g_getenv("XDG_RUNTIME_DIR");
-    g_autofree char *dir = g_build_filename(run && *run ? run : "/tmp", "vmscope", NULL);
+    g_autofree char *dir = address_agent_default_dir();
     if (g_mkdir_with_parents(dir, 0700) < 0) {
         int e = errno;
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(e), "cannot create %s: %s", dir,
                     g_strerror(e));
         return NULL;
     }
-    return g_strdup_printf("unix:%s/agent.qmp", dir);
+    return address_agent_default();
 }
 
 /*

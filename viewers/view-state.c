@@ -8,31 +8,13 @@
 
 #include "bridge/qmp-client.h"
 #include "view-state.h"
+#include "vmscope/address.h"
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
 #include "vmscope/format.h"
 
-#define EXIT_USAGE 2
 #define TIMEOUT_MS 10000
 #define DEFAULT_FORMAT "pretty"
-
-static int usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static int usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "vmscope-view: state: %s\nTry 'vmscope-view --help'.\n", msg);
-    return EXIT_USAGE;
-}
-
-/* The agent's default socket (vmscope-agent without --qmp). */
-static char *default_address(void)
-{
-    const char *run = g_getenv("XDG_RUNTIME_DIR");
-    return g_strdup_printf("unix:%s/vmscope/agent.qmp", run && *run ? run : "/tmp");
-}
 
 int view_state_main(int argc, char **argv)
 {
@@ -47,21 +29,21 @@ int view_state_main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) operands = cmdline_parse(entries, argc, argv, &err);
     if (!operands) {
-        return usage("%s", err->message);
+        return view_usage_error("state", "%s", err->message);
     }
     const VmsFormat *format = vms_format_lookup(format_opt ? format_opt : DEFAULT_FORMAT);
     if (!format) {
-        return usage("unknown format '%s' (%s)", format_opt, names);
+        return view_usage_error("state", "unknown format '%s' (%s)", format_opt, names);
     }
     if (!operands[0]) {
-        return usage("missing PATH (/HOST/ID)");
+        return view_usage_error("state", "missing PATH (/HOST/ID)");
     }
     if (operands[1]) {
-        return usage("unexpected argument '%s'", operands[1]);
+        return view_usage_error("state", "unexpected argument '%s'", operands[1]);
     }
     const char *path = operands[0];
     if (!address) {
-        address = default_address();
+        address = address_agent_default();
     }
 
     g_autoptr(QmpClient) c = qmp_client_connect(address, TIMEOUT_MS, &err);

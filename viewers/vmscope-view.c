@@ -34,8 +34,7 @@ static const char *const usage_lines[] = {
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
 };
 
-static int usage_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int usage_error(const char *cmd, const char *fmt, ...)
+int view_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -51,13 +50,13 @@ static int two_operands(const char *cmd, char **args, const char *first, const c
 {
     guint n = g_strv_length(args);
     if (n == 0) {
-        return usage_error(cmd, "missing %s and %s", first, second);
+        return view_usage_error(cmd, "missing %s and %s", first, second);
     }
     if (n == 1) {
-        return usage_error(cmd, "missing %s", second);
+        return view_usage_error(cmd, "missing %s", second);
     }
     if (n > 2) {
-        return usage_error(cmd, "unexpected argument '%s'", args[2]);
+        return view_usage_error(cmd, "unexpected argument '%s'", args[2]);
     }
     return 0;
 }
@@ -246,17 +245,17 @@ static int cmd_stream(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
     if (!args) {
-        return usage_error("stream", "%s", err->message);
+        return view_usage_error("stream", "%s", err->message);
     }
     const VmsFormat *format = format_opt ? vms_format_lookup(format_opt) : vms_format_json();
     if (!format) {
-        return usage_error("stream", "unknown format '%s' (%s)", format_opt, names);
+        return view_usage_error("stream", "unknown format '%s' (%s)", format_opt, names);
     }
     if (!args[0]) {
-        return usage_error("stream", "missing FILE");
+        return view_usage_error("stream", "missing FILE");
     }
     if (args[1]) {
-        return usage_error("stream", "unexpected argument '%s'", args[1]);
+        return view_usage_error("stream", "unexpected argument '%s'", args[1]);
     }
     const char *file = args[0];
 
@@ -289,11 +288,11 @@ static int cmd_rewrite(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
     if (!args) {
-        return usage_error("rewrite", "%s", err->message);
+        return view_usage_error("rewrite", "%s", err->message);
     }
     for (char **v = sets; v && *v; v++) {
         if (!strchr(*v, '=') || (*v)[0] == '=') {
-            return usage_error("rewrite", "--set '%s': expected PATH=VALUE", *v);
+            return view_usage_error("rewrite", "--set '%s': expected PATH=VALUE", *v);
         }
     }
     int bad = two_operands("rewrite", args, "IN", "OUT");
@@ -326,7 +325,7 @@ static int cmd_diff(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
     if (!args) {
-        return usage_error("diff", "%s", err->message);
+        return view_usage_error("diff", "%s", err->message);
     }
     int bad = two_operands("diff", args, "A", "B");
     if (bad) {
@@ -356,7 +355,7 @@ static int cmd_diff(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        return usage_error(NULL, "missing command (stream, rewrite, diff or state)");
+        return view_usage_error(NULL, "missing command (stream, rewrite, diff or state)");
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -377,5 +376,5 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "state") == 0) {
         return view_state_main(argc - 2, argv + 2);
     }
-    return usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
+    return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
 }

@@ -381,3 +381,15 @@ GSocket *address_connect(GSocketAddress *addr, int timeout_ms, GCancellable *c, 
     }
     return NULL;
 }
+
+char *address_agent_default_dir(void)
+{
+    const char *run = g_getenv("XDG_RUNTIME_DIR");
+    return g_build_filename(run && *run ? run : "/tmp", "vmscope", NULL);
+}
+
+char *address_agent_default(void)
+{
+    g_autofree char *dir = address_agent_default_dir();
+    return g_strdup_printf("unix:%s/agent.qmp", dir);
+}

@@ -31,6 +31,14 @@
 /* unix:PATH or tcp:HOST:PORT as a new GSocketAddress (a name resolves to its first address). */
 GSocketAddress *address_parse(const char *what, const char *address, GError **errp);
 
+/*
+ * Where vmscope-agent listens for QMP when not told (and vmscope-view state
+ * asks): the directory ${XDG_RUNTIME_DIR:-/tmp}/vmscope and, in it, the
+ * socket agent.qmp; g_free them.
+ */
+char *address_agent_default_dir(void);
+char *address_agent_default(void);     /* "unix:DIR/agent.qmp" */
+
 /* An address in the notation above ("unix:/run/x.sock", "tcp:[::1]:4444"); g_free it. */
 char *address_to_string(GSocketAddress *addr);
 
