@@ -7,3 +7,6 @@ lib_visitors_libvisitors_la_SOURCES = \
 	lib/include/vmscope/pretty-visitor.h lib/visitors/pretty-visitor.c \
 	lib/include/vmscope/qemufile-visitor.h \
 	lib/visitors/qemufile-output-visitor.c lib/visitors/qemufile-input-visitor.c
+vmscopeinclude_HEADERS += \
+	lib/include/vmscope/visitor.h lib/include/vmscope/qobject-visitor.h \
+	lib/include/vmscope/pretty-visitor.h lib/include/vmscope/qemufile-visitor.h
