@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 
     g_auto(GStrv) qmp_addrs = NULL, qemu_opts = NULL;
     g_autofree char *http = NULL, *shm_dir = NULL;
-    gboolean no_http = FALSE;
+    gboolean no_http = FALSE, version = FALSE;
     const GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qmp_addrs,
           "Serve QMP at ADDR (repeatable; default unix:${XDG_RUNTIME_DIR:-/tmp}/vmscope/agent.qmp)",
@@ -139,6 +139,7 @@ int main(int argc, char **argv)
           "Look for segments in DIR (default " SHM_DEFAULT_DIR ")", "DIR" },
         { "qemu", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qemu_opts,
           "Also list the QEMU whose QMP monitor is at ADDRESS (repeatable)", "NAME=unix:PATH" },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- show device state from shared memory");
@@ -150,6 +151,10 @@ int main(int argc, char **argv)
     if (argc > 1) {
         g_autofree char *msg = g_strdup_printf("unexpected argument '%s'", argv[1]);
         return usage_error(msg);
+    }
+    if (version) {
+        printf("vmscope-agent %s\n", PACKAGE_VERSION);
+        return 0;
     }
     if (no_http && http) {
         return usage_error("--http and --no-http exclude each other");

@@ -32,6 +32,7 @@ static const char *const usage_lines[] = {
     "       vmscope-view rewrite IN OUT [--set PATH=VALUE]...",
     "       vmscope-view diff A B",
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
+    "       vmscope-view --version",
 };
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
@@ -362,6 +363,10 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < G_N_ELEMENTS(usage_lines); i++) {
             printf("%s\n", usage_lines[i]);
         }
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("vmscope-view %s\n", PACKAGE_VERSION);
         return 0;
     }
     if (strcmp(cmd, "stream") == 0) {
