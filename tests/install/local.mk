@@ -7,12 +7,13 @@
 #                          scripts/test-packages.sh, with pkg-config's flags)
 #   test-version.sh        PROGRAM --version prints the package version
 #   test-man-pages.sh      a man page per program, rendered without warnings
+#   test-units.sh          systemd-analyze verify and security on the units
 INSTALL_SCRIPT_TESTS = tests/install/test-headers.sh tests/install/test-exports.sh \
-	tests/install/test-version.sh tests/install/test-man-pages.sh
+	tests/install/test-version.sh tests/install/test-man-pages.sh tests/install/test-units.sh
 TESTS += $(INSTALL_SCRIPT_TESTS) tests/install/libvmscope-example
 EXTRA_DIST += $(INSTALL_SCRIPT_TESTS)
-# The man pages must be built before their tests run.
-check_DATA += $(MAN_PAGES)
+# The man pages and units must be built before their tests run.
+check_DATA += $(MAN_PAGES) $(nodist_systemdsystemunit_DATA)
 check_PROGRAMS += tests/install/libvmscope-example
 # Public headers only, the shared library only: nothing of the tree's own.
 tests_install_libvmscope_example_CPPFLAGS = -I$(top_srcdir)/lib/include $(GLIB_CFLAGS) $(JSONC_CFLAGS)
@@ -20,6 +21,7 @@ tests_install_libvmscope_example_LDADD = lib/libvmscope.la $(GLIB_LIBS) $(JSONC_
 
 AM_TESTS_ENVIRONMENT += VMS_CC='$(CC)' VMS_DEPS_CFLAGS='$(GLIB_CFLAGS) $(JSONC_CFLAGS)' \
 	VMS_PUBLIC_HEADERS='$(vmscopeinclude_HEADERS)' VMS_PROGRAMS='$(bin_PROGRAMS)' \
-	VMS_PACKAGE_VERSION='$(PACKAGE_VERSION)' VMS_MAN_PAGES='$(MAN_PAGES)'; \
+	VMS_PACKAGE_VERSION='$(PACKAGE_VERSION)' VMS_MAN_PAGES='$(MAN_PAGES)' \
+	VMS_BINDIR='$(bindir)' SYSTEMD_ANALYZE='$(SYSTEMD_ANALYZE)'; \
 	export VMS_CC VMS_DEPS_CFLAGS VMS_PUBLIC_HEADERS VMS_PROGRAMS VMS_PACKAGE_VERSION \
-	VMS_MAN_PAGES;
+	VMS_MAN_PAGES VMS_BINDIR SYSTEMD_ANALYZE;
