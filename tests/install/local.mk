@@ -7,9 +7,11 @@
 #                          scripts/test-packages.sh, with pkg-config's flags)
 #   test-version.sh        PROGRAM --version prints the package version
 #   test-man-pages.sh      a man page per program, rendered without warnings
+#   test-completion.sh     bash completion, as bash-completion runs it
 #   test-units.sh          systemd-analyze verify and security on the units
 INSTALL_SCRIPT_TESTS = tests/install/test-headers.sh tests/install/test-exports.sh \
-	tests/install/test-version.sh tests/install/test-man-pages.sh tests/install/test-units.sh
+	tests/install/test-version.sh tests/install/test-man-pages.sh \
+	tests/install/test-completion.sh tests/install/test-units.sh
 TESTS += $(INSTALL_SCRIPT_TESTS) tests/install/libvmscope-example
 EXTRA_DIST += $(INSTALL_SCRIPT_TESTS)
 # The man pages and units must be built before their tests run.
