@@ -9,9 +9,12 @@
 #   test-man-pages.sh      a man page per program, rendered without warnings
 #   test-completion.sh     bash completion, as bash-completion runs it
 #   test-units.sh          systemd-analyze verify and security on the units
+#   test-prometheus.sh     promtool on the rules (and their unit tests) and
+#                          the dashboard; the metrics they name exist
 INSTALL_SCRIPT_TESTS = tests/install/test-headers.sh tests/install/test-exports.sh \
 	tests/install/test-version.sh tests/install/test-man-pages.sh \
-	tests/install/test-completion.sh tests/install/test-units.sh
+	tests/install/test-completion.sh tests/install/test-units.sh \
+	tests/install/test-prometheus.sh
 TESTS += $(INSTALL_SCRIPT_TESTS) tests/install/libvmscope-example
 EXTRA_DIST += $(INSTALL_SCRIPT_TESTS)
 # The man pages and units must be built before their tests run.
@@ -24,6 +27,6 @@ tests_install_libvmscope_example_LDADD = lib/libvmscope.la $(GLIB_LIBS) $(JSONC_
 AM_TESTS_ENVIRONMENT += VMS_CC='$(CC)' VMS_DEPS_CFLAGS='$(GLIB_CFLAGS) $(JSONC_CFLAGS)' \
 	VMS_PUBLIC_HEADERS='$(vmscopeinclude_HEADERS)' VMS_PROGRAMS='$(bin_PROGRAMS)' \
 	VMS_PACKAGE_VERSION='$(PACKAGE_VERSION)' VMS_MAN_PAGES='$(MAN_PAGES)' \
-	VMS_BINDIR='$(bindir)' SYSTEMD_ANALYZE='$(SYSTEMD_ANALYZE)'; \
+	VMS_BINDIR='$(bindir)' PROMTOOL='$(PROMTOOL)' SYSTEMD_ANALYZE='$(SYSTEMD_ANALYZE)'; \
 	export VMS_CC VMS_DEPS_CFLAGS VMS_PUBLIC_HEADERS VMS_PROGRAMS VMS_PACKAGE_VERSION \
-	VMS_MAN_PAGES VMS_BINDIR SYSTEMD_ANALYZE;
+	VMS_MAN_PAGES VMS_BINDIR PROMTOOL SYSTEMD_ANALYZE;
