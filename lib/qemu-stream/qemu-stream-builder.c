@@ -116,8 +116,8 @@ static bool check_payload(const BuiltSection *bs, size_t index, QObject *desc, s
         return false;
     }
     if (byte_reader_left(&r)) {
-        qs_error(errp, VMS_ERROR_INVALID, byte_reader_offset(&r), where, NULL,
-                 "the vmdesc describes %zu of the %zu payload bytes", r.pos, n);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, byte_reader_offset(&r), where, NULL,
+                         "the vmdesc describes %zu of the %zu payload bytes", r.pos, n);
         return false;
     }
     return true;

@@ -216,8 +216,8 @@ static bool decode_payload(const QemuStream *s, const QemuStreamSection *sec, GB
     }
     if (byte_reader_left(&r)) {
         qobject_unref(*state);
-        qs_error(errp, VMS_ERROR_INVALID, byte_reader_offset(&r), where, NULL,
-                 "%zu bytes left after the state", byte_reader_left(&r));
+        vms_error_set_at(errp, VMS_ERROR_INVALID, byte_reader_offset(&r), where, NULL,
+                         "%zu bytes left after the state", byte_reader_left(&r));
         return false;
     }
     return true;

@@ -6,6 +6,7 @@
 #define VMSCOPE_QEMU_STREAM_IMPL_H
 
 #include "vmscope/bytes.h"
+#include "vmscope/error.h"
 #include "vmscope/qemu-stream.h"
 
 struct QemuStream {
@@ -30,17 +31,16 @@ struct QemuStream {
 };
 
 /*
- * Set "offset OFF: WHERE: PATH: MESSAGE", WHERE saying which part of the
- * stream ("section 'serial' (id 5)", "configuration"); WHERE and PATH are
- * left out when NULL or empty.
+ * Locate an error from below (a ByteReader's, which has the offset) in the
+ * stream: WHERE says which part ("section 'serial' (id 5)",
+ * "configuration"), PATH the field; then pass it on to errp.  Returns false.
  */
-void qs_error(GError **errp, int code, uint64_t offset, const char *where, const char *path,
-              const char *fmt, ...) G_GNUC_PRINTF(6, 7);
-/*
- * Re-word an error from a ByteReader ("offset OFF: MESSAGE") as above and
- * store it in errp; frees `inner`.
- */
-void qs_error_wrap(GError **errp, GError *inner, const char *where, const char *path);
+static inline bool qs_propagate(GError **errp, GError *err, const char *where, const char *path)
+{
+    vms_error_locate(err, VMS_NO_OFFSET, where, path);
+    g_propagate_error(errp, err);
+    return false;
+}
 
 /* "section 'serial' (id 40)", for errors (g_malloc'd). */
 char *qs_where_section(const QemuStreamSection *sec);

@@ -120,14 +120,14 @@ static bool desc_error(Walk *w, GError **errp, const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    qs_error(errp, VMS_ERROR_INVALID, byte_reader_offset(w->r), w->where, w->path->str,
-             "%s", msg);
+    vms_error_set_at(errp, VMS_ERROR_INVALID, byte_reader_offset(w->r), w->where, w->path->str,
+                     "%s", msg);
     return false;
 }
 
 static bool wrap(Walk *w, GError *inner, GError **errp)
 {
-    qs_error_wrap(errp, inner, w->where, w->path->str);
+    qs_propagate(errp, inner, w->where, w->path->str);
     return false;
 }
 
@@ -226,8 +226,8 @@ static bool decode_value(Walk *w, QObject *entry, const char *type, const TypeIn
         } else {
             if (u != '0') {
                 push_pending_index(w, &index);
-                qs_error(errp, VMS_ERROR_INVALID, start, w->where, w->path->str,
-                         "null pointer marker is 0x%02x, expected 0x30", (unsigned)u);
+                vms_error_set_at(errp, VMS_ERROR_INVALID, start, w->where, w->path->str,
+                                 "null pointer marker is 0x%02x, expected 0x30", (unsigned)u);
                 goto out;
             }
             *out = NULL;
@@ -426,17 +426,17 @@ static bool walk_subsection(Walk *w, QObject *sub, QObject *dict, GError **errp)
     }
     if (strlen(name) != len || memcmp(p, name, len) != 0) {
         g_autofree char *found = g_strndup((const char *)p, len);
-        qs_error(errp, VMS_ERROR_INVALID, at, w->where, w->path->str,
-                 "subsection '%s' in the stream, vmdesc expects '%s'", found, name);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at, w->where, w->path->str,
+                         "subsection '%s' in the stream, vmdesc expects '%s'", found, name);
         return false;
     }
     if (!byte_reader_be32(w->r, &stream_version, &err)) {
         return wrap(w, err, errp);
     }
     if (stream_version != version) {
-        qs_error(errp, VMS_ERROR_INVALID, at, w->where, w->path->str,
-                 "subsection '%s' has version %" PRIu32 " in the stream, %" PRIu64
-                 " in the vmdesc", name, stream_version, version);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at, w->where, w->path->str,
+                         "subsection '%s' has version %" PRIu32 " in the stream, %" PRIu64
+                         " in the vmdesc", name, stream_version, version);
         return false;
     }
     if (qdict_haskey(dict, name)) {

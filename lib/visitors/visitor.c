@@ -105,11 +105,26 @@ void visit_error(const Visitor *v, const char *name, GError **errp, VmsErrorCode
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     g_autofree char *path = visit_path(v, name);
-    if (*path) {
-        g_set_error(errp, VMS_ERROR, code, "%s: %s", path, msg);
-    } else {
-        g_set_error_literal(errp, VMS_ERROR, code, msg);
-    }
+    vms_error_set_at(errp, code, VMS_NO_OFFSET, NULL, path, "%s", msg);
+}
+
+void visit_error_at(const Visitor *v, const char *name, uint64_t offset, GError **errp,
+                    VmsErrorCode code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_autofree char *path = visit_path(v, name);
+    vms_error_set_at(errp, code, offset, NULL, path, "%s", msg);
+}
+
+bool visit_error_propagate(const Visitor *v, const char *name, GError *err, GError **errp)
+{
+    g_autofree char *path = visit_path(v, name);
+    vms_error_locate(err, VMS_NO_OFFSET, NULL, path);
+    g_propagate_error(errp, err);
+    return false;
 }
 
 static void push(Visitor *v, const char *name, bool is_list)

@@ -2,7 +2,8 @@
 # built from that one file.  Declaring one: add it to the list of its kind
 # below; a test that links more than libvmscope says so with an _LDADD line.
 UNIT_TESTS = \
-	tests/unit/test-bytes tests/unit/test-qobject tests/unit/test-qobject-visitor \
+	tests/unit/test-error tests/unit/test-bytes tests/unit/test-qobject \
+	tests/unit/test-qobject-visitor \
 	tests/unit/test-pretty-visitor tests/unit/test-shm-segment \
 	tests/unit/test-vmstate tests/unit/test-vmstate-desc tests/unit/test-qemufile-visitor \
 	tests/unit/test-vmstate-typecheck tests/unit/test-vmstate-qobject \
@@ -23,6 +24,7 @@ TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/
 	-I$(top_srcdir)/devices -I$(top_srcdir)/probes \
 	-DVMS_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
 
+tests_unit_test_error_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_bytes_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_visitor_CPPFLAGS = $(TEST_CPPFLAGS)

@@ -278,7 +278,7 @@ static void test_unknown_subsection_refused(void)
     dev_init_target(&d);
     CU_ASSERT_FALSE(load_bytes(&vmstate_dev, &d, in, sizeof(in), 3, NULL, NULL, &err));
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_NOT_FOUND));
-    ASSERT_ERROR(err, "dev: offset 70: unknown subsection 'dev/extrb'");
+    ASSERT_ERROR(err, "offset 70: dev: unknown subsection 'dev/extrb'");
 }
 
 static void test_truncated_refused(void)
@@ -288,9 +288,9 @@ static void test_truncated_refused(void)
     dev_init_target(&d);
     CU_ASSERT_FALSE(load_bytes(&vmstate_dev, &d, DEV_BYTES, 49, 3, NULL, NULL, &err));
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_TRUNCATED));
-    ASSERT_ERROR(err, "dev.regs.b: offset 48: truncated: need 2 bytes, 1 left");
+    ASSERT_ERROR(err, "offset 48: dev.regs.b: truncated: need 2 bytes, 1 left");
     CU_ASSERT_FALSE(load_bytes(&vmstate_dev, &d, DEV_BYTES, 84, 3, NULL, NULL, &err));
-    ASSERT_ERROR(err, "dev.dev/extra: offset 81: truncated: need 4 bytes, 3 left");
+    ASSERT_ERROR(err, "offset 81: dev.dev/extra: truncated: need 4 bytes, 3 left");
 }
 
 /* ---- loading into a copy ---- */
@@ -308,7 +308,7 @@ static void test_load_copy_keeps_state_on_failure(void)
     Visitor *v = qemufile_input_visitor_new(&r);
     CU_ASSERT_FALSE(vmstate_load_copy(v, &vmstate_dev, &d, sizeof(d), 3, NULL, &err));
     visit_free(v);
-    ASSERT_ERROR(err, "dev.queues[0].a: offset 60: truncated: need 1 bytes, 0 left");
+    ASSERT_ERROR(err, "offset 60: dev.queues[0].a: truncated: need 1 bytes, 0 left");
     CU_ASSERT_EQUAL(memcmp(&d, &before, sizeof(d)), 0);
 
     /* Loading in place would have changed the state before failing. */
@@ -507,7 +507,7 @@ static void test_segptr_load(void)
     h = (Host){ 0, 16 };
     CU_ASSERT_FALSE(load_bytes(&vmstate_host, &h, HOST_BYTES, sizeof(HOST_BYTES) - 1, 1, &ctx,
                                NULL, &err));
-    ASSERT_ERROR(err, "host.socks[1].state: offset 9: truncated: need 1 bytes, 0 left");
+    ASSERT_ERROR(err, "offset 9: host.socks[1].state: truncated: need 1 bytes, 0 left");
     CU_ASSERT_EQUAL(memcmp(region, expected, sizeof(region)), 0);
 
     /* The loader's offset is checked too. */

@@ -23,8 +23,9 @@
  * "duplicate subsection" if it was already read in this struct.
  *
  * The input visitor reads from a borrowed ByteReader and advances it; its
- * errors carry the field path and the absolute byte offset:
- *   "serial.fifo[3]: offset 1234: truncated: need 4 bytes, 2 left"
+ * errors carry the absolute byte offset and the field path, as data (see
+ * error.h):
+ *   "offset 1234: serial.fifo[3]: truncated: need 4 bytes, 2 left"
  * The output visitor appends to a borrowed ByteWriter.
  */
 #ifndef VMSCOPE_QEMUFILE_VISITOR_H
