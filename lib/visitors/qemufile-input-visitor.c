@@ -314,6 +314,24 @@ static bool qfi_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
     return true;
 }
 
+/* QEMU's VMS_NULLPTR_MARKER: an array-of-pointers element that is NULL. */
+static bool qfi_type_null(Visitor *v, const char *name, GError **errp)
+{
+    uint64_t at = byte_reader_offset(to_qfi(v)->r);
+    uint64_t b;
+    vms_usdt_get(VMS_USDT_QEMU_GET_BYTE, 1);
+    if (!get_be(v, name, 1, &b, errp)) {
+        return false;
+    }
+    if (b != QEMUFILE_NULLPTR_MARKER) {
+        visit_error_at(v, name, at, errp, VMS_ERROR_INVALID,
+                       "null pointer marker is 0x%02x, expected 0x%02x", (unsigned)b,
+                       QEMUFILE_NULLPTR_MARKER);
+        return false;
+    }
+    return true;
+}
+
 static void qfi_free(Visitor *v)
 {
     g_array_free(to_qfi(v)->frames, TRUE);
@@ -336,6 +354,7 @@ Visitor *qemufile_input_visitor_new(ByteReader *r)
     v->type_str = qfi_type_str;
     v->type_number = qfi_type_number;
     v->type_buffer = qfi_type_buffer;
+    v->type_null = qfi_type_null;
     v->free = qfi_free;
     qfi->r = r;
     qfi->frames = g_array_new(FALSE, TRUE, sizeof(Frame));

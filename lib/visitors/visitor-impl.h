@@ -33,6 +33,7 @@ struct Visitor {
     bool (*type_str)(Visitor *v, const char *name, char **obj, GError **errp);
     bool (*type_number)(Visitor *v, const char *name, double *obj, GError **errp);
     bool (*type_buffer)(Visitor *v, const char *name, uint8_t *buf, size_t len, GError **errp);
+    bool (*type_null)(Visitor *v, const char *name, GError **errp);
 
     void (*free)(Visitor *v);       /* frees the implementation's own data, not v */
 
@@ -41,13 +42,6 @@ struct Visitor {
 
 void visitor_init(Visitor *v, VisitorType type);
 
-/*
- * Set *errp to an error located at the member `name` at the current
- * position: its path (visit_path(v, name)) is kept as data (see error.h),
- * and the message is "PATH: message".
- */
-void visit_error(const Visitor *v, const char *name, GError **errp, VmsErrorCode code,
-                 const char *fmt, ...) G_GNUC_PRINTF(5, 6);
 /*
  * visit_error() for formats with byte offsets: the error is located at
  * `offset` (absolute, in the input) and at the member `name`.

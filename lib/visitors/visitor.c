@@ -284,6 +284,11 @@ bool visit_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t len, G
     return v->type_buffer(v, name, buf, len, errp);
 }
 
+bool visit_type_null(Visitor *v, const char *name, GError **errp)
+{
+    return v->type_null(v, name, errp);
+}
+
 void visit_free(Visitor *v)
 {
     if (!v) {

@@ -1,6 +1,6 @@
 /*
  * Bounds-checked big-endian byte reading and writing: the ground every
- * binary decoder in vmscope (QEMU's stream, BER, segments) stands on.
+ * binary decoder in vmscope (QEMU's stream, segments) stands on.
  *
  * A ByteReader walks a borrowed buffer.  Every read checks the length first
  * and fails with an error naming the absolute stream offset, which the error

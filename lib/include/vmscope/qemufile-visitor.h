@@ -8,7 +8,8 @@
  * structs and lists have no framing at all, so a list's length must come
  * from the caller (VISIT_LEN_UNKNOWN is an error on input).  Strings, which
  * VMState never uses, are a length byte and the bytes; doubles the be64 of
- * their IEEE bits.
+ * their IEEE bits.  visit_type_null is QEMU's null-pointer marker, the byte
+ * 0x30 (an element of an array of pointers that is NULL).
  *
  * Subsections (a struct visited with VISIT_STRUCT_SUBSECTION): the byte
  * QEMUFILE_VM_SUBSECTION (0x05), a length byte, the subsection's name
@@ -35,6 +36,7 @@
 #include "vmscope/visitor.h"
 
 #define QEMUFILE_VM_SUBSECTION 0x05
+#define QEMUFILE_NULLPTR_MARKER 0x30
 
 Visitor *qemufile_output_visitor_new(ByteWriter *w);
 Visitor *qemufile_input_visitor_new(ByteReader *r);

@@ -27,4 +27,13 @@ QObject *qobject_output_visitor_take(Visitor *v);
 /* Reads `root` (borrowed: it must outlive the visitor). */
 Visitor *qobject_input_visitor_new(QObject *root);
 
+/*
+ * The other way round: walk a QObject through an OUTPUT visitor as the
+ * member `name`: dicts as structs (members in order), lists as lists,
+ * integers as int64 (uint64 above INT64_MAX), doubles, strings, bools, null
+ * with visit_type_null.  So a value held only as JSON (a stream's
+ * configuration) comes out in the visitor's format like any walked C value.
+ */
+bool qobject_visit(Visitor *v, const char *name, QObject *obj, GError **errp);
+
 #endif
