@@ -20,21 +20,15 @@
 
 /* ---- checking ---- */
 
-static bool type_is_int(VMStateType t)
+static bool info_is_int(const VMStateInfo *info)
 {
-    return t >= VMSTATE_TYPE_INT8 && t <= VMSTATE_TYPE_UINT64;
+    return info && (info->flags & VMSTATE_INFO_INT);
 }
 
-static size_t scalar_size(VMStateType t)
+/* Unused bytes: no state, and as many as the field says. */
+static bool info_is_unused(const VMStateInfo *info)
 {
-    static const size_t sizes[] = {
-        [VMSTATE_TYPE_BOOL] = 1,
-        [VMSTATE_TYPE_INT8] = 1, [VMSTATE_TYPE_INT16] = 2,
-        [VMSTATE_TYPE_INT32] = 4, [VMSTATE_TYPE_INT64] = 8,
-        [VMSTATE_TYPE_UINT8] = 1, [VMSTATE_TYPE_UINT16] = 2,
-        [VMSTATE_TYPE_UINT32] = 4, [VMSTATE_TYPE_UINT64] = 8,
-    };
-    return t <= VMSTATE_TYPE_UINT64 ? sizes[t] : 0;
+    return (info->flags & VMSTATE_INFO_NO_STATE) && info->size == 0;
 }
 
 static bool check_range(const char *path, const char *what, size_t offset, size_t len,
@@ -54,43 +48,49 @@ static const VMStateField *varray_length_field(const VMStateDescription *vmsd,
                                                const VMStateField *field)
 {
     for (const VMStateField *f = vmsd->fields; f < field; f++) {
-        if (f->shape == VMSTATE_SINGLE && type_is_int(f->type) &&
-            f->type == field->num_type && f->offset == field->num_offset) {
+        if (f->shape == VMSTATE_SINGLE && info_is_int(f->info) &&
+            f->info == field->num_info && f->offset == field->num_offset) {
             return f;
         }
     }
     return NULL;
 }
 
+typedef struct CheckLimits {
+    int max_depth;
+} CheckLimits;
+
 static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const char *prefix,
-                       int depth, GError **errp);
+                       int depth, const CheckLimits *lim, GError **errp);
 
 static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
-                        size_t state_size, const char *path, int depth, GError **errp)
+                        size_t state_size, const char *path, int depth, const CheckLimits *lim,
+                        GError **errp)
 {
-    const char *tname = vmstate_type_name(f->type, false);
+    const VMStateInfo *info = f->info;
     size_t total;
 
-    if (!tname) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: unknown type %d", path, (int)f->type);
+    if (!info) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: field without a type", path);
         return false;
     }
-    if (f->equal && !type_is_int(f->type)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                    "%s: only integer fields can be _equal, not %s", path, tname);
-        return false;
-    }
-    if (scalar_size(f->type) && f->size != scalar_size(f->type)) {
+    if (info->size && f->size != info->size) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: %s must have size %zu, not %zu",
-                    path, tname, scalar_size(f->type), f->size);
+                    path, info->name, info->size, f->size);
         return false;
     }
-    if (f->type == VMSTATE_TYPE_UNUSED) {
-        if (f->shape != VMSTATE_SINGLE) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: unused fields cannot be arrays",
-                        path);
-            return false;
-        }
+    if (info_is_unused(info) && f->shape != VMSTATE_SINGLE) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: unused fields cannot be arrays",
+                    path);
+        return false;
+    }
+    if ((info->flags & VMSTATE_INFO_NO_STATE) && f->shape != VMSTATE_SINGLE &&
+        f->shape != VMSTATE_ARRAY) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "%s: %s fields are single elements or fixed arrays", path, info->name);
+        return false;
+    }
+    if (info_is_unused(info)) {
         if (f->size > VMSTATE_UNUSED_MAX) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
                         "%s: unused size %zu exceeds the limit %u", path, f->size,
@@ -106,7 +106,7 @@ static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
 
     switch (f->shape) {
     case VMSTATE_SINGLE:
-        if (f->type != VMSTATE_TYPE_UNUSED &&
+        if (!(info->flags & VMSTATE_INFO_NO_STATE) &&
             !check_range(path, "", f->offset, f->size, state_size, errp)) {
             return false;
         }
@@ -130,26 +130,26 @@ static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
             if (!check_range(path, "segment offset at ", f->offset, 8, state_size, errp)) {
                 return false;
             }
-        } else if (!check_range(path, "", f->offset, total, state_size, errp)) {
+        } else if (!(info->flags & VMSTATE_INFO_NO_STATE) &&
+                   !check_range(path, "", f->offset, total, state_size, errp)) {
             return false;
         }
         if (f->shape == VMSTATE_ARRAY) {
             break;
         }
-        if (!type_is_int(f->num_type)) {
+        if (!info_is_int(f->num_info)) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                         "%s: the length must be an integer type", path);
             return false;
         }
-        if (!check_range(path, "length at ", f->num_offset, scalar_size(f->num_type),
+        if (!check_range(path, "length at ", f->num_offset, f->num_info->size,
                          state_size, errp)) {
             return false;
         }
         if (f->shape == VMSTATE_VARRAY && !varray_length_field(vmsd, f)) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                         "%s: the length of a variable array must be an earlier %s field"
-                        " (at offset %zu)", path, vmstate_type_name(f->num_type, false),
-                        f->num_offset);
+                        " (at offset %zu)", path, f->num_info->name, f->num_offset);
             return false;
         }
         break;
@@ -159,24 +159,24 @@ static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
         return false;
     }
 
-    if (f->type == VMSTATE_TYPE_STRUCT) {
+    if (info->flags & VMSTATE_INFO_STRUCT) {
         if (!f->vmsd) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: struct without a description",
                         path);
             return false;
         }
-        return check_vmsd(f->vmsd, f->size, path, depth + 1, errp);
+        return check_vmsd(f->vmsd, f->size, path, depth + 1, lim, errp);
     }
     return true;
 }
 
 static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const char *prefix,
-                       int depth, GError **errp)
+                       int depth, const CheckLimits *lim, GError **errp)
 {
     const char *where = prefix ? prefix : vmsd->name ? vmsd->name : "(unnamed)";
-    if (depth > VMSTATE_MAX_DEPTH) {
+    if (depth > lim->max_depth) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
-                    "%s: descriptions nested more than %d deep", where, VMSTATE_MAX_DEPTH);
+                    "%s: descriptions nested more than %d deep", where, lim->max_depth);
         return false;
     }
     if (!vmsd->name || !*vmsd->name) {
@@ -199,7 +199,7 @@ static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const 
     }
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
         g_autofree char *path = g_strdup_printf("%s.%s", where, f->name);
-        if (!check_field(vmsd, f, state_size, path, depth, errp)) {
+        if (!check_field(vmsd, f, state_size, path, depth, lim, errp)) {
             return false;
         }
     }
@@ -220,7 +220,7 @@ static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const 
                         "%s: subsection name longer than 255 bytes", path);
             return false;
         }
-        if (!check_vmsd(sub, state_size, path, depth + 1, errp)) {
+        if (!check_vmsd(sub, state_size, path, depth + 1, lim, errp)) {
             return false;
         }
     }
@@ -245,8 +245,8 @@ static uint64_t unused_bytes(const VMStateDescription *vmsd)
 {
     uint64_t total = 0;
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
-        uint64_t each = f->type == VMSTATE_TYPE_UNUSED ? f->size :
-                        f->type == VMSTATE_TYPE_STRUCT ? unused_bytes(f->vmsd) : 0;
+        uint64_t each = info_is_unused(f->info) ? f->size :
+                        f->info->flags & VMSTATE_INFO_STRUCT ? unused_bytes(f->vmsd) : 0;
         total = add_saturating(total, mul_saturating(each, f->shape == VMSTATE_SINGLE ? 1
                                                                                     : f->num));
     }
@@ -256,9 +256,10 @@ static uint64_t unused_bytes(const VMStateDescription *vmsd)
     return total;
 }
 
-bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **errp)
+static bool check_limited(const VMStateDescription *vmsd, size_t state_size,
+                          const CheckLimits *lim, GError **errp)
 {
-    if (!check_vmsd(vmsd, state_size, NULL, 1, errp)) {
+    if (!check_vmsd(vmsd, state_size, NULL, 1, lim, errp)) {
         return false;
     }
     if (unused_bytes(vmsd) > VMSTATE_UNUSED_MAX) {
@@ -268,6 +269,12 @@ bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **e
         return false;
     }
     return true;
+}
+
+bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **errp)
+{
+    static const CheckLimits limits = { .max_depth = VMSTATE_MAX_DEPTH };
+    return check_limited(vmsd, state_size, &limits, errp);
 }
 
 /* ---- describing ---- */
@@ -284,9 +291,8 @@ QObject *vmstate_describe(const VMStateDescription *vmsd)
         QObject *fd = qdict_new();
         qlist_append(fields, fd);
         qdict_put(fd, "name", qstring_from_str(f->name));
-        const char *tname = vmstate_type_name(f->type, f->equal);
-        qdict_put(fd, "type", qstring_from_str(tname ? tname : "invalid"));
-        if (f->type != VMSTATE_TYPE_UNUSED) {
+        qdict_put(fd, "type", qstring_from_str(f->info ? f->info->name : "invalid"));
+        if (!f->info || !(f->info->flags & VMSTATE_INFO_NO_STATE)) {
             qdict_put(fd, "offset", qnum_from_uint(f->offset));
         }
         qdict_put(fd, "size", qnum_from_uint(f->size));
@@ -309,13 +315,13 @@ QObject *vmstate_describe(const VMStateDescription *vmsd)
                 if (lf) {
                     qdict_put(ad, "length_field", qstring_from_str(lf->name));
                 } else {
-                    const char *lt = vmstate_type_name(f->num_type, false);
                     qdict_put(ad, "length_offset", qnum_from_uint(f->num_offset));
-                    qdict_put(ad, "length_type", qstring_from_str(lt ? lt : "invalid"));
+                    qdict_put(ad, "length_type", qstring_from_str(f->num_info ? f->num_info->name
+                                                                             : "invalid"));
                 }
             }
         }
-        if (f->type == VMSTATE_TYPE_STRUCT && f->vmsd) {
+        if (f->info && (f->info->flags & VMSTATE_INFO_STRUCT) && f->vmsd) {
             qdict_put(fd, "struct", vmstate_describe(f->vmsd));
         }
     }
@@ -338,6 +344,7 @@ typedef struct OwnedDescription {
 
 typedef struct Parser {
     GPtrArray *allocs;
+    int max_depth;
     GError **errp;
 } Parser;
 
@@ -449,29 +456,15 @@ static bool get_uint(Parser *p, const QObject *dict, const char *path, const cha
                 path, key, max, got);
 }
 
-static bool parse_type(const char *name, VMStateType *type, bool *equal)
-{
-    for (int t = VMSTATE_TYPE_BOOL; t <= VMSTATE_TYPE_STRUCT; t++) {
-        for (int e = 0; e < 2; e++) {
-            const char *n = vmstate_type_name((VMStateType)t, e);
-            if (n && strcmp(n, name) == 0) {
-                *type = (VMStateType)t;
-                *equal = e;
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
 static bool get_type(Parser *p, const QObject *dict, const char *path, const char *key,
-                     VMStateType *type, bool *equal)
+                     const VMStateInfo **info)
 {
     const char *name;
     if (!get_string(p, dict, path, key, true, &name)) {
         return false;
     }
-    if (!parse_type(name, type, equal)) {
+    *info = vmstate_info_find(name);
+    if (!*info) {
         return fail(p, VMS_ERROR_INVALID, "%s.%s: unknown type '%s'", path, key, name);
     }
     return true;
@@ -513,9 +506,9 @@ static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateF
         f->num = value;
         for (const VMStateField *lf = fields; lf < f; lf++) {
             if (strcmp(lf->name, lname) == 0 && lf->shape == VMSTATE_SINGLE &&
-                type_is_int(lf->type)) {
+                info_is_int(lf->info)) {
                 f->num_offset = lf->offset;
-                f->num_type = lf->type;
+                f->num_info = lf->info;
                 return true;
             }
         }
@@ -523,7 +516,6 @@ static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateF
                     "%s.length_field: no earlier integer field named '%s'", path, lname);
     }
     if (strcmp(kind, "partial") == 0 || strcmp(kind, "pointer") == 0) {
-        bool equal;
         f->shape = kind[1] == 'a' ? VMSTATE_PARTIAL : VMSTATE_SEGPTR;
         if (!only_keys(p, ad, path, counted_keys) ||
             !get_uint(p, ad, path, "max", true, SIZE_MAX, &value)) {
@@ -531,13 +523,13 @@ static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateF
         }
         f->num = value;
         if (!get_uint(p, ad, path, "length_offset", true, SIZE_MAX, &value) ||
-            !get_type(p, ad, path, "length_type", &f->num_type, &equal)) {
+            !get_type(p, ad, path, "length_type", &f->num_info)) {
             return false;
         }
         f->num_offset = value;
-        if (!type_is_int(f->num_type) || equal) {
+        if (!info_is_int(f->num_info) || f->num_info->check != VMSTATE_CHECK_NONE) {
             return fail(p, VMS_ERROR_INVALID, "%s.length_type: '%s' is not an integer type",
-                        path, vmstate_type_name(f->num_type, equal));
+                        path, f->num_info->name);
         }
         return true;
     }
@@ -555,7 +547,7 @@ static bool parse_field(Parser *p, const QObject *fd, const char *path, int dept
 
     if (!expect_dict(p, fd, path) || !only_keys(p, fd, path, keys) ||
         !get_string(p, fd, path, "name", true, &name) ||
-        !get_type(p, fd, path, "type", &f->type, &f->equal)) {
+        !get_type(p, fd, path, "type", &f->info)) {
         return false;
     }
     f->name = parser_strdup(p, name);
@@ -563,10 +555,15 @@ static bool parse_field(Parser *p, const QObject *fd, const char *path, int dept
         return false;
     }
     f->size = value;
-    if (f->type == VMSTATE_TYPE_UNUSED) {
+    if (info_is_unused(f->info)) {
         if (qdict_haskey(fd, "offset") || qdict_haskey(fd, "array")) {
             return fail(p, VMS_ERROR_INVALID, "%s: unused fields have no offset and no array",
                         path);
+        }
+    } else if (f->info->flags & VMSTATE_INFO_NO_STATE) {
+        if (qdict_haskey(fd, "offset")) {
+            return fail(p, VMS_ERROR_INVALID, "%s: %s fields have no offset", path,
+                        f->info->name);
         }
     } else {
         if (!get_uint(p, fd, path, "offset", true, SIZE_MAX, &value)) {
@@ -591,7 +588,7 @@ static bool parse_field(Parser *p, const QObject *fd, const char *path, int dept
         }
     }
 
-    if (f->type == VMSTATE_TYPE_STRUCT) {
+    if (f->info->flags & VMSTATE_INFO_STRUCT) {
         if (!member(p, fd, path, "struct", true, &obj)) {
             return false;
         }
@@ -616,9 +613,9 @@ static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const
     uint64_t version = 0, minimum = 0;
     QObject *fields, *subs;
 
-    if (depth > VMSTATE_MAX_DEPTH) {
+    if (depth > p->max_depth) {
         fail(p, VMS_ERROR_RANGE, "%s: descriptions nested more than %d deep", path,
-             VMSTATE_MAX_DEPTH);
+             p->max_depth);
         return NULL;
     }
     if (!expect_dict(p, obj, path) || !only_keys(p, obj, path, keys) ||
@@ -669,17 +666,24 @@ static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const
     return vmsd;
 }
 
-VMStateDescription *vmstate_from_description(QObject *desc, size_t state_size, GError **errp)
+static VMStateDescription *from_description(QObject *desc, size_t state_size, int max_depth,
+                                            GError **errp)
 {
     OwnedDescription *od = g_new0(OwnedDescription, 1);
     od->allocs = g_ptr_array_new_with_free_func(g_free);
-    Parser p = { .allocs = od->allocs, .errp = errp };
+    Parser p = { .allocs = od->allocs, .max_depth = max_depth, .errp = errp };
+    CheckLimits limits = { .max_depth = max_depth };
     if (!parse_vmsd(&p, desc, "description", 1, &od->vmsd) ||
-        !vmstate_check(&od->vmsd, state_size, errp)) {
+        !check_limited(&od->vmsd, state_size, &limits, errp)) {
         vmstate_description_free(&od->vmsd);
         return NULL;
     }
     return &od->vmsd;
+}
+
+VMStateDescription *vmstate_from_description(QObject *desc, size_t state_size, GError **errp)
+{
+    return from_description(desc, state_size, VMSTATE_MAX_DEPTH, errp);
 }
 
 void vmstate_description_free(VMStateDescription *vmsd)

@@ -7,6 +7,7 @@
 
 #include "cutest.h"
 #include "vmscope/error.h"
+#include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
@@ -135,12 +136,12 @@ static void test_rebuild_walks_the_same(void)
     ByteWriter w;
     byte_writer_init(&w);
     g_autoptr(QObject) vmdesc_r = qdict_new();
-    CU_ASSERT_TRUE(vmstate_save_qemufile(&w, r, &d, NULL, vmdesc_r, &err));
+    CU_ASSERT_TRUE(qemu_stream_save_device(&w, r, &d, NULL, vmdesc_r, &err));
     ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL(w.buf->len, sizeof(DEV_BYTES));
     CU_ASSERT_EQUAL(memcmp(w.buf->data, DEV_BYTES, sizeof(DEV_BYTES)), 0);
     byte_writer_clear(&w);
-    g_autoptr(QObject) vmdesc_c = vmstate_vmdesc(&vmstate_dev, &d, NULL, &err);
+    g_autoptr(QObject) vmdesc_c = qemu_stream_device_vmdesc(&vmstate_dev, &d, NULL, &err);
     ASSERT_NO_ERROR(err);
     CU_ASSERT_TRUE(qobject_equal(vmdesc_r, vmdesc_c));
 
@@ -192,7 +193,7 @@ static void test_rebuild_segptr(void)
     GError *err = NULL;
     uint8_t region[16] = { 0 };
     uint32_t items[2] = { 1, 2 };
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     memcpy(region + 4, items, sizeof(items));
     g_autoptr(VMStateDescription) r = rebuild(&vmstate_list, sizeof(List));
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -525,18 +526,19 @@ static void test_check_c_descriptions(void)
         offsetof(Dev, extra), sizeof(Dev) - 1);
     ASSERT_ERROR(err, expected);
 
-    static const VMStateField bad_equal[] = {
-        { .name = "b", .type = VMSTATE_TYPE_BUFFER, .equal = true, .size = 4 },
+    static const VMStateField untyped[] = {
+        { .name = "b", .size = 4 },
         VMSTATE_END_OF_LIST()
     };
-    VMStateDescription vmsd = { .name = "x", .version_id = 1, .fields = bad_equal };
+    VMStateDescription vmsd = { .name = "x", .version_id = 1, .fields = untyped };
     CU_ASSERT_FALSE(vmstate_check(&vmsd, 64, &err));
-    ASSERT_ERROR(err, "x.b: only integer fields can be _equal, not buffer");
+    ASSERT_ERROR(err, "x.b: field without a type");
 
     static const VMStateField late_length[] = {
-        { .name = "data", .type = VMSTATE_TYPE_UINT8, .shape = VMSTATE_VARRAY, .offset = 1,
-          .size = 1, .num = 8, .num_offset = 0, .num_type = VMSTATE_TYPE_UINT8 },
-        { .name = "n", .type = VMSTATE_TYPE_UINT8, .offset = 0, .size = 1 },
+        { .name = "data", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .shape = VMSTATE_VARRAY,
+          .offset = 1, .size = 1, .num = 8, .num_offset = 0,
+          .num_info = VMSTATE_INFO(VMSTATE_TYPE_UINT8) },
+        { .name = "n", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .offset = 0, .size = 1 },
         VMSTATE_END_OF_LIST()
     };
     vmsd.fields = late_length;

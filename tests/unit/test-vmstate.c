@@ -1,11 +1,14 @@
 /*
  * Unit tests for the VMState engine: the walk, the VMState rules with their
- * exact errors, segment-relative pointers, hooks, load-into-a-copy, vmdesc.
+ * exact errors, segment-relative pointers, hooks, load-into-a-copy, types as
+ * data, and the vmdesc QEMU's writer (qemu_stream_save_device) makes from a
+ * walk it watches.
  */
 #include "config.h"
 
 #include "cutest.h"
 #include "vmscope/error.h"
+#include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
@@ -433,7 +436,7 @@ static void region_init(uint8_t region[64])
 static void test_segptr_save(void)
 {
     uint8_t region[64];
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     Host h = { 2, 16 };
     GError *err = NULL;
     region_init(region);
@@ -456,7 +459,7 @@ static void test_segptr_save(void)
 static void test_segptr_bounds(void)
 {
     uint8_t region[64];
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     GError *err = NULL;
     region_init(region);
 
@@ -482,7 +485,7 @@ static void test_segptr_bounds(void)
 static void test_segptr_load(void)
 {
     uint8_t region[64], expected[64];
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     GError *err = NULL;
     memset(region, 0xee, sizeof(region));
     memcpy(expected, region, sizeof(region));
@@ -531,7 +534,7 @@ static void test_vmdesc_exact(void)
     Dev d;
     GError *err = NULL;
     dev_init(&d);
-    g_autoptr(QObject) vmdesc = vmstate_vmdesc(&vmstate_dev, &d, NULL, &err);
+    g_autoptr(QObject) vmdesc = qemu_stream_device_vmdesc(&vmstate_dev, &d, NULL, &err);
     ASSERT_NO_ERROR(err);
     g_autofree char *json = qobject_to_json(vmdesc, false);
     ASSERT_STR_EQ(json,
@@ -633,7 +636,7 @@ static void test_vmdesc_nested_subsections(void)
 {
     Link l = { 2, { { 1, 0 }, { 2, 300 } } };
     GError *err = NULL;
-    g_autoptr(QObject) vmdesc = vmstate_vmdesc(&vmstate_link, &l, NULL, &err);
+    g_autoptr(QObject) vmdesc = qemu_stream_device_vmdesc(&vmstate_link, &l, NULL, &err);
     ASSERT_NO_ERROR(err);
     g_autofree char *json = qobject_to_json(vmdesc, false);
     ASSERT_STR_EQ(json,
@@ -670,7 +673,7 @@ static void test_vmdesc_sizes_sum_to_payload(void)
     Dev d;
     Link l = { 3, { { 1, 7 }, { 2, 0 }, { 3, 300 } } };
     uint8_t region[64];
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     Host h = { 2, 16 };
     GError *err = NULL;
     dev_init(&d);
@@ -684,7 +687,7 @@ static void test_vmdesc_sizes_sum_to_payload(void)
         byte_writer_init(&w);
         g_autoptr(QObject) vmdesc = qdict_new();
         qdict_put(vmdesc, "name", qstring_from_str("x"));
-        CU_ASSERT_TRUE(vmstate_save_qemufile(&w, cases[i].vmsd, cases[i].opaque, &ctx, vmdesc,
+        CU_ASSERT_TRUE(qemu_stream_save_device(&w, cases[i].vmsd, cases[i].opaque, &ctx, vmdesc,
                                              &err));
         ASSERT_NO_ERROR(err);
         CU_ASSERT_EQUAL(vmdesc_bytes(vmdesc), byte_writer_len(&w));
@@ -700,6 +703,90 @@ static void test_vmdesc_sizes_sum_to_payload(void)
         byte_writer_clear(&w);
     }
     CU_ASSERT_EQUAL(sizeof(DEV_BYTES), 89);
+}
+
+/* ---- types as data ---- */
+
+typedef struct Typed {
+    int64_t expires;        /* a timer */
+    int32_t limit;          /* QEMU's "int32 le" */
+    uint32_t id;            /* _equal */
+} Typed;
+
+static const VMStateDescription vmstate_typed = {
+    .name = "typed",
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_SINGLE_V(expires, Typed, 0, vmstate_info_timer, int64_t),
+        VMSTATE_SINGLE_V(limit, Typed, 0, vmstate_info_int32_le, int32_t),
+        VMSTATE_UINT32_EQUAL(id, Typed),
+        { .name = "gap", .info = VMSTATE_INFO(VMSTATE_TYPE_NULLPTR), .size = 1 },
+        VMSTATE_UNUSED(2),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const uint8_t TYPED_BYTES[] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,     /* expires -1 */
+    0x00, 0x00, 0x00, 0x05,                             /* limit 5 */
+    0x00, 0x00, 0x00, 0x07,                             /* id 7 */
+    0x30,                                               /* gap: null pointer marker */
+    0x00, 0x00,                                         /* unused */
+};
+
+static void test_types_walk(void)
+{
+    Typed t = { -1, 5, 7 };
+    GError *err = NULL;
+    g_autofree char *json = save_json(&vmstate_typed, &t, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    ASSERT_STR_EQ(json, "{\"expires\":-1,\"limit\":5,\"id\":7,\"gap\":null,\"unused\":\"0000\"}");
+    g_autoptr(GBytes) b = save_bytes(&vmstate_typed, &t, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(bytes_equal(b, TYPED_BYTES, sizeof(TYPED_BYTES)));
+    CU_ASSERT_TRUE(vmstate_check(&vmstate_typed, sizeof(Typed), &err));
+    ASSERT_NO_ERROR(err);
+
+    /* "le": the input is stored when 0 <= input <= the current value. */
+    Typed l = { 0, 9, 7 };
+    CU_ASSERT_TRUE(load_bytes(&vmstate_typed, &l, TYPED_BYTES, sizeof(TYPED_BYTES), 1, NULL,
+                              NULL, &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(l.expires == -1 && l.limit == 5 && l.id == 7);
+    l.limit = 4;
+    CU_ASSERT_FALSE(load_bytes(&vmstate_typed, &l, TYPED_BYTES, sizeof(TYPED_BYTES), 1, NULL,
+                               NULL, &err));
+    CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_RANGE));
+    ASSERT_ERROR(err, "typed.limit: value 5 in the input is not between 0 and the current"
+                      " value 4");
+
+    uint8_t bad[sizeof(TYPED_BYTES)];
+    memcpy(bad, TYPED_BYTES, sizeof(bad));
+    bad[16] = 0x31;
+    l = (Typed){ 0, 9, 7 };
+    CU_ASSERT_FALSE(load_bytes(&vmstate_typed, &l, bad, sizeof(bad), 1, NULL, NULL, &err));
+    ASSERT_ERROR(err, "offset 16: typed.gap: null pointer marker is 0x31, expected 0x30");
+}
+
+static void test_types_table(void)
+{
+    /* Every entry names itself in descriptions and in QEMU's vmdesc. */
+    for (int t = 0; t < VMSTATE_TYPE__MAX; t++) {
+        const VMStateInfo *info = VMSTATE_INFO(t);
+        CU_ASSERT_PTR_EQUAL(vmstate_info_find(info->name), info);
+        CU_ASSERT_PTR_NOT_NULL(vmstate_info_find_vmdesc(info->vmdesc_name));
+        CU_ASSERT_TRUE(info->visit != NULL || (info->flags & VMSTATE_INFO_STRUCT));
+    }
+    CU_ASSERT_PTR_EQUAL(vmstate_info_find_vmdesc("int32 le"), VMSTATE_INFO(VMSTATE_TYPE_INT32_LE));
+    CU_ASSERT_PTR_EQUAL(vmstate_info_find_vmdesc("unused_buffer"),
+                        VMSTATE_INFO(VMSTATE_TYPE_UNUSED));
+    CU_ASSERT_PTR_EQUAL(vmstate_info_find_vmdesc("tmp"), VMSTATE_INFO(VMSTATE_TYPE_TMP));
+    /* QEMU names its uint64_equal "int64 equal": the first of the two wins. */
+    CU_ASSERT_PTR_EQUAL(vmstate_info_find_vmdesc("int64 equal"),
+                        VMSTATE_INFO(VMSTATE_TYPE_INT64_EQUAL));
+    CU_ASSERT_PTR_NULL(vmstate_info_find_vmdesc("pci config"));
+    CU_ASSERT_PTR_NULL(vmstate_info_find("uint32 equal"));
+    CU_ASSERT_PTR_EQUAL(vmstate_info_int(VISIT_UINT16), VMSTATE_INFO(VMSTATE_TYPE_UINT16));
 }
 
 static const CuTest walk_tests[] = {
@@ -738,6 +825,12 @@ static const CuTest segptr_tests[] = {
     { NULL, NULL },
 };
 
+static const CuTest type_tests[] = {
+    { "timer, le, equal, nullptr, unused", test_types_walk },
+    { "the table", test_types_table },
+    { NULL, NULL },
+};
+
 static const CuTest vmdesc_tests[] = {
     { "exact", test_vmdesc_exact },
     { "nested subsections", test_vmdesc_nested_subsections },
@@ -750,6 +843,7 @@ static const CuSuite suites[] = {
     { "vmstate-rules", rule_tests },
     { "vmstate-load", load_tests },
     { "vmstate-segptr", segptr_tests },
+    { "vmstate-types", type_tests },
     { "vmstate-vmdesc", vmdesc_tests },
     { NULL, NULL },
 };

@@ -62,7 +62,9 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "vmscope/bytes.h"
 #include "vmscope/qobject.h"
+#include "vmscope/vmstate.h"
 
 #define QEMU_VM_FILE_MAGIC     0x5145564du   /* "QEVM" */
 #define QEMU_VM_FILE_VERSION   3u
@@ -158,6 +160,22 @@ bool qemu_stream_set(QemuStream *s, const char *path, const char *value, GError 
  * empty when the streams hold the same state.
  */
 GPtrArray *qemu_stream_diff(const QemuStream *a, const QemuStream *b);
+
+/*
+ * A device's section payload in QEMU's format, from its description and
+ * state (vmstate_save through the QEMUFile output visitor), appended to w;
+ * and, if vmdesc is not NULL, QEMU's vmdesc members for the device
+ * ("vmsd_name", "version", "fields", "subsections") added to the dict
+ * vmdesc, exactly as QEMU builds them: sizes are the bytes written, an
+ * array is one entry with "array_len" unless its elements are structs with
+ * subsections (one entry per element, with "index").  A stream writer puts
+ * "name" and "instance_id" in the dict first, as QEMU does.
+ */
+bool qemu_stream_save_device(ByteWriter *w, const VMStateDescription *vmsd, void *opaque,
+                             const VMStateContext *ctx, QObject *vmdesc, GError **errp);
+/* The vmdesc dict of one device (new reference), or NULL with *errp set. */
+QObject *qemu_stream_device_vmdesc(const VMStateDescription *vmsd, void *opaque,
+                                   const VMStateContext *ctx, GError **errp);
 
 /*
  * Building new streams (device hosts): header, configuration section with

@@ -28,6 +28,9 @@
  * error.h):
  *   "offset 1234: serial.fifo[3]: truncated: need 4 bytes, 2 left"
  * The output visitor appends to a borrowed ByteWriter.
+ *
+ * QEMU's vmdesc (the JSON description of what a section holds) is written
+ * where streams are: qemu_stream_save_device() in qemu-stream.h.
  */
 #ifndef VMSCOPE_QEMUFILE_VISITOR_H
 #define VMSCOPE_QEMUFILE_VISITOR_H
