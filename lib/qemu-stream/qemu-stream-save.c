@@ -43,10 +43,13 @@ static VmdescFrame *top_frame(VmdescWriter *vw)
 /*
  * Can QEMU's vmdesc describe all elements of this field by the first one?
  * Not when they are structs that have (or contain) subsections, which may
- * differ from element to element.
+ * differ from element to element, nor in runs, whose elements differ.
  */
 static bool can_compress(const VMStateField *f)
 {
+    if (f->continues || (f[1].name && f[1].continues)) {
+        return false;
+    }
     if (!(f->info->flags & VMSTATE_INFO_STRUCT)) {
         return true;
     }

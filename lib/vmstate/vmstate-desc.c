@@ -48,7 +48,7 @@ static const VMStateField *varray_length_field(const VMStateDescription *vmsd,
                                                const VMStateField *field)
 {
     for (const VMStateField *f = vmsd->fields; f < field; f++) {
-        if (f->shape == VMSTATE_SINGLE && info_is_int(f->info) &&
+        if (f->shape == VMSTATE_SINGLE && !f->continues && info_is_int(f->info) &&
             f->info == field->num_info && f->offset == field->num_offset) {
             return f;
         }
@@ -62,6 +62,35 @@ typedef struct CheckLimits {
 
 static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const char *prefix,
                        int depth, const CheckLimits *lim, GError **errp);
+
+/* A field that continues a run: after a field of its name, both SINGLE or ARRAY. */
+static bool check_run(const VMStateDescription *vmsd, const VMStateField *f, const char *path,
+                      GError **errp)
+{
+    const VMStateField *first = f;
+    while (first > vmsd->fields && first->continues) {
+        first--;
+    }
+    if (first->continues || strcmp(first->name, f->name) != 0) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "%s: continues a run, but does not follow a field of its name", path);
+        return false;
+    }
+    for (const VMStateField *r = first; r <= f; r++) {
+        if (r->shape != VMSTATE_SINGLE && r->shape != VMSTATE_ARRAY) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                        "%s: runs are made of single elements and fixed arrays", path);
+            return false;
+        }
+    }
+    if (f->version_id != first->version_id) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "%s: version %d differs from the version %d of its run", path,
+                    f->version_id, first->version_id);
+        return false;
+    }
+    return true;
+}
 
 static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
                         size_t state_size, const char *path, int depth, const CheckLimits *lim,
@@ -88,6 +117,9 @@ static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
         f->shape != VMSTATE_ARRAY) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                     "%s: %s fields are single elements or fixed arrays", path, info->name);
+        return false;
+    }
+    if (f->continues && !check_run(vmsd, f, path, errp)) {
         return false;
     }
     if (info_is_unused(info)) {
@@ -220,6 +252,12 @@ static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const 
                         "%s: subsection name longer than 255 bytes", path);
             return false;
         }
+        if (sub->has_presence && (sub->needed || sub->presence_offset >= state_size)) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                        "%s: presence byte at offset %zu outside the state size %zu, or with"
+                        " a needed()", path, sub->presence_offset, state_size);
+            return false;
+        }
         if (!check_vmsd(sub, state_size, path, depth + 1, lim, errp)) {
             return false;
         }
@@ -285,6 +323,9 @@ QObject *vmstate_describe(const VMStateDescription *vmsd)
     qdict_put(d, "name", qstring_from_str(vmsd->name));
     qdict_put(d, "version", qnum_from_int(vmsd->version_id));
     qdict_put(d, "minimum_version", qnum_from_int(vmsd->minimum_version_id));
+    if (vmsd->has_presence) {
+        qdict_put(d, "presence_offset", qnum_from_uint(vmsd->presence_offset));
+    }
     QObject *fields = qlist_new();
     qdict_put(d, "fields", fields);
     for (const VMStateField *f = vmsd->fields; f && f->name; f++) {
@@ -323,6 +364,9 @@ QObject *vmstate_describe(const VMStateDescription *vmsd)
         }
         if (f->info && (f->info->flags & VMSTATE_INFO_STRUCT) && f->vmsd) {
             qdict_put(fd, "struct", vmstate_describe(f->vmsd));
+        }
+        if (f->continues) {
+            qdict_put(fd, "continues", qbool_from_bool(true));
         }
     }
     if (vmsd->subsections) {
@@ -470,6 +514,21 @@ static bool get_type(Parser *p, const QObject *dict, const char *path, const cha
     return true;
 }
 
+/* An optional boolean member; *out untouched if absent. */
+static bool get_bool(Parser *p, const QObject *dict, const char *path, const char *key,
+                     bool *out)
+{
+    if (!qdict_haskey(dict, key)) {
+        return true;
+    }
+    QObject *obj = qdict_get(dict, key);
+    if (!qbool_get(obj, out)) {
+        return fail(p, VMS_ERROR_INVALID, "%s.%s: expected true or false, got %s", path, key,
+                    qtype_name(qobject_type(obj)));
+    }
+    return true;
+}
+
 static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const char *path,
                                             int depth, VMStateDescription *into);
 
@@ -506,7 +565,7 @@ static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateF
         f->num = value;
         for (const VMStateField *lf = fields; lf < f; lf++) {
             if (strcmp(lf->name, lname) == 0 && lf->shape == VMSTATE_SINGLE &&
-                info_is_int(lf->info)) {
+                !lf->continues && info_is_int(lf->info)) {
                 f->num_offset = lf->offset;
                 f->num_info = lf->info;
                 return true;
@@ -540,14 +599,15 @@ static bool parse_field(Parser *p, const QObject *fd, const char *path, int dept
                         VMStateField *fields, VMStateField *f)
 {
     static const char *const keys[] = { "name", "type", "offset", "size", "version", "array",
-                                        "struct", NULL };
+                                        "struct", "continues", NULL };
     const char *name;
     uint64_t value = 0;
     QObject *obj;
 
     if (!expect_dict(p, fd, path) || !only_keys(p, fd, path, keys) ||
         !get_string(p, fd, path, "name", true, &name) ||
-        !get_type(p, fd, path, "type", &f->info)) {
+        !get_type(p, fd, path, "type", &f->info) ||
+        !get_bool(p, fd, path, "continues", &f->continues)) {
         return false;
     }
     f->name = parser_strdup(p, name);
@@ -607,7 +667,7 @@ static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const
                                             int depth, VMStateDescription *into)
 {
     static const char *const keys[] = { "name", "version", "minimum_version", "fields",
-                                        "subsections", NULL };
+                                        "subsections", "presence_offset", NULL };
     VMStateDescription *vmsd = into ? into : parser_alloc(p, sizeof(*vmsd));
     const char *name;
     uint64_t version = 0, minimum = 0;
@@ -628,6 +688,14 @@ static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const
     vmsd->name = parser_strdup(p, name);
     vmsd->version_id = (int)version;
     vmsd->minimum_version_id = (int)minimum;
+    if (qdict_haskey(obj, "presence_offset")) {
+        uint64_t presence = 0;
+        if (!get_uint(p, obj, path, "presence_offset", true, SIZE_MAX, &presence)) {
+            return NULL;
+        }
+        vmsd->has_presence = true;
+        vmsd->presence_offset = presence;
+    }
     if (qobject_type(fields) != QTYPE_LIST) {
         fail(p, VMS_ERROR_INVALID, "%s.fields: expected a list, got %s", path,
              qtype_name(qobject_type(fields)));
@@ -666,8 +734,8 @@ static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const
     return vmsd;
 }
 
-static VMStateDescription *from_description(QObject *desc, size_t state_size, int max_depth,
-                                            GError **errp)
+VMStateDescription *vmstate_from_description_depth(QObject *desc, size_t state_size,
+                                                   int max_depth, GError **errp)
 {
     OwnedDescription *od = g_new0(OwnedDescription, 1);
     od->allocs = g_ptr_array_new_with_free_func(g_free);
@@ -683,7 +751,7 @@ static VMStateDescription *from_description(QObject *desc, size_t state_size, in
 
 VMStateDescription *vmstate_from_description(QObject *desc, size_t state_size, GError **errp)
 {
-    return from_description(desc, state_size, VMSTATE_MAX_DEPTH, errp);
+    return vmstate_from_description_depth(desc, state_size, VMSTATE_MAX_DEPTH, errp);
 }
 
 void vmstate_description_free(VMStateDescription *vmsd)

@@ -56,7 +56,7 @@ static char *field_visit_name(const VMStateDescription *vmsd, const VMStateField
 {
     int before = 0, total = 0;
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
-        if (strcmp(f->name, field->name) == 0) {
+        if (!f->continues && strcmp(f->name, field->name) == 0) {     /* a run counts once */
             if (f < field) {
                 before++;
             }
@@ -142,8 +142,8 @@ static bool segptr_target(Walk *w, const VMStateField *f, const char *name,
 }
 
 /*
- * Where the elements of a field are and how many there are: *first is NULL
- * for types without state.
+ * Where the elements of one field (or one field of a run) are and how many
+ * there are: *first is NULL for types without state.
  */
 static bool field_elements(Walk *w, const VMStateField *f, const char *name, uint8_t *opaque,
                            uint8_t **first, size_t *n, StagedWrite *staged, GError **errp)
@@ -166,7 +166,7 @@ static bool field_elements(Walk *w, const VMStateField *f, const char *name, uin
     g_assert_not_reached();
 }
 
-/* The elements of a field, counted in *index. */
+/* The elements of one field of the list, from list index *index on. */
 static bool walk_elements(Walk *w, const VMStateField *f, const VMStateField *run,
                           const char *name, bool is_list, uint8_t *first, size_t count,
                           size_t *index, size_t total, GError **errp)
@@ -188,21 +188,41 @@ static bool walk_elements(Walk *w, const VMStateField *f, const VMStateField *ru
     return true;
 }
 
-/* A field: one element, or a list. */
+/* The number of elements of a run (its fields are SINGLE or ARRAY: vmstate_check). */
+static size_t run_length(const VMStateField *f, const VMStateField **end)
+{
+    size_t n = 0;
+    const VMStateField *r = f;
+    do {
+        n += r->shape == VMSTATE_SINGLE ? 1 : r->num;
+        r++;
+    } while (r->name && r->continues);
+    *end = r;
+    return n;
+}
+
+/* A field, or the run of fields that starts with it, as one list. */
 static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateField *f,
                        uint8_t *opaque, GError **errp)
 {
     const VMStateHooks *h = w->hooks;
     Visitor *v = w->v;
     g_autofree char *name = field_visit_name(vmsd, f);
+    const VMStateField *end = f + 1;
     StagedWrite staged = { 0 };
     uint8_t *first = NULL;
     size_t n, index = 0;
+    bool is_list, ok;
 
-    if (!field_elements(w, f, name, opaque, &first, &n, &staged, errp)) {
-        return false;
+    if (end->name && end->continues) {
+        n = run_length(f, &end);
+        is_list = true;
+    } else {
+        if (!field_elements(w, f, name, opaque, &first, &n, &staged, errp)) {
+            return false;
+        }
+        is_list = f->shape != VMSTATE_SINGLE;
     }
-    bool is_list = f->shape != VMSTATE_SINGLE;
     if (h->field && !h->field(w->hooks_opaque, f, name, is_list, n, errp)) {
         g_free(staged.data);
         return false;
@@ -211,7 +231,16 @@ static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateFie
         g_free(staged.data);
         return false;
     }
-    bool ok = walk_elements(w, f, f, name, is_list, first, n, &index, n, errp);
+    if (end == f + 1) {
+        ok = walk_elements(w, f, f, name, is_list, first, n, &index, n, errp);
+    } else {
+        ok = true;
+        for (const VMStateField *r = f; ok && r < end; r++) {
+            size_t count = r->shape == VMSTATE_SINGLE ? 1 : r->num;
+            uint8_t *rfirst = r->info->flags & VMSTATE_INFO_NO_STATE ? NULL : opaque + r->offset;
+            ok = walk_elements(w, f, r, name, true, rfirst, count, &index, n, errp);
+        }
+    }
     if (is_list) {
         ok = ok && visit_check_list(v, errp);
         visit_end_list(v);
@@ -226,12 +255,20 @@ static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateFie
 
 /* ---- subsections ---- */
 
+static bool subsection_needed(const VMStateDescription *sub, uint8_t *opaque)
+{
+    if (sub->has_presence) {
+        return opaque[sub->presence_offset] != 0;
+    }
+    return !sub->needed || sub->needed(opaque);
+}
+
 static bool save_subsections(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
                              GError **errp)
 {
     for (const VMStateDescription *const *s = vmsd->subsections; s && *s; s++) {
         const VMStateDescription *sub = *s;
-        bool present = !sub->needed || sub->needed(opaque);
+        bool present = subsection_needed(sub, opaque);
         if (visit_optional(w->v, sub->name, &present) &&
             !walk_vmsd(w, sub, opaque, VISIT_STRUCT_SUBSECTION, sub->name, sub->version_id,
                        errp)) {
@@ -269,6 +306,9 @@ static bool load_subsections(Walk *w, const VMStateDescription *vmsd, uint8_t *o
                            sub->version_id, errp)) {
                 return false;
             }
+            if (sub->has_presence) {
+                opaque[sub->presence_offset] = 1;
+            }
         }
     }
     return true;
@@ -293,12 +333,12 @@ static bool check_version(Walk *w, const VMStateDescription *vmsd, int version, 
     return true;
 }
 
-/* The fields that exist in `version`, in order. */
+/* The fields (and runs) that exist in `version`, in order. */
 static bool walk_fields(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque, int version,
                         GError **errp)
 {
     for (const VMStateField *f = vmsd->fields; f && f->name; f++) {
-        if (f->version_id <= version &&
+        if (!f->continues && f->version_id <= version &&
             !walk_field(w, vmsd, f, opaque, errp)) {
             return false;
         }

@@ -220,6 +220,46 @@ static void test_rebuild_segptr(void)
                       "region of 16 bytes");
 }
 
+/* Runs, presence bytes and the newer types, through JSON and back. */
+static void test_rebuild_runs_and_presence(void)
+{
+    static const char json[] =
+        "{" D("name") ":" D("r") "," D("version") ":1," D("minimum_version") ":1,"
+        D("fields") ":["
+        "{" D("name") ":" D("p") "," D("type") ":" D("nullptr") "," D("size") ":1,"
+        D("version") ":0},"
+        "{" D("name") ":" D("p") "," D("type") ":" D("timer") "," D("offset") ":0,"
+        D("size") ":8," D("version") ":0," D("continues") ":true},"
+        "{" D("name") ":" D("p") "," D("type") ":" D("int32_le") "," D("offset") ":8,"
+        D("size") ":4," D("version") ":0," D("array") ":{" D("kind") ":" D("fixed") ","
+        D("length") ":2}," D("continues") ":true}],"
+        D("subsections") ":[{" D("name") ":" D("r/s") "," D("version") ":1,"
+        D("minimum_version") ":1," D("presence_offset") ":16," D("fields") ":["
+        "{" D("name") ":" D("s") "," D("type") ":" D("uint8") "," D("offset") ":17,"
+        D("size") ":1," D("version") ":0}]}]}";
+    GError *err = NULL;
+    g_autoptr(QObject) desc = parse(json);
+    g_autoptr(VMStateDescription) r = vmstate_from_description(desc, 18, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    g_autoptr(QObject) back = vmstate_describe(r);
+    g_autofree char *text = qobject_to_json(back, false);
+    ASSERT_STR_EQ(text, json);
+
+    uint8_t state[18] = { 0 };
+    int64_t expires = -1;
+    int32_t limits[2] = { 3, 4 };
+    memcpy(state, &expires, 8);
+    memcpy(state + 8, limits, 8);
+    state[17] = 9;
+    g_autofree char *absent = save_json(r, state, NULL, &err);
+    ASSERT_STR_EQ(absent, "{\"p\":[null,-1,3,4]}");
+    state[16] = 1;
+    g_autofree char *present = save_json(r, state, NULL, &err);
+    ASSERT_STR_EQ(present, "{\"p\":[null,-1,3,4],\"r/s\":{\"s\":9}}");
+    ASSERT_NO_ERROR(err);
+}
+
 /* ---- hostile descriptions ---- */
 
 #define HEAD D("name") ":" D("x") "," D("version") ":2," D("minimum_version") ":1,"
@@ -565,6 +605,7 @@ static const CuTest rebuild_tests[] = {
     { "walks the same", test_rebuild_walks_the_same },
     { "subsections always present", test_rebuild_subsections_always_present },
     { "segment pointers", test_rebuild_segptr },
+    { "runs, presence bytes, types", test_rebuild_runs_and_presence },
     { NULL, NULL },
 };
 

@@ -1,8 +1,8 @@
 /*
  * Unit tests for the VMState engine: the walk, the VMState rules with their
  * exact errors, segment-relative pointers, hooks, load-into-a-copy, types as
- * data, and the vmdesc QEMU's writer (qemu_stream_save_device) makes from a
- * walk it watches.
+ * data, runs and presence bytes, watching a walk, and the vmdesc QEMU's
+ * writer (qemu_stream_save_device) makes from a walk.
  */
 #include "config.h"
 
@@ -789,6 +789,206 @@ static void test_types_table(void)
     CU_ASSERT_PTR_EQUAL(vmstate_info_int(VISIT_UINT16), VMSTATE_INFO(VMSTATE_TYPE_UINT16));
 }
 
+/* ---- runs, presence, names ---- */
+
+typedef struct Ptrs {
+    uint8_t head;
+    uint16_t tail[2];
+    uint8_t more_present;   /* the presence byte of "ptrs/more" */
+    uint32_t more;
+} Ptrs;
+
+static const VMStateDescription vmstate_ptrs_more = {
+    .name = "ptrs/more",
+    .version_id = 1,
+    .has_presence = true,
+    .presence_offset = offsetof(Ptrs, more_present),
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(more, Ptrs),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* A list in three runs: a null pointer, one uint8, two uint16 (as a vmdesc can say). */
+static const VMStateDescription vmstate_ptrs = {
+    .name = "ptrs",
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        { .name = "p", .info = VMSTATE_INFO(VMSTATE_TYPE_NULLPTR), .size = 1 },
+        { .name = "p", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .size = 1,
+          .offset = offsetof(Ptrs, head), .continues = true },
+        { .name = "p", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT16), .size = 2,
+          .shape = VMSTATE_ARRAY, .num = 2, .offset = offsetof(Ptrs, tail), .continues = true },
+        VMSTATE_UNUSED(1),
+        VMSTATE_UNUSED(1),
+        VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription *const[]) { &vmstate_ptrs_more, NULL },
+};
+
+static const uint8_t PTRS_BYTES[] = {
+    0x30, 0x07, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00,
+    0x05, 0x09, 'p', 't', 'r', 's', '/', 'm', 'o', 'r', 'e', 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x00, 0x01, 0x00,
+};
+
+static void test_runs_and_presence(void)
+{
+    Ptrs p = { .head = 7, .tail = { 1, 2 } };
+    GError *err = NULL;
+    CU_ASSERT_TRUE(vmstate_check(&vmstate_ptrs, sizeof(Ptrs), &err));
+    ASSERT_NO_ERROR(err);
+
+    /* The runs are one list; "unused" counts twice, the run once. */
+    g_autofree char *absent = save_json(&vmstate_ptrs, &p, NULL, &err);
+    ASSERT_STR_EQ(absent, "{\"p\":[null,7,1,2],\"unused[0]\":\"00\",\"unused[1]\":\"00\"}");
+    g_autoptr(GBytes) b0 = save_bytes(&vmstate_ptrs, &p, NULL, &err);
+    CU_ASSERT_TRUE(bytes_equal(b0, PTRS_BYTES, 8));
+
+    /* The presence byte, not a needed(), says whether the subsection is sent. */
+    p.more_present = 1;
+    p.more = 256;
+    g_autofree char *present = save_json(&vmstate_ptrs, &p, NULL, &err);
+    ASSERT_STR_EQ(present, "{\"p\":[null,7,1,2],\"unused[0]\":\"00\",\"unused[1]\":\"00\","
+                           "\"ptrs/more\":{\"more\":256}}");
+    g_autoptr(GBytes) b1 = save_bytes(&vmstate_ptrs, &p, NULL, &err);
+    CU_ASSERT_TRUE(bytes_equal(b1, PTRS_BYTES, sizeof(PTRS_BYTES)));
+    ASSERT_NO_ERROR(err);
+
+    /* A load sets the presence byte of what it found, and only that. */
+    Ptrs l = { 0 };
+    CU_ASSERT_TRUE(load_bytes(&vmstate_ptrs, &l, PTRS_BYTES, sizeof(PTRS_BYTES), 1, NULL, NULL,
+                              &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL(memcmp(&l, &p, sizeof(p)), 0);
+    l = (Ptrs){ 0 };
+    size_t left = 0;
+    CU_ASSERT_TRUE(load_bytes(&vmstate_ptrs, &l, PTRS_BYTES, 8, 1, NULL, &left, &err));
+    CU_ASSERT_TRUE(l.more_present == 0 && l.head == 7 && l.tail[1] == 2 && left == 0);
+    ASSERT_NO_ERROR(err);
+
+    /* Element errors name the place in the whole list. */
+    CU_ASSERT_FALSE(load_bytes(&vmstate_ptrs, &l, PTRS_BYTES, 5, 1, NULL, NULL, &err));
+    ASSERT_ERROR(err, "offset 4: ptrs.p[3]: truncated: need 2 bytes, 1 left");
+}
+
+static void test_runs_checked(void)
+{
+    GError *err = NULL;
+    VMStateField fields[] = {
+        { .name = "a", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .size = 1 },
+        { .name = "b", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .size = 1, .offset = 1,
+          .continues = true },
+        VMSTATE_END_OF_LIST()
+    };
+    VMStateDescription vmsd = { .name = "x", .version_id = 1, .fields = fields };
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    ASSERT_ERROR(err, "x.b: continues a run, but does not follow a field of its name");
+    fields[0].continues = true;
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    ASSERT_ERROR(err, "x.a: continues a run, but does not follow a field of its name");
+    fields[0] = (VMStateField){ .name = "b", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8),
+                                .size = 1, .shape = VMSTATE_VARRAY, .num = 1,
+                                .num_info = VMSTATE_INFO(VMSTATE_TYPE_UINT8) };
+    fields[1].version_id = 2;
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    g_clear_error(&err);
+    fields[0].shape = VMSTATE_SINGLE;
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    ASSERT_ERROR(err, "x.b: version 2 differs from the version 0 of its run");
+
+    VMStateDescription sub = { .name = "x/s", .version_id = 1, .fields = fields + 2,
+                               .has_presence = true, .presence_offset = 8 };
+    const VMStateDescription *subs[] = { &sub, NULL };
+    fields[1].version_id = 0;
+    vmsd.subsections = subs;
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    ASSERT_ERROR(err, "x.x/s: presence byte at offset 8 outside the state size 8, or with a"
+                      " needed()");
+}
+
+/* ---- watching a walk ---- */
+
+typedef struct Watch {
+    GString *log;
+    Visitor *v;
+} Watch;
+
+static bool watch_enter(void *opaque, const VMStateDescription *vmsd, VisitStructKind kind,
+                        int version_id, GError **errp)
+{
+    Watch *w = opaque;
+    g_string_append_printf(w->log, "enter %s v%d kind %d; ", vmsd->name, version_id, kind);
+    return true;
+}
+
+static bool watch_leave(void *opaque, const VMStateDescription *vmsd, GError **errp)
+{
+    g_string_append_printf(((Watch *)opaque)->log, "leave %s; ", vmsd->name);
+    return true;
+}
+
+static bool watch_field(void *opaque, const VMStateField *f, const char *name, bool is_list,
+                        size_t n, GError **errp)
+{
+    g_string_append_printf(((Watch *)opaque)->log, "field %s%s%zu; ", name,
+                           is_list ? " list " : " ", n);
+    return true;
+}
+
+static bool watch_element(void *opaque, const VMStateField *f, const VMStateField *run,
+                          size_t index, size_t n, uint8_t *elem, bool end, GError **errp)
+{
+    Watch *w = opaque;
+    if (!end) {
+        g_autofree char *path = visit_path(w->v, NULL);
+        g_string_append_printf(w->log, "elem %s %s %zu/%zu at %s; ", f->name, run->info->name,
+                               index, n, path);
+    }
+    if (end && index == 2) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED, "enough");
+        return false;
+    }
+    return true;
+}
+
+static void test_watch(void)
+{
+    static const VMStateHooks hooks = {
+        .enter = watch_enter,
+        .leave = watch_leave,
+        .field = watch_field,
+        .element = watch_element,
+    };
+    Ptrs p = { .head = 7, .tail = { 1, 2 }, .more_present = 1 };
+    Watch w = { .log = g_string_new(NULL) };
+    VMStateContext ctx = { .hooks = &hooks, .hooks_opaque = &w };
+    GError *err = NULL;
+    w.v = qobject_output_visitor_new();
+
+    /* Unnamed at the top: paths start at the fields.  A hook that fails stops the walk. */
+    CU_ASSERT_FALSE(vmstate_save_as(w.v, NULL, &vmstate_ptrs, &p, &ctx, &err));
+    ASSERT_ERROR(err, "enough");
+    visit_free(w.v);
+    ASSERT_STR_EQ(w.log->str, "enter ptrs v1 kind 1; field p list 4; "
+                              "elem p nullptr 0/4 at p[0]; elem p uint8 1/4 at p[1]; "
+                              "elem p uint16 2/4 at p[2]; ");
+
+    g_string_truncate(w.log, 0);
+    ByteReader r;
+    byte_reader_init(&r, PTRS_BYTES, sizeof(PTRS_BYTES), 0);
+    w.v = qemufile_input_visitor_new(&r);
+    Ptrs l = { 0 };
+    CU_ASSERT_FALSE(vmstate_load_as(w.v, "top", &vmstate_ptrs, &l, 1, &ctx, &err));
+    ASSERT_ERROR(err, "enough");
+    visit_free(w.v);
+    ASSERT_STR_EQ(w.log->str, "enter ptrs v1 kind 1; field p list 4; "
+                              "elem p nullptr 0/4 at top.p[0]; elem p uint8 1/4 at top.p[1]; "
+                              "elem p uint16 2/4 at top.p[2]; ");
+    g_string_free(w.log, TRUE);
+}
+
 static const CuTest walk_tests[] = {
     { "save as QObject", test_save_qobject },
     { "subsection not needed", test_save_subsection_not_needed },
@@ -831,6 +1031,13 @@ static const CuTest type_tests[] = {
     { NULL, NULL },
 };
 
+static const CuTest run_tests[] = {
+    { "runs and presence bytes", test_runs_and_presence },
+    { "runs checked", test_runs_checked },
+    { "watching a walk", test_watch },
+    { NULL, NULL },
+};
+
 static const CuTest vmdesc_tests[] = {
     { "exact", test_vmdesc_exact },
     { "nested subsections", test_vmdesc_nested_subsections },
@@ -844,6 +1051,7 @@ static const CuSuite suites[] = {
     { "vmstate-load", load_tests },
     { "vmstate-segptr", segptr_tests },
     { "vmstate-types", type_tests },
+    { "vmstate-runs", run_tests },
     { "vmstate-vmdesc", vmdesc_tests },
     { NULL, NULL },
 };

@@ -42,6 +42,13 @@
  *   In VARRAY, PARTIAL and SEGPTR shapes N > num is an error on save and
  *   on load ("...: array length 70 exceeds the maximum 64").
  *
+ * Lists in runs: a field with `continues` set continues the list of the
+ * field before it (which has the same name): the engine visits the fields of
+ * such a run as ONE list, each field (SINGLE or ARRAY, of any type)
+ * contributing its elements in turn.  Descriptions learned from a QEMU
+ * vmdesc need this: arrays described element by element ("index"), and
+ * arrays of pointers split into runs around null pointers.
+ *
  * Every field exists since its version_id (0: always): a field newer than
  * the version being loaded is not visited and keeps its current value.
  *
@@ -60,7 +67,7 @@
  *   visit_start_struct(vmsd->name, {VISIT_STRUCT_VMSD, vmsd->name, version})
  *     fields in order: each element through its type's visit function
  *     (scalars with visit_type_*, buffers and unused with visit_type_buffer,
- *     nullptr with visit_type_null), arrays as lists (elements
+ *     nullptr with visit_type_null), arrays and runs as lists (elements
  *     unnamed), structs with
  *     visit_start_struct({VISIT_STRUCT_NESTED_VMSD, sub->name, version})
  *     then for each subsection:
@@ -73,9 +80,12 @@
  * check calls come only after every member succeeded.
  *
  * Subsections.  On save, a subsection is present when needed() returns true
- * (no needed(): always).  On load the input visitor says which subsections
- * it holds; they may come in any order (as QEMU allows), each at most once.
- * Input visitors that carry versions
+ * (no needed(): always), or, for a description with has_presence, when the
+ * byte at presence_offset of the state is non-zero.  On load the input
+ * visitor says which subsections it holds; they may come in any order (as
+ * QEMU allows), each at most once; a load sets the presence byte of each it
+ * found.  Presence bytes are how descriptions learned from a stream keep
+ * which subsections each instance had.  Input visitors that carry versions
  * (QEMU subsections) report them through VisitStructInfo.version_id; for
  * the top level the caller passes the version (QEMU puts it in the section
  * header).
@@ -83,7 +93,7 @@
  * Visit names: a field is visited under its name; when several fields of a
  * description share a name (QEMU descriptions often have several "unused"),
  * the k-th of them (from 0) is visited as "name[k]", exactly as QEMU's vmdesc
- * names them.  So a device state as a
+ * names them (the fields of one run count once).  So a device state as a
  * QObject is
  *   {"divider": 12, "fifo": [1, 2, 3], "regs": {...}, "mem": "00ff",
  *    "unused[0]": "0000", "unused[1]": "00", "serial/fifo": {...}}
@@ -108,7 +118,7 @@
  * never make the engine touch memory outside the state (or, for SEGPTR
  * elements, outside the region: checked during the walk).  Deserialized
  * descriptions have no needed() and no hooks: on save all their
- * subsections are present.
+ * subsections are present unless they have presence bytes.
  */
 #ifndef VMSCOPE_VMSTATE_H
 #define VMSCOPE_VMSTATE_H
@@ -211,6 +221,7 @@ struct VMStateField {
     const VMStateInfo *num_info;    /* ... an integer of this type */
     const VMStateDescription *vmsd; /* structs */
     int version_id;                 /* exists since this version */
+    bool continues;                 /* continues the list of the field before it (runs) */
 };
 
 struct VMStateDescription {
@@ -220,6 +231,8 @@ struct VMStateDescription {
     const VMStateField *fields;                      /* ends with VMSTATE_END_OF_LIST() */
     const VMStateDescription *const *subsections;    /* NULL-terminated, or NULL */
     bool (*needed)(void *opaque);                    /* subsections: sent only if true */
+    bool has_presence;                               /* subsections: instead of needed(), */
+    size_t presence_offset;                          /* a byte in the state says (see above) */
     bool (*pre_save)(void *opaque, GError **errp);   /* before the fields are saved */
     bool (*post_load)(void *opaque, int version_id, GError **errp);  /* after a load */
 };
@@ -233,9 +246,9 @@ struct VMStateDescription {
  *   field    before a field is visited: as a list of n elements (is_list),
  *            or as one element;
  *   element  before (end: false) and after (end: true) each element; f is
- *            the field and run the field that holds the element (f itself);
- *            index counts from 0 over the list; elem is where the element
- *            is in the state.
+ *            the field, run the field of a run that holds the element (f
+ *            itself outside runs); index counts from 0 over the whole list;
+ *            elem is where the element is in the state.
  */
 typedef struct VMStateHooks {
     bool (*enter)(void *opaque, const VMStateDescription *vmsd, VisitStructKind kind,
@@ -285,7 +298,8 @@ bool vmstate_load_copy(Visitor *v, const VMStateDescription *vmsd, void *opaque,
 /*
  * Check a description against the size of the state it walks: every
  * offset and size in range, array sizes without overflow, VARRAY lengths
- * naming an earlier integer field, subsection names
+ * naming an earlier integer field, runs made of SINGLE and ARRAY fields of
+ * one name and version, presence bytes in the state, subsection names
  * prefixed by their parent's name, scalar sizes matching their types, array
  * elements of at least one byte, nesting at most VMSTATE_MAX_DEPTH deep, and
  * at most VMSTATE_UNUSED_MAX unused bytes in one walk (they have no
@@ -304,6 +318,13 @@ QObject *vmstate_describe(const VMStateDescription *vmsd);
  * free it with vmstate_description_free (only such descriptions).
  */
 VMStateDescription *vmstate_from_description(QObject *desc, size_t state_size, GError **errp);
+/*
+ * The same for descriptions nested up to max_depth levels (instead of
+ * VMSTATE_MAX_DEPTH): descriptions built by a program, not parsed from
+ * JSON text (a stream's vmdesc, which QEMU nests deeper).
+ */
+VMStateDescription *vmstate_from_description_depth(QObject *desc, size_t state_size,
+                                                   int max_depth, GError **errp);
 void vmstate_description_free(VMStateDescription *vmsd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VMStateDescription, vmstate_description_free)
 
