@@ -1,5 +1,5 @@
 # lib/qemu-stream: QEMU migration streams: parse, decode, edit, write, build, diff;
-# a device's section payload and its vmdesc.
+# a device's section and its vmdesc, both ways.
 noinst_LTLIBRARIES += lib/qemu-stream/libqemustream.la
 lib_qemu_stream_libqemustream_la_SOURCES = \
 	lib/include/vmscope/qemu-stream.h lib/qemu-stream/qemu-stream-impl.h \

@@ -15,6 +15,7 @@
 
 #include "qemu-stream-impl.h"
 #include "vmscope/error.h"
+#include "vmscope/qobject-visitor.h"
 
 #define DEFAULT_PAGE_SIZE 4096u
 #define VMDESC_MAX_DEPTH 256    /* JSON nesting; QEMU 7.2's pc/q35 need 14 */
@@ -61,6 +62,7 @@ void qemu_stream_free(QemuStream *s)
     g_bytes_unref(s->config_payload);
     qobject_unref(s->config);
     g_ptr_array_unref(s->sections);
+    g_ptr_array_unref(s->devices);
     g_bytes_unref(s->vmdesc_text);
     qobject_unref(s->vmdesc);
     g_free(s);
@@ -355,9 +357,13 @@ static bool parse_payload(Parser *p, QemuStreamSection *sec, const char *where, 
                              sec->version_id);
             return false;
         }
-        if (!qs_decode_device(&p->r, where, desc, NULL, &sec->state, errp)) {
+        g_autoptr(QsDevice) dev = qs_device_learn(desc, start, byte_reader_left(&p->r),
+                                                  sec->version_id, where, errp);
+        if (!dev || !qs_device_load(dev, &p->r, (int)sec->version_id, where, errp)) {
             return false;
         }
+        sec->state = qs_device_to_qobject(dev);
+        g_ptr_array_index(p->s->devices, p->s->devices->len - 1) = g_steal_pointer(&dev);
     } else {
         if (strcmp(sec->name, "ram") != 0) {
             vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
@@ -386,6 +392,7 @@ static bool parse_section(Parser *p, uint8_t type, GError **errp)
     QemuStreamSection *sec = g_new0(QemuStreamSection, 1);
     sec->type = type;
     g_ptr_array_add(p->s->sections, sec);
+    g_ptr_array_add(p->s->devices, NULL);
 
     if (!byte_reader_be32(&p->r, &sec->section_id, &err)) {
         qs_propagate(errp, err, "section header", NULL);
@@ -574,6 +581,7 @@ QemuStream *qemu_stream_parse(GBytes *data, GError **errp)
     QemuStream *s = g_new0(QemuStream, 1);
     s->input = g_bytes_ref(data);
     s->sections = g_ptr_array_new_with_free_func(section_free);
+    s->devices = g_ptr_array_new_with_free_func((GDestroyNotify)qs_device_free);
     s->page_size = DEFAULT_PAGE_SIZE;
 
     Parser p = {
@@ -633,44 +641,104 @@ uint64_t qemu_stream_eof_offset(const QemuStream *s)
     return s->eof_offset;
 }
 
+/* ---- walking ------------------------------------------------------------ */
+
+static bool visit_header(Visitor *v, const QemuStream *s, GError **errp)
+{
+    char *magic = "QEVM";
+    uint32_t version = s->version;
+    if (!visit_start_struct(v, "header", NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_type_str(v, "magic", &magic, errp) &&
+              visit_type_uint32(v, "version", &version, errp) &&
+              visit_check_struct(v, errp);
+    visit_end_struct(v);
+    return ok;
+}
+
+static bool visit_configuration(Visitor *v, const QemuStream *s, GError **errp)
+{
+    uint64_t offset = s->config_offset, size;
+    if (!s->has_config) {
+        return visit_type_null(v, "configuration", errp);
+    }
+    size = g_bytes_get_size(s->config_payload);
+    if (!visit_start_struct(v, "configuration", NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_type_uint64(v, "offset", &offset, errp) &&
+              visit_type_uint64(v, "size", &size, errp);
+    qdict_foreach(s->config, key, val) {
+        ok = ok && qobject_visit(v, key, val, errp);
+    }
+    ok = ok && visit_check_struct(v, errp);
+    visit_end_struct(v);
+    return ok;
+}
+
+static bool visit_section(Visitor *v, const QemuStreamSection *sec, const QsDevice *dev,
+                          GError **errp)
+{
+    char *name = sec->name, *type = (char *)qemu_section_type_name(sec->type);
+    uint32_t instance_id = sec->instance_id, section_id = sec->section_id;
+    uint32_t version_id = sec->version_id;
+    uint64_t offset = sec->offset, size = sec->size;
+    if (!visit_start_struct(v, NULL, NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_type_str(v, "name", &name, errp) &&
+              visit_type_uint32(v, "instance-id", &instance_id, errp) &&
+              visit_type_uint32(v, "section-id", &section_id, errp) &&
+              visit_type_uint32(v, "version-id", &version_id, errp) &&
+              visit_type_str(v, "type", &type, errp) &&
+              visit_type_uint64(v, "offset", &offset, errp) &&
+              visit_type_uint64(v, "size", &size, errp) &&
+              (dev ? vmstate_save_as(v, "state", dev->vmsd, dev->state, NULL, errp)
+                   : qobject_visit(v, "state", sec->state, errp)) &&
+              visit_check_struct(v, errp);
+    visit_end_struct(v);
+    return ok;
+}
+
+static bool visit_sections(Visitor *v, const QemuStream *s, GError **errp)
+{
+    size_t n = s->sections->len;
+    if (!visit_start_list(v, "sections", &n, errp)) {
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        visit_next_list(v);
+        ok = visit_section(v, g_ptr_array_index(s->sections, i),
+                           g_ptr_array_index(s->devices, i), errp);
+    }
+    ok = ok && visit_check_list(v, errp);
+    visit_end_list(v);
+    return ok;
+}
+
+bool qemu_stream_visit(Visitor *v, const char *name, const QemuStream *s, bool with_vmdesc,
+                       GError **errp)
+{
+    if (!visit_start_struct(v, name, NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_header(v, s, errp) && visit_configuration(v, s, errp) &&
+              visit_sections(v, s, errp) &&
+              (!with_vmdesc || qobject_visit(v, "vmdesc", s->vmdesc, errp)) &&
+              visit_check_struct(v, errp);
+    visit_end_struct(v);
+    return ok;
+}
+
 QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc)
 {
-    QObject *root = qdict_new();
-    QObject *header = qdict_new();
-    qdict_put(header, "magic", qstring_from_str("QEVM"));
-    qdict_put(header, "version", qnum_from_uint(s->version));
-    qdict_put(root, "header", header);
-
-    if (s->has_config) {
-        QObject *config = qdict_new();
-        qdict_put(config, "offset", qnum_from_uint(s->config_offset));
-        qdict_put(config, "size", qnum_from_uint(g_bytes_get_size(s->config_payload)));
-        qdict_foreach(s->config, key, val) {
-            qdict_put(config, key, qobject_ref(val));
-        }
-        qdict_put(root, "configuration", config);
-    } else {
-        qdict_put(root, "configuration", NULL);
-    }
-
-    QObject *list = qlist_new();
-    for (size_t i = 0; i < s->sections->len; i++) {
-        const QemuStreamSection *sec = g_ptr_array_index(s->sections, i);
-        QObject *o = qdict_new();
-        qdict_put(o, "name", qstring_from_str(sec->name));
-        qdict_put(o, "instance-id", qnum_from_uint(sec->instance_id));
-        qdict_put(o, "section-id", qnum_from_uint(sec->section_id));
-        qdict_put(o, "version-id", qnum_from_uint(sec->version_id));
-        qdict_put(o, "type", qstring_from_str(qemu_section_type_name(sec->type)));
-        qdict_put(o, "offset", qnum_from_uint(sec->offset));
-        qdict_put(o, "size", qnum_from_uint(sec->size));
-        qdict_put(o, "state", qobject_ref(sec->state));
-        qlist_append(list, o);
-    }
-    qdict_put(root, "sections", list);
-    if (with_vmdesc) {
-        qdict_put(root, "vmdesc", qobject_ref(s->vmdesc));
-    }
+    Visitor *v = qobject_output_visitor_new();
+    bool ok = qemu_stream_visit(v, NULL, s, with_vmdesc, NULL);
+    g_assert(ok);           /* the QObject output visitor never fails */
+    QObject *root = qobject_output_visitor_take(v);
+    visit_free(v);
     return root;
 }
 

@@ -6,5 +6,6 @@ lib_visitors_libvisitors_la_SOURCES = \
 	lib/visitors/qobject-output-visitor.c lib/visitors/qobject-input-visitor.c \
 	lib/visitors/qobject-walk.c \
 	lib/include/vmscope/pretty-visitor.h lib/visitors/pretty-visitor.c \
+	lib/include/vmscope/string-visitor.h lib/visitors/string-input-visitor.c \
 	lib/include/vmscope/qemufile-visitor.h \
 	lib/visitors/qemufile-output-visitor.c lib/visitors/qemufile-input-visitor.c

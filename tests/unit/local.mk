@@ -3,8 +3,8 @@
 # below; a test that links more than libvmscope says so with an _LDADD line.
 UNIT_TESTS = \
 	tests/unit/test-error tests/unit/test-bytes tests/unit/test-qobject \
-	tests/unit/test-qobject-visitor \
-	tests/unit/test-pretty-visitor tests/unit/test-shm-segment \
+	tests/unit/test-qobject-visitor tests/unit/test-pretty-visitor \
+	tests/unit/test-string-visitor tests/unit/test-shm-segment \
 	tests/unit/test-vmstate tests/unit/test-vmstate-desc tests/unit/test-qemufile-visitor \
 	tests/unit/test-vmstate-typecheck tests/unit/test-vmstate-qobject \
 	tests/unit/test-qemu-stream tests/unit/test-devices \
@@ -29,6 +29,7 @@ tests_unit_test_bytes_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_pretty_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_string_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_shm_segment_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_shm_segment_CFLAGS = $(AM_CFLAGS) -pthread
 tests_unit_test_shm_segment_LDFLAGS = $(AM_LDFLAGS) -pthread

@@ -109,7 +109,7 @@
  * walk is, in the description's terms only (which description, which field,
  * which element).  Code that knows a format relates that to its own output:
  * QEMU's vmdesc writer (qemu_stream_save_device, qemu-stream.h) measures the
- * bytes each field wrote.
+ * bytes each field wrote, and qemu_stream_set finds a field's bytes.
  *
  * Descriptions as data: vmstate_describe turns a description into JSON
  * (see docs/vmstate.md for the format); vmstate_from_description rebuilds a
