@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pretty.h"
 #include "view-state.h"
 #include "vmscope/error.h"
+#include "vmscope/pretty-visitor.h"
 #include "vmscope/qemu-stream.h"
 
 #define EXIT_USAGE 2
@@ -214,29 +214,6 @@ static const char *option_value(int argc, char **argv, int *i, const char *name,
     return argv[++*i];
 }
 
-static void append_pretty(GString *out, const QemuStream *s, bool with_desc)
-{
-    QObject *config = qemu_stream_configuration(s);
-    g_string_append(out, "QEVM stream, version 3\n");
-    if (config) {
-        g_string_append(out, "configuration:\n");
-        pretty_append(out, config, 2);
-    }
-    for (size_t i = 0; i < qemu_stream_n_sections(s); i++) {
-        const QemuStreamSection *sec = qemu_stream_section(s, i);
-        g_autofree char *name = qemu_stream_section_display_name(sec);
-        g_string_append_printf(out, "section %u %s: %s, version %u, offset %" G_GUINT64_FORMAT
-                               ", %" G_GUINT64_FORMAT " bytes\n",
-                               sec->section_id, qemu_section_type_name(sec->type), name,
-                               sec->version_id, sec->offset, sec->size);
-        pretty_append(out, sec->state, 2);
-    }
-    if (with_desc && qemu_stream_vmdesc(s)) {
-        g_string_append(out, "vmdesc:\n");
-        pretty_append(out, qemu_stream_vmdesc(s), 2);
-    }
-}
-
 static int cmd_stream(int argc, char **argv)
 {
     const char *file = NULL, *format = "json";
@@ -277,7 +254,14 @@ static int cmd_stream(int argc, char **argv)
         g_string_append(out, json);
         g_string_append_c(out, '\n');
     } else {
-        append_pretty(out, s, with_desc);
+        Visitor *v = pretty_output_visitor_new();
+        bool ok = qemu_stream_visit(v, "stream", s, with_desc, &err);
+        g_autofree char *text = pretty_output_visitor_take(v);
+        visit_free(v);
+        if (!ok) {
+            return fail(1, "%s", err->message);
+        }
+        g_string_append(out, text);
     }
     if (!print_text(out->str, out->len, &err)) {
         return fail(1, "%s", err->message);
