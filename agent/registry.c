@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -62,6 +61,8 @@ struct AgentRegistry {
     void *emit_opaque;
     AgentWatchFunc watch;
     void *watch_opaque;
+    AgentErrorFunc error_fn;
+    void *error_opaque;
     bool watching;
     GTree *hosts;                  /* name -> Host *, sorted */
     char *list_error;              /* the directory could not be listed */
@@ -102,9 +103,7 @@ static void device_free(Device *d)
  */
 static uint64_t live_updates(const Host *h, const Device *d)
 {
-    const ShmDirEntry *dir = (const ShmDirEntry *)((const uint8_t *)shm_reader_base(h->reader) +
-                                                   sizeof(ShmSegmentHeader));
-    return atomic_load_explicit(&dir[d->info.slot].updates, memory_order_relaxed);
+    return shm_reader_updates(h->reader, d->info.slot);
 }
 
 static Device *host_find_device(const Host *h, const char *id)
@@ -371,14 +370,15 @@ static Host *find_host(AgentRegistry *reg, const char *name)
  * or was replaced.  *hp and *dp name what was read.
  */
 static bool snapshot(AgentRegistry *reg, const char *host, const char *id, unsigned what,
-                     AgentSnapshot *snap, Host **hp, Device **dp, GError **errp)
+                     const VmsFormat *format, AgentSnapshot *snap, Host **hp, Device **dp,
+                     GError **errp)
 {
     for (int attempt = 0;; attempt++) {
         Host *h = find_host(reg, host);
         Device *d = h ? host_find_device(h, id) : NULL;
         g_autoptr(GError) err = NULL;
         if (d && device_desc(h, d, &err) &&
-            (!what || agent_snapshot_take(h->reader, id, d->desc, what, snap, &err))) {
+            (!what || agent_snapshot_take(h->reader, id, d->desc, what, format, snap, &err))) {
             *hp = h;
             *dp = d;
             return true;
@@ -431,8 +431,8 @@ static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
     bool walkable = device_desc(h, d, NULL);
     if (walkable && !d->reference) {
         AgentSnapshot snap;
-        if (agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, &snap,
-                                NULL)) {
+        if (agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, NULL,
+                                &snap, NULL)) {
             d->reference = g_steal_pointer(&snap.state);
             d->seen = snap.info.generation;
         }
@@ -448,7 +448,8 @@ static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
         return;
     }
     AgentSnapshot snap;
-    if (!agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, &snap, NULL)) {
+    if (!agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, NULL, &snap,
+                             NULL)) {
         d->seen = updates;       /* try again on its next change */
         return;
     }
@@ -537,7 +538,9 @@ void agent_registry_rescan(AgentRegistry *reg)
     g_autoptr(GPtrArray) names = shm_segment_list(reg->dir, &err);
     if (!names) {
         if (g_strcmp0(reg->list_error, err->message) != 0) {
-            g_printerr("vmscope-agent: %s\n", err->message);
+            if (reg->error_fn) {
+                reg->error_fn(err, reg->error_opaque);
+            }
             g_free(reg->list_error);
             reg->list_error = g_strdup(err->message);
         }
@@ -659,6 +662,12 @@ void agent_registry_set_watch_func(AgentRegistry *reg, AgentWatchFunc fn, void *
     reg->watch_opaque = opaque;
 }
 
+void agent_registry_set_error_func(AgentRegistry *reg, AgentErrorFunc fn, void *opaque)
+{
+    reg->error_fn = fn;
+    reg->error_opaque = opaque;
+}
+
 /* ---- answers ------------------------------------------------------------------ */
 
 QObject *agent_registry_hosts(AgentRegistry *reg)
@@ -716,13 +725,15 @@ QObject *agent_registry_devices(AgentRegistry *reg)
 }
 
 bool agent_registry_device_state(AgentRegistry *reg, const char *host, const char *id,
-                                 bool pretty, QObject **ret, GError **errp)
+                                 const VmsFormat *format, QObject **ret, GError **errp)
 {
     AgentSnapshot snap;
     Host *h;
     Device *d;
-    unsigned what = AGENT_SNAPSHOT_STATE | (pretty ? AGENT_SNAPSHOT_TEXT : 0);
-    if (!snapshot(reg, host, id, what, &snap, &h, &d, errp)) {
+    /* The state is the json format's result already; any other is walked too. */
+    bool other = format && format != vms_format_json();
+    unsigned what = AGENT_SNAPSHOT_STATE | (other ? AGENT_SNAPSHOT_RESULT : 0);
+    if (!snapshot(reg, host, id, what, format, &snap, &h, &d, errp)) {
         return false;
     }
     QObject *o = qdict_new();
@@ -733,8 +744,9 @@ bool agent_registry_device_state(AgentRegistry *reg, const char *host, const cha
     qdict_put(o, "version-id", qnum_from_uint(snap.info.version_id));
     qdict_put(o, "generation", qnum_from_uint(snap.info.generation));
     qdict_put(o, "state", g_steal_pointer(&snap.state));
-    if (pretty) {
-        qdict_put(o, "text", qstring_from_str(snap.text));
+    if (other) {
+        qdict_put(o, vms_format_result_member(format),
+                  vms_format_result_to_qobject(format, snap.result));
     }
     agent_snapshot_clear(&snap);
     *ret = o;
@@ -747,7 +759,7 @@ bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const ch
     AgentSnapshot snap;
     Host *h;
     Device *d;
-    if (!snapshot(reg, host, id, 0, &snap, &h, &d, errp)) {
+    if (!snapshot(reg, host, id, 0, NULL, &snap, &h, &d, errp)) {
         return false;
     }
     QObject *o = qdict_new();

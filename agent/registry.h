@@ -50,6 +50,7 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "vmscope/format.h"
 #include "vmscope/qobject.h"
 
 #define AGENT_POLL_MS 100          /* discovery and change detection period */
@@ -71,6 +72,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentRegistry, agent_registry_free)
 /* Without a watch function, state changes are always computed. */
 void agent_registry_set_watch_func(AgentRegistry *reg, AgentWatchFunc fn, void *opaque);
 
+/*
+ * Errors no request is there to hear: the segment directory cannot be
+ * listed.  Each is told once, when it first happens or changes (not at
+ * every poll); the program prints it.  Without a function they are only
+ * remembered.
+ */
+typedef void (*AgentErrorFunc)(const GError *err, void *opaque);
+void agent_registry_set_error_func(AgentRegistry *reg, AgentErrorFunc fn, void *opaque);
+
 /* One poll: hosts coming and going, directories, state changes. */
 void agent_registry_poll(AgentRegistry *reg);
 /* Run the queued change walks now, all of them (tests and benchmarks). */
@@ -88,12 +98,13 @@ QObject *agent_registry_devices(AgentRegistry *reg);
 
 /*
  * query-device-state for HOST/ID: {path, host, type, instance-id,
- * version-id, generation, state} plus "text" when pretty.  Fails with
- * VMS_ERROR_NOT_FOUND if there is no such device (listed now), other codes
- * when it cannot be read.
+ * version-id, generation, state}, plus for a format other than json (NULL:
+ * json) its result under vms_format_result_member() ("text" for pretty),
+ * from the same read as the state.  Fails with VMS_ERROR_NOT_FOUND if there
+ * is no such device (listed now), other codes when it cannot be read.
  */
 bool agent_registry_device_state(AgentRegistry *reg, const char *host, const char *id,
-                                 bool pretty, QObject **ret, GError **errp);
+                                 const VmsFormat *format, QObject **ret, GError **errp);
 /* query-device-schema: {path, type, version-id, schema}. */
 bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const char *id,
                                   QObject **ret, GError **errp);
