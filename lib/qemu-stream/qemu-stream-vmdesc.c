@@ -167,13 +167,7 @@ static bool learn_element(Learn *l, const QObject *entry, const char *type, uint
 
     uint64_t start = l->pos;
     size_t sub_size = 0;
-    if (l->depth >= MAX_DEPTH) {
-        return learn_error(l, VMS_ERROR_INVALID, l->pos,
-                           "vmdesc: nested deeper than %d levels", MAX_DEPTH);
-    }
-    l->depth++;
     QObject *sub = learn_vmsd(l, nested, NULL, -1, start + size, base, &sub_size);
-    l->depth--;
     if (!sub) {
         return false;
     }
@@ -263,6 +257,22 @@ static QObject *learn_field(Learn *l, const QObject *entry, const char *name, bo
     return g_steal_pointer(&fd);
 }
 
+/* An entry must be an object with a string member `key`: *name. */
+static bool entry_named(Learn *l, const QObject *entry, const char *what, const char *key,
+                        const char **name)
+{
+    if (qobject_type(entry) != QTYPE_DICT) {
+        return learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: %s entry is not an object",
+                           what);
+    }
+    *name = qdict_get_str(entry, key);
+    if (!*name) {
+        return learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: %s entry has no \"%s\"",
+                           what, key);
+    }
+    return true;
+}
+
 /* The fields of a vmdesc description, appended to `fields`. */
 static bool learn_fields(Learn *l, const QObject *list, QObject *fields, uint64_t limit,
                          size_t base, size_t *state_off)
@@ -273,14 +283,9 @@ static bool learn_fields(Learn *l, const QObject *list, QObject *fields, uint64_
 
     for (size_t i = 0; i < qlist_size(list); i++) {
         const QObject *entry = qlist_get(list, i);
-        const char *name = qdict_get_str(entry, "name");
-        if (qobject_type(entry) != QTYPE_DICT) {
-            return learn_error(l, VMS_ERROR_INVALID, l->pos,
-                               "vmdesc: field entry is not an object");
-        }
-        if (!name) {
-            return learn_error(l, VMS_ERROR_INVALID, l->pos,
-                               "vmdesc: field entry has no \"name\"");
+        const char *name;
+        if (!entry_named(l, entry, "field", "name", &name)) {
+            return false;
         }
         bool continues = prev && strcmp(prev, name) == 0;
         size_t mark = l->path->len;
@@ -316,17 +321,10 @@ static bool learn_subsections(Learn *l, const QObject *list, const char *parent,
     qdict_put(desc, "subsections", subs);
     for (size_t i = 0; i < qlist_size(list); i++) {
         const QObject *sub = qlist_get(list, i);
-        const char *name = qdict_get_str(sub, "vmsd_name");
+        const char *name;
         uint64_t version;
-        if (qobject_type(sub) != QTYPE_DICT) {
-            return learn_error(l, VMS_ERROR_INVALID, l->pos,
-                               "vmdesc: subsection entry is not an object");
-        }
-        if (!name) {
-            return learn_error(l, VMS_ERROR_INVALID, l->pos,
-                               "vmdesc: subsection has no \"vmsd_name\"");
-        }
-        if (!desc_uint(l, sub, "version", &version)) {
+        if (!entry_named(l, sub, "subsection", "vmsd_name", &name) ||
+            !desc_uint(l, sub, "version", &version)) {
             return false;
         }
         if (version > INT32_MAX) {
@@ -369,13 +367,7 @@ static bool learn_subsections(Learn *l, const QObject *list, const char *parent,
 
         size_t mark = l->path->len;
         path_push(l, name);
-        if (l->depth >= MAX_DEPTH) {
-            return learn_error(l, VMS_ERROR_INVALID, l->pos,
-                               "vmdesc: nested deeper than %d levels", MAX_DEPTH);
-        }
-        l->depth++;
         QObject *sd = learn_vmsd(l, sub, name, (int)version, limit, base, state_off);
-        l->depth--;
         if (!sd) {
             return false;
         }
@@ -393,8 +385,8 @@ static bool learn_subsections(Learn *l, const QObject *list, const char *parent,
  * `base` in the device's state, and its fields are placed from *state_off
  * (relative to base) on; subsections share their parent's state.
  */
-static QObject *learn_vmsd(Learn *l, const QObject *vdesc, const char *name, int version,
-                           uint64_t limit, size_t base, size_t *state_off)
+static QObject *learn_vmsd_at_depth(Learn *l, const QObject *vdesc, const char *name,
+                                    int version, uint64_t limit, size_t base, size_t *state_off)
 {
     const QObject *list = qdict_get(vdesc, "fields");
     const QObject *subs = qdict_get(vdesc, "subsections");
@@ -427,6 +419,20 @@ static QObject *learn_vmsd(Learn *l, const QObject *vdesc, const char *name, int
         return NULL;
     }
     return g_steal_pointer(&desc);
+}
+
+static QObject *learn_vmsd(Learn *l, const QObject *vdesc, const char *name, int version,
+                           uint64_t limit, size_t base, size_t *state_off)
+{
+    if (l->depth >= MAX_DEPTH) {
+        learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: nested deeper than %d levels",
+                    MAX_DEPTH);
+        return NULL;
+    }
+    l->depth++;
+    QObject *desc = learn_vmsd_at_depth(l, vdesc, name, version, limit, base, state_off);
+    l->depth--;
+    return desc;
 }
 
 static void listed_clear(gpointer p)

@@ -97,15 +97,23 @@ char *visit_path(const Visitor *v, const char *name)
     return g_string_free(s, FALSE);
 }
 
+static void error_va(const Visitor *v, const char *name, uint64_t offset, GError **errp,
+                     VmsErrorCode code, const char *fmt, va_list ap) G_GNUC_PRINTF(6, 0);
+static void error_va(const Visitor *v, const char *name, uint64_t offset, GError **errp,
+                     VmsErrorCode code, const char *fmt, va_list ap)
+{
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    g_autofree char *path = visit_path(v, name);
+    vms_error_set_at(errp, code, offset, NULL, path, "%s", msg);
+}
+
 void visit_error(const Visitor *v, const char *name, GError **errp, VmsErrorCode code,
                  const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    error_va(v, name, VMS_NO_OFFSET, errp, code, fmt, ap);
     va_end(ap);
-    g_autofree char *path = visit_path(v, name);
-    vms_error_set_at(errp, code, VMS_NO_OFFSET, NULL, path, "%s", msg);
 }
 
 void visit_error_at(const Visitor *v, const char *name, uint64_t offset, GError **errp,
@@ -113,10 +121,8 @@ void visit_error_at(const Visitor *v, const char *name, uint64_t offset, GError 
 {
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    error_va(v, name, offset, errp, code, fmt, ap);
     va_end(ap);
-    g_autofree char *path = visit_path(v, name);
-    vms_error_set_at(errp, code, offset, NULL, path, "%s", msg);
 }
 
 bool visit_error_propagate(const Visitor *v, const char *name, GError *err, GError **errp)

@@ -169,7 +169,8 @@ static void test_builder_round_trip(void)
     CU_ASSERT_TRUE(g_bytes_equal(out, data));
 }
 
-static void test_to_qobject(void)
+/* Machine "m", one section: "other" instance 2 holding 9. */
+static QemuStream *small_stream(void)
 {
     g_autoptr(QemuStreamBuilder) b = qemu_stream_builder_new("m");
     g_autoptr(GBytes) p = g_bytes_new("\x00\x00\x00\x09", 4);
@@ -179,7 +180,12 @@ static void test_to_qobject(void)
     qlist_append(devices, json(other_desc_json));
     g_autoptr(GBytes) data = qemu_stream_builder_finish(b, devices, &err);
     ASSERT_NO_ERROR(err);
-    g_autoptr(QemuStream) s = parse_ok(data);
+    return parse_ok(data);
+}
+
+static void test_to_qobject(void)
+{
+    g_autoptr(QemuStream) s = small_stream();
     g_autoptr(QObject) obj = qemu_stream_to_qobject(s, false);
     g_autofree char *text = to_json(obj);
     ASSERT_STR_EQ(text,
@@ -797,15 +803,21 @@ static void test_bad_descriptions(void)
     g_clear_error(&err);
 }
 
+/* EOF, then a vmdesc with this text */
+static void put_eof_vmdesc(ByteWriter *w, const char *text)
+{
+    byte_writer_u8(w, QEMU_VM_EOF);
+    byte_writer_u8(w, QEMU_VM_VMDESCRIPTION);
+    byte_writer_be32(w, (uint32_t)strlen(text));
+    byte_writer_write(w, text, strlen(text));
+}
+
 /* header, EOF, then a vmdesc with this text */
 static GBytes *with_vmdesc_text(const char *text)
 {
     ByteWriter w;
     put_header(&w);
-    byte_writer_u8(&w, QEMU_VM_EOF);
-    byte_writer_u8(&w, QEMU_VM_VMDESCRIPTION);
-    byte_writer_be32(&w, (uint32_t)strlen(text));
-    byte_writer_write(&w, text, strlen(text));
+    put_eof_vmdesc(&w, text);
     return take(&w);
 }
 
@@ -899,15 +911,8 @@ static void test_array_runs(void)
 
 static void test_pretty(void)
 {
-    g_autoptr(QemuStreamBuilder) b = qemu_stream_builder_new("m");
-    g_autoptr(GBytes) p = g_bytes_new("\x00\x00\x00\x09", 4);
+    g_autoptr(QemuStream) s = small_stream();
     GError *err = NULL;
-    CU_ASSERT_TRUE(qemu_stream_builder_add_full(b, "other", 2, 1, p, &err));
-    g_autoptr(QObject) devices = qlist_new();
-    qlist_append(devices, json(other_desc_json));
-    g_autoptr(GBytes) data = qemu_stream_builder_finish(b, devices, &err);
-    ASSERT_NO_ERROR(err);
-    g_autoptr(QemuStream) s = parse_ok(data);
     Visitor *v = pretty_output_visitor_new();
     CU_ASSERT_TRUE(qemu_stream_visit(v, "stream", s, true, &err));
     ASSERT_NO_ERROR(err);
@@ -971,10 +976,7 @@ static GBytes *one_device_stream(const uint8_t *payload, size_t n, const char *f
     put_section(&w, QEMU_VM_SECTION_FULL, 0, "d", 1);
     byte_writer_write(&w, payload, n);
     put_footer(&w, 0);
-    byte_writer_u8(&w, QEMU_VM_EOF);
-    byte_writer_u8(&w, QEMU_VM_VMDESCRIPTION);
-    byte_writer_be32(&w, (uint32_t)strlen(vmdesc));
-    byte_writer_write(&w, vmdesc, strlen(vmdesc));
+    put_eof_vmdesc(&w, vmdesc);
     return take(&w);
 }
 
