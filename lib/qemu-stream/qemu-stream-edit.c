@@ -176,7 +176,7 @@ static GBytes *encode(const QsDevice *dev, uint8_t *state, Locate *loc)
         loc->v = v;
         loc->w = &w;
     }
-    bool ok = vmstate_save_as(v, NULL, dev->vmsd, state, &ctx, NULL);
+    bool ok = qs_device_save(v, NULL, dev, state, &ctx, NULL);
     g_assert(ok);           /* the QEMUFile output visitor fails only on strings */
     visit_free(v);
     GBytes *bytes = byte_writer_take(&w);

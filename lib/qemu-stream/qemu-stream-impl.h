@@ -78,6 +78,14 @@ QsDevice *qs_device_learn(QObject *desc, uint64_t at, uint64_t avail, uint32_t v
  */
 bool qs_device_load(QsDevice *dev, ByteReader *r, int version, const char *where,
                     GError **errp);
+/*
+ * Walk a state of the device (dev->state, or a changed copy) through output
+ * visitor v as member `name`; ctx for hooks, or NULL.  Like qs_device_load,
+ * a quiet walk for the probes (trace-usdt.h): reading a stream is not
+ * saving state.
+ */
+bool qs_device_save(Visitor *v, const char *name, const QsDevice *dev, uint8_t *state,
+                    const VMStateContext *ctx, GError **errp);
 /* The decoded state as a QObject (new reference). */
 QObject *qs_device_to_qobject(const QsDevice *dev);
 void qs_device_free(QsDevice *dev);

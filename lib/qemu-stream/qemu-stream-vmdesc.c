@@ -40,6 +40,7 @@
 #include "qemu-stream-impl.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
+#include "vmscope/trace-usdt.h"
 
 /* Guards against descriptions that would make us allocate without reading. */
 #define MAX_ARRAY_LEN (1u << 24)
@@ -546,7 +547,9 @@ bool qs_device_load(QsDevice *dev, ByteReader *r, int version, const char *where
     g_free(dev->state);
     dev->state = g_malloc0(dev->state_size);
     Visitor *v = qemufile_input_visitor_new(r);
+    vms_usdt_quiet_begin();     /* reading a stream: not a load (trace-usdt.h) */
     bool ok = vmstate_load_as(v, NULL, dev->vmsd, dev->state, version, NULL, &err);
+    vms_usdt_quiet_end();
     visit_free(v);
     /*
      * A subsection the vmdesc lists that the stream does not have where it
@@ -574,10 +577,19 @@ bool qs_device_load(QsDevice *dev, ByteReader *r, int version, const char *where
     return true;
 }
 
+bool qs_device_save(Visitor *v, const char *name, const QsDevice *dev, uint8_t *state,
+                    const VMStateContext *ctx, GError **errp)
+{
+    vms_usdt_quiet_begin();     /* showing a stream: not a save (trace-usdt.h) */
+    bool ok = vmstate_save_as(v, name, dev->vmsd, state, ctx, errp);
+    vms_usdt_quiet_end();
+    return ok;
+}
+
 QObject *qs_device_to_qobject(const QsDevice *dev)
 {
     Visitor *v = qobject_output_visitor_new();
-    bool ok = vmstate_save_as(v, NULL, dev->vmsd, dev->state, NULL, NULL);
+    bool ok = qs_device_save(v, NULL, dev, dev->state, NULL, NULL);
     g_assert(ok);           /* the QObject output visitor never fails */
     QObject *obj = qobject_output_visitor_take(v);
     visit_free(v);

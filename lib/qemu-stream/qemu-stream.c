@@ -694,7 +694,7 @@ static bool visit_section(Visitor *v, const QemuStreamSection *sec, const QsDevi
               visit_type_str(v, "type", &type, errp) &&
               visit_type_uint64(v, "offset", &offset, errp) &&
               visit_type_uint64(v, "size", &size, errp) &&
-              (dev ? vmstate_save_as(v, "state", dev->vmsd, dev->state, NULL, errp)
+              (dev ? qs_device_save(v, "state", dev, dev->state, NULL, errp)
                    : qobject_visit(v, "state", sec->state, errp)) &&
               visit_check_struct(v, errp);
     visit_end_struct(v);
