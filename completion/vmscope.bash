@@ -14,6 +14,13 @@ _vmscope_address()
     esac
 }
 
+# The options in the program's --help; "--opt=" ones take a value: no space after.
+_vmscope_options()
+{
+    COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
+    [[ ${COMPREPLY-} == *= ]] && compopt -o nospace
+}
+
 _vmscope_agent()
 {
     local cur prev words cword split
@@ -23,9 +30,7 @@ _vmscope_agent()
         --shm-dir|--qemu-dir) _filedir -d; return ;;
         --http|--qemu) return ;;
     esac
-    $split && return
-    COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
-    [[ ${COMPREPLY-} == *= ]] && compopt -o nospace
+    $split || _vmscope_options "$1"
 }
 complete -F _vmscope_agent vmscope-agent
 
@@ -47,9 +52,7 @@ _vmscope_devhost()
             return ;;
         --name|--tick-ms) return ;;
     esac
-    $split && return
-    COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
-    [[ ${COMPREPLY-} == *= ]] && compopt -o nospace
+    $split || _vmscope_options "$1"
 }
 complete -F _vmscope_devhost vmscope-devhost
 
@@ -92,7 +95,6 @@ _vmscope_trace()
         -m|--mode) COMPREPLY=($(compgen -W 'summary calls' -- "$cur")); return ;;
         -d|--duration|-f|--function) return ;;
     esac
-    $split && return
-    COMPREPLY=($(compgen -W '$(_parse_help "$1")' -- "$cur"))
+    $split || _vmscope_options "$1"
 }
 complete -F _vmscope_trace vmscope-trace

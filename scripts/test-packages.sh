@@ -17,13 +17,6 @@ set -u
 cd "$(dirname "$0")/.."; top=$(pwd)
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 PACKAGES="vmscope libvmscope0 libvmscope-dev"
-passed=0 failed=0
-pass() { passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-check() {   # check WHAT COMMAND...: one check, its output shown when it fails
-    what=$1; shift
-    if "$@" > "$work/check.out" 2>&1; then pass; else cat "$work/check.out"; fail "$what"; fi
-}
 
 for p in $PACKAGES; do
     if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
@@ -31,65 +24,70 @@ for p in $PACKAGES; do
         exit 1
     fi
 done
-work=$(mktemp -d) || exit 1
-dpkg-query -W -f='${Package}\n' | sort > "$work/before"
+. tests/install/test-lib.sh
+passed=0
+pass() { passed=$((passed + 1)); }
+check() {   # check WHAT COMMAND...: one check, its output shown when it fails
+    what=$1; shift
+    if "$@" > "$tmp/check.out" 2>&1; then pass; else cat "$tmp/check.out"; fail "$what"; fi
+}
+summary() { echo "$passed passed, $failures failed"; }
+dpkg-query -W -f='${Package}\n' | sort > "$tmp/before"
 had_run_dir=no; [ -e /run/vmscope ] && had_run_dir=yes
-agent_pid= installed=
+installed=
 # Purge the packages and whatever apt brought in for them; true if dpkg then
 # lists exactly the packages it listed before.
 purge_all() {
     # shellcheck disable=SC2086
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $PACKAGES > /dev/null 2>&1
-    dpkg-query -W -f='${Package}\n' | sort > "$work/after"
-    extra=$(comm -13 "$work/before" "$work/after" | tr '\n' ' ')
+    dpkg-query -W -f='${Package}\n' | sort > "$tmp/after"
+    extra=$(comm -13 "$tmp/before" "$tmp/after" | tr '\n' ' ')
     # shellcheck disable=SC2086
     [ -z "$extra" ] || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq $extra \
         > /dev/null 2>&1
     # The postinst's systemd-tmpfiles made /run/vmscope.
     [ "$had_run_dir" = yes ] || $SUDO rm -rf /run/vmscope
-    dpkg-query -W -f='${Package}\n' | sort | cmp -s - "$work/before"
+    dpkg-query -W -f='${Package}\n' | sort | cmp -s - "$tmp/before"
 }
 cleanup() {
-    [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null
-    [ -n "$installed" ] && purge_all
-    rm -rf "$work"
+    [ -z "$installed" ] || purge_all
+    test_lib_cleanup
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 # The sources as they are here (tracked files and new ones git does not
 # ignore), so that the build leaves nothing in this tree or next to it.
-mkdir "$work/src"
+mkdir "$tmp/src"
 if git rev-parse --is-inside-work-tree > /dev/null 2>&1; then
-    git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$work/src"
+    git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -xf - -C "$tmp/src"
 else
-    tar --exclude=./_build --exclude=./debian/build -cf - . | tar -xf - -C "$work/src"
+    tar --exclude=./_build --exclude=./debian/build -cf - . | tar -xf - -C "$tmp/src"
 fi
 echo "test-packages: building the packages"
-if ! (cd "$work/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
-        dpkg-buildpackage -us -uc -b) > "$work/build.log" 2>&1; then
-    tail -40 "$work/build.log"
+if ! (cd "$tmp/src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+        dpkg-buildpackage -us -uc -b) > "$tmp/build.log" 2>&1; then
+    tail -40 "$tmp/build.log"
     fail "dpkg-buildpackage -us -uc -b"
-    echo "$passed passed, $failed failed"
+    summary
     exit 1
 fi
 pass
-changes=$(ls "$work"/vmscope_*.changes)
-lintian --fail-on error "$changes" > "$work/lintian.out" 2>&1
+changes=$(ls "$tmp"/vmscope_*.changes)
+lintian --fail-on error "$changes" > "$tmp/lintian.out" 2>&1
 lintian_status=$?
-grep -v '^running with root' "$work/lintian.out"
-echo "lintian: $(grep -c '^E:' "$work/lintian.out") errors, $(grep -c '^W:' "$work/lintian.out") warnings"
+grep -v '^running with root' "$tmp/lintian.out"
+echo "lintian: $(grep -c '^E:' "$tmp/lintian.out") errors, $(grep -c '^W:' "$tmp/lintian.out") warnings"
 [ "$lintian_status" -eq 0 ] && pass || fail "lintian reports errors"
 
 echo "test-packages: installing them"
 installed=yes
 # shellcheck disable=SC2086
 if ! $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "$work"/vmscope_*.deb "$work"/libvmscope0_*.deb "$work"/libvmscope-dev_*.deb \
-        > "$work/install.log" 2>&1; then
-    cat "$work/install.log"
+        "$tmp"/vmscope_*.deb "$tmp"/libvmscope0_*.deb "$tmp"/libvmscope-dev_*.deb \
+        > "$tmp/install.log" 2>&1; then
+    cat "$tmp/install.log"
     fail "apt-get install"
-    echo "$passed passed, $failed failed"
+    summary
     exit 1
 fi
 pass
@@ -112,34 +110,25 @@ done
 
 # The library, as another program's author uses it.
 for h in /usr/include/vmscope/*.h; do
-    printf '#include <vmscope/%s>\n' "${h##*/}" > "$work/alone.c"
+    printf '#include <vmscope/%s>\n' "${h##*/}" > "$tmp/alone.c"
     # shellcheck disable=SC2046
     check "<vmscope/${h##*/}> alone" cc -std=gnu11 -Wall -Wextra -Werror -fsyntax-only \
-        $(pkg-config --cflags vmscope) "$work/alone.c"
+        $(pkg-config --cflags vmscope) "$tmp/alone.c"
 done
 # shellcheck disable=SC2046
 check "a program built with pkg-config --cflags --libs vmscope" \
-    cc -Wall -Wextra -o "$work/example" tests/install/libvmscope-example.c \
+    cc -Wall -Wextra -o "$tmp/example" tests/install/libvmscope-example.c \
     $(pkg-config --cflags --libs vmscope)
-check "that program runs" "$work/example"
+check "that program runs" "$tmp/example"
 check "it runs on the installed libvmscope.so.0" \
-    sh -c "ldd '$work/example' | grep -q 'libvmscope.so.0 => /'"
+    sh -c "ldd '$tmp/example' | grep -q 'libvmscope.so.0 => /'"
 check "pkg-config --modversion vmscope is $upstream" \
     test "$(pkg-config --modversion vmscope)" = "$upstream"
 
 # The installed agent serves the installed dashboard.
-mkdir "$work/shm"
-vmscope-agent --shm-dir "$work/shm" --qmp "unix:$work/agent.qmp" --http 127.0.0.1:0 \
-    > "$work/agent.out" 2>&1 &
-agent_pid=$!
-url=
-for _ in $(seq 100); do
-    url=$(sed -n 's/^http: listening on //p' "$work/agent.out")
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-check "the installed agent serves the dashboard" sh -c "curl -sf '$url' | grep -q '<html'"
-kill "$agent_pid"; wait "$agent_pid" 2>/dev/null; agent_pid=
+check "the installed agent starts" agent_start /usr/bin/vmscope-agent
+check "it serves the dashboard" sh -c "curl -sf '$agent_url' | grep -q '<html'"
+agent_stop
 
 units=$(dpkg -L vmscope | grep '^/lib/systemd/system/')
 # shellcheck disable=SC2086
@@ -156,5 +145,5 @@ for f in /usr/share/vmscope /usr/include/vmscope /usr/share/doc/vmscope $units /
     [ -e "$f" ] && left="$left $f"
 done
 [ -z "$left" ] && pass || fail "left behind:$left"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary
+[ "$failures" -eq 0 ]

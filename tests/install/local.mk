@@ -16,7 +16,7 @@ INSTALL_SCRIPT_TESTS = tests/install/test-headers.sh tests/install/test-exports.
 	tests/install/test-completion.sh tests/install/test-units.sh \
 	tests/install/test-prometheus.sh
 TESTS += $(INSTALL_SCRIPT_TESTS) tests/install/libvmscope-example
-EXTRA_DIST += $(INSTALL_SCRIPT_TESTS)
+EXTRA_DIST += $(INSTALL_SCRIPT_TESTS) tests/install/test-lib.sh
 # The man pages and units must be built before their tests run.
 check_DATA += $(MAN_PAGES) $(nodist_systemdsystemunit_DATA)
 check_PROGRAMS += tests/install/libvmscope-example

@@ -6,7 +6,7 @@ set -u
 : "${top_srcdir:?}" "${top_builddir:?}"
 bc=/usr/share/bash-completion/bash_completion
 [ -r "$bc" ] || { echo "SKIP: no bash-completion (Debian package bash-completion)"; exit 77; }
-failures=0
+. "$top_srcdir/tests/install/test-lib.sh"
 # complete WORDS...: what bash completes for the last word.
 complete() {
     PATH="$top_builddir/agent:$top_builddir/devices:$top_builddir/viewers:$PATH" bash -c '
@@ -21,10 +21,7 @@ complete() {
 expect() {
     want=$1; shift
     got=$(complete "$@")
-    if [ "$got" != "$want" ]; then
-        echo "FAIL: $*: '$got', expected '$want'"
-        failures=$((failures + 1))
-    fi
+    [ "$got" = "$want" ] || fail "$*: '$got', expected '$want'"
 }
 expect '--qemu-dir= --qemu= --qmp= ' vmscope-agent --q
 expect '--version ' vmscope-agent --vers

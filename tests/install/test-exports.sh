@@ -11,10 +11,7 @@ if [ ! -f "$so" ]; then
     echo "SKIP: no $so (configured with --disable-shared)"
     exit 77
 fi
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT INT TERM
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$top_srcdir/tests/install/test-lib.sh"
 
 soname=$(objdump -p "$so" | awk '$1 == "SONAME" {print $2}')
 [ "$soname" = libvmscope.so.0 ] || fail "soname is '$soname', expected libvmscope.so.0"

@@ -2,10 +2,9 @@
 # Every program make installs has a man page, built from its scdoc source,
 # and man renders each page without a warning.
 set -u
-: "${top_builddir:?}" "${VMS_PROGRAMS:?}" "${VMS_MAN_PAGES:?}"
+: "${top_srcdir:?}" "${top_builddir:?}" "${VMS_PROGRAMS:?}" "${VMS_MAN_PAGES:?}"
 command -v man >/dev/null || { echo "SKIP: no man (Debian package man-db)"; exit 77; }
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$top_srcdir/tests/install/test-lib.sh"
 for p in $VMS_PROGRAMS; do
     case " $(echo $VMS_MAN_PAGES) " in
     *" docs/man/${p##*/}.1 "*) ;;

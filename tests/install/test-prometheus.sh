@@ -14,11 +14,7 @@ fi
 command -v curl >/dev/null || { echo "SKIP: no curl"; exit 77; }
 rules=$top_srcdir/prometheus/vmscope.rules.yml
 dashboard=$top_srcdir/prometheus/vmscope-grafana.json
-tmp=$(mktemp -d) || exit 99
-agent_pid=
-trap '[ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$top_srcdir/tests/install/test-lib.sh"
 
 "$promtool" check rules "$rules" || fail "promtool check rules $rules"
 # The unit tests name the rules file relative to themselves.
@@ -44,17 +40,8 @@ PY
     { cat "$tmp/check.out"; fail "a dashboard query is not valid PromQL"; }
 
 # What a real agent exports.
-"$top_builddir/agent/vmscope-agent" --shm-dir "$tmp" --qmp "unix:$tmp/agent.qmp" \
-    --http 127.0.0.1:0 > "$tmp/agent.out" 2>&1 &
-agent_pid=$!
-url=
-for _ in $(seq 100); do
-    url=$(sed -n 's/^http: listening on //p' "$tmp/agent.out")
-    [ -n "$url" ] && break
-    sleep 0.1
-done
-[ -n "$url" ] || { cat "$tmp/agent.out"; fail "the agent did not start"; exit 1; }
-curl -sf "${url}metrics" > "$tmp/metrics" || fail "GET ${url}metrics"
+agent_start "$top_builddir/agent/vmscope-agent" || { fail "the agent did not start"; exit 1; }
+curl -sf "${agent_url}metrics" > "$tmp/metrics" || fail "GET ${agent_url}metrics"
 sed -n 's/^# TYPE \([a-z_0-9]*\) .*/\1/p' "$tmp/metrics" | sort -u > "$tmp/exported"
 
 # Metrics another issue adds; named here so that the rules can be ready for them.

@@ -10,10 +10,7 @@ if [ -z "$analyze" ]; then
     echo "SKIP: no systemd-analyze (Debian package systemd)"
     exit 77
 fi
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT INT TERM
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "$top_srcdir/tests/install/test-lib.sh"
 
 mkdir "$tmp/bin" "$tmp/units"
 ln -s "$top_builddir/agent/vmscope-agent" "$tmp/bin/"

@@ -14,7 +14,6 @@
 
 #include "../unit/cutest.h"
 #include "agent-test-util.h"
-#include "bridge/qmp-client.h"
 #include "http-test-util.h"
 #include "vmscope/address.h"
 

@@ -13,32 +13,9 @@
 #include "../unit/cutest.h"
 #include "agent-test-util.h"
 #include "devhost-test-util.h"
-#include "bridge/qmp-json.h"
 #include "vmscope/address.h"
 
 static const char *argv0;
-
-/* query-hosts as QMP text, once it contains want (or, want NULL, once it is []). */
-static char *wait_hosts(QmpClient *c, const char *want)
-{
-    char *last = NULL;
-    for (int i = 0; i < 200; i++) {
-        g_autoptr(QObject) ret = NULL;
-        g_autoptr(GError) err = NULL;
-        if (!qmp_client_execute(c, "query-hosts", NULL, &ret, &err)) {
-            break;
-        }
-        g_free(last);
-        last = qmp_json_format(ret);
-        if (want ? strstr(last, want) != NULL : strcmp(last, "[]") == 0) {
-            return last;
-        }
-        g_usleep(50000);
-    }
-    fprintf(stderr, "query-hosts never showed %s (last: %s)\n", want ? want : "[]",
-            last ? last : "nothing");
-    return last;
-}
 
 static uint64_t failed_migrations(QmpClient *c)
 {
@@ -73,14 +50,14 @@ static void test_qemu_dir(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(agent);
     g_autoptr(QmpClient) c = qmp_client_connect(address, 10000, &err);
     ASSERT_NO_ERROR(err);
-    g_autofree char *none = wait_hosts(c, NULL);
+    g_autofree char *none = agent_wait_hosts(c, NULL);
     ASSERT_STR_EQ(none, "[]");
 
     /* A monitor socket appears: the host "vm1". */
     g_autofree char *mon = g_strdup_printf("--qmp=unix:%s/vm1", qdir);
     Devhost *vm = dh_start("vm1", mon, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(vm);
-    g_autofree char *listed = wait_hosts(c, "\"alive\": true");
+    g_autofree char *listed = agent_wait_hosts(c, "\"alive\": true");
     g_autofree char *want = g_strdup_printf(
         "[{\"name\": \"vm1\", \"kind\": \"qemu\", \"pid\": 0, \"alive\": true, "
         "\"qmp\": \"unix:%s/vm1\", \"status\": \"running\", \"devices\": 0, "
@@ -105,7 +82,7 @@ static void test_qemu_dir(void)
     ASSERT_NO_ERROR(err);
     g_autofree char *data = qmp_json_format(qdict_get(ev, "data"));
     CU_ASSERT_PTR_NOT_NULL(data && strstr(data, "{\"host\": \"vm1\", \"reason\": "));
-    g_autofree char *gone = wait_hosts(c, NULL);
+    g_autofree char *gone = agent_wait_hosts(c, NULL);
     ASSERT_STR_EQ(gone, "[]");
     /* Counted failures stay when their host goes (a counter never goes down). */
     CU_ASSERT_EQUAL(failed_migrations(c), 1);
@@ -113,7 +90,7 @@ static void test_qemu_dir(void)
     /* And it comes back with a new socket of the same name. */
     Devhost *again = dh_start("vm1", mon, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(again);
-    g_autofree char *back = wait_hosts(c, "\"alive\": true");
+    g_autofree char *back = agent_wait_hosts(c, "\"alive\": true");
     ASSERT_STR_EQ(back, want);
     CU_ASSERT_EQUAL(dh_stop(again), 0);
 
