@@ -2,8 +2,9 @@
 # Build vmscope's Debian packages, install them on this machine, check what
 # they installed, and purge them again, leaving the machine as it was
 # (docs/debian.md).  scripts/test.sh runs it after the test suites, which is
-# why the package build skips them (DEB_BUILD_OPTIONS=nocheck and the nocheck profile).  Needs root
-# (or sudo) and the build dependencies (scripts/install-deps.sh).
+# why the package build skips them (DEB_BUILD_OPTIONS=nocheck, profile
+# nocheck).  Needs root (or sudo) and the build dependencies
+# (scripts/install-deps.sh).
 #
 # Checks: lintian (no errors); each program's --version prints the package
 # version; `man -w` finds a page for every program; every installed header
