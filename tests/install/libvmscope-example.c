@@ -94,8 +94,8 @@ int main(void)
     u.regs[2] = 4000000000u;
     g_autofree char *json = uart_to_json(&u);
     printf("%s\n", json ? json : "(none)");
-    failures += check(g_strcmp0(json, "{\"model\":\"16550A\",\"irq\":4,\"regs\":[1,2,4000000000]}") == 0,
-                      "write it back as JSON");
+    const char *want = "{\"model\":\"16550A\",\"irq\":4,\"regs\":[1,2,4000000000]}";
+    failures += check(g_strcmp0(json, want) == 0, "write it back as JSON");
     g_free(u.model);
 
     Uart bad = { 0 };

@@ -162,8 +162,8 @@ static void test_refuses_non_socket(void)
     Run r = start_activated(pipefd, 1, args);
     g_autofree char *errout = NULL;
     CU_ASSERT_EQUAL(finish(&r, &errout), 1);
-    ASSERT_STR_EQ(errout,
-                  "vmscope-agent: systemd's socket (descriptor 3): not a listening stream socket\n");
+    ASSERT_STR_EQ(errout, "vmscope-agent: systemd's socket (descriptor 3): "
+                          "not a listening stream socket\n");
     close(pipefd[0]);
     close(pipefd[1]);
 }

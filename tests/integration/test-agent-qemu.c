@@ -39,8 +39,8 @@ static void test_qemu_host(void)
 
     g_autofree char *running = agent_wait_hosts(c, "\"alive\": true");
     g_autofree char *want = g_strdup_printf(
-        "[{\"name\": \"q1\", \"kind\": \"qemu\", \"pid\": 0, \"alive\": true, \"qmp\": \"unix:%s\", "
-        "\"status\": \"running\", \"devices\": 0, \"generation\": 0}]", sock);
+        "[{\"name\": \"q1\", \"kind\": \"qemu\", \"pid\": 0, \"alive\": true, "
+        "\"qmp\": \"unix:%s\", \"status\": \"running\", \"devices\": 0, \"generation\": 0}]", sock);
     ASSERT_STR_EQ(running, want);
 
     /* The monitor is ours too: the agent only borrows it now and then. */
