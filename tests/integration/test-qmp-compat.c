@@ -315,6 +315,48 @@ static void test_malformed_json(void)
     g_string_free(deep, TRUE);
 }
 
+/* Issue 12: what shares a write with a request, and numbers QEMU refuses. */
+static void test_split_and_tokens(void)
+{
+    static const Cmp shape[] = { SHAPE };
+    const char *utf8[] = { "{\"execute\": \"foo\", \"id\": \"\xc3", "\xa9\"}\n", NULL };
+    compare_chunks("UTF-8 character split across writes", true, utf8, NULL, shape, 1, NULL, NULL);
+
+    static const Cmp then_error[] = { EXACT, PARSE, EXACT };
+    compare("a request then '/' in one write", true,
+            "{\"execute\": \"foo\", \"id\": 1}/\n{\"execute\": \"foo\", \"id\": 2}\n", then_error, 3);
+    compare("a request then an invalid byte in one write", true,
+            "{\"execute\": \"foo\", \"id\": 1}\xff\n{\"execute\": \"foo\", \"id\": 2}\n",
+            then_error, 3);
+    compare("a request then a comment in one write", true,
+            "{\"execute\": \"foo\", \"id\": 1} /* c */ {\"execute\": \"foo\", \"id\": 2}\n",
+            then_error, 3);
+
+    /* QEMU answers the rest of these values with more errors: one message each. */
+    static const Cmp parse[] = { PARSE };
+    static const char *const bad[] = { "00", "01", "123e", "1.", "-", "NaN", "True", "Infinity" };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *name = g_strdup_printf("id [%s] refused", bad[i]);
+        g_autofree char *req = g_strdup_printf("{\"execute\": \"foo\", \"id\": [%s]}\n", bad[i]);
+        compare(name, true, req, parse, 1);
+    }
+
+    /* Documented difference: QEMU rounds or writes inf; vmscope refuses. */
+    const Cmp modes[] = { DIFFERENT };
+    const char *big[] = { "{\"execute\": \"foo\", \"id\": [123456789012345678901234567890]}\n", NULL };
+    const char *qbig[] = { "{\"id\": [1.2345678901234568e+29], \"error\": {\"class\": \"CommandNotFound\", "
+                           "\"desc\": \"The command foo has not been found\"}}" };
+    const char *vbig[] = { "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, integer "
+                           "'123456789012345678901234567890' is beyond 64 bits at offset 59\"}}" };
+    compare_chunks("integer beyond 64 bits", true, big, NULL, modes, 1, qbig, vbig);
+    const char *inf[] = { "{\"execute\": \"foo\", \"id\": [1e400]}\n", NULL };
+    const char *qinf[] = { "{\"id\": [inf], \"error\": {\"class\": \"CommandNotFound\", "
+                           "\"desc\": \"The command foo has not been found\"}}" };
+    const char *vinf[] = { "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, number "
+                           "'1e400' is beyond the range of a double at offset 59\"}}" };
+    compare_chunks("number beyond a double", true, inf, NULL, modes, 1, qinf, vinf);
+}
+
 static void test_pipelining(void)
 {
     static const Cmp modes[] = { EXACT, SHAPE, EXACT, EXACT };
@@ -399,6 +441,7 @@ static const CuTest compat_tests[] = {
     { "arguments", test_arguments },
     { "envelope", test_envelope },
     { "malformed_json", test_malformed_json },
+    { "split_and_tokens", test_split_and_tokens },
     { "pipelining", test_pipelining },
     { "events", test_events },
     { "client_qemu", test_client_qemu },
