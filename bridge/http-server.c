@@ -583,7 +583,7 @@ static enum MHD_Result qmp_finish(HttpRequest *r)
     g_autoptr(QObject) req = NULL;
     g_autoptr(GError) err = NULL;
 
-    if (!qobject_from_json(r->body->str, r->body->len, &req, &err)) {
+    if (!qmp_json_parse(r->body->str, r->body->len, &req, &err)) {
         return respond_gerror(r, MHD_HTTP_BAD_REQUEST, err);
     }
     /*

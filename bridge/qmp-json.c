@@ -383,6 +383,44 @@ QmpJsonStatus qmp_json_parser_feed(QmpJsonParser *p, const char *buf, size_t len
     return status;
 }
 
+bool qmp_json_parse(const char *text, size_t len, QObject **value, GError **errp)
+{
+    g_autoptr(QmpJsonParser) p = qmp_json_parser_new(MIN(len, (size_t)INT_MAX - 2) + 1);
+    QmpJsonStatus st = QMP_JSON_NEED_MORE;
+    QObject *obj = NULL;
+    size_t off = 0;
+    size_t used;
+
+    while (st == QMP_JSON_NEED_MORE && off < len) {
+        st = qmp_json_parser_feed(p, text + off, len - off, &used, &obj, errp);
+        off += used;
+    }
+    if (st == QMP_JSON_NEED_MORE) {
+        /* A line end after the text ends a number that ends it. */
+        st = qmp_json_parser_feed(p, "\n", 1, &used, &obj, errp);
+    }
+    if (st == QMP_JSON_ERROR) {
+        return false;
+    }
+    if (st == QMP_JSON_NEED_MORE) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
+                    "JSON parse error, unexpected end of input at offset %zu", len);
+        return false;
+    }
+    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\r' ||
+                         text[off] == '\n')) {
+        off++;
+    }
+    if (off < len) {
+        qobject_unref(obj);
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
+                    "JSON parse error, text after the value at offset %zu", off);
+        return false;
+    }
+    *value = obj;
+    return true;
+}
+
 /* Does a dict key need json-c's escaping, or can it be written as is? */
 static bool key_is_plain(const char *key)
 {

@@ -70,6 +70,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpJsonParser, qmp_json_parser_free)
 QmpJsonStatus qmp_json_parser_feed(QmpJsonParser *p, const char *buf, size_t len,
                                    size_t *consumed, QObject **value, GError **errp);
 
+/*
+ * Parse text that holds exactly one value (whitespace around it allowed),
+ * read as the stream parser reads one: the same tokens, checks and
+ * messages (for a QMP request that comes whole, as over HTTP).  On success
+ * *value is a new reference (NULL for JSON null).
+ */
+bool qmp_json_parse(const char *text, size_t len, QObject **value, GError **errp);
+
 /* Bytes of the stream consumed so far. */
 guint64 qmp_json_parser_offset(const QmpJsonParser *p);
 

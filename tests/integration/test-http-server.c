@@ -375,7 +375,20 @@ static void test_qmp_post(void)
     CU_ASSERT_TRUE(g_str_has_prefix(qdict_get_str(qdict_get(badj, "error"), "desc"),
                                     "JSON parse error"));
     g_autoptr(HtReply) empty = ht_qmp(port, "");
-    CU_ASSERT_EQUAL(empty->status, 400);
+    ASSERT_HTTP_ERROR(empty, 400, "GenericError", "JSON parse error, unexpected end of input at offset 0");
+    /* Read as a QMP socket reads it (issue 12): no value other than the one sent. */
+    g_autoptr(HtReply) nan = ht_qmp(port, "{\"execute\": \"nope\", \"id\": NaN}");
+    ASSERT_HTTP_ERROR(nan, 400, "GenericError", "JSON parse error, keyword 'NaN' is invalid at offset 26");
+    g_autoptr(HtReply) zeros = ht_qmp(port, "{\"execute\": \"nope\", \"id\": [00]}");
+    ASSERT_HTTP_ERROR(zeros, 400, "GenericError", "JSON parse error, number '00' is invalid at offset 27");
+    g_autoptr(HtReply) big = ht_qmp(port, "{\"execute\": \"nope\", \"id\": -99999999999999999999}");
+    ASSERT_HTTP_ERROR(big, 400, "GenericError",
+                      "JSON parse error, integer '-99999999999999999999' is beyond 64 bits at offset 26");
+    g_autoptr(HtReply) two = ht_qmp(port, "{\"execute\": \"nope\"} {}");
+    ASSERT_HTTP_ERROR(two, 400, "GenericError", "JSON parse error, text after the value at offset 20");
+    g_autoptr(HtReply) num = ht_qmp(port, " 12 ");
+    ASSERT_STR_EQ(num->body->str, "{\"error\": {\"class\": \"GenericError\", "
+                                  "\"desc\": \"QMP input must be a JSON object\"}}\n");
 
     /* Content types browsers send cross-site without asking are refused. */
     g_autoptr(HtReply) text = ht_request(port, "POST", "/api/qmp", "Content-Type: text/plain\r\n",
