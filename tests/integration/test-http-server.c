@@ -210,7 +210,16 @@ static void test_malformed_paths(void)
         { "/api/devices/h1/../state", 400, "malformed path '/api/devices/h1/../state'" },
         { "/api/devices/h1/%2e%2e/state", 400, "malformed path '/api/devices/h1/../state'" },
         { "/api/devices/./serial0/state", 400, "malformed path '/api/devices/./serial0/state'" },
-        { "/api/devices/h1/ser%0aial0/state", 400, "malformed path '/api/devices/h1/ser\nial0/state'" },
+        { "/api/devices/h1/ser%0aial0/state", 400,
+          "malformed path in '/api/devices/h1/ser%0aial0/state': a control character after decoding" },
+        /* Issue 12: %00 used to cut the decoded path short ("/api/hosts": 200). */
+        { "/api/hosts%00", 400, "malformed path in '/api/hosts%00': a control character after decoding" },
+        { "/api/hosts%00/x", 400, "malformed path in '/api/hosts%00/x': a control character after decoding" },
+        { "/api/devices/h1/serial0/state?format=json%00x", 400,
+          "malformed query in '/api/devices/h1/serial0/state?format=json%00x': a control character after decoding" },
+        { "/api/hosts?x=%7f", 400, "malformed query in '/api/hosts?x=%7f': a control character after decoding" },
+        { "/api/devices/h1/%ff/state", 400,
+          "malformed path in '/api/devices/h1/%ff/state': not UTF-8 after decoding" },
         { "/api/devices/h1/serial0/nope", 404, "no such endpoint: /api/devices/h1/serial0/nope" },
         { "/api/devices/h1/serial0/state/x", 404, "no such endpoint: /api/devices/h1/serial0/state/x" },
         { "/api/devices/h1", 404, "no such endpoint: /api/devices/h1" },
@@ -300,6 +309,18 @@ static void test_host_and_origin(void)
     g_autoptr(HtReply) ev = ht_raw(port, "GET /api/events HTTP/1.1\r\nHost: rebind.example\r\n"
                                          "Connection: close\r\n\r\n");
     CU_ASSERT_EQUAL(ev->status, 403);
+
+    /* Issue 12: two Host headers are invalid (RFC 9112), in either order. */
+    static const char *const two_hosts[] = {
+        "Host: localhost\r\nHost: rebind.example\r\n", "Host: rebind.example\r\nHost: localhost\r\n",
+        "Host: localhost\r\nhost: localhost\r\n",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(two_hosts); i++) {
+        g_autofree char *req = g_strdup_printf("GET /api/hosts HTTP/1.1\r\n%sConnection: close\r\n\r\n",
+                                               two_hosts[i]);
+        g_autoptr(HtReply) r = ht_raw(port, req);
+        ASSERT_HTTP_ERROR(r, 400, "GenericError", "more than one Host header: request refused");
+    }
 
     /* HTTP/1.0 without a Host: no browser sends that; tools may. */
     g_autoptr(HtReply) h10 = ht_raw(port, "GET /api/hosts HTTP/1.0\r\n\r\n");
@@ -499,7 +520,10 @@ static void test_static_files(void)
         { "/sub/%2e%2e%2f%2e%2e%2foutside.txt", 400, "malformed path '/sub/../../outside.txt'" },
         { "/./index.html", 400, "malformed path '/./index.html'" },
         { "/..%5coutside.txt", 400, "malformed path '/..\\outside.txt'" },
-        { "/a%01b", 400, "malformed path: control character in 'a\001b'" },
+        { "/a%01b", 400, "malformed path in '/a%01b': a control character after decoding" },
+        /* Issue 12: %00 used to cut the path short and serve index.html. */
+        { "/index.html%00.txt", 400,
+          "malformed path in '/index.html%00.txt': a control character after decoding" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(HtReply) r = ht_get(port, bad[i].path);
