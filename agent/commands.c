@@ -101,10 +101,11 @@ static bool cmd_query_device_state(QObject *args, QObject **ret, void *opaque, G
     AgentCommands *c = opaque;
     c->requests++;
     const char *path = qdict_get_str(args, "path");
-    const char *format = qdict_get_str(args, "format");
-    if (format && strcmp(format, "json") != 0 && strcmp(format, "pretty") != 0) {
+    const char *name = qdict_get_str(args, "format");
+    const VmsFormat *format = name ? vms_format_lookup(name) : vms_format_json();
+    if (!format) {
         g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
-                    "Parameter 'format' does not accept value '%s'", format);
+                    "Parameter 'format' does not accept value '%s'", name);
         return false;
     }
     g_autofree char *host = NULL, *id = NULL;
@@ -112,8 +113,7 @@ static bool cmd_query_device_state(QObject *args, QObject **ret, void *opaque, G
         return false;
     }
     GError *err = NULL;
-    bool pretty = format && strcmp(format, "pretty") == 0;
-    if (!agent_registry_device_state(c->reg, host, id, pretty, ret, &err)) {
+    if (!agent_registry_device_state(c->reg, host, id, format, ret, &err)) {
         device_error(errp, err, path);
         return false;
     }

@@ -5,7 +5,8 @@
  *   query-version, query-commands      as QEMU's (vmscope's version)
  *   query-hosts                        device hosts (and --qemu hosts)
  *   query-devices                      every device of every live host
- *   query-device-state {path, format?: "json"|"pretty"}
+ *   query-device-state {path, format?}  format: a name in the format table
+ *                                      (vmscope/format.h), json by default
  *   query-device-schema {path}
  *   query-agent-stats                  counters for /metrics
  *

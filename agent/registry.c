@@ -371,14 +371,15 @@ static Host *find_host(AgentRegistry *reg, const char *name)
  * or was replaced.  *hp and *dp name what was read.
  */
 static bool snapshot(AgentRegistry *reg, const char *host, const char *id, unsigned what,
-                     AgentSnapshot *snap, Host **hp, Device **dp, GError **errp)
+                     const VmsFormat *format, AgentSnapshot *snap, Host **hp, Device **dp,
+                     GError **errp)
 {
     for (int attempt = 0;; attempt++) {
         Host *h = find_host(reg, host);
         Device *d = h ? host_find_device(h, id) : NULL;
         g_autoptr(GError) err = NULL;
         if (d && device_desc(h, d, &err) &&
-            (!what || agent_snapshot_take(h->reader, id, d->desc, what, snap, &err))) {
+            (!what || agent_snapshot_take(h->reader, id, d->desc, what, format, snap, &err))) {
             *hp = h;
             *dp = d;
             return true;
@@ -431,8 +432,8 @@ static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
     bool walkable = device_desc(h, d, NULL);
     if (walkable && !d->reference) {
         AgentSnapshot snap;
-        if (agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, &snap,
-                                NULL)) {
+        if (agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, NULL,
+                                &snap, NULL)) {
             d->reference = g_steal_pointer(&snap.state);
             d->seen = snap.info.generation;
         }
@@ -448,7 +449,8 @@ static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
         return;
     }
     AgentSnapshot snap;
-    if (!agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, &snap, NULL)) {
+    if (!agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, NULL, &snap,
+                             NULL)) {
         d->seen = updates;       /* try again on its next change */
         return;
     }
@@ -716,13 +718,15 @@ QObject *agent_registry_devices(AgentRegistry *reg)
 }
 
 bool agent_registry_device_state(AgentRegistry *reg, const char *host, const char *id,
-                                 bool pretty, QObject **ret, GError **errp)
+                                 const VmsFormat *format, QObject **ret, GError **errp)
 {
     AgentSnapshot snap;
     Host *h;
     Device *d;
-    unsigned what = AGENT_SNAPSHOT_STATE | (pretty ? AGENT_SNAPSHOT_TEXT : 0);
-    if (!snapshot(reg, host, id, what, &snap, &h, &d, errp)) {
+    /* The state is the json format's result already; any other is walked too. */
+    bool other = format && format != vms_format_json();
+    unsigned what = AGENT_SNAPSHOT_STATE | (other ? AGENT_SNAPSHOT_RESULT : 0);
+    if (!snapshot(reg, host, id, what, format, &snap, &h, &d, errp)) {
         return false;
     }
     QObject *o = qdict_new();
@@ -733,8 +737,9 @@ bool agent_registry_device_state(AgentRegistry *reg, const char *host, const cha
     qdict_put(o, "version-id", qnum_from_uint(snap.info.version_id));
     qdict_put(o, "generation", qnum_from_uint(snap.info.generation));
     qdict_put(o, "state", g_steal_pointer(&snap.state));
-    if (pretty) {
-        qdict_put(o, "text", qstring_from_str(snap.text));
+    if (other) {
+        qdict_put(o, vms_format_result_member(format),
+                  vms_format_result_to_qobject(format, snap.result));
     }
     agent_snapshot_clear(&snap);
     *ret = o;
@@ -747,7 +752,7 @@ bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const ch
     AgentSnapshot snap;
     Host *h;
     Device *d;
-    if (!snapshot(reg, host, id, 0, &snap, &h, &d, errp)) {
+    if (!snapshot(reg, host, id, 0, NULL, &snap, &h, &d, errp)) {
         return false;
     }
     QObject *o = qdict_new();

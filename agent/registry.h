@@ -50,6 +50,7 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "vmscope/format.h"
 #include "vmscope/qobject.h"
 
 #define AGENT_POLL_MS 100          /* discovery and change detection period */
@@ -88,12 +89,13 @@ QObject *agent_registry_devices(AgentRegistry *reg);
 
 /*
  * query-device-state for HOST/ID: {path, host, type, instance-id,
- * version-id, generation, state} plus "text" when pretty.  Fails with
- * VMS_ERROR_NOT_FOUND if there is no such device (listed now), other codes
- * when it cannot be read.
+ * version-id, generation, state}, plus for a format other than json (NULL:
+ * json) its result under vms_format_result_member() ("text" for pretty),
+ * from the same read as the state.  Fails with VMS_ERROR_NOT_FOUND if there
+ * is no such device (listed now), other codes when it cannot be read.
  */
 bool agent_registry_device_state(AgentRegistry *reg, const char *host, const char *id,
-                                 bool pretty, QObject **ret, GError **errp);
+                                 const VmsFormat *format, QObject **ret, GError **errp);
 /* query-device-schema: {path, type, version-id, schema}. */
 bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const char *id,
                                   QObject **ret, GError **errp);

@@ -8,7 +8,6 @@
 
 #include "snapshot.h"
 #include "vmscope/error.h"
-#include "vmscope/pretty-visitor.h"
 #include "vmscope/qobject-visitor.h"
 
 AgentDesc *agent_desc_new(const char *text, const ShmDeviceInfo *info, GError **errp)
@@ -43,8 +42,9 @@ void agent_desc_free(AgentDesc *desc)
 typedef struct Walk {
     const AgentDesc *desc;
     unsigned what;
+    const VmsFormat *format;
     QObject *state;
-    char *text;
+    GBytes *result;
     bool stale;
 } Walk;
 
@@ -65,7 +65,7 @@ static bool walk_view(const ShmView *view, void *opaque, GError **errp)
     Walk *w = opaque;
     const ShmDeviceInfo *e = view->info;
     g_clear_pointer(&w->state, qobject_unref);
-    g_clear_pointer(&w->text, g_free);
+    g_clear_pointer(&w->result, g_bytes_unref);
     w->stale = false;
 
     /* The description must belong to this incarnation of the device. */
@@ -87,11 +87,11 @@ static bool walk_view(const ShmView *view, void *opaque, GError **errp)
             return false;
         }
     }
-    if (w->what & AGENT_SNAPSHOT_TEXT) {
-        Visitor *v = pretty_output_visitor_new();
+    if (w->what & AGENT_SNAPSHOT_RESULT) {
+        Visitor *v = w->format->output_new();
         bool ok = walk_once(w->desc->vmsd, v, view, errp);
         if (ok) {
-            w->text = pretty_output_visitor_take(v);
+            w->result = w->format->output_take(v);
         }
         visit_free(v);
         if (!ok) {
@@ -102,74 +102,38 @@ static bool walk_view(const ShmView *view, void *opaque, GError **errp)
 }
 
 bool agent_snapshot_take(ShmReader *r, const char *id, const AgentDesc *desc, unsigned what,
-                         AgentSnapshot *out, GError **errp)
+                         const VmsFormat *format, AgentSnapshot *out, GError **errp)
 {
     memset(out, 0, sizeof(*out));
-    Walk w = { .desc = desc, .what = what };
+    g_return_val_if_fail(format || !(what & AGENT_SNAPSHOT_RESULT), false);
+    Walk w = { .desc = desc, .what = what, .format = format };
     if (!shm_reader_read(r, id, walk_view, &w, &out->info, errp)) {
         qobject_unref(w.state);
-        g_free(w.text);
+        if (w.result) {
+            g_bytes_unref(w.result);
+        }
         return false;
     }
     out->state = w.state;
-    out->text = w.text;
+    out->result = w.result;
     return true;
 }
 
 void agent_snapshot_clear(AgentSnapshot *snap)
 {
     g_clear_pointer(&snap->state, qobject_unref);
-    g_clear_pointer(&snap->text, g_free);
+    g_clear_pointer(&snap->result, g_bytes_unref);
 }
 
 /* ---- differences -------------------------------------------------------- */
 
-static char *member_path(const char *prefix, const char *key)
-{
-    return prefix[0] ? g_strconcat(prefix, ".", key, NULL) : g_strdup(key);
-}
-
-static void diff_into(GPtrArray *out, const char *path, const QObject *a, const QObject *b)
-{
-    QType ta = qobject_type(a), tb = qobject_type(b);
-    if (ta == QTYPE_DICT && tb == QTYPE_DICT) {
-        qdict_foreach(b, key, bval) {
-            g_autofree char *p = member_path(path, key);
-            json_object *aval = NULL;
-            if (json_object_object_get_ex((QObject *)a, key, &aval)) {
-                diff_into(out, p, aval, bval);
-            } else {
-                g_ptr_array_add(out, g_steal_pointer(&p));
-            }
-        }
-        qdict_foreach(a, gone, gone_val) {
-            (void)gone_val;
-            if (!json_object_object_get_ex((QObject *)b, gone, NULL)) {
-                g_ptr_array_add(out, member_path(path, gone));
-            }
-        }
-        return;
-    }
-    if (ta == QTYPE_LIST && tb == QTYPE_LIST) {
-        size_t na = qlist_size(a), nb = qlist_size(b);
-        for (size_t i = 0; i < MAX(na, nb); i++) {
-            g_autofree char *p = g_strdup_printf("%s[%zu]", path, i);
-            if (i < na && i < nb) {
-                diff_into(out, p, qlist_get(a, i), qlist_get(b, i));
-            } else {
-                g_ptr_array_add(out, g_steal_pointer(&p));
-            }
-        }
-        return;
-    }
-    if (!qobject_equal(a, b)) {
-        g_ptr_array_add(out, g_strdup(path));
-    }
-}
-
 GPtrArray *agent_state_diff(const QObject *before, const QObject *after)
 {
-    GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
-    diff_into(out, "", before, after);
+    g_autoptr(GPtrArray) diffs = qobject_diff(before, after, "");
+    GPtrArray *out = g_ptr_array_new_full(diffs->len, g_free);
+    for (guint i = 0; i < diffs->len; i++) {
+        QObjectDiff *d = g_ptr_array_index(diffs, i);
+        g_ptr_array_add(out, g_steal_pointer(&d->path));
+    }
     return out;
 }

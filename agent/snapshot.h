@@ -16,8 +16,9 @@
  * walk is thrown away and done again whenever the writer moved meanwhile,
  * so the result is one consistent state, never a mix of two updates.  The
  * walk goes through vmstate_save() with the QObject output visitor (the
- * "state") and/or the pretty-print visitor (the "text"); both come from the
- * same consistent read.  Segment-relative pointers in the state are resolved
+ * "state") and/or the output visitor of a format from the format table
+ * (the "result", vmscope/format.h); both come from the same consistent
+ * read.  Segment-relative pointers in the state are resolved
  * against the whole segment (VMStateContext = the mapping), and checked
  * there by the engine.  Before walking, the directory entry read under the
  * seqlock must still be the one the description was built for (same state
@@ -28,11 +29,11 @@
  * Differences.  agent_state_diff() lists the paths whose values differ
  * between two states, in the notation of DEVICE_STATE_CHANGED and the
  * dashboard: struct members joined with ".", list elements as "[i]", so
- * "rx_total", "fifo.num", "items[1].rx_bytes", "testdev/extra.extra".  It
- * descends into dicts and lists and names the deepest value that differs; a
- * member or element present on one side only is named itself
- * ("items[2]"), and so is a value whose type changed.  Paths come in walk
- * order (the new state's), then members that went away.
+ * "rx_total", "fifo.num", "items[1].rx_bytes", "testdev/extra.extra".  They
+ * are the paths of qobject_diff() (vmscope/qobject.h): the deepest value
+ * that differs; a member or element present on one side only is named
+ * itself ("items[2]"), and so is a value whose type changed.  Paths come in
+ * walk order (the new state's), then members that went away.
  */
 #ifndef VMSCOPE_AGENT_SNAPSHOT_H
 #define VMSCOPE_AGENT_SNAPSHOT_H
@@ -40,6 +41,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "vmscope/format.h"
 #include "vmscope/qobject.h"
 #include "vmscope/shm-segment.h"
 #include "vmscope/vmstate.h"
@@ -63,13 +65,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentDesc, agent_desc_free)
 
 /* What a snapshot produces. */
 enum {
-    AGENT_SNAPSHOT_STATE = 1 << 0, /* the state as a QObject */
-    AGENT_SNAPSHOT_TEXT = 1 << 1,  /* the pretty-printed text */
+    AGENT_SNAPSHOT_STATE = 1 << 0,  /* the state as a QObject */
+    AGENT_SNAPSHOT_RESULT = 1 << 1, /* the state in a format of the format table */
 };
 
 typedef struct AgentSnapshot {
     QObject *state;                /* AGENT_SNAPSHOT_STATE */
-    char *text;                    /* AGENT_SNAPSHOT_TEXT */
+    GBytes *result;                /* AGENT_SNAPSHOT_RESULT: the format's output_take() */
     ShmDeviceInfo info;            /* the entry and generation that go with the walk */
 } AgentSnapshot;
 
@@ -77,12 +79,15 @@ typedef struct AgentSnapshot {
 #define AGENT_SNAPSHOT_STALE VMS_ERROR_NOT_FOUND
 
 /*
- * Walk device `id` of reader r with desc, consistently (see above).  On
- * failure *out is left empty and *errp says why, prefixed by the segment
- * and device ("vmscope-h1: device 'serial0': serial.fifo: ...").
+ * Walk device `id` of reader r with desc, consistently (see above), for
+ * what: AGENT_SNAPSHOT_STATE and/or AGENT_SNAPSHOT_RESULT, the latter
+ * through format's output visitor (format is only read with
+ * AGENT_SNAPSHOT_RESULT).  On failure *out is left empty and *errp says
+ * why, prefixed by the segment and device ("vmscope-h1: device 'serial0':
+ * serial.fifo: ...").
  */
 bool agent_snapshot_take(ShmReader *r, const char *id, const AgentDesc *desc, unsigned what,
-                         AgentSnapshot *out, GError **errp);
+                         const VmsFormat *format, AgentSnapshot *out, GError **errp);
 void agent_snapshot_clear(AgentSnapshot *snap);
 
 /* The paths that differ from before to after (see above); g_ptr_array_unref it. */

@@ -121,6 +121,7 @@ struct HttpServer {
 enum MHD_Result http_respond(HttpRequest *r, unsigned status, struct MHD_Response *rsp);
 enum MHD_Result http_respond_error(HttpRequest *r, unsigned status, QmpErrorClass cls,
                                    const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+/* Takes text (g_malloc'd), or any bytes: a binary body too. */
 enum MHD_Result http_respond_text(HttpRequest *r, unsigned status, const char *content_type,
                                   char *text, size_t len);
 /* Schedule MHD_run() at once (after resuming a connection). */

@@ -32,6 +32,7 @@
 #include "http-impl.h"
 #include "qmp-json.h"
 #include "vmscope/error.h"
+#include "vmscope/format.h"
 
 #define DEFAULT_MAX_BODY (1u << 20)
 #define DEFAULT_SSE_MAX_QUEUE (256u << 10)
@@ -293,7 +294,7 @@ enum MHD_Result http_respond(HttpRequest *r, unsigned status, struct MHD_Respons
     return ret;
 }
 
-/* Takes text (g_malloc'd). */
+/* Takes text (g_malloc'd), or any bytes: a binary body too. */
 enum MHD_Result http_respond_text(HttpRequest *r, unsigned status, const char *content_type,
                                   char *text, size_t len)
 {
@@ -484,9 +485,13 @@ RouteResult http_route(const char *url, HttpEndpoint *ep, char **dev_path)
 
 /* ---- the API ------------------------------------------------------------ */
 
-/* Run a command and answer with its return value (or its text, for pretty). */
+/*
+ * Run a command and answer with its return value, or for a format other
+ * than json (NULL: json) with the bare result the value carries
+ * (vmscope/format.h), as that format's content type.
+ */
 static enum MHD_Result serve_command(HttpRequest *r, const char *command, QObject *args,
-                                     bool pretty)
+                                     const VmsFormat *format)
 {
     g_autoptr(QObject) ret = NULL;
     g_autoptr(GError) err = NULL;
@@ -498,14 +503,17 @@ static enum MHD_Result serve_command(HttpRequest *r, const char *command, QObjec
         }
         return respond_gerror(r, status, err);
     }
-    if (pretty) {
-        const char *text = qdict_get_str(ret, "text");
-        if (!text) {
+    if (format && format != vms_format_json()) {
+        const char *member = vms_format_result_member(format);
+        GBytes *body = vms_format_result_from_qobject(format, qdict_get(ret, member), &err);
+        if (!body) {
             return http_respond_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, QMP_ERROR_GENERIC_ERROR,
-                                      "%s returned no \"text\" for format pretty", command);
+                                      "%s returned no \"%s\" for format %s: %s", command,
+                                      member, format->name, err->message);
         }
-        return http_respond_text(r, MHD_HTTP_OK, "text/plain; charset=utf-8", g_strdup(text),
-                                 strlen(text));
+        gsize len;
+        char *data = g_bytes_unref_to_data(body, &len);
+        return http_respond_text(r, MHD_HTTP_OK, format->content_type, data, len);
     }
     return respond_json(r, MHD_HTTP_OK, ret);
 }
@@ -513,22 +521,22 @@ static enum MHD_Result serve_command(HttpRequest *r, const char *command, QObjec
 static enum MHD_Result serve_device(HttpRequest *r, const char *dev_path)
 {
     g_autoptr(QObject) args = qdict_new();
-    bool pretty = false;
 
     qdict_put(args, "path", qstring_from_str(dev_path));
     if (r->endpoint == HTTP_EP_SCHEMA) {
-        return serve_command(r, "query-device-schema", args, false);
+        return serve_command(r, "query-device-schema", args, NULL);
     }
-    const char *format = MHD_lookup_connection_value(r->mhd, MHD_GET_ARGUMENT_KIND, "format");
-    if (format) {
-        if (strcmp(format, "pretty") != 0 && strcmp(format, "json") != 0) {
-            return http_respond_error(r, MHD_HTTP_BAD_REQUEST, QMP_ERROR_GENERIC_ERROR,
-                                      "format '%s': expected json or pretty", format);
-        }
-        pretty = strcmp(format, "pretty") == 0;
-        qdict_put(args, "format", qstring_from_str(format));
+    const char *name = MHD_lookup_connection_value(r->mhd, MHD_GET_ARGUMENT_KIND, "format");
+    const VmsFormat *format = name ? vms_format_lookup(name) : NULL;
+    if (name && !format) {
+        g_autofree char *names = vms_format_names(NULL, " or ");
+        return http_respond_error(r, MHD_HTTP_BAD_REQUEST, QMP_ERROR_GENERIC_ERROR,
+                                  "format '%s': expected %s", name, names);
     }
-    return serve_command(r, "query-device-state", args, pretty);
+    if (name) {
+        qdict_put(args, "format", qstring_from_str(name));
+    }
+    return serve_command(r, "query-device-state", args, format);
 }
 
 /* A media type that browsers may send cross-site without asking first. */
@@ -675,9 +683,9 @@ static enum MHD_Result request_answer(HttpRequest *r, const char *url, const cha
     }
     switch (r->endpoint) {
     case HTTP_EP_HOSTS:
-        return serve_command(r, "query-hosts", NULL, false);
+        return serve_command(r, "query-hosts", NULL, NULL);
     case HTTP_EP_DEVICES:
-        return serve_command(r, "query-devices", NULL, false);
+        return serve_command(r, "query-devices", NULL, NULL);
     case HTTP_EP_STATE:
     case HTTP_EP_SCHEMA:
         return serve_device(r, r->dev_path);

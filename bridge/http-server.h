@@ -10,7 +10,9 @@
  *   GET  /api/hosts                        query-hosts
  *   GET  /api/devices                      query-devices
  *   GET  /api/devices/HOST/ID/state        query-device-state {path: "/HOST/ID"}
- *        ?format=json|pretty               pretty: the "text" member, as text/plain
+ *        ?format=NAME                      a name in the format table (vmscope/format.h);
+ *                                          other than json: the bare result, with the
+ *                                          format's content type (binary ones too)
  *   GET  /api/devices/HOST/ID/schema       query-device-schema {path}
  *   GET  /api/events                       Server-Sent Events: `event: NAME` and
  *                                          `data: <the QMP event object>`

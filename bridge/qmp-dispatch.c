@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "qmp-dispatch.h"
+#include "vmscope/qobject-visitor.h"
 
 G_DEFINE_QUARK(vmscope-qmp-error-quark, qmp_error)
 
@@ -275,23 +276,27 @@ void qmp_dispatcher_register_query_commands(QmpDispatcher *d)
  */
 static bool caps_check_enable(QObject *args, GError **errp)
 {
-    QObject *enable = qdict_get(args, "enable");
-    size_t n = qlist_size(enable);
-
-    for (size_t i = 0; i < n; i++) {
-        const char *cap = qstring_get(qlist_get(enable, i));
-        if (!cap) {
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
-                        "Invalid parameter type for 'enable[%zu]', expected: string", i);
-            return false;
-        }
-        if (strcmp(cap, "oob") != 0) {
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
-                        "Parameter 'null' does not accept value '%s'", cap);
-            return false;
-        }
+    if (!qdict_haskey(args, "enable")) {
+        return true;
     }
-    return true;
+    Visitor *v = qobject_input_visitor_new_qmp(qdict_get(args, "enable"));
+    size_t n = VISIT_LEN_UNKNOWN;
+    bool ok = visit_start_list(v, "enable", &n, errp);
+    if (ok) {
+        for (size_t i = 0; ok && i < n; i++) {
+            g_autofree char *cap = NULL;
+            visit_next_list(v);
+            ok = visit_type_str(v, NULL, &cap, errp);
+            if (ok && strcmp(cap, "oob") != 0) {
+                g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
+                            "Parameter 'null' does not accept value '%s'", cap);
+                ok = false;
+            }
+        }
+        visit_end_list(v);
+    }
+    visit_free(v);
+    return ok;
 }
 
 /* vmscope offers no capability: only an empty or absent "enable" succeeds. */
@@ -309,80 +314,74 @@ static bool qmp_capabilities_handler(QObject *args, QObject **ret, void *opaque,
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static bool check_arg_type(const QmpArgSpec *spec, const QObject *v, GError **errp)
+/* Visit one argument for its shape only: the handler reads the dict. */
+static bool visit_arg(Visitor *v, const QmpArgSpec *spec, GError **errp)
 {
-    const char *expected = NULL;
-    QType t = qobject_type(v);
-    int64_t i;
-    uint64_t u;
-
+    const char *name = spec->name;
     switch (spec->type) {
-    case QMP_ARG_STR:
-        expected = t == QTYPE_STRING ? NULL : "string";
-        break;
-    case QMP_ARG_INT:
-        expected = qnum_get_int(v, &i) ? NULL : "integer";
-        break;
-    case QMP_ARG_UINT:
-        if (!qnum_get_uint(v, &u)) {
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
-                        "Parameter '%s' expects uint64", spec->name);
+    case QMP_ARG_STR: {
+        g_autofree char *str = NULL;
+        return visit_type_str(v, name, &str, errp);
+    }
+    case QMP_ARG_INT: {
+        int64_t i = 0;
+        return visit_type_int64(v, name, &i, errp);
+    }
+    case QMP_ARG_UINT: {
+        uint64_t u = 0;
+        return visit_type_uint64(v, name, &u, errp);
+    }
+    case QMP_ARG_NUMBER: {
+        double d = 0;
+        return visit_type_number(v, name, &d, errp);
+    }
+    case QMP_ARG_BOOL: {
+        bool b = false;
+        return visit_type_bool(v, name, &b, errp);
+    }
+    case QMP_ARG_OBJECT:
+        if (!visit_start_struct(v, name, NULL, errp)) {
             return false;
         }
-        break;
-    case QMP_ARG_NUMBER:
-        expected = t == QTYPE_INT || t == QTYPE_DOUBLE ? NULL : "number";
-        break;
-    case QMP_ARG_BOOL:
-        expected = t == QTYPE_BOOL ? NULL : "boolean";
-        break;
-    case QMP_ARG_OBJECT:
-        expected = t == QTYPE_DICT ? NULL : "object";
-        break;
-    case QMP_ARG_ARRAY:
-        expected = t == QTYPE_LIST ? NULL : "array";
-        break;
-    case QMP_ARG_ANY:
-        break;
+        visit_end_struct(v);
+        return true;
+    case QMP_ARG_ARRAY: {
+        size_t len = VISIT_LEN_UNKNOWN;
+        if (!visit_start_list(v, name, &len, errp)) {
+            return false;
+        }
+        visit_end_list(v);
+        return true;
     }
-    if (expected) {
-        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
-                    "Invalid parameter type for '%s', expected: %s", spec->name, expected);
-        return false;
+    case QMP_ARG_ANY: {
+        g_autoptr(QObject) any = NULL;
+        return qobject_input_visit_any(v, name, &any, errp);
     }
-    return true;
+    }
+    g_assert_not_reached();
 }
 
+/*
+ * The arguments against the spec, walked by the strict QObject input
+ * visitor in QMP's words: in spec order, then the members nobody visited,
+ * as QEMU's generated marshallers do.
+ */
 static bool check_args(const QmpCommand *cmd, QObject *args, GError **errp)
 {
-    const QmpArgSpec *spec;
-
-    for (spec = cmd->args; spec && spec->name; spec++) {
-        if (!qdict_haskey(args, spec->name)) {
-            if (spec->optional) {
-                continue;
+    Visitor *v = qobject_input_visitor_new_qmp(args);
+    bool ok = visit_start_struct(v, NULL, NULL, errp);
+    if (ok) {
+        for (const QmpArgSpec *spec = cmd->args; ok && spec && spec->name; spec++) {
+            bool present = true;
+            if (!spec->optional || visit_optional(v, spec->name, &present)) {
+                ok = visit_arg(v, spec, errp);
             }
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR, "Parameter '%s' is missing",
-                        spec->name);
-            return false;
         }
-        if (!check_arg_type(spec, qdict_get(args, spec->name), errp)) {
-            return false;
-        }
+        ok = ok && visit_check_struct(v, errp);
+        visit_end_struct(v);
     }
-    qdict_foreach(args, key, val) {
-        (void)val;
-        bool known = false;
-        for (spec = cmd->args; spec && spec->name && !known; spec++) {
-            known = strcmp(spec->name, key) == 0;
-        }
-        if (!known) {
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR, "Parameter '%s' is unexpected",
-                        key);
-            return false;
-        }
-    }
-    return true;
+    visit_free(v);
+    return ok;
 }
 
 /* Look up, check and run a command; args is a dict or NULL. */

@@ -10,6 +10,8 @@
  * Commands.  A command has a name, a handler and an argument spec: the
  * arguments it takes, each with a type and whether it may be left out.
  * qmp_dispatch() checks a request against the spec before the handler runs,
+ * by walking the arguments with the strict QObject input visitor in its
+ * QMP wording (qobject_input_visitor_new_qmp(), vmscope/qobject-visitor.h),
  * so a handler only ever sees arguments of the right types, and every
  * refusal carries QEMU's exact wording (class GenericError):
  *   "Parameter 'path' is missing"
@@ -19,7 +21,11 @@
  *   "Parameter 'size' expects uint64"
  * Arguments are checked in spec order, then unexpected ones, as QEMU's
  * generated marshallers do.  A member given as JSON null is present: it is
- * a type error unless the type is QMP_ARG_ANY.
+ * a type error unless the type is QMP_ARG_ANY.  Only the top level is
+ * checked: a handler that takes an object or array argument walks it with
+ * the same visitor (as migrate-set-capabilities does), so errors inside it
+ * name their path the same way ("Parameter 'capabilities[0].state' is
+ * missing").
  *
  * Handlers.  `bool handler(QObject *args, QObject **ret, void *opaque,
  * GError **errp)`: args is a dict (empty when the request had none),

@@ -23,6 +23,7 @@
 #include "bridge/qmp-address.h"
 #include "migration.h"
 #include "vmscope/error.h"
+#include "vmscope/qobject-visitor.h"
 
 typedef enum MigStatus {
     MIG_NONE,
@@ -1006,64 +1007,53 @@ bool migration_capability(const Migration *m, const char *name)
     return i >= 0 && m->caps[i];
 }
 
+/* One {capability, state} of migrate-set-capabilities, into want[]. */
+static bool visit_capability(Visitor *v, bool *want, GError **errp)
+{
+    g_autofree char *name = NULL;
+    bool on = false;
+    if (!visit_start_struct(v, NULL, NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_type_str(v, "capability", &name, errp);
+    int k = ok ? capability_index(name) : -1;
+    if (ok && k < 0) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "Parameter 'capability' does not accept value '%s'", name);
+        ok = false;
+    }
+    ok = ok && visit_type_bool(v, "state", &on, errp) && visit_check_struct(v, errp);
+    visit_end_struct(v);
+    if (ok && on && !capabilities[k].supported) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "Migration capability '%s' is not supported by vmscope-devhost",
+                    capabilities[k].name);
+        ok = false;
+    }
+    if (ok) {
+        want[k] = on;
+    }
+    return ok;
+}
+
 bool migration_set_capabilities(Migration *m, QObject *list, GError **errp)
 {
     bool want[N_CAPS];
     memcpy(want, m->caps, sizeof(want));
-    /* Check everything first (as QEMU's visitor does), then apply. */
-    for (size_t i = 0; i < qlist_size(list); i++) {
-        QObject *item = qlist_get(list, i);
-        if (qobject_type(item) != QTYPE_DICT) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "Invalid parameter type for 'capabilities[%zu]', expected: object", i);
-            return false;
+    /* Check everything first (with the QMP visitor, as QEMU's does), then apply. */
+    Visitor *v = qobject_input_visitor_new_qmp(list);
+    size_t n = VISIT_LEN_UNKNOWN;
+    bool ok = visit_start_list(v, "capabilities", &n, errp);
+    if (ok) {
+        for (size_t i = 0; ok && i < n; i++) {
+            visit_next_list(v);
+            ok = visit_capability(v, want, errp);
         }
-        QObject *cap = qdict_get(item, "capability");
-        if (!qdict_haskey(item, "capability")) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_MISSING,
-                        "Parameter 'capabilities[%zu].capability' is missing", i);
-            return false;
-        }
-        if (qobject_type(cap) != QTYPE_STRING) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "Invalid parameter type for 'capabilities[%zu].capability', "
-                        "expected: string", i);
-            return false;
-        }
-        int k = capability_index(qstring_get(cap));
-        if (k < 0) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "Parameter 'capability' does not accept value '%s'", qstring_get(cap));
-            return false;
-        }
-        QObject *state = qdict_get(item, "state");
-        if (!qdict_haskey(item, "state")) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_MISSING,
-                        "Parameter 'capabilities[%zu].state' is missing", i);
-            return false;
-        }
-        bool on;
-        if (!qbool_get(state, &on)) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "Invalid parameter type for 'capabilities[%zu].state', "
-                        "expected: boolean", i);
-            return false;
-        }
-        qdict_foreach(item, key, val) {
-            (void)val;
-            if (strcmp(key, "capability") != 0 && strcmp(key, "state") != 0) {
-                g_set_error(errp, VMS_ERROR, VMS_ERROR_EXTRA,
-                            "Parameter 'capabilities[%zu].%s' is unexpected", i, key);
-                return false;
-            }
-        }
-        if (on && !capabilities[k].supported) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "Migration capability '%s' is not supported by vmscope-devhost",
-                        capabilities[k].name);
-            return false;
-        }
-        want[k] = on;
+        visit_end_list(v);
+    }
+    visit_free(v);
+    if (!ok) {
+        return false;
     }
     if (migration_outgoing_active(m) || m->busy) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED, "There's a migration process in progress");

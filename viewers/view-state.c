@@ -9,9 +9,11 @@
 #include "bridge/qmp-client.h"
 #include "view-state.h"
 #include "vmscope/error.h"
+#include "vmscope/format.h"
 
 #define EXIT_USAGE 2
 #define TIMEOUT_MS 10000
+#define DEFAULT_FORMAT "pretty"
 
 static int usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static int usage(const char *fmt, ...)
@@ -51,18 +53,19 @@ static const char *option(int argc, char **argv, int *i, const char *name, bool 
 
 int view_state_main(int argc, char **argv)
 {
-    const char *path = NULL, *format = "pretty", *v;
+    const char *path = NULL, *v;
+    const VmsFormat *format = vms_format_lookup(DEFAULT_FORMAT);
     g_autofree char *address = NULL;
     bool missing;
     for (int i = 0; i < argc; i++) {
         if ((v = option(argc, argv, &i, "--format", &missing)) || missing) {
+            g_autofree char *names = vms_format_names(DEFAULT_FORMAT, " or ");
             if (missing) {
-                return usage("option '--format' needs a value (pretty or json)");
+                return usage("option '--format' needs a value (%s)", names);
             }
-            if (strcmp(v, "json") != 0 && strcmp(v, "pretty") != 0) {
-                return usage("unknown format '%s' (pretty or json)", v);
+            if (!(format = vms_format_lookup(v))) {
+                return usage("unknown format '%s' (%s)", v, names);
             }
-            format = v;
         } else if ((v = option(argc, argv, &i, "--qmp", &missing)) || missing) {
             if (missing) {
                 return usage("option '--qmp' needs a value (unix:PATH or tcp:HOST:PORT)");
@@ -89,20 +92,30 @@ int view_state_main(int argc, char **argv)
     g_autoptr(QObject) args = qdict_new();
     g_autoptr(QObject) ret = NULL;
     qdict_put(args, "path", qstring_from_str(path));
-    qdict_put(args, "format", qstring_from_str(format));
+    qdict_put(args, "format", qstring_from_str(format->name));
     if (!c || !qmp_client_execute(c, "query-device-state", args, &ret, &err)) {
         fprintf(stderr, "vmscope-view: %s\n", err->message);
         return 1;
     }
-    g_autofree char *json = NULL;
-    const char *text = qdict_get_str(ret, "text");
-    if (strcmp(format, "json") == 0 || !text) {
-        qdict_del(ret, "text");
-        json = qobject_to_json(ret, false);
-        text = json;
+    /* json: the whole answer; another format: its result, bare (vmscope/format.h). */
+    g_autoptr(GBytes) out = NULL;
+    if (format != vms_format_json()) {
+        out = vms_format_result_from_qobject(format,
+                                             qdict_get(ret, vms_format_result_member(format)),
+                                             &err);
+        if (!out) {
+            fprintf(stderr, "vmscope-view: query-device-state returned no %s result: %s\n",
+                    format->name, err->message);
+            return 1;
+        }
+    } else {
+        char *json = qobject_to_json(ret, false);
+        out = g_bytes_new_take(json, strlen(json));
     }
-    size_t len = strlen(text);
-    bool newline = len == 0 || text[len - 1] != '\n';
+    gsize len;
+    const char *text = g_bytes_get_data(out, &len);
+    /* Text ends with a newline; bytes are written as they are. */
+    bool newline = !format->binary && (len == 0 || text[len - 1] != '\n');
     if (fwrite(text, 1, len, stdout) != len || (newline && putchar('\n') == EOF) ||
         fflush(stdout) != 0) {
         fprintf(stderr, "vmscope-view: writing output: %s\n", g_strerror(errno));

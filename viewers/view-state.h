@@ -8,8 +8,9 @@
 #define VMSCOPE_VIEWERS_VIEW_STATE_H
 
 /*
- * argv: the arguments after "state".  Prints the pretty text (default) or
- * the whole query-device-state result as one line of JSON.  Returns the
+ * argv: the arguments after "state".  Prints the result in the format
+ * asked for (any in the format table, pretty by default), or for json the
+ * whole query-device-state result as one line of JSON.  Returns the
  * exit status: 0, 1 (the device is not there, the agent refused or could
  * not be reached: one line on stderr), 2 (bad usage).
  */

@@ -21,6 +21,7 @@
 #include "pretty.h"
 #include "view-state.h"
 #include "vmscope/error.h"
+#include "vmscope/format.h"
 #include "vmscope/qemu-stream.h"
 
 #define EXIT_USAGE 2
@@ -239,18 +240,19 @@ static void append_pretty(GString *out, const QemuStream *s, bool with_desc)
 
 static int cmd_stream(int argc, char **argv)
 {
-    const char *file = NULL, *format = "json";
+    const char *file = NULL;
+    const VmsFormat *format = vms_format_json();
     bool with_desc = false, missing;
     for (int i = 0; i < argc; i++) {
         const char *v;
         if ((v = option_value(argc, argv, &i, "--format", &missing)) || missing) {
+            g_autofree char *names = vms_format_names(NULL, " or ");  /* json, the default, first */
             if (missing) {
-                return usage_error("stream", "option '--format' needs a value (json or pretty)");
+                return usage_error("stream", "option '--format' needs a value (%s)", names);
             }
-            if (strcmp(v, "json") != 0 && strcmp(v, "pretty") != 0) {
-                return usage_error("stream", "unknown format '%s' (json or pretty)", v);
+            if (!(format = vms_format_lookup(v))) {
+                return usage_error("stream", "unknown format '%s' (%s)", v, names);
             }
-            format = v;
         } else if (strcmp(argv[i], "--desc") == 0) {
             with_desc = true;
         } else if (argv[i][0] == '-' && argv[i][1]) {
@@ -271,7 +273,7 @@ static int cmd_stream(int argc, char **argv)
         return fail(1, "%s", err->message);
     }
     g_autoptr(GString) out = g_string_sized_new(1 << 16);
-    if (strcmp(format, "json") == 0) {
+    if (format == vms_format_json()) {
         g_autoptr(QObject) obj = qemu_stream_to_qobject(s, with_desc);
         g_autofree char *json = qobject_to_json(obj, false);
         g_string_append(out, json);

@@ -152,16 +152,23 @@ GBytes *byte_writer_take(ByteWriter *w)
     return b;
 }
 
-char *hex_encode(const uint8_t *data, size_t n)
+void hex_append(GString *out, const uint8_t *data, size_t n, char sep)
 {
     static const char digits[] = "0123456789abcdef";
-    char *s = g_malloc(2 * n + 1);
     for (size_t i = 0; i < n; i++) {
-        s[2 * i] = digits[data[i] >> 4];
-        s[2 * i + 1] = digits[data[i] & 15];
+        if (i && sep) {
+            g_string_append_c(out, sep);
+        }
+        g_string_append_c(out, digits[data[i] >> 4]);
+        g_string_append_c(out, digits[data[i] & 15]);
     }
-    s[2 * n] = '\0';
-    return s;
+}
+
+char *hex_encode(const uint8_t *data, size_t n)
+{
+    GString *s = g_string_sized_new(2 * n + 1);
+    hex_append(s, data, n, '\0');
+    return g_string_free(s, FALSE);
 }
 
 bool hex_decode(const char *hex, uint8_t *out, size_t n, size_t *bad)

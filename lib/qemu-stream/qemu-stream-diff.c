@@ -10,49 +10,21 @@
 
 #include "qemu-stream-impl.h"
 
-static char *value_text(const QObject *v)
-{
-    return qobject_to_json(v, false);
-}
-
-static void add_line(GPtrArray *lines, const char *path, const char *a, const char *b)
-{
-    g_ptr_array_add(lines, g_strdup_printf("%s: %s -> %s", path, a, b));
-}
-
+/* Lines "PATH: A -> B" for the values that differ, "(absent)" for a side without one. */
 static void diff_values(const char *path, const QObject *a, const QObject *b, GPtrArray *lines)
 {
-    QType ta = qobject_type(a), tb = qobject_type(b);
-    if (ta == QTYPE_DICT && tb == QTYPE_DICT) {
-        qdict_foreach(a, key, va) {
-            g_autofree char *sub = g_strdup_printf("%s.%s", path, key);
-            if (qdict_haskey(b, key)) {
-                diff_values(sub, va, qdict_get(b, key), lines);
-            } else {
-                g_autofree char *ta_text = value_text(va);
-                add_line(lines, sub, ta_text, "(absent)");
-            }
+    g_autoptr(GPtrArray) diffs = qobject_diff(a, b, path);
+    for (guint i = 0; i < diffs->len; i++) {
+        const QObjectDiff *d = g_ptr_array_index(diffs, i);
+        g_autofree char *ta = NULL, *tb = NULL;
+        if (d->kind != QOBJECT_DIFF_ADDED) {
+            ta = qobject_to_json(d->before, false);
         }
-        qdict_foreach(b, bkey, vb) {
-            if (!qdict_haskey(a, bkey)) {
-                g_autofree char *sub = g_strdup_printf("%s.%s", path, bkey);
-                g_autofree char *tb_text = value_text(vb);
-                add_line(lines, sub, "(absent)", tb_text);
-            }
+        if (d->kind != QOBJECT_DIFF_REMOVED) {
+            tb = qobject_to_json(d->after, false);
         }
-        return;
-    }
-    if (ta == QTYPE_LIST && tb == QTYPE_LIST && qlist_size(a) == qlist_size(b)) {
-        for (size_t i = 0; i < qlist_size(a); i++) {
-            g_autofree char *sub = g_strdup_printf("%s[%zu]", path, i);
-            diff_values(sub, qlist_get(a, i), qlist_get(b, i), lines);
-        }
-        return;
-    }
-    if (!qobject_equal(a, b)) {
-        g_autofree char *ta_text = value_text(a);
-        g_autofree char *tb_text = value_text(b);
-        add_line(lines, path, ta_text, tb_text);
+        g_ptr_array_add(lines, g_strdup_printf("%s: %s -> %s", d->path, ta ? ta : "(absent)",
+                                               tb ? tb : "(absent)"));
     }
 }
 

@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "vmscope/bytes.h"
 #include "vmscope/pretty-visitor.h"
 #include "visitor-impl.h"
 
@@ -219,13 +220,6 @@ static void pretty_label(GString *out, const char *label)
     }
 }
 
-static void pretty_hex_bytes(GString *out, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        g_string_append_printf(out, i ? " %02x" : "%02x", p[i]);
-    }
-}
-
 static void pretty_render_buffer(GString *out, const PrettyNode *n, const char *label,
                                  unsigned depth)
 {
@@ -240,7 +234,7 @@ static void pretty_render_buffer(GString *out, const PrettyNode *n, const char *
     }
     if (len <= PRETTY_ROW_BYTES) {
         g_string_append_c(out, ' ');
-        pretty_hex_bytes(out, p, len);
+        hex_append(out, p, len, ' ');
         g_string_append_c(out, '\n');
         return;
     }
@@ -252,7 +246,7 @@ static void pretty_render_buffer(GString *out, const PrettyNode *n, const char *
     for (size_t off = 0; off < len; off += PRETTY_ROW_BYTES) {
         pretty_indent(out, depth + 1);
         g_string_append_printf(out, "%0*zx: ", width, off);
-        pretty_hex_bytes(out, p + off, MIN((size_t)PRETTY_ROW_BYTES, len - off));
+        hex_append(out, p + off, MIN((size_t)PRETTY_ROW_BYTES, len - off), ' ');
         g_string_append_c(out, '\n');
     }
 }

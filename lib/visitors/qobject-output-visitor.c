@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "vmscope/bytes.h"
 #include "vmscope/qobject-visitor.h"
 #include "visitor-impl.h"
 
@@ -96,13 +97,7 @@ static bool qov_type_number(Visitor *v, const char *name, double *obj, GError **
 static bool qov_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t len,
                             GError **errp)
 {
-    static const char hex[] = "0123456789abcdef";
-    g_autofree char *s = g_malloc(len * 2 + 1);
-    for (size_t i = 0; i < len; i++) {
-        s[2 * i] = hex[buf[i] >> 4];
-        s[2 * i + 1] = hex[buf[i] & 15];
-    }
-    s[2 * len] = '\0';
+    g_autofree char *s = hex_encode(buf, len);
     qov_add(to_qov(v), name, qstring_from_str(s));
     return true;
 }

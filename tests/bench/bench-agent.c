@@ -145,11 +145,11 @@ static gint64 precise_ns(void)
 }
 
 /* One query-device-state as the QMP server runs it: the answer, then its JSON text. */
-static size_t state_json(AgentRegistry *reg, const char *host, const char *id, bool pretty)
+static size_t state_json(AgentRegistry *reg, const char *host, const char *id, const char *format)
 {
     g_autoptr(QObject) ret = NULL;
     g_autoptr(GError) err = NULL;
-    if (!agent_registry_device_state(reg, host, id, pretty, &ret, &err)) {
+    if (!agent_registry_device_state(reg, host, id, vms_format_lookup(format), &ret, &err)) {
         fprintf(stderr, "bench-agent: /%s/%s: %s\n", host, id, err->message);
         exit(1);
     }
@@ -168,13 +168,13 @@ static void bench_one_device(AgentRegistry *reg)
         size_t bytes = 0;
         for (int i = 0; i < N; i++) {
             gint64 t0 = precise_ns();
-            bytes = state_json(reg, "one", id, false);
+            bytes = state_json(reg, "one", id, "json");
             lat[i] = precise_ns() - t0;
         }
         qsort(lat, N, sizeof(lat[0]), cmp_i64);
         gint64 p0 = precise_ns();
         for (int i = 0; i < N / 10; i++) {
-            state_json(reg, "one", id, true);
+            state_json(reg, "one", id, "pretty");
         }
         double pretty = (double)(precise_ns() - p0) / (N / 10) / 1000.0;
         printf("%-14s %6zu %8.1f %8.1f %8.1f\n", device_types[k]->name, bytes,
@@ -199,7 +199,7 @@ static void bench_big_host(AgentRegistry *reg)
         gint64 t0 = precise_ns();
         bytes = 0;
         for (guint i = 0; i < ids->len; i++) {
-            bytes += state_json(reg, "big", g_ptr_array_index(ids, i), false);
+            bytes += state_json(reg, "big", g_ptr_array_index(ids, i), "json");
         }
         ms[r] = precise_ns() - t0;
     }

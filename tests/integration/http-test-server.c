@@ -35,6 +35,7 @@
 #include "bridge/http-server.h"
 #include "bridge/qmp-dispatch.h"
 #include "bridge/qmp-server.h"
+#include "vmscope/format.h"
 
 static HttpServer *http;
 static guint64 snapshots;
@@ -92,7 +93,7 @@ static bool cmd_query_device_state(QObject *args, QObject **ret, void *opaque, G
     if (!known_device(path, errp)) {
         return false;
     }
-    if (format && strcmp(format, "json") != 0 && strcmp(format, "pretty") != 0) {
+    if (format && !vms_format_lookup(format)) {
         g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
                     "Parameter 'format' does not accept value '%s'", format);
         return false;

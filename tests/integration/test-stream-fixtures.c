@@ -21,6 +21,7 @@
 
 #include "cutest.h"
 #include "stream-fixture.h"
+#include "vmscope/bytes.h"
 #include "vmscope/qemu-stream.h"
 
 static char *fixtures_dir;
@@ -104,9 +105,12 @@ static const char *pci_config_hex(const QObject *state)
     return NULL;
 }
 
+/* Byte i of a hex buffer (0 past a malformed one: the checks that use it then fail). */
 static unsigned hex_byte(const char *hex, size_t i)
 {
-    return (unsigned)(g_ascii_xdigit_value(hex[2 * i]) << 4 | g_ascii_xdigit_value(hex[2 * i + 1]));
+    uint8_t b = 0;
+    size_t bad;
+    return strlen(hex) >= 2 * i + 2 && hex_decode(hex + 2 * i, &b, 1, &bad) ? b : 0;
 }
 
 static unsigned bcd(unsigned v)

@@ -2,7 +2,7 @@
 # built from that one file.  Declaring one: add it to the list of its kind
 # below; a test that links more than libvmscope says so with an _LDADD line.
 UNIT_TESTS = \
-	tests/unit/test-bytes tests/unit/test-qobject tests/unit/test-qobject-visitor \
+	tests/unit/test-bytes tests/unit/test-qobject tests/unit/test-qobject-visitor tests/unit/test-format \
 	tests/unit/test-pretty-visitor tests/unit/test-shm-segment \
 	tests/unit/test-vmstate tests/unit/test-vmstate-desc tests/unit/test-qemufile-visitor \
 	tests/unit/test-vmstate-typecheck tests/unit/test-vmstate-qobject \
@@ -26,6 +26,7 @@ TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/
 tests_unit_test_bytes_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_format_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_pretty_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_shm_segment_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_shm_segment_CFLAGS = $(AM_CFLAGS) -pthread

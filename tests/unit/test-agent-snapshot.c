@@ -179,7 +179,9 @@ static void test_snapshot(void)
 
     AgentSnapshot snap;
     GError *err = NULL;
-    CU_ASSERT_TRUE(agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_STATE | AGENT_SNAPSHOT_TEXT,
+    const VmsFormat *pretty = vms_format_lookup("pretty");
+    CU_ASSERT_TRUE(agent_snapshot_take(s.r, "t1", desc,
+                                       AGENT_SNAPSHOT_STATE | AGENT_SNAPSHOT_RESULT, pretty,
                                        &snap, &err));
     ASSERT_NO_ERROR(err);
     g_autofree char *state = qmp_json_format(snap.state);
@@ -188,16 +190,19 @@ static void test_snapshot(void)
                          "\"data\": [65, 66]}, \"n_items\": 2, \"items\": [{\"id\": 1, "
                          "\"rx_bytes\": 100}, {\"id\": 2, \"rx_bytes\": 200}], \"big\": "
                          "18446744073709551615, \"testdev/extra\": {\"extra\": 7}}");
-    CU_ASSERT_TRUE(g_str_has_prefix(snap.text, "testdev (vmsd testdev, version 2) {\n"
-                                               "  rx_total: uint32 = 0 (0x00000000)\n"));
+    g_autofree char *text = g_strndup(g_bytes_get_data(snap.result, NULL),
+                                      g_bytes_get_size(snap.result));
+    CU_ASSERT_TRUE(g_str_has_prefix(text, "testdev (vmsd testdev, version 2) {\n"
+                                          "  rx_total: uint32 = 0 (0x00000000)\n"));
     CU_ASSERT_EQUAL(snap.info.generation, 1);
     ASSERT_STR_EQ(snap.info.id, "t1");
     agent_snapshot_clear(&snap);
 
     /* Text only. */
-    CU_ASSERT_TRUE(agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_TEXT, &snap, &err));
+    CU_ASSERT_TRUE(agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_RESULT, pretty, &snap,
+                                       &err));
     CU_ASSERT_PTR_NULL(snap.state);
-    CU_ASSERT_PTR_NOT_NULL(snap.text);
+    CU_ASSERT_PTR_NOT_NULL(snap.result);
     agent_snapshot_clear(&snap);
 
     /* A state the description cannot walk: the error names the field. */
@@ -205,7 +210,7 @@ static void test_snapshot(void)
     shm_device_begin_update(s.dev);
     st->fifo.num = 9;
     shm_device_end_update(s.dev);
-    CU_ASSERT_FALSE(agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_STATE, &snap, &err));
+    CU_ASSERT_FALSE(agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_STATE, NULL, &snap, &err));
     ASSERT_ERROR(err, "vmscope-u: device 't1': testdev.fifo.data: array length 9 exceeds the "
                       "maximum 8");
     CU_ASSERT_PTR_NULL(snap.state);
@@ -214,7 +219,7 @@ static void test_snapshot(void)
     shm_writer_remove_device(s.w, s.dev);
     s.dev = shm_writer_add_device(s.w, "t1", "testdev", 0, 2, "{}", sizeof(TestDev), &err);
     ASSERT_NO_ERROR(err);
-    CU_ASSERT_FALSE(agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_STATE, &snap, &err));
+    CU_ASSERT_FALSE(agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_STATE, NULL, &snap, &err));
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, AGENT_SNAPSHOT_STALE));
     ASSERT_ERROR(err, "vmscope-u: device 't1': replaced since its description was read");
     seg_teardown(&s);
@@ -282,7 +287,7 @@ static void test_consistent(void)
     for (int i = 0; i < 3000; i++) {
         AgentSnapshot snap;
         GError *err = NULL;
-        if (!agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_STATE, &snap, &err)) {
+        if (!agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_STATE, NULL, &snap, &err)) {
             fprintf(stderr, "snapshot: %s\n", err->message);
             g_error_free(err);
             bad++;

@@ -74,6 +74,12 @@ static void test_hex(void)
     ASSERT_STR_EQ(hex, "007f80ff0a");
     g_autofree char *empty = hex_encode(data, 0);
     ASSERT_STR_EQ(empty, "");
+    g_autoptr(GString) spaced = g_string_new("tsr = ");
+    hex_append(spaced, data, sizeof(data), ' ');
+    ASSERT_STR_EQ(spaced->str, "tsr = 00 7f 80 ff 0a");
+    hex_append(spaced, data, 0, ' ');
+    hex_append(spaced, data + 3, 1, ' ');
+    ASSERT_STR_EQ(spaced->str, "tsr = 00 7f 80 ff 0aff");
 
     uint8_t out[5] = { 1, 2, 3, 4, 5 };
     size_t bad = 99;

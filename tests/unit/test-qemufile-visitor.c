@@ -7,6 +7,7 @@
 #include <limits.h>
 
 #include "cutest.h"
+#include "vmscope/bytes.h"
 #include "vmscope/error.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/vmstate.h"
@@ -15,11 +16,9 @@
 static bool bytes_equal(const GByteArray *b, const uint8_t *expected, size_t len)
 {
     if (b->len != len || memcmp(b->data, expected, len) != 0) {
-        fprintf(stderr, "\nbytes differ (%u vs %zu expected):", b->len, len);
-        for (guint i = 0; i < b->len; i++) {
-            fprintf(stderr, " %02x", b->data[i]);
-        }
-        fprintf(stderr, "\n");
+        g_autoptr(GString) hex = g_string_new(NULL);
+        hex_append(hex, b->data, b->len, ' ');
+        fprintf(stderr, "\nbytes differ (%u vs %zu expected): %s\n", b->len, len, hex->str);
         return false;
     }
     return true;

@@ -705,6 +705,130 @@ static void test_top_level_scalars(void)
     visit_free(v);
 }
 
+/* ---- QMP wording ------------------------------------------------------------ */
+
+/* Load `obj` with the QMP visitor; the error must have this code and text. */
+static void expect_qmp_error(QObject *obj, VmsErrorCode code, const char *msg)
+{
+    Sample back;
+    memset(&back, 0, sizeof(back));
+    GError *err = NULL;
+    Visitor *v = qobject_input_visitor_new_qmp(obj);
+    CU_ASSERT_FALSE(visit_sample(v, "sample", &back, &err));
+    visit_free(v);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_EQUAL(err->domain, VMS_ERROR);
+    CU_ASSERT_EQUAL(err->code, (gint)code);
+    ASSERT_ERROR(err, msg);
+    g_free(back.name);
+    qobject_unref(obj);
+}
+
+static void test_qmp_wording(void)
+{
+    /* What reads with the strict visitor reads with the QMP one. */
+    Sample s, back;
+    sample_init(&s);
+    memset(&back, 0, sizeof(back));
+    g_autoptr(QObject) obj = sample_to_qobject(&s);
+    GError *err = NULL;
+    Visitor *v = qobject_input_visitor_new_qmp(obj);
+    CU_ASSERT_TRUE(visit_sample(v, "sample", &back, &err));
+    ASSERT_NO_ERROR(err);
+    visit_free(v);
+    assert_sample_equal(&s, &back);
+    g_free(back.name);
+
+    expect_qmp_error(sample_with("i16_max", NULL), VMS_ERROR_MISSING,
+                     "Parameter 'sample.i16_max' is missing");
+    expect_qmp_error(sample_with("yes", "1"), VMS_ERROR_INVALID,
+                     "Invalid parameter type for 'sample.yes', expected: boolean");
+    expect_qmp_error(sample_with("name", "null"), VMS_ERROR_INVALID,
+                     "Invalid parameter type for 'sample.name', expected: string");
+    expect_qmp_error(sample_with("ratio", "\"0.1\""), VMS_ERROR_INVALID,
+                     "Invalid parameter type for 'sample.ratio', expected: number");
+    expect_qmp_error(sample_with("main", "[]"), VMS_ERROR_INVALID,
+                     "Invalid parameter type for 'sample.main', expected: object");
+    expect_qmp_error(sample_with("timers", "{}"), VMS_ERROR_INVALID,
+                     "Invalid parameter type for 'sample.timers', expected: array");
+    /* Integers: QEMU's int64 and uint64 texts. */
+    expect_qmp_error(sample_with("i32_min", "1.0"), VMS_ERROR_INVALID,
+                     "Invalid parameter type for 'sample.i32_min', expected: integer");
+    expect_qmp_error(sample_with("i64_max", "9223372036854775808"), VMS_ERROR_RANGE,
+                     "Invalid parameter type for 'sample.i64_max', expected: integer");
+    expect_qmp_error(sample_with("u64_min", "-1"), VMS_ERROR_RANGE,
+                     "Parameter 'sample.u64_min' expects uint64");
+    expect_qmp_error(sample_with("u64_max", "true"), VMS_ERROR_INVALID,
+                     "Parameter 'sample.u64_max' expects uint64");
+    expect_qmp_error(sample_with("u16_min", "\"0\""), VMS_ERROR_INVALID,
+                     "Parameter 'sample.u16_min' expects uint16");
+    /* Narrower ranges are the core's. */
+    expect_qmp_error(sample_with("u8_max", "256"), VMS_ERROR_RANGE,
+                     "sample.u8_max: value 256 out of range for uint8");
+    /* Buffers and fixed lists. */
+    expect_qmp_error(sample_with("key", "\"0001\""), VMS_ERROR_INVALID,
+                     "Parameter 'sample.key' expects 6-byte hex buffer");
+    expect_qmp_error(sample_with("key", "\"00017f80fef\""), VMS_ERROR_INVALID,
+                     "Parameter 'sample.key' expects 6-byte hex buffer");
+    expect_qmp_error(sample_with("key", "\"00017f80fgff\""), VMS_ERROR_INVALID,
+                     "Parameter 'sample.key' expects 6-byte hex buffer");
+    expect_qmp_error(sample_with("key", "[0]"), VMS_ERROR_INVALID,
+                     "Invalid parameter type for 'sample.key', expected: string");
+    expect_qmp_error(sample_with("regs", "[1,2,3]"), VMS_ERROR_MISSING,
+                     "Parameter 'sample.regs' expects 4 elements");
+    /* Paths inside lists and structs, as everywhere. */
+    expect_qmp_error(sample_with("timers", "[{\"expire\":0,\"enabled\":true},"
+                                 "{\"expire\":0,\"enabled\":true},"
+                                 "{\"expire\":\"soon\",\"enabled\":true}]"),
+                     VMS_ERROR_INVALID,
+                     "Invalid parameter type for 'sample.timers[2].expire', expected: integer");
+    expect_qmp_error(sample_with("timers", "[{\"expire\":0,\"enabled\":true},"
+                                 "{\"expire\":0},"
+                                 "{\"expire\":0,\"enabled\":true}]"),
+                     VMS_ERROR_MISSING, "Parameter 'sample.timers[1].enabled' is missing");
+    /* Members nobody visited: the first, by its path. */
+    QObject *extra = sample_with("foo", "1");
+    qdict_put(extra, "bar", parse("{}"));
+    expect_qmp_error(extra, VMS_ERROR_EXTRA, "Parameter 'sample.foo' is unexpected");
+    expect_qmp_error(sample_with("main", "{\"expire\":1,\"enabled\":true,\"period\":10}"),
+                     VMS_ERROR_EXTRA, "Parameter 'sample.main.period' is unexpected");
+
+    /* Elements nobody visited. */
+    g_autoptr(QObject) list = parse("{\"dev\":{\"regs\":[1,2,3,4]}}");
+    g_autoptr(GArray) regs = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+    size_t len = 0;
+    v = qobject_input_visitor_new_qmp(list);
+    CU_ASSERT_TRUE(visit_start_struct(v, NULL, NULL, &err));
+    CU_ASSERT_TRUE(visit_start_struct(v, "dev", NULL, &err));
+    CU_ASSERT_FALSE(visit_var_regs(v, "regs", regs, 1, &len, &err));
+    CU_ASSERT_EQUAL(err->code, VMS_ERROR_EXTRA);
+    ASSERT_ERROR(err, "Only 1 list elements expected in dev.regs");
+    visit_free(v);
+}
+
+/* Any value, for QMP arguments that take one: a reference, null included. */
+static void test_visit_any(void)
+{
+    g_autoptr(QObject) obj = parse("{\"data\":{\"a\":[1]},\"none\":null}");
+    GError *err = NULL;
+    Visitor *v = qobject_input_visitor_new_qmp(obj);
+    CU_ASSERT_TRUE(visit_start_struct(v, NULL, NULL, &err));
+    g_autoptr(QObject) data = NULL;
+    QObject *none = obj;     /* not NULL: to see it set */
+    CU_ASSERT_TRUE(qobject_input_visit_any(v, "data", &data, &err));
+    CU_ASSERT_TRUE(qobject_input_visit_any(v, "none", &none, &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_PTR_NULL(none);
+    g_autofree char *text = qobject_to_json(data, false);
+    ASSERT_STR_EQ(text, "{\"a\":[1]}");
+    CU_ASSERT_FALSE(qobject_input_visit_any(v, "more", &data, &err));
+    ASSERT_ERROR(err, "Parameter 'more' is missing");
+    CU_ASSERT_TRUE(visit_check_struct(v, &err));
+    ASSERT_NO_ERROR(err);
+    visit_end_struct(v);
+    visit_free(v);
+}
+
 static const CuTest output_tests[] = {
     { "fifo", test_output_fifo },
     { "sample", test_output_sample },
@@ -726,6 +850,8 @@ static const CuTest input_tests[] = {
     { "leftover in nested list", test_leftover_in_nested_list },
     { "optional members", test_optional },
     { "top-level scalars", test_top_level_scalars },
+    { "QMP wording", test_qmp_wording },
+    { "any value", test_visit_any },
     { NULL, NULL },
 };
 

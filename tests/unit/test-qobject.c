@@ -1,4 +1,7 @@
-/* Unit tests for lib/core/qobject.c: constructors, exact integers, equality, JSON. */
+/*
+ * Unit tests for lib/core/qobject.c and qobject-diff.c: constructors, exact
+ * integers, equality, JSON, differences between trees.
+ */
 #include "config.h"
 
 #include "cutest.h"
@@ -147,6 +150,67 @@ static void test_pretty_json(void)
     ASSERT_STR_EQ(text, "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {\n  }\n}");
 }
 
+/* ---- differences ------------------------------------------------------------ */
+
+/* The diff of two JSON texts as "KIND PATH: BEFORE -> AFTER" entries, joined by " | ". */
+static char *diff_text(const char *a, const char *b, const char *root)
+{
+    static const char *const kinds[] = {
+        [QOBJECT_DIFF_CHANGED] = "changed",
+        [QOBJECT_DIFF_ADDED] = "added",
+        [QOBJECT_DIFF_REMOVED] = "removed",
+    };
+    g_autoptr(QObject) qa = parse_ok(a);
+    g_autoptr(QObject) qb = parse_ok(b);
+    g_autoptr(GPtrArray) diffs = qobject_diff(qa, qb, root);
+    g_autoptr(GString) out = g_string_new(NULL);
+    for (guint i = 0; i < diffs->len; i++) {
+        const QObjectDiff *d = g_ptr_array_index(diffs, i);
+        g_autofree char *before = d->kind == QOBJECT_DIFF_ADDED
+                                      ? g_strdup("-") : qobject_to_json(d->before, false);
+        g_autofree char *after = d->kind == QOBJECT_DIFF_REMOVED
+                                     ? g_strdup("-") : qobject_to_json(d->after, false);
+        g_string_append_printf(out, "%s%s %s: %s -> %s", i ? " | " : "", kinds[d->kind], d->path,
+                               before, after);
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+#define ASSERT_DIFF(a, b, root, expected)                                       \
+    do {                                                                        \
+        g_autofree char *d_ = diff_text((a), (b), (root));                      \
+        ASSERT_STR_EQ(d_, (expected));                                          \
+    } while (0)
+
+static void test_diff(void)
+{
+    ASSERT_DIFF("{\"a\": 1, \"b\": [1, 2]}", "{\"a\": 1, \"b\": [1, 2]}", "", "");
+    /* uint64 exact; a root names every path. */
+    ASSERT_DIFF("{\"x\": 18446744073709551615}", "{\"x\": 18446744073709551614}", "dev",
+                "changed dev.x: 18446744073709551615 -> 18446744073709551614");
+    /* Values compare as qobject_equal() does: an integer is no double. */
+    ASSERT_DIFF("{\"x\": 1}", "{\"x\": 1.0}", "", "changed x: 1 -> 1.0");
+    /* The deepest value that differs, in the order of the new tree. */
+    ASSERT_DIFF("{\"a\": 1, \"f\": {\"n\": 2, \"d\": [1, 2]}}",
+                "{\"f\": {\"n\": 3, \"d\": [1, 3]}, \"a\": 0}", "",
+                "changed f.n: 2 -> 3 | changed f.d[1]: 2 -> 3 | changed a: 1 -> 0");
+    /* Members on one side only: the new tree's order, then the ones that went. */
+    ASSERT_DIFF("{\"a\": 1, \"s/x\": {\"v\": 1}}", "{\"a\": 2, \"s/y\": {\"v\": 1}}", "",
+                "changed a: 1 -> 2 | added s/y: - -> {\"v\":1} | removed s/x: {\"v\":1} -> -");
+    /* Lists that grow or shrink: the elements that came or went. */
+    ASSERT_DIFF("{\"l\": [{\"a\": 1}]}", "{\"l\": [{\"a\": 1}, {\"a\": 2}, 3]}", "s",
+                "added s.l[1]: - -> {\"a\":2} | added s.l[2]: - -> 3");
+    ASSERT_DIFF("[1, 2, 3]", "[1]", "", "removed [1]: 2 -> - | removed [2]: 3 -> -");
+    /* A type that changed is named itself; null is a value like any other. */
+    ASSERT_DIFF("{\"a\": [1], \"b\": true, \"c\": null}",
+                "{\"a\": {\"x\": 1}, \"b\": false, \"c\": 0}", "",
+                "changed a: [1] -> {\"x\":1} | changed b: true -> false | changed c: null -> 0");
+    ASSERT_DIFF("{\"c\": null}", "{}", "", "removed c: null -> -");
+    /* At the root itself. */
+    ASSERT_DIFF("1", "2", "cfg", "changed cfg: 1 -> 2");
+    ASSERT_DIFF("1", "\"1\"", "", "changed : 1 -> \"1\"");
+}
+
 static const CuTest qobject_tests[] = {
     { "scalars", test_scalars },
     { "int limits", test_int_limits },
@@ -155,6 +219,7 @@ static const CuTest qobject_tests[] = {
     { "deep equality", test_equal },
     { "json errors", test_json_errors },
     { "pretty json", test_pretty_json },
+    { "diff", test_diff },
     { NULL, NULL },
 };
 

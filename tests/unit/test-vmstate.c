@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "cutest.h"
+#include "vmscope/bytes.h"
 #include "vmscope/error.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
@@ -59,11 +60,9 @@ static bool bytes_equal(GBytes *b, const uint8_t *expected, size_t len)
     size_t n;
     const uint8_t *p = g_bytes_get_data(b, &n);
     if (n != len || memcmp(p, expected, len) != 0) {
-        fprintf(stderr, "\nbytes differ (%zu vs %zu expected):", n, len);
-        for (size_t i = 0; i < n; i++) {
-            fprintf(stderr, " %02x", p[i]);
-        }
-        fprintf(stderr, "\n");
+        g_autoptr(GString) hex = g_string_new(NULL);
+        hex_append(hex, p, n, ' ');
+        fprintf(stderr, "\nbytes differ (%zu vs %zu expected): %s\n", n, len, hex->str);
         return false;
     }
     return true;

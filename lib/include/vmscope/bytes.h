@@ -59,11 +59,17 @@ GBytes *byte_writer_take(ByteWriter *w);
 void byte_writer_clear(ByteWriter *w);
 
 /*
- * Hex text, two lowercase digits per byte: the way buffers appear in JSON.
+ * Hex text, two lowercase digits per byte: the way buffers appear in JSON
+ * ("00ff10") and, spaced, in pretty text ("00 ff 10").  The one hex encoder
+ * and decoder of vmscope.
+ *
+ * hex_append appends the digits of n bytes to out, `sep` between two bytes
+ * ('\0': nothing).  hex_encode returns them alone (g_malloc'd, "" for n 0).
  * hex_decode reads exactly 2*n digits (either case) and writes out only when
  * all are valid; otherwise it returns false and sets *bad to the position of
  * the first character that is not a hex digit.
  */
+void hex_append(GString *out, const uint8_t *data, size_t n, char sep);
 char *hex_encode(const uint8_t *data, size_t n);
 bool hex_decode(const char *hex, uint8_t *out, size_t n, size_t *bad);
 

@@ -152,7 +152,9 @@ bool qemu_stream_set(QemuStream *s, const char *path, const char *value, GError 
 
 /*
  * What differs between two streams, as lines "PATH: A-VALUE -> B-VALUE"
- * (values as compact JSON, "(absent)" when missing), "NAME: only in A|B" for
+ * (values as compact JSON, "(absent)" when missing; the paths and their
+ * order are qobject_diff()'s, so a list that grew or shrank gives a line
+ * per element that came or went), "NAME: only in A|B" for
  * sections in one stream only, and "NAME: payload differs" for iterative
  * sections (RAM) whose bytes differ.  Returns an array of g_malloc'd strings,
  * empty when the streams hold the same state.

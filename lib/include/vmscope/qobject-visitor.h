@@ -24,7 +24,32 @@ Visitor *qobject_output_visitor_new(void);
 /* The value built so far (new reference); call after the walk. */
 QObject *qobject_output_visitor_take(Visitor *v);
 
-/* Reads `root` (borrowed: it must outlive the visitor). */
+/* Reads `root`; the visitor keeps a reference to it until visit_free(). */
 Visitor *qobject_input_visitor_new(QObject *root);
+
+/*
+ * The same strict visitor for QMP arguments: the same checks and paths,
+ * the errors in the words of QEMU's QObject input visitor, which QMP
+ * clients know (docs/formats.md lists both wordings):
+ *   "Parameter 'PATH' is missing"
+ *   "Invalid parameter type for 'PATH', expected: T"   T: object, array,
+ *       string, boolean, integer (also an int64 out of range), number
+ *   "Parameter 'PATH' expects uint64"   an unsigned integer of the wrong
+ *       type or negative (likewise uint8 .. uint32; a buffer: "expects
+ *       4-byte hex buffer", a list of fixed length: "expects 3 elements")
+ *   "Parameter 'PATH' is unexpected"    the first member nobody visited
+ *   "Only 2 list elements expected in PATH"
+ * Narrower integers out of range are refused by the visitor core, in its
+ * own words ("PATH: value 300 out of range for uint8"); QMP arguments are
+ * int64 and uint64.
+ */
+Visitor *qobject_input_visitor_new_qmp(QObject *root);
+
+/*
+ * Any value (QEMU's visit_type_any): *obj is a new reference, NULL for JSON
+ * null.  Only for the QObject input visitors (made by the two functions
+ * above).
+ */
+bool qobject_input_visit_any(Visitor *v, const char *name, QObject **obj, GError **errp);
 
 #endif

@@ -85,6 +85,36 @@ bool qobject_equal(const QObject *a, const QObject *b);
 /* A deep copy (new reference). */
 QObject *qobject_copy(const QObject *obj);
 
+/*
+ * Where two trees differ (lib/core/qobject-diff.c): what both the agent's
+ * DEVICE_STATE_CHANGED and `vmscope-view diff` report.
+ *
+ * Paths name values the way field paths do everywhere: dict members joined
+ * with ".", list elements as "[i]", below `root` ("": none, so "fifo.num";
+ * "serial": "serial.fifo.num"; a difference at the root itself is named
+ * root).  The diff descends into dicts and lists and names the deepest
+ * value that differs (compared with qobject_equal()); a member or element
+ * that only one side has is named itself, and so is a value whose type
+ * changed.  Entries come in the order of `after` (its members in its order,
+ * elements by index), then the members only `before` has, in its order.
+ *
+ * Returns a GPtrArray of QObjectDiff (g_ptr_array_unref() it); the values
+ * in the entries are borrowed from the two trees.
+ */
+typedef enum QObjectDiffKind {
+    QOBJECT_DIFF_CHANGED,          /* both have it, with different values */
+    QOBJECT_DIFF_ADDED,            /* only after has it (before is NULL) */
+    QOBJECT_DIFF_REMOVED,          /* only before has it (after is NULL) */
+} QObjectDiffKind;
+
+typedef struct QObjectDiff {
+    QObjectDiffKind kind;
+    char *path;
+    const QObject *before, *after; /* NULL: JSON null, or not on that side (kind) */
+} QObjectDiff;
+
+GPtrArray *qobject_diff(const QObject *before, const QObject *after, const char *root);
+
 /* JSON text.  `pretty` indents with two spaces.  Returns a g_malloc'd string. */
 char *qobject_to_json(const QObject *obj, bool pretty);
 
