@@ -709,19 +709,26 @@ static bool read_device(ShmReader *r, const char *id, void *buf, size_t buf_size
     const ShmSegmentHeader *h = r->hdr;
     ShmDirEntry e;
     uint32_t slot = 0;
-    uint64_t gen = 1;          /* odd: no entry located yet */
+    uint64_t gen = 0;
+    /*
+     * Not a sentinel generation: a segment's generation can be any value
+     * (1 while its first directory change is under way, or left so by a
+     * writer that died), and an entry must be located before it is used.
+     */
+    bool located = false;
     unsigned calls = 0;
     for (unsigned attempt = 0;; attempt++) {
-        if (!next_attempt(r, attempt, id, errp)) {
+        /* Say which of the two kept changing, should the retries run out. */
+        if (!next_attempt(r, attempt, located ? id : NULL, errp)) {
             return false;
         }
-        if (gen != atomic_load_explicit(&h->generation, memory_order_acquire)) {
+        if (!located || gen != atomic_load_explicit(&h->generation, memory_order_acquire)) {
             int rc = locate(r, id, &slot, &e, &gen, errp);
             if (rc < 0) {
                 return false;
             }
-            if (rc == 0) {
-                gen = 1;
+            located = rc > 0;
+            if (!located) {
                 continue;
             }
             if (buf && e.state_size > buf_size) {
@@ -788,6 +795,12 @@ bool shm_reader_snapshot_into(ShmReader *r, const char *id, void *buf, size_t bu
 static bool copy_state(const ShmView *view, void *opaque, GError **errp)
 {
     GByteArray *copy = opaque;
+    /* Checked against the segment when located; a GByteArray holds a guint. */
+    if (view->state_size > view->size || view->state_size > G_MAXUINT) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE, "state size %" PRIu64 " out of range",
+                    (uint64_t)view->state_size);
+        return false;
+    }
     g_byte_array_set_size(copy, (guint)view->state_size);
     memcpy(copy->data, view->state, view->state_size);
     return true;

@@ -989,6 +989,46 @@ static void expect_snapshot_error(ShmReader *r, const char *id, const char *expe
     ASSERT_ERROR(err, expected);
 }
 
+/*
+ * Issue 12: a directory generation of exactly 1 (the first change under
+ * way, or a writer that died in it) once made the reader use an entry it
+ * had never located: a snapshot of a device that does not exist succeeded.
+ */
+static void test_generation_one(void)
+{
+    Fix f;
+    fix_setup(&f);
+    g_autoptr(ShmReader) r = open_ok(f.dir, "t");
+    ShmSegmentHeader *h = writer_hdr(f.w);
+    uint64_t saved = atomic_load(&h->generation);
+    shm_reader_set_max_retries(r, 8);
+
+    atomic_store(&h->generation, 1);
+    expect_snapshot_error(r, "nope", "vmscope-t: directory kept changing (8 retries)");
+    expect_snapshot_error(r, "rtc", "vmscope-t: directory kept changing (8 retries)");
+    uint8_t buf[64];
+    GError *err = NULL;
+    CU_ASSERT_FALSE(shm_reader_snapshot_into(r, "nope", buf, sizeof(buf), NULL, &err));
+    ASSERT_ERROR(err, "vmscope-t: directory kept changing (8 retries)");
+
+    /* Any other value, odd or even, is no different. */
+    atomic_store(&h->generation, 3);
+    expect_snapshot_error(r, "nope", "vmscope-t: directory kept changing (8 retries)");
+    for (uint64_t g = 0; g <= 4; g += 2) {
+        atomic_store(&h->generation, g);
+        expect_snapshot_error(r, "nope", "vmscope-t: no device 'nope'");
+        GBytes *state = NULL;
+        ShmDeviceInfo info;
+        CU_ASSERT_TRUE(shm_reader_snapshot(r, "rtc", &info, &state, &err));
+        ASSERT_NO_ERROR(err);
+        CU_ASSERT_EQUAL(g_bytes_get_size(state), 64);
+        ASSERT_STR_EQ(info.id, "rtc");
+        g_bytes_unref(state);
+    }
+    atomic_store(&h->generation, saved);
+    fix_teardown(&f);
+}
+
 static void test_bad_entries(void)
 {
     Fix f;
@@ -1110,7 +1150,7 @@ static void test_bad_entries(void)
     shm_reader_get_stats(r, &st0);
     atomic_fetch_add(&h->generation, 1);
     expect_list_error(r, "vmscope-t: directory kept changing (100 retries)");
-    expect_snapshot_error(r, "rtc", "vmscope-t: device 'rtc': state kept changing (100 retries)");
+    expect_snapshot_error(r, "rtc", "vmscope-t: directory kept changing (100 retries)");
     atomic_fetch_add(&h->generation, 1);
     atomic_fetch_add(&rtc->seq, 1);
     expect_snapshot_error(r, "rtc", "vmscope-t: device 'rtc': state kept changing (100 retries)");
@@ -1424,6 +1464,7 @@ static const CuTest rw_tests[] = {
 static const CuTest bad_tests[] = {
     { "bad headers and files", test_bad_header },
     { "bad directory entries", test_bad_entries },
+    { "directory generation 1", test_generation_one },
     { "random damage", test_garbage },
     { "file shrinks under the reader", test_truncated },
     { NULL, NULL },
