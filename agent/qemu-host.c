@@ -5,9 +5,9 @@
 
 #include <string.h>
 
-#include "bridge/qmp-address.h"
 #include "bridge/qmp-client.h"
 #include "qemu-host.h"
+#include "vmscope/address.h"
 #include "vmscope/error.h"
 #include "vmscope/shm-segment.h"
 
@@ -44,7 +44,7 @@ bool agent_qemu_parse_option(const char *arg, char **name, char **address, GErro
         vms_error_prefix(errp, "--qemu '%s'", arg);
         return false;
     }
-    g_autoptr(GSocketAddress) sa = qmp_address_parse(eq + 1, errp);
+    g_autoptr(GSocketAddress) sa = address_parse("QMP address", eq + 1, errp);
     if (!sa) {
         vms_error_prefix(errp, "--qemu '%s'", arg);
         return false;

@@ -11,7 +11,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -62,6 +61,8 @@ struct AgentRegistry {
     void *emit_opaque;
     AgentWatchFunc watch;
     void *watch_opaque;
+    AgentErrorFunc error_fn;
+    void *error_opaque;
     bool watching;
     GTree *hosts;                  /* name -> Host *, sorted */
     char *list_error;              /* the directory could not be listed */
@@ -102,9 +103,7 @@ static void device_free(Device *d)
  */
 static uint64_t live_updates(const Host *h, const Device *d)
 {
-    const ShmDirEntry *dir = (const ShmDirEntry *)((const uint8_t *)shm_reader_base(h->reader) +
-                                                   sizeof(ShmSegmentHeader));
-    return atomic_load_explicit(&dir[d->info.slot].updates, memory_order_relaxed);
+    return shm_reader_updates(h->reader, d->info.slot);
 }
 
 static Device *host_find_device(const Host *h, const char *id)
@@ -539,7 +538,9 @@ void agent_registry_rescan(AgentRegistry *reg)
     g_autoptr(GPtrArray) names = shm_segment_list(reg->dir, &err);
     if (!names) {
         if (g_strcmp0(reg->list_error, err->message) != 0) {
-            g_printerr("vmscope-agent: %s\n", err->message);
+            if (reg->error_fn) {
+                reg->error_fn(err, reg->error_opaque);
+            }
             g_free(reg->list_error);
             reg->list_error = g_strdup(err->message);
         }
@@ -659,6 +660,12 @@ void agent_registry_set_watch_func(AgentRegistry *reg, AgentWatchFunc fn, void *
 {
     reg->watch = fn;
     reg->watch_opaque = opaque;
+}
+
+void agent_registry_set_error_func(AgentRegistry *reg, AgentErrorFunc fn, void *opaque)
+{
+    reg->error_fn = fn;
+    reg->error_opaque = opaque;
 }
 
 /* ---- answers ------------------------------------------------------------------ */

@@ -72,6 +72,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentRegistry, agent_registry_free)
 /* Without a watch function, state changes are always computed. */
 void agent_registry_set_watch_func(AgentRegistry *reg, AgentWatchFunc fn, void *opaque);
 
+/*
+ * Errors no request is there to hear: the segment directory cannot be
+ * listed.  Each is told once, when it first happens or changes (not at
+ * every poll); the program prints it.  Without a function they are only
+ * remembered.
+ */
+typedef void (*AgentErrorFunc)(const GError *err, void *opaque);
+void agent_registry_set_error_func(AgentRegistry *reg, AgentErrorFunc fn, void *opaque);
+
 /* One poll: hosts coming and going, directories, state changes. */
 void agent_registry_poll(AgentRegistry *reg);
 /* Run the queued change walks now, all of them (tests and benchmarks). */

@@ -27,6 +27,7 @@
 #include "commands.h"
 #include "qemu-host.h"
 #include "registry.h"
+#include "vmscope/address.h"
 #include "vmscope/shm-segment.h"
 
 #define EXIT_USAGE 2
@@ -56,6 +57,12 @@ static bool anybody_listening(void *opaque)
            (a->http && http_server_sse_client_count(a->http) > 0);
 }
 
+/* Errors of the background polls: the segment directory cannot be listed. */
+static void print_error(const GError *err, void *opaque)
+{
+    fprintf(stderr, "vmscope-agent: %s\n", err->message);
+}
+
 static gboolean on_signal(gpointer data)
 {
     Agent *a = data;
@@ -66,15 +73,14 @@ static gboolean on_signal(gpointer data)
 /* ${XDG_RUNTIME_DIR:-/tmp}/vmscope/agent.qmp, its directory created (mode 0700). */
 static char *default_qmp_address(GError **errp)
 {
-    const char *run = g_getenv("XDG_RUNTIME_DIR");
-    g_autofree char *dir = g_build_filename(run && *run ? run : "/tmp", "vmscope", NULL);
+    g_autofree char *dir = address_agent_default_dir();
     if (g_mkdir_with_parents(dir, 0700) < 0) {
         int e = errno;
         g_set_error(errp, G_FILE_ERROR, g_file_error_from_errno(e), "cannot create %s: %s", dir,
                     g_strerror(e));
         return NULL;
     }
-    return g_strdup_printf("unix:%s/agent.qmp", dir);
+    return address_agent_default();
 }
 
 /*
@@ -172,6 +178,7 @@ int main(int argc, char **argv)
     a.commands = agent_commands_new(a.dispatcher, a.registry);
     a.qmp = qmp_server_new(a.dispatcher, NULL);
     agent_registry_set_watch_func(a.registry, anybody_listening, &a);
+    agent_registry_set_error_func(a.registry, print_error, NULL);
     agent_registry_poll(a.registry);
 
     g_autofree char *default_addr = NULL;

@@ -21,16 +21,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "http-impl.h"
 #include "qmp-json.h"
+#include "vmscope/address.h"
 #include "vmscope/error.h"
 #include "vmscope/format.h"
 
@@ -40,7 +39,6 @@
 #define DEFAULT_IDLE_TIMEOUT_S 30
 #define DEFAULT_SSE_KEEPALIVE_MS 15000
 #define DEFAULT_MAX_CONNECTIONS 1000
-#define LISTEN_BACKLOG 128
 
 static const char *const endpoint_names[HTTP_EP_COUNT] = {
     [HTTP_EP_HOSTS] = "hosts",
@@ -748,118 +746,36 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const ch
 
 /* ---- listening ---------------------------------------------------------- */
 
-/* "HOST:PORT" or "[V6]:PORT" into its parts. */
-static bool parse_address(const char *address, char **host, char **port, GError **errp)
-{
-    const char *p;
-
-    if (address[0] == '[') {
-        const char *close = strchr(address, ']');
-        if (!close || close[1] != ':') {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "http address '%s': expected [IPV6]:PORT", address);
-            return false;
-        }
-        *host = g_strndup(address + 1, close - address - 1);
-        p = close + 2;
-    } else {
-        const char *colon = strrchr(address, ':');
-        if (!colon) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "http address '%s': expected HOST:PORT", address);
-            return false;
-        }
-        *host = g_strndup(address, colon - address);
-        p = colon + 1;
-        if (strchr(*host, ':')) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "http address '%s': an IPv6 address goes in brackets, as in [::1]:8080",
-                        address);
-            g_clear_pointer(host, g_free);
-            return false;
-        }
-    }
-    guint64 n;
-    if (!(*host)[0]) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "http address '%s': empty host", address);
-    } else if (!is_port(p) || !g_ascii_string_to_unsigned(p, 10, 0, 65535, &n, NULL)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                    "http address '%s': port '%s' is not a number from 0 to 65535", address, p);
-    } else {
-        *port = g_strdup(p);
-        return true;
-    }
-    g_clear_pointer(host, g_free);
-    return false;
-}
-
+/*
+ * Listen on address (HOST:PORT) and keep a duplicate of the descriptor for
+ * libmicrohttpd, which owns the listening descriptor it is given.
+ */
 static bool listen_on(HttpServer *s, const char *address, GError **errp)
 {
-    g_autofree char *host = NULL;
-    g_autofree char *port = NULL;
-    struct addrinfo hints = {
-        .ai_family = AF_UNSPEC,
-        .ai_socktype = SOCK_STREAM,
-        .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-    };
-    struct addrinfo *res = NULL;
-    int err = 0;
-
-    if (!parse_address(address, &host, &port, errp)) {
+    g_autoptr(GError) err = NULL;
+    GSocket *sock = address_listen_inet("http address", address, errp);
+    if (!sock) {
         return false;
     }
-    int rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND,
-                    "http address '%s': cannot resolve '%s': %s", address, host,
-                    gai_strerror(rc));
+    g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, &err);
+    if (local) {
+        s->listen_fd = fcntl(g_socket_get_fd(sock), F_DUPFD_CLOEXEC, 0);
+    }
+    int saved = errno;
+    address_listener_close(sock);
+    if (!local || s->listen_fd < 0) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "http address '%s': %s", address,
+                    local ? g_strerror(saved) : err->message);
         return false;
     }
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        int on = 1;
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-            (ai->ai_family == AF_INET6 &&
-             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) ||
-            bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
-            err = errno;
-            close(fd);
-            continue;
-        }
-        s->listen_fd = fd;
-        break;
-    }
-    freeaddrinfo(res);
-    if (s->listen_fd < 0) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "http address '%s': cannot listen: %s",
-                    address, g_strerror(err));
-        return false;
-    }
-
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    char numeric[INET6_ADDRSTRLEN];
-    if (getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) != 0) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "http address '%s': getsockname: %s",
-                    address, g_strerror(errno));
-        return false;
-    }
-    if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        inet_ntop(AF_INET6, &sin6->sin6_addr, numeric, sizeof(numeric));
-        s->port = ntohs(sin6->sin6_port);
-        s->url = g_strdup_printf("http://[%s]:%u/", numeric, s->port);
+    GInetSocketAddress *in = G_INET_SOCKET_ADDRESS(local);
+    s->bound_host = g_inet_address_to_string(g_inet_socket_address_get_address(in));
+    s->port = g_inet_socket_address_get_port(in);
+    if (g_socket_address_get_family(local) == G_SOCKET_FAMILY_IPV6) {
+        s->url = g_strdup_printf("http://[%s]:%u/", s->bound_host, s->port);
     } else {
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        inet_ntop(AF_INET, &sin->sin_addr, numeric, sizeof(numeric));
-        s->port = ntohs(sin->sin_port);
-        s->url = g_strdup_printf("http://%s:%u/", numeric, s->port);
+        s->url = g_strdup_printf("http://%s:%u/", s->bound_host, s->port);
     }
-    s->bound_host = g_strdup(numeric);
     return true;
 }
 

@@ -6,7 +6,6 @@ noinst_LTLIBRARIES += bridge/libvmsbridge.la bridge/libvmshttp.la
 bridge_libvmsbridge_la_SOURCES = \
 	bridge/qmp-dispatch.h bridge/qmp-dispatch.c \
 	bridge/qmp-json.h bridge/qmp-json.c \
-	bridge/qmp-address.h bridge/qmp-address.c \
 	bridge/qmp-server.h bridge/qmp-server.c \
 	bridge/qmp-client.h bridge/qmp-client.c
 BRIDGE_LIBS = bridge/libvmsbridge.la $(VMS_LIBS)

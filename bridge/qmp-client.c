@@ -11,9 +11,9 @@
 #include <netinet/tcp.h>
 #include <gio/gio.h>
 
-#include "qmp-address.h"
 #include "qmp-client.h"
 #include "qmp-json.h"
+#include "vmscope/address.h"
 #include "vmscope/error.h"
 
 #define READ_CHUNK (64u << 10)
@@ -157,7 +157,7 @@ static void queue_event(QmpClient *c, QObject *ev)
 
 QmpClient *qmp_client_open(const char *address, int timeout_ms, GError **errp)
 {
-    g_autoptr(GSocketAddress) addr = qmp_address_parse(address, errp);
+    g_autoptr(GSocketAddress) addr = address_parse("QMP address", address, errp);
     g_autoptr(GError) err = NULL;
 
     if (!addr) {
@@ -170,34 +170,16 @@ QmpClient *qmp_client_open(const char *address, int timeout_ms, GError **errp)
     g_queue_init(&c->events);
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : QMP_CLIENT_DEFAULT_TIMEOUT_MS;
 
-    c->sock = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM,
-                           G_SOCKET_PROTOCOL_DEFAULT, &err);
-    if (!c->sock) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP %s: %s", address, err->message);
-        return NULL;
-    }
-    g_socket_set_blocking(c->sock, FALSE);
     gint64 deadline = deadline_after(c->timeout_ms);
-    /* A Unix socket whose listen queue is full says EAGAIN: try again. */
-    while (!g_socket_connect(c->sock, addr, NULL, &err) &&
-           g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) &&
-           g_get_monotonic_time() < deadline) {
-        g_clear_error(&err);
-        g_usleep(1000);
-    }
-    if (err) {
-        if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_PENDING)) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP %s: connect: %s", address, err->message);
-            return NULL;
+    c->sock = address_connect(addr, c->timeout_ms, NULL, &err);
+    if (!c->sock) {
+        if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP %s: timed out connecting", address);
+        } else {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP %s: connect: %s", address,
+                        err->message);
         }
-        g_clear_error(&err);
-        if (!wait_for(c, G_IO_OUT, deadline, "connecting", errp)) {
-            return NULL;
-        }
-        if (!g_socket_check_connect_result(c->sock, &err)) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP %s: connect: %s", address, err->message);
-            return NULL;
-        }
+        return NULL;
     }
     if (g_socket_get_family(c->sock) != G_SOCKET_FAMILY_UNIX &&
         !g_socket_set_option(c->sock, IPPROTO_TCP, TCP_NODELAY, 1, &err)) {

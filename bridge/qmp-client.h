@@ -3,7 +3,7 @@
  * real QEMU.  It speaks to QEMU and to vmscope alike (tested against both).
  *
  * qmp_client_connect() connects (unix:PATH or tcp:HOST:PORT, see
- * qmp-address.h), reads the greeting and negotiates capabilities (none are
+ * vmscope/address.h), reads the greeting and negotiates capabilities (none are
  * enabled).  qmp_client_execute() sends one command and waits for its
  * answer; events that arrive meanwhile are queued, and
  * qmp_client_wait_event() takes them from the queue or waits for them.

@@ -13,23 +13,18 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
 
-#include "qmp-address.h"
 #include "qmp-json.h"
 #include "qmp-server.h"
+#include "vmscope/address.h"
 #include "vmscope/error.h"
 
 /* Unread output above which a client's next requests wait. */
 #define OUT_HIGH_WATERMARK (64u << 10)
 #define READ_CHUNK (64u << 10)
-/* Connections waiting to be accepted (GLib's default is 10). */
-#define LISTEN_BACKLOG 128
 /* Pause before accepting again after accept() failed (e.g. out of fds). */
 #define ACCEPT_RETRY_MS 100
 
@@ -38,7 +33,6 @@ typedef struct QmpListener {
     GSocket *sock;
     GSource *src;
     GSource *retry;        /* timeout while accepting is paused */
-    char *unix_path;       /* removed on free */
 } QmpListener;
 
 typedef struct QmpConn {
@@ -329,60 +323,19 @@ static void listener_free(gpointer data)
     QmpListener *l = data;
     destroy_source(&l->src);
     destroy_source(&l->retry);
-    if (l->sock) {
-        g_socket_close(l->sock, NULL);
-        g_object_unref(l->sock);
-    }
-    if (l->unix_path) {
-        unlink(l->unix_path);
-        g_free(l->unix_path);
-    }
+    address_listener_close(l->sock);
     g_free(l);
 }
 
 bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError **errp)
 {
-    g_autoptr(GSocketAddress) addr = qmp_address_parse(address, errp);
-    g_autoptr(GError) err = NULL;
-
-    if (!addr) {
+    GSocket *sock = address_listen("QMP address", address, bound, errp);
+    if (!sock) {
         return false;
     }
-    const char *path = G_IS_UNIX_SOCKET_ADDRESS(addr)
-        ? g_unix_socket_address_get_path(G_UNIX_SOCKET_ADDRESS(addr)) : NULL;
-    g_autofree char *label = g_strdup_printf("QMP address '%s'", address);
-    if (path && !qmp_address_clear_stale_socket(label, addr, path, errp)) {
-        return false;
-    }
-
-    g_autoptr(GSocket) sock = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM,
-                                           G_SOCKET_PROTOCOL_DEFAULT, &err);
-    if (sock) {
-        g_socket_set_listen_backlog(sock, LISTEN_BACKLOG);
-    }
-    if (!sock || !g_socket_bind(sock, addr, TRUE, &err) || !g_socket_listen(sock, &err)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP address '%s': %s", address, err->message);
-        return false;
-    }
-    g_socket_set_blocking(sock, FALSE);
-
-    if (bound) {
-        g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, &err);
-        if (!local) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP address '%s': %s", address,
-                        err->message);
-            if (path) {
-                unlink(path);
-            }
-            return false;
-        }
-        *bound = qmp_address_to_string(local);
-    }
-
     QmpListener *l = g_new0(QmpListener, 1);
     l->server = s;
-    l->sock = g_steal_pointer(&sock);
-    l->unix_path = g_strdup(path);
+    l->sock = sock;
     listener_attach(l);
     g_ptr_array_add(s->listeners, l);
     return true;

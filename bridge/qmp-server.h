@@ -2,7 +2,7 @@
  * QMP server on GLib's main loop.
  *
  * A QmpServer listens on any number of addresses (unix:PATH, tcp:HOST:PORT;
- * see qmp-address.h) and speaks QMP to any number of clients at once, all
+ * see vmscope/address.h) and speaks QMP to any number of clients at once, all
  * on one GMainContext, never blocking it.  What a client sees is what QEMU
  * 7.2 shows on a `-qmp` socket:
  *

@@ -154,6 +154,8 @@ static void apic_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
 
 const DeviceType device_apic = {
     .name = "apic",
+    .short_name = "apic",
+    .default_count = 1,
     .vmsd = &vmstate_apic,
     .state_size = sizeof(APICCommonState),
     .init = apic_init,
@@ -218,6 +220,8 @@ static void kvm_apic_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
 
 const DeviceType device_kvm_apic = {
     .name = "kvm-apic",
+    .short_name = "kvm-apic",
+    .default_count = 1,
     .vmsd = &vmstate_kvm_apic,
     .state_size = sizeof(KVMAPICState),
     .init = kvm_apic_init,

@@ -22,27 +22,11 @@ struct DevHost {
     DevHostRunState state;
     DevHostStateFunc listener;
     void *listener_opaque;
+    DevHostErrorFunc error_fn;
+    void *error_opaque;
     uint64_t ticks;
     GSource *timer;
 };
-
-static const struct {
-    const char *type;
-    const char *short_name;
-} short_names[] = {
-    { "mc146818rtc", "rtc" },
-    { "i8254", "pit" },
-};
-
-const char *devhost_short_name(const DeviceType *type)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(short_names); i++) {
-        if (strcmp(short_names[i].type, type->name) == 0) {
-            return short_names[i].short_name;
-        }
-    }
-    return type->name;
-}
 
 const char *devhost_run_state_name(DevHostRunState state)
 {
@@ -240,13 +224,8 @@ static void heap_free(void *opaque, uint64_t offset)
     DevHost *h = opaque;
     g_autoptr(GError) err = NULL;
     if (!shm_heap_free(h->shm, offset, &err)) {
-        g_warning("%s", err->message);           /* a model freed what it did not own */
+        devhost_report_error(h, err);            /* a model freed what it did not own */
     }
-}
-
-static size_t round_up(size_t n, size_t unit)
-{
-    return (n + unit - 1) / unit * unit;
 }
 
 static void device_free(gpointer p)
@@ -256,18 +235,13 @@ static void device_free(gpointer p)
     g_free(d);
 }
 
-DevHost *devhost_new(const DevHostConfig *config, DevHostRunState initial, GError **errp)
+GPtrArray *devhost_plan(const DevHostConfig *config, GError **errp)
 {
-    if (!shm_host_name_valid(config->name, errp)) {
-        vms_error_prefix(errp, "--name");
-        return NULL;
-    }
     g_autoptr(GPtrArray) types =
         devhost_parse_devices(config->devices ? config->devices : device_default_list(), errp);
     if (!types) {
         return NULL;
     }
-
     /* The description each type runs at. */
     g_autoptr(GHashTable) vmsds = g_hash_table_new(NULL, NULL);      /* type -> vmsd */
     for (const char *const *v = config->versions; v && *v; v++) {
@@ -278,75 +252,92 @@ DevHost *devhost_new(const DevHostConfig *config, DevHostRunState initial, GErro
         }
         g_hash_table_insert(vmsds, (gpointer)type, (gpointer)vmsd);
     }
-    g_autoptr(GHashTable) texts = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-    size_t need = 64 * 1024;
+    GPtrArray *plan = g_ptr_array_new_with_free_func(device_free);
+    g_autoptr(GHashTable) counts = g_hash_table_new(NULL, NULL);     /* type -> next index */
     for (guint i = 0; i < types->len; i++) {
         const DeviceType *type = types->pdata[i];
-        const VMStateDescription *vmsd = g_hash_table_lookup(vmsds, type);
-        if (!vmsd) {
-            vmsd = type->vmsd;
-            g_hash_table_insert(vmsds, (gpointer)type, (gpointer)vmsd);
+        uint32_t index = GPOINTER_TO_UINT(g_hash_table_lookup(counts, type));
+        g_hash_table_insert(counts, (gpointer)type, GUINT_TO_POINTER(index + 1));
+        DevHostDevice *d = g_new0(DevHostDevice, 1);
+        d->type = type;
+        d->vmsd = g_hash_table_lookup(vmsds, type);
+        if (!d->vmsd) {
+            d->vmsd = type->vmsd;
         }
-        char *text = g_hash_table_lookup(texts, type);
+        d->instance_id = index;
+        d->index = i;
+        d->id = g_strdup_printf("%s%u", type->short_name, index);
+        g_ptr_array_add(plan, d);
+    }
+    return plan;
+}
+
+DevHost *devhost_new(const DevHostConfig *config, DevHostRunState initial, GError **errp)
+{
+    if (!shm_host_name_valid(config->name, errp)) {
+        vms_error_prefix(errp, "--name");
+        return NULL;
+    }
+    g_autoptr(GPtrArray) plan = devhost_plan(config, errp);
+    if (!plan) {
+        return NULL;
+    }
+
+    /* Room for each device: its state, its description's text, its lists (see devhost.h). */
+    g_autoptr(GHashTable) texts = g_hash_table_new_full(NULL, NULL, NULL, g_free);  /* vmsd -> */
+    size_t need = 64 * 1024;
+    for (guint i = 0; i < plan->len; i++) {
+        const DevHostDevice *d = plan->pdata[i];
+        char *text = g_hash_table_lookup(texts, d->vmsd);
         if (!text) {
-            g_autoptr(QObject) desc = vmstate_describe(vmsd);
+            g_autoptr(QObject) desc = vmstate_describe(d->vmsd);
             text = qobject_to_json(desc, false);
-            g_hash_table_insert(texts, (gpointer)type, text);
+            g_hash_table_insert(texts, (gpointer)d->vmsd, text);
         }
         g_autoptr(GArray) segptrs = g_array_new(FALSE, FALSE, sizeof(DevHostSegPtr));
-        if (!devhost_segptrs(vmsd, segptrs, errp)) {
+        if (!devhost_segptrs(d->vmsd, segptrs, errp)) {
             return NULL;
         }
-        need += round_up(type->state_size, SHM_ALIGN) + round_up(strlen(text) + 1, SHM_ALIGN);
+        need += shm_block_size(d->type->state_size) + shm_block_size(strlen(text) + 1);
         for (guint k = 0; k < segptrs->len; k++) {
             const DevHostSegPtr *p = &g_array_index(segptrs, DevHostSegPtr, k);
-            need += 3 * round_up(p->max * p->elem_size, SHM_ALIGN);
+            need += 3 * shm_block_size(p->max * p->elem_size);
         }
     }
-    need += sizeof(ShmSegmentHeader) + (size_t)types->len * sizeof(ShmDirEntry);
 
     DevHost *h = g_new0(DevHost, 1);
     h->name = g_strdup(config->name);
     h->state = initial;
     h->devices = g_ptr_array_new_with_free_func(device_free);
     h->by_section = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    h->shm = shm_writer_create(config->shm_dir, config->name, need, types->len, errp);
+    h->shm = shm_writer_create(config->shm_dir, config->name, shm_segment_size(plan->len, need),
+                               plan->len, errp);
     if (!h->shm) {
         devhost_free(h);
         return NULL;
     }
+    g_ptr_array_extend_and_steal(h->devices, g_steal_pointer(&plan));
     h->heap = (DeviceHeap){
         .base = shm_writer_base(h->shm), .size = shm_writer_size(h->shm),
         .alloc = heap_alloc, .free = heap_free, .opaque = h,
     };
 
-    g_autoptr(GHashTable) counts = g_hash_table_new(NULL, NULL);     /* type -> next index */
-    for (guint i = 0; i < types->len; i++) {
-        const DeviceType *type = types->pdata[i];
-        uint32_t index = GPOINTER_TO_UINT(g_hash_table_lookup(counts, type));
-        g_hash_table_insert(counts, (gpointer)type, GUINT_TO_POINTER(index + 1));
-
-        DevHostDevice *d = g_new0(DevHostDevice, 1);
-        d->type = type;
-        d->vmsd = g_hash_table_lookup(vmsds, type);
-        d->instance_id = index;
-        d->index = i;
-        d->id = g_strdup_printf("%s%u", devhost_short_name(type), index);
-        d->shm = shm_writer_add_device(h->shm, d->id, type->name, index,
+    for (guint i = 0; i < h->devices->len; i++) {
+        DevHostDevice *d = h->devices->pdata[i];
+        d->shm = shm_writer_add_device(h->shm, d->id, d->type->name, d->instance_id,
                                        (uint32_t)d->vmsd->version_id,
-                                       g_hash_table_lookup(texts, type), type->state_size,
-                                       errp);
+                                       g_hash_table_lookup(texts, d->vmsd),
+                                       d->type->state_size, errp);
         if (!d->shm) {
-            device_free(d);
+            g_ptr_array_set_size(h->devices, i);         /* those not in the segment */
             devhost_free(h);
             return NULL;
         }
         d->state = shm_device_state(d->shm);
-        g_ptr_array_add(h->devices, d);
         g_hash_table_insert(h->by_section,
-                            g_strdup_printf("%s/%" PRIu32, d->vmsd->name, index), d);
+                            g_strdup_printf("%s/%" PRIu32, d->vmsd->name, d->instance_id), d);
         shm_device_begin_update(d->shm);
-        type->init(d->state, index, &h->heap);
+        d->type->init(d->state, d->instance_id, &h->heap);
         shm_device_end_update(d->shm);
     }
     shm_writer_heartbeat(h->shm);
@@ -376,9 +367,25 @@ void devhost_free(DevHost *h)
     if (h->devices) {
         g_ptr_array_free(h->devices, TRUE);
     }
-    shm_writer_destroy(h->shm);
+    g_autoptr(GError) err = NULL;
+    if (!shm_writer_close(h->shm, &err)) {
+        devhost_report_error(h, err);
+    }
     g_free(h->name);
     g_free(h);
+}
+
+void devhost_set_error_func(DevHost *h, DevHostErrorFunc fn, void *opaque)
+{
+    h->error_fn = fn;
+    h->error_opaque = opaque;
+}
+
+void devhost_report_error(DevHost *h, const GError *err)
+{
+    if (h->error_fn) {
+        h->error_fn(err, h->error_opaque);
+    }
 }
 
 void devhost_tick(DevHost *h)

@@ -6,8 +6,8 @@
  *
  * Devices.  A host runs a list of devices, given as "TYPE[:COUNT],..."
  * (device_default_list() when none is given).  Each device gets an id made
- * of its type's short name and its index among the devices of its type
- * (rtc0, serial0, serial1, pit0, virtio-blk0, apic0, kvm-apic0, slirp0),
+ * of its type's short name (DeviceType.short_name) and its index among the
+ * devices of its type (rtc0, serial0, serial1, pit0, ... by default),
  * and that index is also its instance id, as QEMU numbers the instances
  * of a section.  A type may be run at an older version of its description
  * ("TYPE=N", device_vmsd_at_version()); all devices of that type then are.
@@ -34,7 +34,10 @@
  * postmigrate (after a successful outgoing migration).  A listener hears
  * every change (the monitor turns them into STOP and RESUME events).
  *
- * Errors are VMS_ERROR, one line, naming the flag or the device.
+ * Errors are VMS_ERROR, one line, naming the flag or the device.  Errors
+ * that no caller is there to hear (a model freeing heap memory it does not
+ * own, a migration that failed in the background, a segment that could not
+ * be unlinked) go to the host's error function: the program prints them.
  */
 #ifndef VMSCOPE_DEVICES_DEVHOST_H
 #define VMSCOPE_DEVICES_DEVHOST_H
@@ -82,9 +85,6 @@ typedef struct DevHostConfig {
 
 typedef struct DevHost DevHost;
 
-/* The short name used in device ids: "rtc" for mc146818rtc, "pit" for i8254, ... */
-const char *devhost_short_name(const DeviceType *type);
-
 /*
  * Expand a device list into types, one per device, in order.  Errors:
  *   "--devices: unknown device type 'floppy' (known: mc146818rtc, serial, ...)"
@@ -102,6 +102,14 @@ GPtrArray *devhost_parse_devices(const char *list, GError **errp);
  */
 bool devhost_parse_version(const char *spec, const DeviceType **type,
                            const VMStateDescription **vmsd, GError **errp);
+
+/*
+ * The devices a host with this configuration runs, in order, without
+ * running them (what `vmscope-devhost --list-devices` prints): records
+ * with type, vmsd, id, instance_id and index set; shm and state NULL.
+ * config->name is not looked at.  Errors: the devices' and versions' above.
+ */
+GPtrArray *devhost_plan(const DevHostConfig *config, GError **errp);
 
 /*
  * Create the segment and the devices (initialised, in the segment, not yet
@@ -125,6 +133,12 @@ void devhost_set_run_state(DevHost *h, DevHostRunState state);
 typedef void (*DevHostStateFunc)(DevHostRunState old_state, DevHostRunState new_state,
                                  void *opaque);
 void devhost_set_state_listener(DevHost *h, DevHostStateFunc fn, void *opaque);
+
+/* Where errors without a caller go (see above); without a function they are dropped. */
+typedef void (*DevHostErrorFunc)(const GError *err, void *opaque);
+void devhost_set_error_func(DevHost *h, DevHostErrorFunc fn, void *opaque);
+/* Hand err (not consumed) to the error function. */
+void devhost_report_error(DevHost *h, const GError *err);
 
 const char *devhost_name(const DevHost *h);
 const char *devhost_segment_path(const DevHost *h);

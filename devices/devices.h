@@ -40,6 +40,8 @@ typedef struct DeviceHeap {
 
 typedef struct DeviceType {
     const char *name;                      /* "serial", "mc146818rtc", ... */
+    const char *short_name;                /* in device ids: "rtc" gives rtc0, rtc1, ... */
+    unsigned default_count;                /* how many a host runs by default (0: none) */
     const VMStateDescription *vmsd;        /* current version */
     size_t state_size;
     /* Put a fresh device's state in place (state is zeroed). */
@@ -52,12 +54,20 @@ typedef struct DeviceType {
 
 #define DEVICE_TICK_MS 100
 
-/* All models, NULL-terminated. */
+/*
+ * All models, NULL-terminated: the one table (devices/registry.c).  Adding
+ * a model is its file plus one entry here; everything else (the default
+ * device list, the known types in messages and --help, what
+ * `vmscope-devhost --list-devices` prints) follows from the table.
+ */
 extern const DeviceType *const device_types[];
 
 const DeviceType *device_type_find(const char *name);
 
-/* "mc146818rtc,serial,i8254,..." : the default device list of a devhost. */
+/*
+ * The default device list of a host, in table order, each type as many
+ * times as its default_count: "mc146818rtc,serial,serial,i8254,...".
+ */
 const char *device_default_list(void);
 
 /*

@@ -170,7 +170,7 @@ static void commit_abort(DevHost *h, Staged *staged, size_t n)
             if (staged[i].new_blocks[k]) {
                 g_autoptr(GError) err = NULL;
                 if (!shm_heap_free(devhost_writer(h), staged[i].new_blocks[k], &err)) {
-                    g_warning("%s", err->message);
+                    devhost_report_error(h, err);
                 }
                 staged[i].new_blocks[k] = 0;
             }
@@ -255,7 +255,8 @@ bool migration_load_stream(DevHost *h, GBytes *stream, GError **errp)
             for (guint k = 0; k < st->segptrs->len; k++) {
                 g_autoptr(GError) err = NULL;
                 if (old[k] && !shm_heap_free(devhost_writer(h), old[k], &err)) {
-                    g_warning("device %s: %s", d->id, err->message);
+                    vms_error_prefix(&err, "device %s", d->id);
+                    devhost_report_error(h, err);
                 }
             }
             shm_device_end_update(d->shm);

@@ -14,14 +14,13 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <gio/gio.h>
 #include <gio/gunixoutputstream.h>
 #include <gio/gunixsocketaddress.h>
 
-#include "bridge/qmp-address.h"
 #include "migration.h"
+#include "vmscope/address.h"
 #include "vmscope/error.h"
 #include "vmscope/qobject-visitor.h"
 
@@ -64,8 +63,8 @@ typedef enum UriKind { URI_SOCKET, URI_EXEC } UriKind;
 typedef struct Worker {
     UriKind kind;
     char *target;                   /* PATH, HOST:PORT or CMD, for messages */
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
+    GSocketAddress *addr;           /* URI_SOCKET */
+    GSocket *sock;                  /* URI_SOCKET: owns fd */
     int fd;                         /* the socket, or the command's stdin */
     GSubprocess *proc;
     GOutputStream *pipe;            /* owns fd for exec */
@@ -80,9 +79,12 @@ static void worker_clear(gpointer p)
     Worker *w = p;
     if (w->pipe) {
         g_object_unref(w->pipe);            /* closes fd */
-    } else if (w->fd >= 0) {
-        close(w->fd);
     }
+    if (w->sock) {
+        g_socket_close(w->sock, NULL);      /* closes fd */
+        g_object_unref(w->sock);
+    }
+    g_clear_object(&w->addr);
     if (w->proc) {
         if (g_subprocess_get_identifier(w->proc)) {
             g_subprocess_force_exit(w->proc);
@@ -158,54 +160,19 @@ static bool worker_connect(Worker *w, GCancellable *c, GError **errp)
         return true;
     }
 
-    w->fd = socket(w->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (w->fd < 0) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "Failed to connect to '%s': socket: %s",
-                    w->target, g_strerror(errno));
-        return false;
-    }
-    int64_t deadline = now_ms() + MIGRATION_CONNECT_TIMEOUT_MS;
-    for (;;) {
-        if (connect(w->fd, (struct sockaddr *)&w->addr, w->addr_len) == 0) {
-            return true;
-        }
-        int e = errno;
-        if (e == EINTR) {
-            continue;
-        }
-        if (e == EAGAIN && w->addr.ss_family == AF_UNIX) {
-            /* A Unix listener's backlog is full: try again shortly. */
-            if (now_ms() >= deadline || g_cancellable_is_cancelled(c)) {
-                e = g_cancellable_is_cancelled(c) ? ECANCELED : ETIMEDOUT;
-            } else {
-                g_usleep(10000);
-                continue;
-            }
-        }
-        if (e == EINPROGRESS) {
-            int left = (int)MAX(deadline - now_ms(), 0);
-            g_autoptr(GError) err = NULL;
-            if (!wait_fd(w->fd, POLLOUT, c, left, "connect", &err)) {
-                e = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? ECANCELED
-                                                                           : ETIMEDOUT;
-            } else {
-                socklen_t len = sizeof(e);
-                if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0) {
-                    e = errno;
-                }
-                if (e == 0) {
-                    return true;
-                }
-            }
-        }
-        if (e == ECANCELED) {
+    g_autoptr(GError) err = NULL;
+    w->sock = address_connect(w->addr, MIGRATION_CONNECT_TIMEOUT_MS, c, &err);
+    if (!w->sock) {
+        if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
             g_set_error(errp, G_IO_ERROR, G_IO_ERROR_CANCELLED, "migration cancelled");
         } else {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "Failed to connect to '%s': %s",
-                        w->target, g_strerror(e));
+                        w->target, err->message);
         }
         return false;
     }
+    w->fd = g_socket_get_fd(w->sock);
+    return true;
 }
 
 static bool worker_send(Worker *w, GCancellable *c, GError **errp)
@@ -395,7 +362,6 @@ struct Migration {
     /* Incoming. */
     GSocket *listener;
     GSource *accept_src;
-    char *listen_path;               /* unix socket to remove */
     QObject *socket_address;         /* QEMU's "socket-address" list */
     GSocket *conn;
     GSource *conn_src;
@@ -471,15 +437,7 @@ static void incoming_close_listener(Migration *m)
         g_source_unref(m->accept_src);
         m->accept_src = NULL;
     }
-    if (m->listener) {
-        g_socket_close(m->listener, NULL);
-        g_object_unref(m->listener);
-        m->listener = NULL;
-    }
-    if (m->listen_path) {
-        unlink(m->listen_path);
-        g_clear_pointer(&m->listen_path, g_free);
-    }
+    g_clear_pointer(&m->listener, address_listener_close);
 }
 
 void migration_free(Migration *m)
@@ -534,7 +492,9 @@ static void outgoing_end(Migration *m, GError *err, bool frozen)
         bool cancelled = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED);
         set_error(m, err->message);
         if (!cancelled) {
-            g_printerr("vmscope-devhost: migration failed: %s\n", err->message);
+            g_autoptr(GError) failed = g_error_new(err->domain, err->code,
+                                                   "migration failed: %s", err->message);
+            devhost_report_error(m->h, failed);
         }
         set_status(m, cancelled ? MIG_CANCELLED : MIG_FAILED);
         if (frozen) {
@@ -601,24 +561,10 @@ static bool parse_uri(const char *uri, Worker *w, GError **errp)
                     "Parameter 'uri' expects a valid migration protocol");
         return false;
     }
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GSocketAddress) addr = qmp_address_parse(uri, &err);
-    if (!addr) {
-        const char *msg = err->message;
-        if (g_str_has_prefix(msg, "QMP address ")) {
-            msg += strlen("QMP address ");
-        }
-        g_set_error(errp, VMS_ERROR, err->code, "migration URI %s", msg);
+    w->addr = address_parse("migration URI", uri, errp);
+    if (!w->addr) {
         return false;
     }
-    gssize len = g_socket_address_get_native_size(addr);
-    if (len <= 0 || (size_t)len > sizeof(w->addr) ||
-        !g_socket_address_to_native(addr, &w->addr, (gsize)len, &err)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "migration URI '%s': %s", uri,
-                    err ? err->message : "unsupported address");
-        return false;
-    }
-    w->addr_len = (socklen_t)len;
     w->kind = URI_SOCKET;
     w->target = g_str_has_prefix(uri, "unix:") ? g_strdup(uri + 5) : g_strdup(uri + 4);
     return true;
@@ -726,7 +672,7 @@ static void incoming_finish(Migration *m, GError *err)
     }
     incoming_close_conn(m);
     if (err) {
-        g_printerr("vmscope-devhost: %s\n", err->message);
+        devhost_report_error(m->h, err);
         set_error(m, err->message);
         set_status(m, MIG_FAILED);
         g_error_free(err);
@@ -841,44 +787,20 @@ static QObject *socket_address_qobject(GSocketAddress *addr)
 bool migration_listen_incoming(Migration *m, const char *address, char **bound, GError **errp)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(GSocketAddress) addr = qmp_address_parse(address, &err);
-    if (!addr) {
-        const char *msg = err->message;
-        if (g_str_has_prefix(msg, "QMP address ")) {
-            msg += strlen("QMP address ");
-        }
-        g_set_error(errp, VMS_ERROR, err->code, "--incoming %s", msg);
+    GSocket *sock = address_listen("--incoming", address, bound, errp);
+    if (!sock) {
         return false;
     }
-    const char *path = G_IS_UNIX_SOCKET_ADDRESS(addr)
-        ? g_unix_socket_address_get_path(G_UNIX_SOCKET_ADDRESS(addr)) : NULL;
-    g_autofree char *label = g_strdup_printf("--incoming '%s'", address);
-    if (path && !qmp_address_clear_stale_socket(label, addr, path, errp)) {
-        return false;
-    }
-    g_autoptr(GSocket) sock = g_socket_new(g_socket_address_get_family(addr),
-                                           G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, &err);
-    if (!sock || !g_socket_bind(sock, addr, TRUE, &err) || !g_socket_listen(sock, &err)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "--incoming '%s': %s", address, err->message);
-        return false;
-    }
-    g_socket_set_blocking(sock, FALSE);
     g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, &err);
     if (!local) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "--incoming '%s': %s", address, err->message);
-        if (path) {
-            unlink(path);
-        }
+        address_listener_close(sock);
         return false;
-    }
-    if (bound) {
-        *bound = qmp_address_to_string(local);
     }
     incoming_close_listener(m);
     qobject_unref(m->socket_address);
     m->socket_address = socket_address_qobject(local);
-    m->listener = g_steal_pointer(&sock);
-    m->listen_path = g_strdup(path);
+    m->listener = sock;
     m->accept_src = g_socket_create_source(m->listener, G_IO_IN, NULL);
     g_source_set_callback(m->accept_src, (GSourceFunc)(void (*)(void))incoming_accept_cb, m,
                           NULL);

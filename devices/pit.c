@@ -128,6 +128,8 @@ static void pit_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
 
 const DeviceType device_pit = {
     .name = "i8254",
+    .short_name = "pit",
+    .default_count = 1,
     .vmsd = &vmstate_pit,
     .state_size = sizeof(PITState),
     .init = pit_init,

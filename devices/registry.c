@@ -26,7 +26,17 @@ const DeviceType *device_type_find(const char *name)
 
 const char *device_default_list(void)
 {
-    return "mc146818rtc,serial,serial,i8254,virtio-blk,apic,kvm-apic,slirp";
+    static char *list;
+    if (g_once_init_enter(&list)) {
+        GString *s = g_string_new(NULL);
+        for (const DeviceType *const *t = device_types; *t; t++) {
+            for (unsigned i = 0; i < (*t)->default_count; i++) {
+                g_string_append_printf(s, "%s%s", s->len ? "," : "", (*t)->name);
+            }
+        }
+        g_once_init_leave(&list, g_string_free(s, FALSE));
+    }
+    return list;
 }
 
 static GMutex version_lock;

@@ -133,6 +133,8 @@ static void rtc_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
 
 const DeviceType device_rtc = {
     .name = "mc146818rtc",
+    .short_name = "rtc",
+    .default_count = 1,
     .vmsd = &vmstate_rtc,
     .state_size = sizeof(RTCState),
     .init = rtc_init,

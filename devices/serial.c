@@ -213,6 +213,8 @@ static void serial_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
 
 const DeviceType device_serial = {
     .name = "serial",
+    .short_name = "serial",
+    .default_count = 2,
     .vmsd = &vmstate_serial,
     .state_size = sizeof(SerialState),
     .init = serial_init,

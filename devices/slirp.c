@@ -139,6 +139,8 @@ static void slirp_fini(void *opaque, DeviceHeap *heap)
 
 const DeviceType device_slirp = {
     .name = "slirp",
+    .short_name = "slirp",
+    .default_count = 1,
     .vmsd = &vmstate_slirp,
     .state_size = sizeof(SlirpState),
     .init = slirp_init,

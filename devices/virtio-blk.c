@@ -203,6 +203,8 @@ static void blk_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
 
 const DeviceType device_virtio_blk = {
     .name = "virtio-blk",
+    .short_name = "virtio-blk",
+    .default_count = 1,
     .vmsd = &vmstate_virtio_blk,
     .state_size = sizeof(VirtIOBlkState),
     .init = blk_init,

@@ -24,27 +24,7 @@ static gboolean opt_paused;
 static char **opt_versions;
 static char *opt_shm_dir;
 static int opt_tick_ms = DEVICE_TICK_MS;
-
-static const GOptionEntry entries[] = {
-    { "name", 0, 0, G_OPTION_ARG_STRING, &opt_name,
-      "Host name: the segment is SHM-DIR/vmscope-NAME (required)", "NAME" },
-    { "devices", 0, 0, G_OPTION_ARG_STRING, &opt_devices,
-      "Devices to run, TYPE or TYPE:COUNT separated by commas "
-      "(default: mc146818rtc,serial,serial,i8254,virtio-blk,apic,kvm-apic,slirp)", "LIST" },
-    { "qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_qmp,
-      "QMP monitor on unix:PATH or tcp:HOST:PORT (port 0 picks one); may be repeated", "ADDR" },
-    { "incoming", 0, 0, G_OPTION_ARG_STRING, &opt_incoming,
-      "Wait for an incoming migration on unix:PATH or tcp:HOST:PORT", "ADDR" },
-    { "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_paused,
-      "Start with the devices frozen until 'cont' (also after an incoming migration)", NULL },
-    { "device-version", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_versions,
-      "Run the devices of TYPE at version N of their description; may be repeated", "TYPE=N" },
-    { "shm-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_shm_dir,
-      "Directory of the segment (default: /dev/shm)", "DIR" },
-    { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms,
-      "Milliseconds between device ticks (default: 100)", "N" },
-    { NULL }
-};
+static gboolean opt_list_devices;
 
 static GMainLoop *loop;
 
@@ -69,21 +49,95 @@ static int fail(const char *msg)
     return 1;
 }
 
+/* "Device types: mc146818rtc (id rtcN), serial (serialN), ..." from the device table. */
+static char *device_types_help(void)
+{
+    GString *s = g_string_new("Device types:");
+    size_t line_start = 0;
+    for (const DeviceType *const *t = device_types; *t; t++) {
+        g_autofree char *item = g_strdup_printf("%s (%s%sN)%s", (*t)->name,
+                                                t == device_types ? "id " : "",
+                                                (*t)->short_name, t[1] ? "," : ".");
+        if (s->len - line_start + 1 + strlen(item) > 79) {
+            g_string_append_c(s, '\n');
+            line_start = s->len;
+        } else {
+            g_string_append_c(s, ' ');
+        }
+        g_string_append(s, item);
+    }
+    g_string_append_c(s, '\n');
+    return g_string_free(s, FALSE);
+}
+
+/* --list-devices: the devices devhost_new would create, one JSON array. */
+static int list_devices(const DevHostConfig *config)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) plan = devhost_plan(config, &err);
+    if (!plan) {
+        return fail(err->message);
+    }
+    g_autoptr(QObject) list = qlist_new();
+    for (guint i = 0; i < plan->len; i++) {
+        const DevHostDevice *d = plan->pdata[i];
+        QObject *o = qdict_new();
+        qdict_put(o, "id", qstring_from_str(d->id));
+        qdict_put(o, "type", qstring_from_str(d->type->name));
+        qdict_put(o, "section", qstring_from_str(d->vmsd->name));
+        qdict_put(o, "instance-id", qnum_from_uint(d->instance_id));
+        qdict_put(o, "version-id", qnum_from_int(d->vmsd->version_id));
+        qlist_append(list, o);
+    }
+    g_autofree char *json = qobject_to_json(list, false);
+    printf("%s\n", json);
+    return 0;
+}
+
+static void print_error(const GError *err, void *opaque)
+{
+    fail(err->message);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
 
-    g_autoptr(GOptionContext) oc = g_option_context_new("- run vmscope's reference devices");
-    g_option_context_add_main_entries(oc, entries, NULL);
-    g_option_context_set_description(oc,
-        "Device types: mc146818rtc (id rtcN), serial (serialN), i8254 (pitN),\n"
-        "virtio-blk (virtio-blkN), apic (apicN), kvm-apic (kvm-apicN), slirp (slirpN).\n"
+    g_autofree char *devices_help = g_strdup_printf(
+        "Devices to run, TYPE or TYPE:COUNT separated by commas (default: %s)",
+        device_default_list());
+    const GOptionEntry entries[] = {
+        { "name", 0, 0, G_OPTION_ARG_STRING, &opt_name,
+          "Host name: the segment is SHM-DIR/vmscope-NAME (required)", "NAME" },
+        { "devices", 0, 0, G_OPTION_ARG_STRING, &opt_devices, devices_help, "LIST" },
+        { "list-devices", 0, 0, G_OPTION_ARG_NONE, &opt_list_devices,
+          "Print the devices the other flags ask for, as JSON (id, type, section, instance-id, "
+          "version-id), and exit", NULL },
+        { "qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_qmp,
+          "QMP monitor on unix:PATH or tcp:HOST:PORT (port 0 picks one); may be repeated", "ADDR" },
+        { "incoming", 0, 0, G_OPTION_ARG_STRING, &opt_incoming,
+          "Wait for an incoming migration on unix:PATH or tcp:HOST:PORT", "ADDR" },
+        { "start-paused", 'S', 0, G_OPTION_ARG_NONE, &opt_paused,
+          "Start with the devices frozen until 'cont' (also after an incoming migration)", NULL },
+        { "device-version", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_versions,
+          "Run the devices of TYPE at version N of their description; may be repeated", "TYPE=N" },
+        { "shm-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_shm_dir,
+          "Directory of the segment (default: /dev/shm)", "DIR" },
+        { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms,
+          "Milliseconds between device ticks (default: 100)", "N" },
+        { NULL }
+    };
+    g_autofree char *types_help = device_types_help();
+    g_autofree char *description = g_strconcat(types_help,
         "QMP: qmp_capabilities, query-version, query-commands, query-status, stop,\n"
         "cont, quit, migrate, migrate_cancel, query-migrate, migrate-set-capabilities,\n"
         "query-migrate-capabilities.  See docs/devhost.md and docs/migration.md.\n"
         "Not implemented yet: --filter RULES.json (tree filters applied on migration;\n"
-        "it belongs to another issue).\n");
+        "it belongs to another issue).\n", NULL);
+    g_autoptr(GOptionContext) oc = g_option_context_new("- run vmscope's reference devices");
+    g_option_context_add_main_entries(oc, entries, NULL);
+    g_option_context_set_description(oc, description);
     g_autoptr(GError) err = NULL;
     if (!g_option_context_parse(oc, &argc, &argv, &err)) {
         return fail(err->message);
@@ -91,6 +145,12 @@ int main(int argc, char **argv)
     if (argc > 1) {
         g_autofree char *msg = g_strdup_printf("unexpected argument '%s'", argv[1]);
         return fail(msg);
+    }
+    if (opt_list_devices) {
+        DevHostConfig wanted = {
+            .devices = opt_devices, .versions = (const char *const *)opt_versions,
+        };
+        return list_devices(&wanted);
     }
     if (!opt_name) {
         return fail("--name is required");
@@ -109,6 +169,7 @@ int main(int argc, char **argv)
     if (!h) {
         return fail(err->message);
     }
+    devhost_set_error_func(h, print_error, NULL);
     loop = g_main_loop_new(NULL, FALSE);
     g_autoptr(QmpDispatcher) d = qmp_dispatcher_new();
     g_autoptr(Migration) m = migration_new(h, NULL, devhost_monitor_emit, d);

@@ -6,12 +6,18 @@
  *   vmscope-trace [-p PID]... [-b BINARY] [-d SECONDS] [-f FUNC]... [-m MODE]
  *                 [--events] [--json]
  *
- * Opens and loads vmscope-trace.bpf.c (through its generated skeleton),
- * attaches it to the binary's put/get/vmstate/visit functions or probes
- * (trace-points.c, trace-attach.c), then waits for Ctrl-C, SIGTERM, the end
- * of -d SECONDS or the exit of every -p process, printing events from the
- * ring buffer as they come (--events).  At the end it prints the summary
- * maps, bpftrace-style (trace-report.c).  docs/tracing.md is the manual.
+ * The loader, trace() at the end, goes step by step as libbpf-bootstrap's
+ * examples do, each step a function, in this file in the order they run:
+ *   1. find the binary's attach points and the mode (trace-points.c);
+ *   2. check that we can: privileges, the -p processes, the kernel's BTF;
+ *   3. open vmscope-trace.bpf.c through its generated skeleton and set it up;
+ *   4. load it, and fill the PID and function filters;
+ *   5. attach it to the binary's put/get/vmstate/visit functions or USDT
+ *      probes (trace-attach.c), signals caught first;
+ *   6. poll: events from the ring buffer as they come (--events), until
+ *      Ctrl-C, SIGTERM, the end of -d SECONDS or of every -p process;
+ *   7. report the summary maps, bpftrace-style (trace-report.c).
+ * docs/tracing.md is the manual.
  *
  * Exit status: 0 after tracing, 2 when tracing cannot start (bad flags, a
  * binary that is neither QEMU nor vmscope's, no privileges or no BPF in the
@@ -20,7 +26,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
@@ -43,6 +48,7 @@
 #include "trace-points.h"
 #include "trace-report.h"
 #include "vmscope-trace.skel.h"
+#include "vmscope/cmdline.h"
 
 #define PROG "vmscope-trace"
 #define DEFAULT_BINARY "/usr/bin/qemu-system-x86_64"
@@ -53,24 +59,31 @@
 typedef enum ModeOption { MODE_AUTO, MODE_CALLS, MODE_SUMMARY } ModeOption;
 
 typedef struct Options {
-    const char *binary;        /* -b, or NULL */
+    char *binary;              /* -b, or NULL */
     char *pid_binary;          /* without -b: what the first -p process runs */
     ModeOption mode;
     GArray *pids;              /* pid_t */
-    GPtrArray *functions;      /* -f patterns, NULL-terminated */
+    char **functions;          /* -f patterns, NULL-terminated; NULL: none */
     double duration;           /* seconds, 0 = until stopped */
     bool events;
     bool json;
     bool verbose;
 } Options;
 
+/* Everything one run holds, filled in step by step (see trace() at the end). */
 typedef struct Tracer {
     Options *o;
-    TracePoints *tp;
+    const char *binary;                /* what is traced */
+    TracePoints *tp;                   /* its attach points */
     TraceMode mode;
+    TraceAttachMethod method;          /* QEMU's functions: how uprobes go on them */
     struct vmscope_trace_bpf *skel;
-    GString *line;
-    uint64_t t0_ns;
+    struct ring_buffer *rb;            /* --events */
+    TraceAttachment *att;
+    int pidfds[VTRACE_MAX_PIDS];       /* the -p processes, to see them exit */
+    int sigfd;                         /* SIGINT, SIGTERM, SIGHUP */
+    GString *line;                     /* --events: the line being printed */
+    uint64_t t0_ns;                    /* when the probes were on */
 } Tracer;
 
 static bool verbose;
@@ -130,12 +143,9 @@ static void usage(FILE *out)
 
 static bool parse_pid(const char *s, pid_t *out)
 {
-    char *end;
-    long v;
+    gint64 v;
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v <= 0 || v > INT32_MAX) {
+    if (!g_ascii_string_to_signed(s, 10, 1, INT32_MAX, &v, NULL)) {
         return false;
     }
     *out = (pid_t)v;
@@ -148,7 +158,7 @@ static bool parse_duration(const char *s, double *out)
     double v;
 
     errno = 0;
-    v = strtod(s, &end);
+    v = g_ascii_strtod(s, &end);
     if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e9) {
         return false;
     }
@@ -159,91 +169,72 @@ static bool parse_duration(const char *s, double *out)
 /* 0: go on; 1: exit 0 (--help); 2: bad usage (already reported). */
 static int parse_options(int argc, char **argv, Options *o)
 {
-    static const struct option longopts[] = {
-        { "pid", required_argument, NULL, 'p' },
-        { "binary", required_argument, NULL, 'b' },
-        { "duration", required_argument, NULL, 'd' },
-        { "function", required_argument, NULL, 'f' },
-        { "mode", required_argument, NULL, 'm' },
-        { "events", no_argument, NULL, 'e' },
-        { "json", no_argument, NULL, 'j' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    g_auto(GStrv) pids = NULL;
+    g_autofree char *duration = NULL, *mode = NULL;
+    gboolean events = FALSE, json = FALSE, verbose = FALSE, help = FALSE;
+    const GOptionEntry entries[] = {
+        { "pid", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &pids, NULL, NULL },
+        { "binary", 'b', 0, G_OPTION_ARG_FILENAME, &o->binary, NULL, NULL },
+        { "duration", 'd', 0, G_OPTION_ARG_STRING, &duration, NULL, NULL },
+        { "function", 'f', 0, G_OPTION_ARG_FILENAME_ARRAY, &o->functions, NULL, NULL },
+        { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
+        { "events", 'e', 0, G_OPTION_ARG_NONE, &events, NULL, NULL },
+        { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, NULL, NULL },
+        { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+        { NULL },
     };
-    int c;
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc - 1, argv + 1, &err);
 
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":p:b:d:f:m:ejvh", longopts, NULL)) != -1) {
-        pid_t pid;
-        switch (c) {
-        case 'p':
-            if (!parse_pid(optarg, &pid)) {
-                fail("-p: not a process id: '%s'", optarg);
-                return 2;
-            }
-            if (o->pids->len >= VTRACE_MAX_PIDS) {
-                fail("-p: at most %d processes", VTRACE_MAX_PIDS);
-                return 2;
-            }
-            g_array_append_val(o->pids, pid);
-            break;
-        case 'b':
-            o->binary = optarg;
-            break;
-        case 'd':
-            if (!parse_duration(optarg, &o->duration)) {
-                fail("-d: not a positive number of seconds: '%s'", optarg);
-                return 2;
-            }
-            break;
-        case 'f':
-            g_ptr_array_add(o->functions, optarg);
-            break;
-        case 'm':
-            if (strcmp(optarg, "calls") == 0) {
-                o->mode = MODE_CALLS;
-            } else if (strcmp(optarg, "summary") == 0) {
-                o->mode = MODE_SUMMARY;
-            } else {
-                fail("-m: not a mode (summary or calls): '%s'", optarg);
-                return 2;
-            }
-            break;
-        case 'e':
-            o->events = true;
-            break;
-        case 'j':
-            o->json = true;
-            break;
-        case 'v':
-            o->verbose = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        case ':':
-            fail("option '%s' needs an argument", argv[optind - 1]);
-            fprintf(stderr, "Try '" PROG " --help'.\n");
-            return 2;
-        default:
-            fail("unknown option '%s'", argv[optind - 1]);
-            fprintf(stderr, "Try '" PROG " --help'.\n");
-            return 2;
+    if (!args || args[0]) {
+        if (args) {
+            fail("unexpected argument '%s'", args[0]);
+        } else {
+            fail("%s", err->message);
         }
-    }
-    if (optind < argc) {
-        fail("unexpected argument '%s'", argv[optind]);
         fprintf(stderr, "Try '" PROG " --help'.\n");
         return 2;
     }
-    if (o->mode == MODE_SUMMARY && (o->events || o->functions->len)) {
+    if (help) {
+        usage(stdout);
+        return 1;
+    }
+    for (char **p = pids; p && *p; p++) {
+        pid_t pid;
+        if (!parse_pid(*p, &pid)) {
+            fail("-p: not a process id: '%s'", *p);
+            return 2;
+        }
+        if (o->pids->len >= VTRACE_MAX_PIDS) {
+            fail("-p: at most %d processes", VTRACE_MAX_PIDS);
+            return 2;
+        }
+        g_array_append_val(o->pids, pid);
+    }
+    if (duration && !parse_duration(duration, &o->duration)) {
+        fail("-d: not a positive number of seconds: '%s'", duration);
+        return 2;
+    }
+    if (g_strcmp0(mode, "calls") == 0) {
+        o->mode = MODE_CALLS;
+    } else if (g_strcmp0(mode, "summary") == 0) {
+        o->mode = MODE_SUMMARY;
+    } else if (mode) {
+        fail("-m: not a mode (summary or calls): '%s'", mode);
+        return 2;
+    }
+    o->events = events;
+    o->json = json;
+    o->verbose = verbose;
+    if (o->mode == MODE_SUMMARY && (o->events || o->functions)) {
         fail("-m summary counts whole sections: --events and -f need -m calls");
         return 2;
     }
-    g_ptr_array_add(o->functions, NULL);
     return 0;
 }
+
+/* ---- 1. what to trace: the binary, its attach points, the mode -------------- */
 
 /* -b, else what the first -p process runs, else QEMU; NULL (said why) if
  * that process is not there. */
@@ -297,16 +288,40 @@ static bool choose_mode(const Options *o, TracePoints *tp, TraceMode *mode)
     return true;
 }
 
+static bool find_points(Tracer *t)
+{
+    g_autoptr(GError) err = NULL;
+
+    t->binary = binary_of(t->o);
+    if (!t->binary) {
+        return false;
+    }
+    t->tp = trace_points_resolve(t->binary, (const char *const *)t->o->functions, &err);
+    if (!t->tp) {
+        fail("%s", err->message);
+        return false;
+    }
+    return choose_mode(t->o, t->tp, &t->mode);
+}
+
+/* ---- 2. whether we can: privileges, the processes, the kernel's BTF --------- */
+
 /* Loading tracing programs takes CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN. */
 static bool has_bpf_privileges(void)
 {
     enum { CAP_SYS_ADMIN_BIT = 21, CAP_PERFMON_BIT = 38, CAP_BPF_BIT = 39 };
     g_autofree char *status = NULL;
+    g_autofree char *hex = NULL;
     const char *p;
-    uint64_t eff;
+    guint64 eff;
 
     if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL) ||
-        !(p = strstr(status, "\nCapEff:")) || sscanf(p + 8, "%" SCNx64, &eff) != 1) {
+        !(p = strstr(status, "\nCapEff:"))) {
+        return geteuid() == 0;
+    }
+    p += strspn(p + 8, " \t") + 8;
+    hex = g_strndup(p, strcspn(p, "\n"));
+    if (!g_ascii_string_to_unsigned(hex, 16, 0, G_MAXUINT64, &eff, NULL)) {
         return geteuid() == 0;
     }
     return (eff >> CAP_SYS_ADMIN_BIT & 1) || ((eff >> CAP_BPF_BIT & 1) && (eff >> CAP_PERFMON_BIT & 1));
@@ -350,6 +365,98 @@ static bool open_pids(const Options *o, const char *binary, int *pidfds)
     return true;
 }
 
+static bool check_can_trace(Tracer *t)
+{
+    if (!has_bpf_privileges()) {
+        fail("needs root or CAP_BPF+CAP_PERFMON to load BPF programs (running as uid %u)",
+             (unsigned)getuid());
+        return false;
+    }
+    if (!open_pids(t->o, t->binary, t->pidfds)) {
+        return false;
+    }
+    /* The program reads pt_regs through CO-RE relocations: kernel BTF. */
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+        fail("this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): it needs CONFIG_DEBUG_INFO_BTF",
+             g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* ---- 3. open: the skeleton, set up for this binary and mode ----------------- */
+
+static bool open_bpf(Tracer *t)
+{
+    const TracePoints *tp = t->tp;
+    bool usdt = trace_points_usdt(tp);
+
+    t->method = usdt ? TRACE_ATTACH_PERF : trace_attach_choose();
+    t->skel = vmscope_trace_bpf__open();
+    if (!t->skel) {
+        fail("cannot open the BPF object: %s", g_strerror(errno));
+        return false;
+    }
+    t->skel->rodata->emit_events = t->o->events;
+    t->skel->rodata->filter_pids = t->o->pids->len > 0;
+    t->skel->rodata->filter_funcs = tp->filtered;
+    if (!usdt && t->mode == TRACE_MODE_SUMMARY) {
+        t->skel->rodata->qemu_summary = true;
+        t->skel->rodata->qf_total = tp->qemu_file.total;
+        t->skel->rodata->qf_iov_len = tp->qemu_file.iov_len;
+        t->skel->rodata->qf_iovcnt = tp->qemu_file.iovcnt;
+        t->skel->rodata->qf_max_iov = tp->qemu_file.max_iov;
+        t->skel->rodata->qf_buf_index = tp->qemu_file.buf_index;
+        t->skel->rodata->qf_buf_size = tp->qemu_file.buf_size;
+    }
+    if (t->o->events && bpf_map__set_max_entries(t->skel->maps.events, EVENTS_RING_SIZE) != 0) {
+        fail("cannot size the event ring buffer");
+        return false;
+    }
+    /* Load only the programs this kind of binary needs. */
+    bpf_program__set_autoload(t->skel->progs.trace_usdt, usdt);
+    bpf_program__set_autoload(t->skel->progs.trace_enter, !usdt);
+    bpf_program__set_autoload(t->skel->progs.trace_return, !usdt);
+    trace_attach_prepare(t->skel->progs.trace_enter, t->method);
+    trace_attach_prepare(t->skel->progs.trace_return, t->method);
+    return true;
+}
+
+/* ---- 4. load: the programs into the kernel, the filters into their maps ----- */
+
+static bool load_bpf(Tracer *t)
+{
+    int ret = vmscope_trace_bpf__load(t->skel);
+
+    if (ret != 0) {
+        if (-ret == ENOSYS) {
+            fail("this kernel has no BPF support (bpf(2): %s)", g_strerror(ENOSYS));
+        } else {
+            fail("cannot load BPF programs: %s%s", g_strerror(-ret),
+                 t->o->verbose ? "" : " (-v shows why)");
+        }
+        return false;
+    }
+    for (unsigned i = 0; i < t->o->pids->len; i++) {
+        __u32 pid = (__u32)g_array_index(t->o->pids, pid_t, i);
+        __u8 one = 1;
+        if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.pids), &pid, &one, BPF_ANY) != 0) {
+            fail("cannot set the PID filter: %s", g_strerror(errno));
+            return false;
+        }
+    }
+    for (__u32 i = 0; t->tp->filtered && i < t->tp->points->len; i++) {
+        __u8 yes = trace_points_get(t->tp, i)->wanted;
+        if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.wanted), &i, &yes, BPF_ANY) != 0) {
+            fail("cannot set the function filter: %s", g_strerror(errno));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- 5. attach: the event ring, the signals, then the probes ----------------- */
+
 static int on_event(void *ctx, void *data, size_t size)
 {
     Tracer *t = ctx;
@@ -367,6 +474,156 @@ static int on_event(void *ctx, void *data, size_t size)
     fwrite(t->line->str, 1, t->line->len, stdout);
     return 0;
 }
+
+static bool open_events(Tracer *t)
+{
+    t->line = g_string_new(NULL);
+    if (!t->o->events) {
+        return true;
+    }
+    t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_event, t, NULL);
+    if (!t->rb) {
+        fail("cannot open the event ring buffer: %s", g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* Signals arrive on a file descriptor: no handler, no race with poll(). */
+static bool catch_signals(Tracer *t)
+{
+    sigset_t mask;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    t->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+    if (t->sigfd < 0) {
+        fail("signalfd: %s", g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* -v: what attaching took, and for QEMU in summary mode where QEMUFile's members are. */
+static void say_attached(const Tracer *t, uint64_t t_attach)
+{
+    const TracePoints *tp = t->tp;
+    double ms = (double)(t->t0_ns - t_attach) / 1e6;
+
+    if (!trace_points_usdt(tp) && t->mode == TRACE_MODE_SUMMARY) {
+        fprintf(stderr, PROG ": %u uprobes on %u functions of %s (%s binary, summary mode) with %s "
+                "in %.1f ms; QEMUFile: total_transferred at %#x, iov[%u] lengths at %#x + 16 i, "
+                "iovcnt at %#x, buf_index at %#x, buf_size at %#x\n",
+                trace_attachment_count(t->att), tp->points->len, tp->binary, tp->kind->name,
+                trace_attach_method_name(t->method), ms, tp->qemu_file.total,
+                tp->qemu_file.max_iov, tp->qemu_file.iov_len, tp->qemu_file.iovcnt,
+                tp->qemu_file.buf_index, tp->qemu_file.buf_size);
+    } else if (trace_points_usdt(tp)) {
+        fprintf(stderr, PROG ": %u uprobes on USDT probes of %s (%s binary, %s mode) in %.1f ms\n",
+                trace_attachment_count(t->att), tp->binary, tp->kind->name,
+                t->mode == TRACE_MODE_SUMMARY ? "summary" : "calls", ms);
+    } else {
+        fprintf(stderr, PROG ": %u uprobes on %u functions of %s (%s binary) with %s in %.1f ms\n",
+                trace_attachment_count(t->att), tp->points->len, tp->binary, tp->kind->name,
+                trace_attach_method_name(t->method), ms);
+    }
+}
+
+static bool attach_probes(Tracer *t)
+{
+    g_autoptr(GError) err = NULL;
+    const TracePoints *tp = t->tp;
+    pid_t pid = t->o->pids->len == 1 ? g_array_index(t->o->pids, pid_t, 0) : 0;
+    uint64_t t_attach;
+
+    if (!t->o->json) {
+        fprintf(stderr, "Attaching %u probes...\n", trace_points_count(tp, t->mode));
+    }
+    t_attach = monotonic_ns();
+    if (trace_points_usdt(tp)) {
+        t->att = trace_attach_usdt(t->skel->progs.trace_usdt, tp, pid, t->mode, &err);
+    } else {
+        t->att = trace_attach(t->skel->progs.trace_enter, t->skel->progs.trace_return, tp, pid,
+                              t->method, &err);
+    }
+    if (!t->att) {
+        fail("%s", err->message);
+        return false;
+    }
+    t->t0_ns = monotonic_ns();
+    if (t->o->verbose) {
+        say_attached(t, t_attach);
+    }
+    if (t->o->json) {
+        printf("{\"type\":\"attached_probes\",\"data\":{\"probes\":%u}}\n",
+               trace_attachment_count(t->att));
+        fflush(stdout);
+    }
+    fprintf(stderr, "Tracing %s migration functions of %s... Hit Ctrl-C to end.\n",
+            tp->kind->title, tp->binary);
+    return true;
+}
+
+/* ---- 6. poll: events as they come, until it is time to stop ----------------- */
+
+/*
+ * Print events as they come (--events) until a signal, the deadline or the
+ * end of every -p process.  false on error.
+ */
+static bool poll_events(Tracer *t)
+{
+    struct ring_buffer *rb = t->rb;
+    unsigned npids = t->o->pids->len, live = npids;
+    struct pollfd fds[2 + VTRACE_MAX_PIDS];
+    uint64_t deadline = 0;
+
+    fds[0] = (struct pollfd){ .fd = t->sigfd, .events = POLLIN };
+    fds[1] = (struct pollfd){ .fd = rb ? ring_buffer__epoll_fd(rb) : -1, .events = POLLIN };
+    for (unsigned i = 0; i < npids; i++) {
+        fds[2 + i] = (struct pollfd){ .fd = t->pidfds[i], .events = POLLIN };
+    }
+    if (t->o->duration > 0) {
+        deadline = monotonic_ns() + (uint64_t)(t->o->duration * 1e9);
+    }
+    for (;;) {
+        int timeout = -1;
+        if (deadline) {
+            uint64_t now = monotonic_ns();
+            if (now >= deadline) {
+                return true;
+            }
+            timeout = (int)MIN((deadline - now + 999999) / 1000000, 3600 * 1000);
+        }
+        if (poll(fds, 2 + npids, timeout) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            fail("poll: %s", g_strerror(errno));
+            return false;
+        }
+        if (fds[0].revents) {
+            return true;
+        }
+        if (fds[1].revents && ring_buffer__consume(rb) < 0) {
+            fail("reading events: %s", g_strerror(errno));
+            return false;
+        }
+        for (unsigned i = 0; i < npids; i++) {
+            if (fds[2 + i].fd >= 0 && fds[2 + i].revents) {
+                fds[2 + i].fd = -1;     /* exited: poll() skips it from now on */
+                live--;
+            }
+        }
+        if (npids && live == 0) {
+            return true;
+        }
+    }
+}
+
+/* ---- 7. report: the maps, bpftrace-style ---------------------------------------- */
 
 static char *key_name(const char *name)
 {
@@ -456,7 +713,7 @@ static GPtrArray *read_hists(struct bpf_map *map)
     return out;
 }
 
-static void report(const Tracer *t, GString *out)
+static void append_report(const Tracer *t, GString *out)
 {
     struct vmscope_trace_bpf *s = t->skel;
     bool json = t->o->json;
@@ -488,255 +745,66 @@ static void report(const Tracer *t, GString *out)
     trace_report_stats(out, stats, json);
 }
 
-/* Wait for a signal, the deadline or the end of the processes.  false on error. */
-static bool trace_loop(Tracer *t, struct ring_buffer *rb, int sigfd, int *pidfds)
+/* Detach first, so that the maps no longer move; then read and print them. */
+static bool report(Tracer *t)
 {
-    unsigned npids = t->o->pids->len, live = npids;
-    struct pollfd fds[2 + VTRACE_MAX_PIDS];
-    uint64_t deadline = 0;
+    g_autoptr(GString) out = g_string_new(NULL);
 
-    fds[0] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
-    fds[1] = (struct pollfd){ .fd = rb ? ring_buffer__epoll_fd(rb) : -1, .events = POLLIN };
-    for (unsigned i = 0; i < npids; i++) {
-        fds[2 + i] = (struct pollfd){ .fd = pidfds[i], .events = POLLIN };
+    g_clear_pointer(&t->att, trace_attachment_free);
+    if (t->rb) {
+        ring_buffer__consume(t->rb);
     }
-    if (t->o->duration > 0) {
-        deadline = monotonic_ns() + (uint64_t)(t->o->duration * 1e9);
-    }
-    for (;;) {
-        int timeout = -1;
-        if (deadline) {
-            uint64_t now = monotonic_ns();
-            if (now >= deadline) {
-                return true;
-            }
-            timeout = (int)MIN((deadline - now + 999999) / 1000000, 3600 * 1000);
-        }
-        if (poll(fds, 2 + npids, timeout) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            fail("poll: %s", g_strerror(errno));
-            return false;
-        }
-        if (fds[0].revents) {
-            return true;
-        }
-        if (fds[1].revents && ring_buffer__consume(rb) < 0) {
-            fail("reading events: %s", g_strerror(errno));
-            return false;
-        }
-        for (unsigned i = 0; i < npids; i++) {
-            if (fds[2 + i].fd >= 0 && fds[2 + i].revents) {
-                fds[2 + i].fd = -1;     /* exited: poll() skips it from now on */
-                live--;
-            }
-        }
-        if (npids && live == 0) {
-            return true;
-        }
-    }
-}
-
-static int run(Options *o)
-{
-    g_autoptr(GError) err = NULL;
-    g_autoptr(TracePoints) tp = NULL;
-    g_autoptr(TraceAttachment) att = NULL;
-    g_autoptr(GString) out = NULL;
-    struct vmscope_trace_bpf *skel = NULL;
-    struct ring_buffer *rb = NULL;
-    int pidfds[VTRACE_MAX_PIDS];
-    int sigfd = -1, status = 2, ret;
-    unsigned npids = o->pids->len;
-    TraceAttachMethod method = TRACE_ATTACH_PERF;
-    TraceMode mode;
-    Tracer t = { .o = o };
-    const char *binary;
-    sigset_t mask;
-    uint64_t t_attach;
-
-    for (unsigned i = 0; i < VTRACE_MAX_PIDS; i++) {
-        pidfds[i] = -1;
-    }
-    binary = binary_of(o);
-    if (!binary) {
-        goto out;
-    }
-    tp = trace_points_resolve(binary, (const char *const *)o->functions->pdata, &err);
-    if (!tp) {
-        fail("%s", err->message);
-        goto out;
-    }
-    if (!choose_mode(o, tp, &mode)) {
-        goto out;
-    }
-    if (!has_bpf_privileges()) {
-        fail("needs root or CAP_BPF+CAP_PERFMON to load BPF programs (running as uid %u)",
-             (unsigned)getuid());
-        goto out;
-    }
-    if (!open_pids(o, binary, pidfds)) {
-        goto out;
-    }
-
-    /* The program reads pt_regs through CO-RE relocations: kernel BTF. */
-    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-        fail("this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): it needs CONFIG_DEBUG_INFO_BTF",
-             g_strerror(errno));
-        goto out;
-    }
-    if (!trace_points_usdt(tp)) {
-        method = trace_attach_choose();
-    }
-    skel = vmscope_trace_bpf__open();
-    if (!skel) {
-        fail("cannot open the BPF object: %s", g_strerror(errno));
-        goto out;
-    }
-    skel->rodata->emit_events = o->events;
-    skel->rodata->filter_pids = npids > 0;
-    skel->rodata->filter_funcs = tp->filtered;
-    if (!trace_points_usdt(tp) && mode == TRACE_MODE_SUMMARY) {
-        skel->rodata->qemu_summary = true;
-        skel->rodata->qf_total = tp->qemu_file.total;
-        skel->rodata->qf_iov_len = tp->qemu_file.iov_len;
-        skel->rodata->qf_iovcnt = tp->qemu_file.iovcnt;
-        skel->rodata->qf_max_iov = tp->qemu_file.max_iov;
-        skel->rodata->qf_buf_index = tp->qemu_file.buf_index;
-        skel->rodata->qf_buf_size = tp->qemu_file.buf_size;
-    }
-    if (o->events && bpf_map__set_max_entries(skel->maps.events, EVENTS_RING_SIZE) != 0) {
-        fail("cannot size the event ring buffer");
-        goto out;
-    }
-    /* Load only the programs this kind of binary needs. */
-    bpf_program__set_autoload(skel->progs.trace_usdt, trace_points_usdt(tp));
-    bpf_program__set_autoload(skel->progs.trace_enter, !trace_points_usdt(tp));
-    bpf_program__set_autoload(skel->progs.trace_return, !trace_points_usdt(tp));
-    trace_attach_prepare(skel->progs.trace_enter, method);
-    trace_attach_prepare(skel->progs.trace_return, method);
-    ret = vmscope_trace_bpf__load(skel);
-    if (ret != 0) {
-        if (-ret == ENOSYS) {
-            fail("this kernel has no BPF support (bpf(2): %s)", g_strerror(ENOSYS));
-        } else {
-            fail("cannot load BPF programs: %s%s", g_strerror(-ret), o->verbose ? "" : " (-v shows why)");
-        }
-        goto out;
-    }
-    for (unsigned i = 0; i < npids; i++) {
-        __u32 pid = (__u32)g_array_index(o->pids, pid_t, i);
-        __u8 one = 1;
-        if (bpf_map_update_elem(bpf_map__fd(skel->maps.pids), &pid, &one, BPF_ANY) != 0) {
-            fail("cannot set the PID filter: %s", g_strerror(errno));
-            goto out;
-        }
-    }
-
-    for (__u32 i = 0; tp->filtered && i < tp->points->len; i++) {
-        __u8 yes = trace_points_get(tp, i)->wanted;
-        if (bpf_map_update_elem(bpf_map__fd(skel->maps.wanted), &i, &yes, BPF_ANY) != 0) {
-            fail("cannot set the function filter: %s", g_strerror(errno));
-            goto out;
-        }
-    }
-
-    t.tp = tp;
-    t.mode = mode;
-    t.skel = skel;
-    t.line = g_string_new(NULL);
-    if (o->events) {
-        rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_event, &t, NULL);
-        if (!rb) {
-            fail("cannot open the event ring buffer: %s", g_strerror(errno));
-            goto out;
-        }
-    }
-
-    /* Signals arrive on a file descriptor: no handler, no race with poll(). */
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
-    if (sigfd < 0) {
-        fail("signalfd: %s", g_strerror(errno));
-        goto out;
-    }
-
-    if (!o->json) {
-        fprintf(stderr, "Attaching %u probes...\n", trace_points_count(tp, mode));
-    }
-    t_attach = monotonic_ns();
-    if (trace_points_usdt(tp)) {
-        att = trace_attach_usdt(skel->progs.trace_usdt, tp,
-                                npids == 1 ? g_array_index(o->pids, pid_t, 0) : 0, mode, &err);
-    } else {
-        att = trace_attach(skel->progs.trace_enter, skel->progs.trace_return, tp,
-                           npids == 1 ? g_array_index(o->pids, pid_t, 0) : 0, method, &err);
-    }
-    if (!att) {
-        fail("%s", err->message);
-        goto out;
-    }
-    t.t0_ns = monotonic_ns();
-    if (o->verbose && !trace_points_usdt(tp) && mode == TRACE_MODE_SUMMARY) {
-        fprintf(stderr, PROG ": %u uprobes on %u functions of %s (%s binary, summary mode) with %s "
-                "in %.1f ms; QEMUFile: total_transferred at %#x, iov[%u] lengths at %#x + 16 i, "
-                "iovcnt at %#x, buf_index at %#x, buf_size at %#x\n",
-                trace_attachment_count(att), tp->points->len, tp->binary, tp->kind->name,
-                trace_attach_method_name(method), (double)(t.t0_ns - t_attach) / 1e6,
-                tp->qemu_file.total, tp->qemu_file.max_iov, tp->qemu_file.iov_len,
-                tp->qemu_file.iovcnt, tp->qemu_file.buf_index, tp->qemu_file.buf_size);
-    } else if (o->verbose && trace_points_usdt(tp)) {
-        fprintf(stderr, PROG ": %u uprobes on USDT probes of %s (%s binary, %s mode) in %.1f ms\n",
-                trace_attachment_count(att), tp->binary, tp->kind->name,
-                mode == TRACE_MODE_SUMMARY ? "summary" : "calls",
-                (double)(t.t0_ns - t_attach) / 1e6);
-    } else if (o->verbose) {
-        fprintf(stderr, PROG ": %u uprobes on %u functions of %s (%s binary) with %s in %.1f ms\n",
-                trace_attachment_count(att), tp->points->len, tp->binary, tp->kind->name,
-                trace_attach_method_name(method), (double)(t.t0_ns - t_attach) / 1e6);
-    }
-    if (o->json) {
-        printf("{\"type\":\"attached_probes\",\"data\":{\"probes\":%u}}\n", trace_attachment_count(att));
-        fflush(stdout);
-    }
-    fprintf(stderr, "Tracing %s migration functions of %s... Hit Ctrl-C to end.\n",
-            tp->kind->title, tp->binary);
-
-    status = trace_loop(&t, rb, sigfd, pidfds) ? 0 : 1;
-
-    /* Detach before reading, so that the maps no longer move. */
-    g_clear_pointer(&att, trace_attachment_free);
-    if (rb) {
-        ring_buffer__consume(rb);
-    }
-    out = g_string_new(NULL);
-    report(&t, out);
+    append_report(t, out);
     fwrite(out->str, 1, out->len, stdout);
     if (fflush(stdout) != 0) {
         fail("writing the report: %s", g_strerror(errno));
-        status = 1;
+        return false;
     }
+    return true;
+}
 
-out:
-    ring_buffer__free(rb);
-    g_clear_pointer(&att, trace_attachment_free);
-    vmscope_trace_bpf__destroy(skel);
-    if (t.line) {
-        g_string_free(t.line, TRUE);
+/* ---- the loader ------------------------------------------------------------------- */
+
+static void tracer_clear(Tracer *t)
+{
+    ring_buffer__free(t->rb);
+    g_clear_pointer(&t->att, trace_attachment_free);
+    vmscope_trace_bpf__destroy(t->skel);
+    g_clear_pointer(&t->tp, trace_points_free);
+    if (t->line) {
+        g_string_free(t->line, TRUE);
     }
     for (unsigned i = 0; i < VTRACE_MAX_PIDS; i++) {
-        if (pidfds[i] >= 0) {
-            close(pidfds[i]);
+        if (t->pidfds[i] >= 0) {
+            close(t->pidfds[i]);
         }
     }
-    if (sigfd >= 0) {
-        close(sigfd);
+    if (t->sigfd >= 0) {
+        close(t->sigfd);
     }
+}
+
+/* Exit status: 2 if tracing could not start, 1 if it failed later, else 0. */
+static int trace(Options *o)
+{
+    Tracer t = { .o = o, .sigfd = -1 };
+    int status = 2;
+
+    for (unsigned i = 0; i < VTRACE_MAX_PIDS; i++) {
+        t.pidfds[i] = -1;
+    }
+    bool started = find_points(&t) &&
+                   check_can_trace(&t) &&
+                   open_bpf(&t) &&
+                   load_bpf(&t) &&
+                   open_events(&t) && catch_signals(&t) && attach_probes(&t);
+    if (started) {
+        status = poll_events(&t) ? 0 : 1;
+        if (!report(&t)) {
+            status = 1;
+        }
+    }
+    tracer_clear(&t);
     return status;
 }
 
@@ -746,17 +814,17 @@ int main(int argc, char **argv)
     int status;
 
     o.pids = g_array_new(FALSE, FALSE, sizeof(pid_t));
-    o.functions = g_ptr_array_new();
     status = parse_options(argc, argv, &o);
     if (status == 0) {
         verbose = o.verbose;
         libbpf_set_print(libbpf_print);
-        status = run(&o);
+        status = trace(&o);
     } else if (status == 1) {
         status = 0;
     }
     g_array_free(o.pids, TRUE);
-    g_ptr_array_free(o.functions, TRUE);
+    g_strfreev(o.functions);
+    g_free(o.binary);
     g_free(o.pid_binary);
     return status;
 }

@@ -8,86 +8,44 @@
 
 #include "bridge/qmp-client.h"
 #include "view-state.h"
+#include "vmscope/address.h"
+#include "vmscope/cmdline.h"
 #include "vmscope/error.h"
 #include "vmscope/format.h"
 
-#define EXIT_USAGE 2
 #define TIMEOUT_MS 10000
 #define DEFAULT_FORMAT "pretty"
 
-static int usage(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static int usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "vmscope-view: state: %s\nTry 'vmscope-view --help'.\n", msg);
-    return EXIT_USAGE;
-}
-
-/* The agent's default socket (vmscope-agent without --qmp). */
-static char *default_address(void)
-{
-    const char *run = g_getenv("XDG_RUNTIME_DIR");
-    return g_strdup_printf("unix:%s/vmscope/agent.qmp", run && *run ? run : "/tmp");
-}
-
-/* `--name VALUE` or `--name=VALUE` at argv[*i]; NULL if it is not --name. */
-static const char *option(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t len = strlen(name);
-    *missing = false;
-    if (strncmp(argv[*i], name, len) != 0 || (argv[*i][len] && argv[*i][len] != '=')) {
-        return NULL;
-    }
-    if (argv[*i][len] == '=') {
-        return argv[*i] + len + 1;
-    }
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int view_state_main(int argc, char **argv)
 {
-    const char *path = NULL, *v;
-    const VmsFormat *format = vms_format_lookup(DEFAULT_FORMAT);
+    g_autofree char *format_opt = NULL;
     g_autofree char *address = NULL;
-    bool missing;
-    for (int i = 0; i < argc; i++) {
-        if ((v = option(argc, argv, &i, "--format", &missing)) || missing) {
-            g_autofree char *names = vms_format_names(DEFAULT_FORMAT, " or ");
-            if (missing) {
-                return usage("option '--format' needs a value (%s)", names);
-            }
-            if (!(format = vms_format_lookup(v))) {
-                return usage("unknown format '%s' (%s)", v, names);
-            }
-        } else if ((v = option(argc, argv, &i, "--qmp", &missing)) || missing) {
-            if (missing) {
-                return usage("option '--qmp' needs a value (unix:PATH or tcp:HOST:PORT)");
-            }
-            g_free(address);
-            address = g_strdup(v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage("unknown option '%s'", argv[i]);
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            return usage("unexpected argument '%s'", argv[i]);
-        }
+    g_autofree char *names = vms_format_names(DEFAULT_FORMAT, " or ");
+    const GOptionEntry entries[] = {
+        { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, names },
+        { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &address, NULL, "unix:PATH or tcp:HOST:PORT" },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) operands = cmdline_parse(entries, argc, argv, &err);
+    if (!operands) {
+        return view_usage_error("state", "%s", err->message);
     }
-    if (!path) {
-        return usage("missing PATH (/HOST/ID)");
+    const VmsFormat *format = vms_format_lookup(format_opt ? format_opt : DEFAULT_FORMAT);
+    if (!format) {
+        return view_usage_error("state", "unknown format '%s' (%s)", format_opt, names);
     }
+    if (!operands[0]) {
+        return view_usage_error("state", "missing PATH (/HOST/ID)");
+    }
+    if (operands[1]) {
+        return view_usage_error("state", "unexpected argument '%s'", operands[1]);
+    }
+    const char *path = operands[0];
     if (!address) {
-        address = default_address();
+        address = address_agent_default();
     }
 
-    g_autoptr(GError) err = NULL;
     g_autoptr(QmpClient) c = qmp_client_connect(address, TIMEOUT_MS, &err);
     g_autoptr(QObject) args = qdict_new();
     g_autoptr(QObject) ret = NULL;

@@ -7,6 +7,8 @@
 #ifndef VMSCOPE_VIEWERS_VIEW_STATE_H
 #define VMSCOPE_VIEWERS_VIEW_STATE_H
 
+#include <glib.h>
+
 /*
  * argv: the arguments after "state".  Prints the result in the format
  * asked for (any in the format table, pretty by default), or for json the
@@ -15,5 +17,12 @@
  * not be reached: one line on stderr), 2 (bad usage).
  */
 int view_state_main(int argc, char **argv);
+
+/*
+ * vmscope-view's one usage error (in vmscope-view.c): prints
+ * "vmscope-view: CMD: MESSAGE" and "Try 'vmscope-view --help'." on stderr
+ * and returns the exit status for bad usage, 2.  cmd may be NULL.
+ */
+int view_usage_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "pretty.h"
 #include "view-state.h"
+#include "vmscope/cmdline.h"
 #include "vmscope/error.h"
 #include "vmscope/format.h"
 #include "vmscope/qemu-stream.h"
@@ -33,8 +34,7 @@ static const char *const usage_lines[] = {
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
 };
 
-static int usage_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int usage_error(const char *cmd, const char *fmt, ...)
+int view_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -43,6 +43,22 @@ static int usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "vmscope-view: %s%s%s\n", cmd ? cmd : "", cmd ? ": " : "", msg);
     fprintf(stderr, "Try 'vmscope-view --help'.\n");
     return EXIT_USAGE;
+}
+
+/* The operands of cmd must be two, called first and second: 0, or usage_error's status. */
+static int two_operands(const char *cmd, char **args, const char *first, const char *second)
+{
+    guint n = g_strv_length(args);
+    if (n == 0) {
+        return view_usage_error(cmd, "missing %s and %s", first, second);
+    }
+    if (n == 1) {
+        return view_usage_error(cmd, "missing %s", second);
+    }
+    if (n > 2) {
+        return view_usage_error(cmd, "unexpected argument '%s'", args[2]);
+    }
+    return 0;
 }
 
 static int fail(int status, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -193,28 +209,6 @@ static bool print_text(const char *text, size_t len, GError **errp)
     return true;
 }
 
-/* `--name VALUE` or `--name=VALUE` at argv[*i]; NULL if argv[*i] is not --name. */
-static const char *option_value(int argc, char **argv, int *i, const char *name, bool *missing)
-{
-    size_t len = strlen(name);
-    const char *arg = argv[*i];
-    *missing = false;
-    if (strncmp(arg, name, len) != 0) {
-        return NULL;
-    }
-    if (arg[len] == '=') {
-        return arg + len + 1;
-    }
-    if (arg[len] != '\0') {
-        return NULL;
-    }
-    if (*i + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static void append_pretty(GString *out, const QemuStream *s, bool with_desc)
 {
     QObject *config = qemu_stream_configuration(s);
@@ -240,34 +234,31 @@ static void append_pretty(GString *out, const QemuStream *s, bool with_desc)
 
 static int cmd_stream(int argc, char **argv)
 {
-    const char *file = NULL;
-    const VmsFormat *format = vms_format_json();
-    bool with_desc = false, missing;
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        if ((v = option_value(argc, argv, &i, "--format", &missing)) || missing) {
-            g_autofree char *names = vms_format_names(NULL, " or ");  /* json, the default, first */
-            if (missing) {
-                return usage_error("stream", "option '--format' needs a value (%s)", names);
-            }
-            if (!(format = vms_format_lookup(v))) {
-                return usage_error("stream", "unknown format '%s' (%s)", v, names);
-            }
-        } else if (strcmp(argv[i], "--desc") == 0) {
-            with_desc = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("stream", "unknown option '%s'", argv[i]);
-        } else if (!file) {
-            file = argv[i];
-        } else {
-            return usage_error("stream", "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!file) {
-        return usage_error("stream", "missing FILE");
-    }
-
+    g_autofree char *format_opt = NULL;
+    gboolean with_desc = FALSE;
+    g_autofree char *names = vms_format_names(NULL, " or ");   /* json, the default, first */
+    const GOptionEntry entries[] = {
+        { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, names },
+        { "desc", 0, 0, G_OPTION_ARG_NONE, &with_desc, NULL, NULL },
+        { NULL },
+    };
     g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return view_usage_error("stream", "%s", err->message);
+    }
+    const VmsFormat *format = format_opt ? vms_format_lookup(format_opt) : vms_format_json();
+    if (!format) {
+        return view_usage_error("stream", "unknown format '%s' (%s)", format_opt, names);
+    }
+    if (!args[0]) {
+        return view_usage_error("stream", "missing FILE");
+    }
+    if (args[1]) {
+        return view_usage_error("stream", "unexpected argument '%s'", args[1]);
+    }
+    const char *file = args[0];
+
     g_autoptr(QemuStream) s = load_stream(file, &err);
     if (!s) {
         return fail(1, "%s", err->message);
@@ -289,40 +280,33 @@ static int cmd_stream(int argc, char **argv)
 
 static int cmd_rewrite(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL;
-    g_autoptr(GPtrArray) sets = g_ptr_array_new();
-    bool missing;
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        if ((v = option_value(argc, argv, &i, "--set", &missing)) || missing) {
-            if (missing) {
-                return usage_error("rewrite", "option '--set' needs PATH=VALUE");
-            }
-            if (!strchr(v, '=') || v[0] == '=') {
-                return usage_error("rewrite", "--set '%s': expected PATH=VALUE", v);
-            }
-            g_ptr_array_add(sets, (gpointer)v);
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("rewrite", "unknown option '%s'", argv[i]);
-        } else if (!in) {
-            in = argv[i];
-        } else if (!out) {
-            out = argv[i];
-        } else {
-            return usage_error("rewrite", "unexpected argument '%s'", argv[i]);
+    g_auto(GStrv) sets = NULL;
+    const GOptionEntry entries[] = {
+        { "set", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &sets, NULL, "PATH=VALUE" },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return view_usage_error("rewrite", "%s", err->message);
+    }
+    for (char **v = sets; v && *v; v++) {
+        if (!strchr(*v, '=') || (*v)[0] == '=') {
+            return view_usage_error("rewrite", "--set '%s': expected PATH=VALUE", *v);
         }
     }
-    if (!in || !out) {
-        return usage_error("rewrite", "missing %s", in ? "OUT" : "IN and OUT");
+    int bad = two_operands("rewrite", args, "IN", "OUT");
+    if (bad) {
+        return bad;
     }
+    const char *in = args[0], *out = args[1];
 
-    g_autoptr(GError) err = NULL;
     g_autoptr(QemuStream) s = load_stream(in, &err);
     if (!s) {
         return fail(1, "%s", err->message);
     }
-    for (guint i = 0; i < sets->len; i++) {
-        const char *arg = g_ptr_array_index(sets, i);
+    for (char **v = sets; v && *v; v++) {
+        const char *arg = *v;
         const char *eq = strchr(arg, '=');
         g_autofree char *path = g_strndup(arg, (size_t)(eq - arg));
         if (!qemu_stream_set(s, path, eq + 1, &err)) {
@@ -337,22 +321,17 @@ static int cmd_rewrite(int argc, char **argv)
 
 static int cmd_diff(int argc, char **argv)
 {
-    const char *a = NULL, *b = NULL;
-    for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1]) {
-            return usage_error("diff", "unknown option '%s'", argv[i]);
-        } else if (!a) {
-            a = argv[i];
-        } else if (!b) {
-            b = argv[i];
-        } else {
-            return usage_error("diff", "unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!a || !b) {
-        return usage_error("diff", "missing %s", a ? "B" : "A and B");
-    }
+    const GOptionEntry entries[] = { { NULL } };
     g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return view_usage_error("diff", "%s", err->message);
+    }
+    int bad = two_operands("diff", args, "A", "B");
+    if (bad) {
+        return bad;
+    }
+    const char *a = args[0], *b = args[1];
     g_autoptr(QemuStream) sa = load_stream(a, &err);
     if (!sa) {
         return fail(2, "%s", err->message);
@@ -376,7 +355,7 @@ static int cmd_diff(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        return usage_error(NULL, "missing command (stream, rewrite, diff or state)");
+        return view_usage_error(NULL, "missing command (stream, rewrite, diff or state)");
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -397,5 +376,5 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "state") == 0) {
         return view_state_main(argc - 2, argv + 2);
     }
-    return usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
+    return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
 }

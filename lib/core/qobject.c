@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
@@ -301,13 +300,13 @@ static bool check_integer_ranges(const char *text, size_t len, GError **errp)
         char num[72];
         memcpy(num, text + start, i - start);
         num[i - start] = '\0';
-        errno = 0;
+        g_autoptr(GError) range = NULL;
         if (num[0] == '-') {
-            (void)g_ascii_strtoll(num, NULL, 10);
+            g_ascii_string_to_signed(num, 10, G_MININT64, G_MAXINT64, NULL, &range);
         } else {
-            (void)g_ascii_strtoull(num, NULL, 10);
+            g_ascii_string_to_unsigned(num, 10, 0, G_MAXUINT64, NULL, &range);
         }
-        if (errno == ERANGE) {
+        if (g_error_matches(range, G_NUMBER_PARSER_ERROR, G_NUMBER_PARSER_ERROR_OUT_OF_BOUNDS)) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
                         "JSON parse error at offset %zu: integer %s out of 64-bit range",
                         start, num);

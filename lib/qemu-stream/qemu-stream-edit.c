@@ -40,14 +40,14 @@ static QemuStreamSection *resolve_section(QemuStream *s, const char *path, const
     const char *p = path + best_len;
     uint64_t instance = 0;
     if (*p == ':') {
-        char *end;
-        instance = g_ascii_isdigit(p[1]) ? g_ascii_strtoull(p + 1, &end, 10) : UINT64_MAX;
-        if (instance > UINT32_MAX) {
+        size_t digits = strspn(p + 1, "0123456789");
+        g_autofree char *number = g_strndup(p + 1, digits);
+        if (!g_ascii_string_to_unsigned(number, 10, 0, UINT32_MAX, &instance, NULL)) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                         "%s: expected an instance number after ':'", path);
             return NULL;
         }
-        p = end;
+        p += 1 + digits;
     }
     QemuStreamSection *sec = NULL;
     for (size_t i = 0; i < s->sections->len && !sec; i++) {
@@ -86,32 +86,25 @@ static bool parse_int_value(const char *path, const char *value, bool is_signed,
         base = 16;
         p += 2;
     }
-    if (!*p) {
+    /* The magnitude: digits of the base only (a second sign, spaces: not an integer). */
+    guint64 mag;
+    g_autoptr(GError) err = NULL;
+    if (!g_ascii_string_to_unsigned(p, base, 0, G_MAXUINT64, &mag, &err)) {
+        if (g_error_matches(err, G_NUMBER_PARSER_ERROR, G_NUMBER_PARSER_ERROR_OUT_OF_BOUNDS)) {
+            goto range;
+        }
         goto not_int;
-    }
-    uint64_t mag = 0;
-    bool overflow = false;
-    for (; *p; p++) {
-        int d = g_ascii_xdigit_value(*p);
-        if (d < 0 || (unsigned)d >= base) {
-            goto not_int;
-        }
-        if (mag > (UINT64_MAX - (uint64_t)d) / base) {
-            overflow = true;
-        } else {
-            mag = mag * base + (uint64_t)d;
-        }
     }
     uint64_t umax = width == 8 ? UINT64_MAX : (UINT64_C(1) << (width * 8)) - 1;
     if (is_signed) {
         uint64_t pos_max = umax >> 1, neg_max = pos_max + 1;
-        if (overflow || (neg ? mag > neg_max : mag > pos_max)) {
+        if (neg ? mag > neg_max : mag > pos_max) {
             goto range;
         }
         int64_t v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
         *bits = (uint64_t)v & umax;
     } else {
-        if (overflow || (neg && mag) || mag > umax) {
+        if ((neg && mag) || mag > umax) {
             goto range;
         }
         *bits = mag;

@@ -373,6 +373,14 @@ bool shm_reader_generation(ShmReader *r, uint64_t *generation, GError **errp)
     return true;
 }
 
+uint64_t shm_reader_updates(const ShmReader *r, uint32_t slot)
+{
+    if (slot >= r->max_devices) {
+        return 0;
+    }
+    return atomic_load_explicit(&r->dir[slot].updates, memory_order_relaxed);
+}
+
 void shm_reader_set_max_retries(ShmReader *r, unsigned max_retries)
 {
     r->max_retries = max_retries;

@@ -134,6 +134,21 @@ GPtrArray *shm_segment_list(const char *dir, GError **errp)
     return hosts;
 }
 
+size_t shm_block_size(size_t n)
+{
+    uint64_t size;
+    if (!shm_align_up(n, SHM_ALIGN, &size) || size > SIZE_MAX) {
+        return SIZE_MAX;
+    }
+    return (size_t)size;
+}
+
+size_t shm_segment_size(uint32_t max_devices, size_t data_size)
+{
+    size_t dir = sizeof(ShmSegmentHeader) + (size_t)max_devices * sizeof(ShmDirEntry);
+    return data_size > SIZE_MAX - dir ? SIZE_MAX : dir + data_size;
+}
+
 bool shm_process_start_time(pid_t pid, uint64_t *out)
 {
     char path[64];
@@ -155,10 +170,9 @@ bool shm_process_start_time(pid_t pid, uint64_t *out)
             return false;
         }
     }
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(p + 1, &end, 10);
-    if (errno || end == p + 1) {
+    g_autofree char *field = g_strndup(p + 1, strcspn(p + 1, " "));
+    guint64 v;
+    if (!g_ascii_string_to_unsigned(field, 10, 0, G_MAXUINT64, &v, NULL)) {
         return false;
     }
     *out = v;

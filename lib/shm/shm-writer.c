@@ -424,17 +424,26 @@ ShmWriter *shm_writer_create(const char *dir, const char *host, size_t segment_s
     return w;
 }
 
-void shm_writer_destroy(ShmWriter *w)
+bool shm_writer_close(ShmWriter *w, GError **errp)
 {
     if (!w) {
-        return;
+        return true;
     }
+    bool ok = true;
     /* Readers still mapping the file see "closed" rather than a dead pid. */
     atomic_store_explicit(&w->hdr->state, SHM_STATE_CLOSED, memory_order_release);
     if (same_file(w->dirfd, w->name, w->fd) && unlinkat(w->dirfd, w->name, 0) < 0) {
-        g_warning("%s: cannot unlink %s: %s", w->name, w->path, g_strerror(errno));
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: cannot unlink %s: %s", w->name,
+                    w->path, g_strerror(errno));
+        ok = false;
     }
     writer_free(w);
+    return ok;
+}
+
+void shm_writer_destroy(ShmWriter *w)
+{
+    shm_writer_close(w, NULL);
 }
 
 const char *shm_writer_host(const ShmWriter *w) { return w->host; }

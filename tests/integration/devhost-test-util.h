@@ -244,6 +244,36 @@ static inline int dh_run(const char *const *args, char **err_text)
     return g_subprocess_get_if_exited(p) ? g_subprocess_get_exit_status(p) : -1;
 }
 
+/*
+ * `vmscope-devhost --list-devices ARGS...`: the devices those flags ask for,
+ * a list of {id, type, section, instance-id, version-id}; NULL if it failed.
+ */
+static inline QObject *dh_list_devicesv(const char *const *args)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_ptr_array_add(argv, dh_binary);
+    g_ptr_array_add(argv, (gpointer)"--list-devices");
+    for (const char *const *a = args; *a; a++) {
+        g_ptr_array_add(argv, (gpointer)*a);
+    }
+    g_ptr_array_add(argv, NULL);
+    g_autoptr(GSubprocessLauncher) l = dh_launcher(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv(l, (const char *const *)argv->pdata,
+                                                            &err);
+    g_autofree char *out = NULL;
+    QObject *list = NULL;
+    if (!p || !g_subprocess_communicate_utf8(p, NULL, NULL, &out, NULL, &err) ||
+        !g_subprocess_get_if_exited(p) || g_subprocess_get_exit_status(p) != 0 ||
+        !qobject_from_json(out, strlen(out), &list, &err) || qobject_type(list) != QTYPE_LIST) {
+        fprintf(stderr, "vmscope-devhost --list-devices: %s\n", err ? err->message : "failed");
+        qobject_unref(list);
+        return NULL;
+    }
+    return list;
+}
+#define dh_list_devices(...) dh_list_devicesv((const char *const[]){ __VA_ARGS__ })
+
 /* ---- QMP ------------------------------------------------------------------- */
 
 static inline QObject *dh_json(const char *text)

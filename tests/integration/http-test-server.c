@@ -189,36 +189,35 @@ int main(int argc, char **argv)
         { "pad", QMP_ARG_INT, true },
         QMP_ARGS_END,
     };
-    const char *http_addr = "127.0.0.1:0", *qmp_addr = NULL, *dashboard = NULL;
-    HttpServerLimits limits = { 0 };
-
-    for (int i = 1; i < argc; i += 2) {
-        if (i + 1 >= argc) {
-            fprintf(stderr, "http-test-server: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        const char *v = argv[i + 1];
-        if (strcmp(argv[i], "--http") == 0) {
-            http_addr = v;
-        } else if (strcmp(argv[i], "--qmp") == 0) {
-            qmp_addr = v;
-        } else if (strcmp(argv[i], "--dashboard") == 0) {
-            dashboard = v;
-        } else if (strcmp(argv[i], "--max-body") == 0) {
-            limits.max_body = g_ascii_strtoull(v, NULL, 10);
-        } else if (strcmp(argv[i], "--sse-queue") == 0) {
-            limits.sse_max_queue = g_ascii_strtoull(v, NULL, 10);
-        } else if (strcmp(argv[i], "--request-timeout-ms") == 0) {
-            limits.request_timeout_ms = (unsigned)g_ascii_strtoull(v, NULL, 10);
-        } else if (strcmp(argv[i], "--idle-timeout-s") == 0) {
-            limits.idle_timeout_s = (unsigned)g_ascii_strtoull(v, NULL, 10);
-        } else if (strcmp(argv[i], "--keepalive-ms") == 0) {
-            limits.sse_keepalive_ms = (unsigned)g_ascii_strtoull(v, NULL, 10);
-        } else {
-            fprintf(stderr, "http-test-server: unknown option %s\n", argv[i]);
-            return 2;
-        }
+    g_autofree char *http_opt = NULL, *qmp_addr = NULL, *dashboard = NULL;
+    gint64 max_body = 0, sse_queue = 0;
+    int request_timeout_ms = 0, idle_timeout_s = 0, keepalive_ms = 0;
+    const GOptionEntry entries[] = {
+        { "http", 0, 0, G_OPTION_ARG_STRING, &http_opt, "HTTP address (127.0.0.1:0)", "HOST:PORT" },
+        { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &qmp_addr, "Also serve QMP there", "ADDR" },
+        { "dashboard", 0, 0, G_OPTION_ARG_FILENAME, &dashboard, "Dashboard files", "DIR" },
+        { "max-body", 0, 0, G_OPTION_ARG_INT64, &max_body, "Limits (0: default)", "N" },
+        { "sse-queue", 0, 0, G_OPTION_ARG_INT64, &sse_queue, NULL, "N" },
+        { "request-timeout-ms", 0, 0, G_OPTION_ARG_INT, &request_timeout_ms, NULL, "N" },
+        { "idle-timeout-s", 0, 0, G_OPTION_ARG_INT, &idle_timeout_s, NULL, "N" },
+        { "keepalive-ms", 0, 0, G_OPTION_ARG_INT, &keepalive_ms, NULL, "N" },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) oc = g_option_context_new("- an HTTP server for tests");
+    g_option_context_add_main_entries(oc, entries, NULL);
+    g_autoptr(GError) opt_err = NULL;
+    if (!g_option_context_parse(oc, &argc, &argv, &opt_err) || argc > 1 || max_body < 0 ||
+        sse_queue < 0 || request_timeout_ms < 0 || idle_timeout_s < 0 || keepalive_ms < 0) {
+        fprintf(stderr, "http-test-server: %s\n",
+                opt_err ? opt_err->message : "bad arguments (see --help)");
+        return 2;
     }
+    const char *http_addr = http_opt ? http_opt : "127.0.0.1:0";
+    HttpServerLimits limits = {
+        .max_body = (size_t)max_body, .sse_max_queue = (size_t)sse_queue,
+        .request_timeout_ms = (unsigned)request_timeout_ms,
+        .idle_timeout_s = (unsigned)idle_timeout_s, .sse_keepalive_ms = (unsigned)keepalive_ms,
+    };
 
     g_autoptr(QmpDispatcher) d = qmp_dispatcher_new();
     qmp_dispatcher_register_query_version(d);

@@ -109,28 +109,22 @@ int main(int argc, char **argv)
     };
     static const QmpArgSpec echo_args[] = { { "value", QMP_ARG_ANY, true }, QMP_ARGS_END };
     static const QmpArgSpec big_args[] = { { "size", QMP_ARG_UINT, false }, QMP_ARGS_END };
-    size_t max_request = 0, max_output = 0;
-    int i = 1;
-
-    for (; i < argc && g_str_has_prefix(argv[i], "--"); i += 2) {
-        if (i + 1 >= argc) {
-            fprintf(stderr, "qmp-test-server: %s needs a value\n", argv[i]);
-            return 2;
-        }
-        size_t v = (size_t)g_ascii_strtoull(argv[i + 1], NULL, 10);
-        if (strcmp(argv[i], "--max-request") == 0) {
-            max_request = v;
-        } else if (strcmp(argv[i], "--max-output") == 0) {
-            max_output = v;
-        } else {
-            fprintf(stderr, "qmp-test-server: unknown option %s\n", argv[i]);
-            return 2;
-        }
-    }
-    if (i >= argc) {
-        fprintf(stderr, "usage: qmp-test-server [--max-request N] [--max-output N] ADDRESS...\n");
+    gint64 max_request = 0, max_output = 0;
+    const GOptionEntry entries[] = {
+        { "max-request", 0, 0, G_OPTION_ARG_INT64, &max_request, "Request size limit", "N" },
+        { "max-output", 0, 0, G_OPTION_ARG_INT64, &max_output, "Unread output limit", "N" },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) oc = g_option_context_new("ADDRESS... - a QMP server for tests");
+    g_option_context_add_main_entries(oc, entries, NULL);
+    g_autoptr(GError) opt_err = NULL;
+    if (!g_option_context_parse(oc, &argc, &argv, &opt_err) || argc < 2 || max_request < 0 ||
+        max_output < 0) {
+        fprintf(stderr, "qmp-test-server: %s\n",
+                opt_err ? opt_err->message : "usage: [--max-request N] [--max-output N] ADDRESS...");
         return 2;
     }
+    int i = 1;
 
     g_autoptr(QmpDispatcher) d = qmp_dispatcher_new();
     qmp_dispatcher_register_query_version(d);
@@ -144,7 +138,7 @@ int main(int argc, char **argv)
     qmp_dispatcher_register(d, "test-client-count", NULL, cmd_test_client_count, d);
 
     server = qmp_server_new(d, NULL);
-    qmp_server_set_limits(server, max_request, max_output);
+    qmp_server_set_limits(server, (size_t)max_request, (size_t)max_output);
     for (; i < argc; i++) {
         g_autoptr(GError) err = NULL;
         g_autofree char *bound = NULL;

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "bridge/qmp-address.h"
 #include "bridge/qmp-json.h"
+#include "vmscope/address.h"
 #include "vmscope/qobject.h"
 
 #define RAW_TIMEOUT_S 10
@@ -94,23 +94,18 @@ typedef struct RawConn {
 static inline RawConn *raw_connect(const char *address)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(GSocketAddress) addr = qmp_address_parse(address, &err);
+    g_autoptr(GSocketAddress) addr = address_parse("QMP address", address, &err);
     if (!addr) {
         fprintf(stderr, "raw_connect %s: %s\n", address, err->message);
         return NULL;
     }
-    GSocket *sock = g_socket_new(g_socket_address_get_family(addr), G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_DEFAULT, &err);
+    GSocket *sock = address_connect(addr, RAW_TIMEOUT_S * 1000, NULL, &err);
     if (!sock) {
         fprintf(stderr, "raw_connect %s: %s\n", address, err->message);
         return NULL;
     }
+    g_socket_set_blocking(sock, TRUE);
     g_socket_set_timeout(sock, RAW_TIMEOUT_S);
-    if (!g_socket_connect(sock, addr, NULL, &err)) {
-        fprintf(stderr, "raw_connect %s: %s\n", address, err->message);
-        g_object_unref(sock);
-        return NULL;
-    }
     RawConn *c = g_new0(RawConn, 1);
     c->sock = sock;
     c->in = g_string_new(NULL);

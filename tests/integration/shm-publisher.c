@@ -42,6 +42,7 @@
 #include <glib-unix.h>
 
 #include "devices/devices.h"
+#include "shm/shm-segment-impl.h"     /* the layout: it forges broken entries */
 #include "testdev.h"
 #include "vmscope/error.h"
 #include "vmscope/shm-segment.h"

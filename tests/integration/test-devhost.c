@@ -46,19 +46,22 @@ static void test_segment_default_devices(void)
     g_autoptr(GError) err = NULL;
     g_autoptr(QObject) snap = dh_snapshot("seg", &err);
     ASSERT_NO_ERROR(err);
-    GString *table = g_string_new(NULL);
+    /* The segment holds, in order, what --list-devices says a host runs by default. */
+    g_autoptr(QObject) listed = dh_list_devices(NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(listed);
+    CU_ASSERT_TRUE(qlist_size(listed) > 1);
+    size_t n = 0;
     qdict_foreach(snap, id, dev) {
-        uint64_t inst = 0, ver = 0;
-        qnum_get_uint(qdict_get(dev, "instance-id"), &inst);
-        qnum_get_uint(qdict_get(dev, "version-id"), &ver);
-        g_string_append_printf(table, "%s=%s/%" PRIu64 "/v%" PRIu64 " ", id,
-                               qdict_get_str(dev, "type"), inst, ver);
+        QObject *want = n < qlist_size(listed) ? qlist_get(listed, n) : NULL;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+        ASSERT_STR_EQ(id, qdict_get_str(want, "id"));
+        ASSERT_STR_EQ(qdict_get_str(dev, "type"), qdict_get_str(want, "type"));
+        CU_ASSERT_TRUE(qobject_equal(qdict_get(dev, "instance-id"),
+                                     qdict_get(want, "instance-id")));
+        CU_ASSERT_TRUE(qobject_equal(qdict_get(dev, "version-id"), qdict_get(want, "version-id")));
+        n++;
     }
-    ASSERT_STR_EQ(table->str,
-                  "rtc0=mc146818rtc/0/v3 serial0=serial/0/v4 serial1=serial/1/v4 "
-                  "pit0=i8254/0/v3 virtio-blk0=virtio-blk/0/v2 apic0=apic/0/v3 "
-                  "kvm-apic0=kvm-apic/0/v1 slirp0=slirp/0/v1 ");
-    g_string_free(table, TRUE);
+    CU_ASSERT_EQUAL(n, qlist_size(listed));
 
     /* The descriptions are the models' own. */
     g_autoptr(ShmReader) r = shm_reader_open(dh_tmp, "seg", &err);
@@ -94,6 +97,18 @@ static void test_segment_device_list(void)
     }
     ASSERT_STR_EQ(table->str, "serial0/0/v3 serial1/1/v3 serial2/2/v3 slirp0/0/v1 rtc0/0/v3 ");
     g_string_free(table, TRUE);
+    /* --list-devices says the same without running anything. */
+    g_autoptr(QObject) listed = dh_list_devices("--devices=serial:3,slirp,mc146818rtc",
+                                                "--device-version=serial=3", NULL);
+    g_autofree char *json = listed ? qobject_to_json(listed, false) : NULL;
+    ASSERT_STR_EQ(json,
+        "[{\"id\":\"serial0\",\"type\":\"serial\",\"section\":\"serial\",\"instance-id\":0,"
+        "\"version-id\":3},{\"id\":\"serial1\",\"type\":\"serial\",\"section\":\"serial\","
+        "\"instance-id\":1,\"version-id\":3},{\"id\":\"serial2\",\"type\":\"serial\","
+        "\"section\":\"serial\",\"instance-id\":2,\"version-id\":3},{\"id\":\"slirp0\","
+        "\"type\":\"slirp\",\"section\":\"slirp\",\"instance-id\":0,\"version-id\":1},"
+        "{\"id\":\"rtc0\",\"type\":\"mc146818rtc\",\"section\":\"mc146818rtc\","
+        "\"instance-id\":0,\"version-id\":3}]");
     /* Version 3 of serial has no rx_total. */
     QObject *serial = qdict_get(qdict_get(snap, "serial2"), "state");
     CU_ASSERT_FALSE(qdict_haskey(serial, "rx_total"));
@@ -306,6 +321,12 @@ static void test_flags(void)
         { { "--name=f", "--incoming=bogus", NULL },
           "vmscope-devhost: --incoming 'bogus': expected unix:PATH or tcp:HOST:PORT" },
         { { "--name=f", "--bogus", NULL }, "vmscope-devhost: Unknown option --bogus" },
+        { { "--list-devices", "--devices=floppy", NULL },
+          "vmscope-devhost: --devices: unknown device type 'floppy' (known: mc146818rtc, "
+          "serial, i8254, virtio-blk, apic, kvm-apic, slirp)" },
+        { { "--list-devices", "--device-version=serial=9", NULL },
+          "vmscope-devhost: --device-version serial=9: device type 'serial' supports "
+          "versions 2 to 4, not 9" },
     };
     g_autofree char *shm_dir = g_strdup_printf("--shm-dir=%s", dh_tmp);
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {

@@ -104,6 +104,15 @@ def devhost_binary():
     return os.path.join(builddir(), "devices", "vmscope-devhost")
 
 
+def devhost_default_devices():
+    """What a vmscope-devhost runs without --devices, as it says itself:
+    [{"id", "type", "section", "instance-id", "version-id"}, ...]."""
+    r = subprocess.run([devhost_binary(), "--list-devices"], capture_output=True, text=True,
+                       timeout=WAIT)
+    check(r.returncode == 0, f"vmscope-devhost --list-devices: exit {r.returncode}: {r.stderr}")
+    return json.loads(r.stdout)
+
+
 def has_usdt(path):
     """Does the ELF file `path` carry vmscope's USDT probes (.note.stapsdt)?"""
     if not os.path.exists(path) or not shutil.which("readelf"):
@@ -272,17 +281,18 @@ class Qemu(Qmp):
 class Devhost(Qmp):
     """A vmscope-devhost with its segment in `tmp` and a QMP socket, paused
     (-S: its devices stay in their initial state, so that two hosts started
-    alike migrate the same state)."""
+    alike migrate the same state).  Its devices: the default ones, unless
+    `devices` (a --devices LIST) says otherwise."""
 
-    DEVICES = "mc146818rtc,serial,serial,i8254,virtio-blk,apic,kvm-apic,slirp"
-
-    def __init__(self, tmp, name, devices=DEVICES, incoming=None, paused=True, tick_ms=None):
+    def __init__(self, tmp, name, devices=None, incoming=None, paused=True, tick_ms=None):
         self.host = f"trace{os.getpid()}-{name}"
         self.shm_dir = tmp
         self.qmp_path = os.path.join(tmp, f"{name}.qmp")
         self.log_path = os.path.join(tmp, f"{name}.log")
-        args = [devhost_binary(), "--name", self.host, "--devices", devices,
+        args = [devhost_binary(), "--name", self.host,
                 "--shm-dir", tmp, "--qmp", f"unix:{self.qmp_path}"]
+        if devices:
+            args += ["--devices", devices]
         if paused:
             args.append("-S")
         if tick_ms:

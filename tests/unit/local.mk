@@ -2,13 +2,15 @@
 # built from that one file.  Declaring one: add it to the list of its kind
 # below; a test that links more than libvmscope says so with an _LDADD line.
 UNIT_TESTS = \
-	tests/unit/test-bytes tests/unit/test-qobject tests/unit/test-qobject-visitor tests/unit/test-format \
+	tests/unit/test-bytes tests/unit/test-address tests/unit/test-cmdline tests/unit/test-qobject \
+	tests/unit/test-qobject-visitor tests/unit/test-format \
 	tests/unit/test-pretty-visitor tests/unit/test-shm-segment \
 	tests/unit/test-vmstate tests/unit/test-vmstate-desc tests/unit/test-qemufile-visitor \
 	tests/unit/test-vmstate-typecheck tests/unit/test-vmstate-qobject \
 	tests/unit/test-qemu-stream tests/unit/test-devices \
 	tests/unit/test-qmp-dispatch tests/unit/test-qmp-json \
-	tests/unit/test-agent-snapshot tests/unit/test-trace-report tests/unit/test-devhost
+	tests/unit/test-agent-snapshot tests/unit/test-agent-registry tests/unit/test-trace-report \
+	tests/unit/test-devhost
 if PROBES
 # trace-points on this very test program, which carries vmscope's USDT probes.
 UNIT_TESTS += tests/unit/test-trace-points
@@ -24,6 +26,8 @@ TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/
 	-DVMS_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
 
 tests_unit_test_bytes_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_address_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_cmdline_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_format_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -47,6 +51,8 @@ tests_unit_test_qmp_json_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qmp_json_LDADD = bridge/libvmsbridge.la $(LDADD)
 tests_unit_test_agent_snapshot_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_agent_snapshot_LDADD = $(AGENT_LIBS) $(LDADD)
+tests_unit_test_agent_registry_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_agent_registry_LDADD = $(AGENT_LIBS) $(LDADD)
 tests_unit_test_trace_report_SOURCES = tests/unit/test-trace-report.c \
 	probes/trace-report.c probes/trace-report.h probes/trace-event.h
 tests_unit_test_trace_report_CPPFLAGS = $(TEST_CPPFLAGS)

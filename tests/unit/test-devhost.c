@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <glib/gstdio.h>
 
@@ -66,8 +67,8 @@ static void test_parse_devices(void)
     ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL_FATAL(t->len, 5);
     ASSERT_STR_EQ(((const DeviceType *)t->pdata[3])->name, "i8254");
-    ASSERT_STR_EQ(devhost_short_name(t->pdata[3]), "pit");
-    ASSERT_STR_EQ(devhost_short_name(t->pdata[0]), "serial");
+    ASSERT_STR_EQ(((const DeviceType *)t->pdata[3])->short_name, "pit");
+    ASSERT_STR_EQ(((const DeviceType *)t->pdata[0])->short_name, "serial");
     CU_ASSERT_PTR_NULL(devhost_parse_devices("", &err));
     ASSERT_ERROR(err, "--devices: no devices given");
     CU_ASSERT_PTR_NULL(devhost_parse_devices("serial:4097", &err));
@@ -194,12 +195,91 @@ static void test_heap_full(void)
     CU_ASSERT_TRUE(qobject_equal(a, b));
 }
 
+static void collect_error(const GError *err, void *opaque)
+{
+    g_ptr_array_add(opaque, g_strdup(err->message));
+}
+
+/* A model that frees what it does not own: the host says so through its error function. */
+static void test_error_func(void)
+{
+    g_autoptr(DevHost) h = host_new("u-err", "slirp", DEVHOST_RUNNING);
+    g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func(g_free);
+    devhost_set_error_func(h, collect_error, errors);
+    for (int i = 0; i < 5; i++) {
+        devhost_tick(h);                        /* tick 5: the first socket */
+    }
+    DevHostDevice *d = devhost_device(h, 0);
+    const VMStateField *f = d->vmsd->fields;
+    while (f->name && strcmp(f->name, "sockets") != 0) {
+        f++;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f->name);
+    /* Point the list at the state itself: a block, but not a heap block. */
+    uint64_t bogus = shm_device_state_offset(d->shm);
+    shm_device_begin_update(d->shm);
+    memcpy((uint8_t *)d->state + f->offset, &bogus, sizeof(bogus));
+    shm_device_end_update(d->shm);
+    for (int i = 5; i < 10; i++) {
+        devhost_tick(h);                        /* tick 10: two sockets, the old list freed */
+    }
+    CU_ASSERT_EQUAL_FATAL(errors->len, 1);
+    g_autofree char *want = g_strdup_printf("vmscope-u-err: heap: offset 0x%" PRIx64 " is not an "
+                                            "allocated heap block", bogus);
+    ASSERT_STR_EQ(g_ptr_array_index(errors, 0), want);
+}
+
+/* The plan: ids from the short names, instance ids per type, versions as asked. */
+static void test_plan(void)
+{
+    DevHostConfig config = {
+        .devices = "serial,mc146818rtc:2,serial",
+        .versions = (const char *const[]){ "serial=3", NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) plan = devhost_plan(&config, &err);
+    ASSERT_NO_ERROR(err);
+    GString *s = g_string_new(NULL);
+    for (guint i = 0; i < plan->len; i++) {
+        const DevHostDevice *d = plan->pdata[i];
+        CU_ASSERT_EQUAL(d->index, i);
+        CU_ASSERT_PTR_NULL(d->shm);
+        g_string_append_printf(s, "%s=%s:%u:v%d ", d->id, d->vmsd->name, d->instance_id,
+                               d->vmsd->version_id);
+    }
+    ASSERT_STR_EQ(s->str, "serial0=serial:0:v3 rtc0=mc146818rtc:0:v3 rtc1=mc146818rtc:1:v3 "
+                          "serial1=serial:1:v3 ");
+    g_string_free(s, TRUE);
+
+    /* Without a list: the default one, derived from the device table. */
+    DevHostConfig none = { .devices = NULL };
+    g_autoptr(GPtrArray) defaults = devhost_plan(&none, &err);
+    ASSERT_NO_ERROR(err);
+    guint n = 0;
+    for (const DeviceType *const *t = device_types; *t; t++) {
+        for (unsigned k = 0; k < (*t)->default_count; k++, n++) {
+            CU_ASSERT_FATAL(n < defaults->len);
+            const DevHostDevice *d = defaults->pdata[n];
+            CU_ASSERT_PTR_EQUAL(d->type, *t);
+            g_autofree char *id = g_strdup_printf("%s%u", (*t)->short_name, k);
+            ASSERT_STR_EQ(d->id, id);
+        }
+    }
+    CU_ASSERT_EQUAL(defaults->len, n);
+
+    config.devices = "floppy";
+    CU_ASSERT_PTR_NULL(devhost_plan(&config, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+}
+
 static const CuTest devhost_tests[] = {
     { "device lists and versions", test_parse_devices },
+    { "the devices a configuration asks for", test_plan },
     { "segment pointers of a description", test_segptrs },
     { "save, load, load again", test_round_trip },
     { "a failing last section changes nothing", test_late_failure_changes_nothing },
     { "heap full at commit changes nothing", test_heap_full },
+    { "errors without a caller go to the error function", test_error_func },
     { NULL, NULL },
 };
 

@@ -67,6 +67,27 @@ static void test_descriptions_valid(void)
     CU_ASSERT_PTR_NULL(device_type_find("floppy"));
 }
 
+/* The one table: names and short names unique, the default list follows from it. */
+static void test_table(void)
+{
+    g_autoptr(GHashTable) names = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) shorts = g_hash_table_new(g_str_hash, g_str_equal);
+    GString *defaults = g_string_new(NULL);
+    for (const DeviceType *const *t = device_types; *t; t++) {
+        CU_ASSERT_TRUE(g_hash_table_add(names, (gpointer)(*t)->name));
+        CU_ASSERT_PTR_NOT_NULL_FATAL((*t)->short_name);
+        CU_ASSERT_TRUE((*t)->short_name[0] != '\0');
+        CU_ASSERT_TRUE(g_hash_table_add(shorts, (gpointer)(*t)->short_name));
+        CU_ASSERT_PTR_EQUAL(device_type_find((*t)->name), *t);
+        for (unsigned i = 0; i < (*t)->default_count; i++) {
+            g_string_append_printf(defaults, "%s%s", defaults->len ? "," : "", (*t)->name);
+        }
+    }
+    ASSERT_STR_EQ(device_default_list(), defaults->str);
+    CU_ASSERT_PTR_EQUAL(device_default_list(), device_default_list());    /* built once */
+    g_string_free(defaults, TRUE);
+}
+
 /* Save in QEMU's format, load into a fresh state: identical QObject. */
 static void test_round_trip_all(void)
 {
@@ -246,6 +267,7 @@ static void test_described_walk(void)
 
 static const CuTest device_tests[] = {
     { "descriptions valid", test_descriptions_valid },
+    { "the device table", test_table },
     { "round trip through QEMU format", test_round_trip_all },
     { "serial values", test_serial_values },
     { "versions", test_versions },

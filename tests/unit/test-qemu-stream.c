@@ -313,6 +313,10 @@ static void test_set_errors(void)
     set_fails(s, "dev.u8", "abc", "dev.u8: value 'abc' is not an integer");
     set_fails(s, "dev.u8", "", "dev.u8: value '' is not an integer");
     set_fails(s, "dev.u8", "0x", "dev.u8: value '0x' is not an integer");
+    set_fails(s, "dev.u8", "--1", "dev.u8: value '--1' is not an integer");
+    set_fails(s, "dev.u8", "0x+1", "dev.u8: value '0x+1' is not an integer");
+    set_fails(s, "dev.u8", " 1", "dev.u8: value ' 1' is not an integer");
+    set_fails(s, "dev.u8", "12a", "dev.u8: value '12a' is not an integer");
     set_fails(s, "dev.flag", "yes", "dev.flag: value 'yes' is not a boolean (true or false)");
     set_fails(s, "dev.buf", "0011", "dev.buf: expected 4 bytes as 8 hex digits, got 4 characters");
     set_fails(s, "dev.buf", "001122zz", "dev.buf: value is not hex (character 6)");
@@ -327,6 +331,8 @@ static void test_set_errors(void)
     set_fails(s, "de.u8", "1", "de.u8: no device section of that name");
     set_fails(s, "dev:5.u8", "1", "dev:5.u8: section 'dev' has no instance 5");
     set_fails(s, "dev:x.u8", "1", "dev:x.u8: expected an instance number after ':'");
+    set_fails(s, "dev:4294967296.u8", "1",
+              "dev:4294967296.u8: expected an instance number after ':'");
     set_fails(s, "dev", "1", "dev: names a section, not a field (SECTION.FIELD)");
     set_fails(s, "dev.", "1", "dev.: names a section, not a field (SECTION.FIELD)");
     set_fails(s, "dev:1.q[0].y", "1", "dev:1.q[0].y: no such field in section 'dev:1'");

@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "cutest.h"
+#include "shm/shm-segment-impl.h"     /* the layout: these tests forge segments */
 #include "vmscope/error.h"
 #include "vmscope/shm-segment.h"
 
@@ -201,6 +202,16 @@ static void test_create_errors(void)
     ASSERT_ERROR(err, "vmscope-t: cannot open directory /nonexistent-vmscope-dir: "
                       "No such file or directory");
 
+    /* Sizing: allocations take whole 64-byte units, after the header and directory. */
+    CU_ASSERT_EQUAL(shm_block_size(0), 0);
+    CU_ASSERT_EQUAL(shm_block_size(1), 64);
+    CU_ASSERT_EQUAL(shm_block_size(64), 64);
+    CU_ASSERT_EQUAL(shm_block_size(100), 128);
+    CU_ASSERT_EQUAL(shm_block_size(SIZE_MAX - 1), SIZE_MAX);
+    CU_ASSERT_EQUAL(shm_segment_size(4, 0), DATA_OFF);
+    CU_ASSERT_EQUAL(shm_segment_size(4, 128), DATA_OFF + 128);
+    CU_ASSERT_EQUAL(shm_segment_size(4, SIZE_MAX - 10), SIZE_MAX);
+
     /* Rounded up to the page size. */
     ShmWriter *w = shm_writer_create(dir, "t", 5000, 4, &err);
     ASSERT_NO_ERROR(err);
@@ -211,8 +222,10 @@ static void test_create_errors(void)
     struct stat st;
     CU_ASSERT_EQUAL(stat(path, &st), 0);
     CU_ASSERT_EQUAL(st.st_size, 8192);
-    shm_writer_destroy(w);
+    CU_ASSERT_TRUE(shm_writer_close(w, &err));
+    ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL(stat(path, &st), -1);     /* unlinked */
+    CU_ASSERT_TRUE(shm_writer_close(NULL, &err));
     remove_dir(dir);
 }
 
@@ -294,6 +307,11 @@ static void test_round_trip(void)
         shm_device_end_update(f.serial);
     }
     CU_ASSERT_EQUAL(shm_device_updates(f.serial), 3);
+    /* The counters in place, by slot: serial0 moved, rtc did not. */
+    CU_ASSERT_EQUAL(shm_reader_updates(r, 0), 3);
+    CU_ASSERT_EQUAL(shm_reader_updates(r, 1), 0);
+    CU_ASSERT_EQUAL(shm_reader_updates(r, 4), 0);         /* beyond the directory */
+    CU_ASSERT_EQUAL(shm_reader_updates(r, UINT32_MAX), 0);
     CU_ASSERT_TRUE(shm_reader_snapshot(r, "serial0", &info, &state, &err));
     ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL(memcmp(g_bytes_get_data(state, NULL), s, 100), 0);

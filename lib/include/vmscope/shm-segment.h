@@ -15,7 +15,9 @@
  * linkat(): a reader never sees a half-initialised segment.
  *
  * Layout (native byte order; all offsets are from the start of the segment,
- * every "pointer" inside a segment is such an offset, 0 meaning none):
+ * every "pointer" inside a segment is such an offset, 0 meaning none; the
+ * structs are ShmSegmentHeader and ShmDirEntry in lib/shm/shm-segment-impl.h,
+ * private to this module: other code asks the reader or the writer):
  *
  *     0            ShmSegmentHeader (256 bytes)
  *     dir_offset   ShmDirEntry[max_devices] (256 bytes each); dir_offset
@@ -123,61 +125,12 @@
 
 #define SHM_DEFAULT_DIR "/dev/shm"
 #define SHM_NAME_PREFIX "vmscope-"
-#define SHM_MAGIC "VMSCOPE"            /* 7 characters + NUL = 8 bytes */
-#define SHM_LAYOUT_VERSION 1
 #define SHM_HOST_SIZE 64               /* host names: 1..63 bytes */
 #define SHM_ID_SIZE 64                 /* device ids: 1..63 bytes */
 #define SHM_TYPE_SIZE 64               /* device type names: 1..63 bytes */
 #define SHM_ALIGN 64                   /* allocation unit in the data area */
 #define SHM_MAX_DEVICES_LIMIT 4096     /* largest max_devices accepted */
 #define SHM_SEGMENT_MAX (UINT64_C(1) << 30) /* largest segment accepted */
-
-enum {
-    SHM_STATE_LIVE = 1,                /* header.state while the owner runs */
-    SHM_STATE_CLOSED = 2,              /* set by shm_writer_destroy */
-};
-
-/* Offset 0 of every segment. */
-typedef struct ShmSegmentHeader {
-    char magic[8];                     /*   0: SHM_MAGIC, NUL-terminated */
-    uint32_t layout_version;           /*   8: SHM_LAYOUT_VERSION */
-    uint32_t header_size;              /*  12: sizeof(ShmSegmentHeader) */
-    uint64_t segment_size;             /*  16: the file's size */
-    uint32_t entry_size;               /*  24: sizeof(ShmDirEntry) */
-    uint32_t max_devices;              /*  28: directory capacity */
-    uint64_t dir_offset;               /*  32: == header_size */
-    uint64_t data_offset;              /*  40: first byte of the data area */
-    int32_t owner_pid;                 /*  48 */
-    uint32_t reserved0;                /*  52 */
-    uint64_t owner_start_time;         /*  56: /proc/PID/stat field 22, 0 if unknown */
-    uint64_t created_ns;               /*  64: CLOCK_REALTIME at creation */
-    char host[SHM_HOST_SIZE];          /*  72: NUL-terminated */
-    uint8_t reserved1[56];             /* 136: the changing fields get their own line */
-    _Atomic uint64_t generation;       /* 192: directory seqlock */
-    _Atomic uint64_t heartbeat_ns;     /* 200: CLOCK_REALTIME of the last heartbeat */
-    _Atomic uint64_t data_used;        /* 208: bytes allocated in the data area */
-    _Atomic uint32_t device_count;     /* 216: in-use entries (under the seqlock) */
-    _Atomic uint32_t state;            /* 220: SHM_STATE_* */
-    uint8_t reserved2[32];             /* 224 */
-} ShmSegmentHeader;                    /* 256 */
-
-/* One directory slot. */
-typedef struct ShmDirEntry {
-    _Atomic uint64_t seq;              /*   0: device seqlock, odd while writing */
-    _Atomic uint64_t updates;          /*   8: completed updates since added */
-    uint8_t reserved0[48];             /*  16: counters alone on their line */
-    uint32_t in_use;                   /*  64: 1 = holds a device, 0 = free */
-    uint32_t instance_id;              /*  68 */
-    uint32_t version_id;               /*  72 */
-    uint32_t reserved1;                /*  76 */
-    uint64_t state_offset;             /*  80 */
-    uint64_t state_size;               /*  88: >= 1 */
-    uint64_t desc_offset;              /*  96: 0 = no description */
-    uint64_t desc_length;              /* 104: bytes, without the NUL that follows */
-    char id[SHM_ID_SIZE];              /* 112: NUL-terminated */
-    char type[SHM_TYPE_SIZE];          /* 176: NUL-terminated */
-    uint8_t reserved2[16];             /* 240 */
-} ShmDirEntry;                         /* 256 */
 
 /* ---- Names and discovery ---------------------------------------------- */
 
@@ -199,6 +152,18 @@ char *shm_segment_path(const char *dir, const char *host);
  */
 GPtrArray *shm_segment_list(const char *dir, GError **errp);
 
+/* ---- Sizing ------------------------------------------------------------ */
+
+/*
+ * What to pass to shm_writer_create: the data area is carved in SHM_ALIGN
+ * units, so an allocation of n bytes (a state, a description with its NUL,
+ * a heap block) takes shm_block_size(n); a segment for max_devices devices
+ * whose allocations add up to data_size takes shm_segment_size(max_devices,
+ * data_size).  Both saturate at SIZE_MAX (which shm_writer_create refuses).
+ */
+size_t shm_block_size(size_t n);
+size_t shm_segment_size(uint32_t max_devices, size_t data_size);
+
 /* ---- Writer (device host) ---------------------------------------------- */
 
 typedef struct ShmWriter ShmWriter;
@@ -213,7 +178,13 @@ typedef struct ShmDevice ShmDevice;
  */
 ShmWriter *shm_writer_create(const char *dir, const char *host, size_t segment_size,
                              uint32_t max_devices, GError **errp);
-/* Mark the segment closed, unmap it and unlink it.  NULL is fine. */
+/*
+ * Mark the segment closed, unmap it and unlink it; false with an error if
+ * the unlink failed ("vmscope-foo: cannot unlink /dev/shm/vmscope-foo: ..."),
+ * the writer is freed all the same.  NULL is fine.
+ */
+bool shm_writer_close(ShmWriter *w, GError **errp);
+/* shm_writer_close for cleanups that cannot report (the autoptr's). */
 void shm_writer_destroy(ShmWriter *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShmWriter, shm_writer_destroy)
 
@@ -330,6 +301,16 @@ bool shm_reader_host_info(ShmReader *r, ShmHostInfo *out, GError **errp);
  * going).  Fails only if the file shrank.
  */
 bool shm_reader_generation(ShmReader *r, uint64_t *generation, GError **errp);
+
+/*
+ * The update counter of the device listed in directory slot `slot`
+ * (ShmDeviceInfo.slot), read in place: one atomic load, so that a poll can
+ * tell which devices changed without copying anything.  It does not
+ * re-check the file size (an fstat per device would cost more than the
+ * load): call it after a call that did, shm_reader_generation for instance,
+ * in the same poll.  A slot beyond the directory reads as 0.
+ */
+uint64_t shm_reader_updates(const ShmReader *r, uint32_t slot);
 
 /* Retries before a read gives up (default 100000). */
 void shm_reader_set_max_retries(ShmReader *r, unsigned max_retries);
