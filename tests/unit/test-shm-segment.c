@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1418,6 +1419,85 @@ static void test_dead_owner(void)
     remove_dir(dir);
 }
 
+/*
+ * Issue 12: an owner killed but not reaped (a zombie) is dead, through the
+ * pidfd and, without one (old kernels), through /proc.
+ */
+static void zombie_owner(bool pidfd)
+{
+    char *dir = make_dir();
+    int ready[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(ready), 0);
+    fflush(NULL);
+    pid_t child = fork();
+    CU_ASSERT_TRUE_FATAL(child >= 0);
+    if (child == 0) {
+        ShmWriter *w = shm_writer_create(dir, "z", SEG_SIZE, 4, NULL);
+        ShmDevice *dev = w ? shm_writer_add_device(w, "rtc", "rtc", 0, 1, NULL, 64, NULL) : NULL;
+        (void)!write(ready[1], dev ? "y" : "n", 1);
+        for (;;) {
+            pause();
+        }
+    }
+    close(ready[1]);
+    char ok = 0;
+    CU_ASSERT_EQUAL(read(ready[0], &ok, 1), 1);
+    close(ready[0]);
+    CU_ASSERT_EQUAL(ok, 'y');
+
+    if (!pidfd) {
+        g_setenv("VMSCOPE_SHM_NO_PIDFD", "1", TRUE);
+    }
+    g_autoptr(ShmReader) r = open_ok(dir, "z");
+    g_unsetenv("VMSCOPE_SHM_NO_PIDFD");
+    int fd = shm_reader_owner_fd(r);
+    CU_ASSERT_EQUAL(fd >= 0, pidfd);
+    CU_ASSERT_EQUAL(shm_reader_owner(r), SHM_OWNER_ALIVE);
+    GBytes *state = NULL;
+    GError *err = NULL;
+    CU_ASSERT_TRUE(shm_reader_snapshot(r, "rtc", NULL, &state, &err));
+    ASSERT_NO_ERROR(err);
+    g_bytes_unref(state);
+    if (pidfd) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        CU_ASSERT_EQUAL(poll(&pfd, 1, 0), 0);
+    }
+
+    CU_ASSERT_EQUAL(kill(child, SIGKILL), 0);      /* and no waitpid: a zombie */
+    if (pidfd) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        CU_ASSERT_EQUAL(poll(&pfd, 1, 5000), 1);
+        CU_ASSERT_TRUE(pfd.revents & POLLIN);
+        g_autofree char *expect = g_strdup_printf("vmscope-z: owner pid %d is dead", (int)child);
+        expect_snapshot_error(r, "rtc", expect);   /* every read sees it, not only the poll */
+    }
+    /* The kill takes effect asynchronously: give it up to 5 s. */
+    for (int i = 0; i < 500 && shm_reader_owner(r) != SHM_OWNER_DEAD; i++) {
+        g_usleep(10000);
+    }
+    CU_ASSERT_EQUAL(shm_reader_owner(r), SHM_OWNER_DEAD);
+    CU_ASSERT_EQUAL(kill(child, 0), 0);            /* kill(pid, 0) alone would call it alive */
+    ShmHostInfo hi;
+    CU_ASSERT_TRUE(shm_reader_host_info(r, &hi, &err));
+    CU_ASSERT_EQUAL(hi.owner, SHM_OWNER_DEAD);
+
+    int status;
+    CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
+    g_autofree char *seg = g_build_filename(dir, "vmscope-z", NULL);
+    g_unlink(seg);
+    remove_dir(dir);
+}
+
+static void test_zombie_owner(void)
+{
+    zombie_owner(true);
+}
+
+static void test_zombie_owner_without_pidfd(void)
+{
+    zombie_owner(false);
+}
+
 static void test_stale_garbage_and_reuse(void)
 {
     Fix f;
@@ -1490,6 +1570,8 @@ static const CuTest bad_tests[] = {
 
 static const CuTest owner_tests[] = {
     { "dead owner, stale replaced, live refused", test_dead_owner },
+    { "zombie owner (pidfd)", test_zombie_owner },
+    { "zombie owner (no pidfd: /proc)", test_zombie_owner_without_pidfd },
     { "stale garbage replaced, pid reused", test_stale_garbage_and_reuse },
     { "closed by its owner", test_closed },
     { NULL, NULL },
