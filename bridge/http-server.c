@@ -265,6 +265,8 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **req_cls,
     }
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
