@@ -138,7 +138,7 @@ static bool vmsd_has_segptr(const VMStateDescription *vmsd)
 {
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
         if (f->shape == VMSTATE_SEGPTR ||
-            (f->type == VMSTATE_TYPE_STRUCT && vmsd_has_segptr(f->vmsd))) {
+            ((f->info->flags & VMSTATE_INFO_STRUCT) && vmsd_has_segptr(f->vmsd))) {
             return true;
         }
     }
@@ -155,7 +155,7 @@ static bool collect_segptrs(const VMStateDescription *vmsd, size_t base, GArray 
 {
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
         if (f->shape == VMSTATE_SEGPTR) {
-            if (f->type == VMSTATE_TYPE_STRUCT && vmsd_has_segptr(f->vmsd)) {
+            if ((f->info->flags & VMSTATE_INFO_STRUCT) && vmsd_has_segptr(f->vmsd)) {
                 g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                             "%s.%s: segment pointers inside segment-pointer elements are "
                             "not supported", vmsd->name, f->name);
@@ -163,10 +163,10 @@ static bool collect_segptrs(const VMStateDescription *vmsd, size_t base, GArray 
             }
             DevHostSegPtr p = {
                 .offset = base + f->offset, .num_offset = base + f->num_offset,
-                .num_type = f->num_type, .elem_size = f->size, .max = f->num,
+                .num_info = f->num_info, .elem_size = f->size, .max = f->num,
             };
             g_array_append_val(out, p);
-        } else if (f->type == VMSTATE_TYPE_STRUCT && vmsd_has_segptr(f->vmsd)) {
+        } else if ((f->info->flags & VMSTATE_INFO_STRUCT) && vmsd_has_segptr(f->vmsd)) {
             size_t n = f->shape == VMSTATE_SINGLE ? 1 : f->num;
             if (f->shape != VMSTATE_SINGLE && f->shape != VMSTATE_ARRAY) {
                 g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
@@ -197,17 +197,17 @@ bool devhost_segptrs(const VMStateDescription *vmsd, GArray *out, GError **errp)
 uint64_t devhost_segptr_count(const DevHostSegPtr *p, const void *state)
 {
     const uint8_t *at = (const uint8_t *)state + p->num_offset;
-    switch (p->num_type) {
-    case VMSTATE_TYPE_INT8: { int8_t v; memcpy(&v, at, 1); return v < 0 ? 0 : (uint64_t)v; }
-    case VMSTATE_TYPE_INT16: { int16_t v; memcpy(&v, at, 2); return v < 0 ? 0 : (uint64_t)v; }
-    case VMSTATE_TYPE_INT32: { int32_t v; memcpy(&v, at, 4); return v < 0 ? 0 : (uint64_t)v; }
-    case VMSTATE_TYPE_INT64: { int64_t v; memcpy(&v, at, 8); return v < 0 ? 0 : (uint64_t)v; }
-    case VMSTATE_TYPE_UINT8: { uint8_t v; memcpy(&v, at, 1); return v; }
-    case VMSTATE_TYPE_UINT16: { uint16_t v; memcpy(&v, at, 2); return v; }
-    case VMSTATE_TYPE_UINT32: { uint32_t v; memcpy(&v, at, 4); return v; }
-    case VMSTATE_TYPE_UINT64: { uint64_t v; memcpy(&v, at, 8); return v; }
-    default: return 0;
+    switch (p->num_info->int_kind) {
+    case VISIT_INT8: { int8_t v; memcpy(&v, at, 1); return v < 0 ? 0 : (uint64_t)v; }
+    case VISIT_INT16: { int16_t v; memcpy(&v, at, 2); return v < 0 ? 0 : (uint64_t)v; }
+    case VISIT_INT32: { int32_t v; memcpy(&v, at, 4); return v < 0 ? 0 : (uint64_t)v; }
+    case VISIT_INT64: { int64_t v; memcpy(&v, at, 8); return v < 0 ? 0 : (uint64_t)v; }
+    case VISIT_UINT8: { uint8_t v; memcpy(&v, at, 1); return v; }
+    case VISIT_UINT16: { uint16_t v; memcpy(&v, at, 2); return v; }
+    case VISIT_UINT32: { uint32_t v; memcpy(&v, at, 4); return v; }
+    case VISIT_UINT64: { uint64_t v; memcpy(&v, at, 8); return v; }
     }
+    return 0;
 }
 
 /* ---- the host -------------------------------------------------------------- */
@@ -444,7 +444,7 @@ ShmWriter *devhost_writer(const DevHost *h) { return h->shm; }
 
 VMStateContext devhost_region(const DevHost *h)
 {
-    return (VMStateContext){ shm_writer_base(h->shm), shm_writer_size(h->shm) };
+    return (VMStateContext){ .base = shm_writer_base(h->shm), .size = shm_writer_size(h->shm) };
 }
 
 size_t devhost_n_devices(const DevHost *h) { return h->devices->len; }

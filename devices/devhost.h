@@ -159,7 +159,7 @@ DevHostDevice *devhost_find_device(const DevHost *h, const char *vmsd_name, uint
 typedef struct DevHostSegPtr {
     size_t offset;            /* of the uint64 segment offset, in the state */
     size_t num_offset;        /* of the element count, in the state */
-    VMStateType num_type;
+    const VMStateInfo *num_info;   /* an integer type */
     size_t elem_size;
     size_t max;               /* largest element count */
 } DevHostSegPtr;

@@ -25,7 +25,7 @@ GBytes *migration_save_stream(DevHost *h, GError **errp)
         qdict_put(vmdesc, "instance_id", qnum_from_uint(d->instance_id));
         ByteWriter w;
         byte_writer_init(&w);
-        bool ok = vmstate_save_qemufile(&w, d->vmsd, d->state, &ctx, vmdesc, errp);
+        bool ok = qemu_stream_save_device(&w, d->vmsd, d->state, &ctx, vmdesc, errp);
         g_autoptr(GBytes) payload = byte_writer_take(&w);
         byte_writer_clear(&w);
         if (!ok || !qemu_stream_builder_add_full(b, d->vmsd->name, d->instance_id,
@@ -107,7 +107,7 @@ static bool load_section(DevHost *h, DevHostDevice *d, const QemuStreamSection *
     st->region_size = at;
     st->region = g_malloc0(at);
     st->new_blocks = g_new0(uint64_t, st->segptrs->len + 1);
-    VMStateContext ctx = { st->region, st->region_size };
+    VMStateContext ctx = { .base = st->region, .size = st->region_size };
 
     gsize len = 0;
     const uint8_t *data = g_bytes_get_data(sec->payload, &len);

@@ -206,11 +206,16 @@ int main(int argc, char **argv)
     g_clear_pointer(&h, devhost_free);          /* removes the segment */
     /*
      * Cleanup is done and the exit status is 0 whatever comes now.  Removing
-     * the last GLib source of a signal restores its default action, so a late
-     * SIGTERM would turn a clean exit into death by signal: ignore them.
+     * the last GLib source of a signal restores its default action (GLib
+     * sets SIG_DFL then, whatever was set before), so a late SIGTERM would
+     * turn a clean exit into death by signal: block them first; a blocked
+     * signal stays pending and dies with the process.
      */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGINT);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, NULL);
     g_source_remove(sigint);
     g_source_remove(sigterm);
     g_main_loop_unref(loop);

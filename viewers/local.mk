@@ -1,6 +1,5 @@
 # vmscope-view: the command-line viewer (thin: flags + library modules).
 bin_PROGRAMS += viewers/vmscope-view
 viewers_vmscope_view_SOURCES = viewers/vmscope-view.c \
-	viewers/pretty.c viewers/pretty.h \
 	viewers/view-state.c viewers/view-state.h
 viewers_vmscope_view_LDADD = $(BRIDGE_LIBS)

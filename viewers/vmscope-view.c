@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pretty.h"
 #include "view-state.h"
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
@@ -209,29 +208,6 @@ static bool print_text(const char *text, size_t len, GError **errp)
     return true;
 }
 
-static void append_pretty(GString *out, const QemuStream *s, bool with_desc)
-{
-    QObject *config = qemu_stream_configuration(s);
-    g_string_append(out, "QEVM stream, version 3\n");
-    if (config) {
-        g_string_append(out, "configuration:\n");
-        pretty_append(out, config, 2);
-    }
-    for (size_t i = 0; i < qemu_stream_n_sections(s); i++) {
-        const QemuStreamSection *sec = qemu_stream_section(s, i);
-        g_autofree char *name = qemu_stream_section_display_name(sec);
-        g_string_append_printf(out, "section %u %s: %s, version %u, offset %" G_GUINT64_FORMAT
-                               ", %" G_GUINT64_FORMAT " bytes\n",
-                               sec->section_id, qemu_section_type_name(sec->type), name,
-                               sec->version_id, sec->offset, sec->size);
-        pretty_append(out, sec->state, 2);
-    }
-    if (with_desc && qemu_stream_vmdesc(s)) {
-        g_string_append(out, "vmdesc:\n");
-        pretty_append(out, qemu_stream_vmdesc(s), 2);
-    }
-}
-
 static int cmd_stream(int argc, char **argv)
 {
     g_autofree char *format_opt = NULL;
@@ -263,16 +239,18 @@ static int cmd_stream(int argc, char **argv)
     if (!s) {
         return fail(1, "%s", err->message);
     }
-    g_autoptr(GString) out = g_string_sized_new(1 << 16);
-    if (format == vms_format_json()) {
-        g_autoptr(QObject) obj = qemu_stream_to_qobject(s, with_desc);
-        g_autofree char *json = qobject_to_json(obj, false);
-        g_string_append(out, json);
-        g_string_append_c(out, '\n');
-    } else {
-        append_pretty(out, s, with_desc);
+    /* One walk over the stream, through the format's visitor. */
+    Visitor *v = format->output_new();
+    bool ok = qemu_stream_visit(v, "stream", s, with_desc, &err);
+    g_autoptr(GBytes) result = ok ? format->output_take(v) : NULL;
+    visit_free(v);
+    if (!ok) {
+        return fail(1, "%s", err->message);
     }
-    if (!print_text(out->str, out->len, &err)) {
+    gsize len;
+    const char *data = g_bytes_get_data(result, &len);
+    bool newline = !format->binary && (len == 0 || data[len - 1] != '\n');
+    if (!print_text(data ? data : "", len, &err) || (newline && !print_text("\n", 1, &err))) {
         return fail(1, "%s", err->message);
     }
     return 0;

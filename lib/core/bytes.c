@@ -18,9 +18,8 @@ void byte_reader_init(ByteReader *r, const uint8_t *data, size_t len, uint64_t o
 static bool need(const ByteReader *r, size_t n, GError **errp)
 {
     if (n > byte_reader_left(r)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_TRUNCATED,
-                    "offset %" PRIu64 ": truncated: need %zu bytes, %zu left",
-                    byte_reader_offset(r), n, byte_reader_left(r));
+        vms_error_set_at(errp, VMS_ERROR_TRUNCATED, byte_reader_offset(r), NULL, NULL,
+                         "truncated: need %zu bytes, %zu left", n, byte_reader_left(r));
         return false;
     }
     return true;

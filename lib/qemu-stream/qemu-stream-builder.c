@@ -111,13 +111,13 @@ static bool check_payload(const BuiltSection *bs, size_t index, QObject *desc, s
     g_autofree char *where = g_strdup_printf("section '%s' (id %zu)", bs->name, index);
     ByteReader r;
     byte_reader_init(&r, d, n, at);
-    g_autoptr(QObject) state = NULL;
-    if (!qs_decode_device(&r, where, desc, NULL, &state, errp)) {
+    g_autoptr(QsDevice) dev = qs_device_learn(desc, at, n, bs->version_id, where, errp);
+    if (!dev || !qs_device_load(dev, &r, (int)bs->version_id, where, errp)) {
         return false;
     }
     if (byte_reader_left(&r)) {
-        qs_error(errp, VMS_ERROR_INVALID, byte_reader_offset(&r), where, NULL,
-                 "the vmdesc describes %zu of the %zu payload bytes", r.pos, n);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, byte_reader_offset(&r), where, NULL,
+                         "the vmdesc describes %zu of the %zu payload bytes", r.pos, n);
         return false;
     }
     return true;

@@ -6,7 +6,9 @@
 #define VMSCOPE_QEMU_STREAM_IMPL_H
 
 #include "vmscope/bytes.h"
+#include "vmscope/error.h"
 #include "vmscope/qemu-stream.h"
+#include "vmscope/vmstate.h"
 
 struct QemuStream {
     GBytes *input;
@@ -18,6 +20,7 @@ struct QemuStream {
     QObject *config;
 
     GPtrArray *sections;        /* QemuStreamSection *, owned */
+    GPtrArray *devices;         /* QsDevice * of each section (NULL: not a device), owned */
     uint64_t eof_offset;
 
     bool has_vmdesc;
@@ -30,47 +33,63 @@ struct QemuStream {
 };
 
 /*
- * Set "offset OFF: WHERE: PATH: MESSAGE", WHERE saying which part of the
- * stream ("section 'serial' (id 5)", "configuration"); WHERE and PATH are
- * left out when NULL or empty.
+ * Locate an error from below (a ByteReader's, which has the offset) in the
+ * stream: WHERE says which part ("section 'serial' (id 5)",
+ * "configuration"), PATH the field; then pass it on to errp.  Returns false.
  */
-void qs_error(GError **errp, int code, uint64_t offset, const char *where, const char *path,
-              const char *fmt, ...) G_GNUC_PRINTF(6, 7);
-/*
- * Re-word an error from a ByteReader ("offset OFF: MESSAGE") as above and
- * store it in errp; frees `inner`.
- */
-void qs_error_wrap(GError **errp, GError *inner, const char *where, const char *path);
+static inline bool qs_propagate(GError **errp, GError *err, const char *where, const char *path)
+{
+    vms_error_locate(err, VMS_NO_OFFSET, where, path);
+    g_propagate_error(errp, err);
+    return false;
+}
 
 /* "section 'serial' (id 40)", for errors (g_malloc'd). */
 char *qs_where_section(const QemuStreamSection *sec);
 
-/* What a leaf of a decoded state is, for qemu_stream_set. */
-typedef enum QsLeafKind {
-    QS_LEAF_INT,        /* signed integer, `width` bytes */
-    QS_LEAF_UINT,       /* unsigned integer, `width` bytes */
-    QS_LEAF_BOOL,
-    QS_LEAF_HEX,        /* bytes shown as hex */
-    QS_LEAF_NULL,       /* a null-pointer marker */
-    QS_LEAF_STRUCT,     /* not a leaf: an object */
-    QS_LEAF_LIST,       /* not a leaf: a list */
-} QsLeafKind;
-
-typedef struct QsLeaf {
-    uint64_t offset;    /* relative to the payload start */
-    uint64_t size;
-    QsLeafKind kind;
-    const char *type;   /* vmdesc type name (borrowed from the vmdesc) */
-} QsLeaf;
+/*
+ * A device section as the VMState engine sees it: the description learned
+ * from the section's vmdesc entry (on a state layout of our own, since the
+ * C struct QEMU saved from is not known) and the decoded state.
+ */
+typedef struct QsListedSubsection QsListedSubsection;
+typedef struct QsDevice {
+    VMStateDescription *vmsd;   /* owned */
+    size_t state_size;
+    uint64_t wire_size;         /* payload bytes the vmdesc describes */
+    GArray *listed;             /* QsListedSubsection: what the vmdesc says is there */
+    uint8_t *state;             /* state_size bytes, once loaded */
+} QsDevice;
 
 /*
- * Decode one device section's payload with its vmdesc entry.  `r` starts at
- * the payload and may extend past it; on success it is left just after the
- * payload.  With `leaves` non-NULL, every value's path (relative to the
- * section, "state.lsr", "mac_reg[0][3]") is recorded there -> QsLeaf *.
+ * Learn a device's description from its vmdesc entry `desc`, for the
+ * version in its section header (the top-level "version").  The payload
+ * starts at stream offset `at`, and `avail` bytes are there to read: every
+ * size in the vmdesc is checked against them (and against each other)
+ * before anything is decoded.  Errors name the offset, `where` and the
+ * field path.
  */
-bool qs_decode_device(ByteReader *r, const char *where, QObject *desc, GHashTable *leaves,
-                      QObject **state, GError **errp);
+QsDevice *qs_device_learn(QObject *desc, uint64_t at, uint64_t avail, uint32_t version,
+                          const char *where, GError **errp);
+/*
+ * Decode the payload at r with the engine (QEMUFile input visitor) into
+ * dev->state; r is left just after the payload, which must be exactly the
+ * bytes the vmdesc describes, subsections included.
+ */
+bool qs_device_load(QsDevice *dev, ByteReader *r, int version, const char *where,
+                    GError **errp);
+/*
+ * Walk a state of the device (dev->state, or a changed copy) through output
+ * visitor v as member `name`; ctx for hooks, or NULL.  Like qs_device_load,
+ * a quiet walk for the probes (trace-usdt.h): reading a stream is not
+ * saving state.
+ */
+bool qs_device_save(Visitor *v, const char *name, const QsDevice *dev, uint8_t *state,
+                    const VMStateContext *ctx, GError **errp);
+/* The decoded state as a QObject (new reference). */
+QObject *qs_device_to_qobject(const QsDevice *dev);
+void qs_device_free(QsDevice *dev);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QsDevice, qs_device_free)
 
 /* RAM: the state carried across the sections of one "ram" stream. */
 typedef struct QsRam {

@@ -71,18 +71,18 @@ static bool mem_size(QsRam *ram, ByteReader *r, const char *where, uint64_t tota
         g_autofree char *id = NULL;
         if (!read_idstr(r, &id, &err) || !byte_reader_be64(r, &length, &err) ||
             (ram->ignore_shared && !byte_reader_be64(r, &addr, &err))) {
-            qs_error_wrap(errp, err, where, NULL);
+            qs_propagate(errp, err, where, NULL);
             return false;
         }
         if (length > left) {
-            qs_error(errp, VMS_ERROR_INVALID, at, where, NULL,
-                     "RAM block '%s' length %" PRIu64 " exceeds the %" PRIu64
-                     " bytes left of the total %" PRIu64, id, length, left, total);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                             "RAM block '%s' length %" PRIu64 " exceeds the %" PRIu64
+                             " bytes left of the total %" PRIu64, id, length, left, total);
             return false;
         }
         if (g_hash_table_contains(ram->blocks, id)) {
-            qs_error(errp, VMS_ERROR_INVALID, at, where, NULL,
-                     "RAM block '%s' listed twice", id);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                             "RAM block '%s' listed twice", id);
             return false;
         }
         left -= length;
@@ -109,26 +109,26 @@ static bool page_block(QsRam *ram, ByteReader *r, const char *where, uint64_t at
     if (!(flags & RAM_SAVE_FLAG_CONTINUE)) {
         char *id = NULL;
         if (!read_idstr(r, &id, &err)) {
-            qs_error_wrap(errp, err, where, NULL);
+            qs_propagate(errp, err, where, NULL);
             return false;
         }
         g_free(ram->last_block);
         ram->last_block = id;
     } else if (!ram->last_block) {
-        qs_error(errp, VMS_ERROR_INVALID, at, where, NULL,
-                 "RAM page continues a block but no block came before");
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                         "RAM page continues a block but no block came before");
         return false;
     }
     const uint64_t *length = g_hash_table_lookup(ram->blocks, ram->last_block);
     if (!length) {
-        qs_error(errp, VMS_ERROR_INVALID, at, where, NULL,
-                 "RAM page for unknown block '%s'", ram->last_block);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                         "RAM page for unknown block '%s'", ram->last_block);
         return false;
     }
     if (addr >= *length || *length - addr < ram->page_size) {
-        qs_error(errp, VMS_ERROR_INVALID, at, where, NULL,
-                 "RAM page at 0x%" PRIx64 " outside block '%s' (%" PRIu64 " bytes)",
-                 addr, ram->last_block, *length);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                         "RAM page at 0x%" PRIx64 " outside block '%s' (%" PRIu64 " bytes)",
+                         addr, ram->last_block, *length);
         return false;
     }
     return true;
@@ -144,7 +144,7 @@ bool qs_ram_section(QsRam *ram, ByteReader *r, const char *where, QObject **stat
     for (;;) {
         uint64_t at = byte_reader_offset(r), word;
         if (!byte_reader_be64(r, &word, &err)) {
-            qs_error_wrap(errp, err, where, NULL);
+            qs_propagate(errp, err, where, NULL);
             return false;
         }
         uint64_t flags = word & (ram->page_size - 1);
@@ -165,7 +165,7 @@ bool qs_ram_section(QsRam *ram, ByteReader *r, const char *where, QObject **stat
                 return false;
             }
             if (!byte_reader_u8(r, &fill, &err)) {
-                qs_error_wrap(errp, err, where, NULL);
+                qs_propagate(errp, err, where, NULL);
                 return false;
             }
             zero_pages++;
@@ -176,7 +176,7 @@ bool qs_ram_section(QsRam *ram, ByteReader *r, const char *where, QObject **stat
                 return false;
             }
             if (!byte_reader_skip(r, ram->page_size, &err)) {
-                qs_error_wrap(errp, err, where, NULL);
+                qs_propagate(errp, err, where, NULL);
                 return false;
             }
             pages++;
@@ -199,8 +199,8 @@ bool qs_ram_section(QsRam *ram, ByteReader *r, const char *where, QObject **stat
                 flags & RAM_SAVE_FLAG_COMPRESS_PAGE ? "compressed pages are not supported" :
                 flags & RAM_SAVE_FLAG_HOOK ? "RDMA hooks are not supported" :
                 "unknown combination of RAM flags";
-            qs_error(errp, VMS_ERROR_INVALID, at, where, NULL, "RAM flags 0x%" PRIx64 ": %s",
-                     flags, what);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                             "RAM flags 0x%" PRIx64 ": %s", flags, what);
             return false;
         }
         }

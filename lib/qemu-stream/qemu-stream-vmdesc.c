@@ -1,18 +1,36 @@
 /*
- * Decoding a device section with the stream's own vmdesc.
+ * A device section's vmdesc entry as a VMStateDescription, and decoding the
+ * section with it through the VMState engine.
  *
  * QEMU's vmstate_save_state() writes, next to the bytes, a JSON description
  * of what it wrote: per field its name, its type (the VMStateInfo name, or
  * "struct"), the bytes written ("size"), "array_len" for arrays whose
  * elements look alike (one entry stands for all of them, "size" is one
  * element) or "index" for arrays described element by element, and for
- * structs the nested description.  Subsections follow the fields in the
- * stream as 0x05, u8 name length, name, be32 version, then their own fields.
+ * structs the nested description ("struct", or in the entry itself for
+ * "vstruct" and "tmp").  The subsections that were sent follow, as
+ * descriptions of their own.
  *
- * The walk below trusts nothing: every size is checked against the bytes
- * left, a struct's "size" must be exactly what its members cover, integer
- * sizes must match their type, subsection names and versions must match the
- * stream.  Anything else is an error naming the offset and the field path.
+ * Learning turns that into a description in vmscope's own JSON format
+ * (vmstate_describe's), on a state layout made up here: every field gets
+ * its bytes in a scratch state, one after the other.  Types come from the
+ * type table by their vmdesc names (vmstate_info_find_vmdesc); a type
+ * vmscope does not know ("pci config", "virtio") is a buffer of the
+ * described size.  A stream read on its own has no loader configuration to
+ * check against, and every byte is worth showing, so `_equal` and `le`
+ * integers are read as plain integers and unused bytes as buffers.  Entries
+ * of one name in a row (array elements by "index", arrays split into runs
+ * around null pointers) become fields that continue one run: one list.
+ * Each subsection gets a presence byte in the state, set when a load finds
+ * it, so what is shown is what the stream has.
+ *
+ * Learning trusts nothing and reads no byte of the stream: every size in
+ * the vmdesc must fit its type, a struct's "size" must be what its members
+ * cover, and everything described must fit in the bytes there are, before
+ * any state is allocated.  The engine then decodes the section through the
+ * QEMUFile input visitor, and what the vmdesc says must be what the stream
+ * has: every subsection it lists (name and version), and not a byte more or
+ * less.  Errors name the offset, the section and the field path.
  */
 #include "config.h"
 
@@ -20,494 +38,560 @@
 #include <string.h>
 
 #include "qemu-stream-impl.h"
-#include "vmscope/error.h"
+#include "vmscope/qemufile-visitor.h"
+#include "vmscope/qobject-visitor.h"
+#include "vmscope/trace-usdt.h"
 
 /* Guards against descriptions that would make us allocate without reading. */
 #define MAX_ARRAY_LEN (1u << 24)
 #define MAX_DEPTH 64
 
-typedef enum FieldKind {
-    FK_BOOL,
-    FK_INT,
-    FK_UINT,
-    FK_NULLPTR,
-    FK_STRUCT,      /* nested description under "struct" */
-    FK_INLINE,      /* vstruct/tmp: nested description inline in the entry */
-    FK_HEX,
-} FieldKind;
-
-typedef struct TypeInfo {
-    const char *name;
-    FieldKind kind;
-    unsigned width;
-} TypeInfo;
-
-static const TypeInfo known_types[] = {
-    { "bool", FK_BOOL, 1 },
-    { "int8", FK_INT, 1 }, { "int16", FK_INT, 2 }, { "int32", FK_INT, 4 }, { "int64", FK_INT, 8 },
-    { "int32 equal", FK_INT, 4 }, { "int32 le", FK_INT, 4 }, { "int64 equal", FK_INT, 8 },
-    { "uint8", FK_UINT, 1 }, { "uint16", FK_UINT, 2 }, { "uint32", FK_UINT, 4 },
-    { "uint64", FK_UINT, 8 },
-    { "uint8 equal", FK_UINT, 1 }, { "uint16 equal", FK_UINT, 2 },
-    { "uint32 equal", FK_UINT, 4 }, { "uint64 equal", FK_UINT, 8 },
-    { "timer", FK_INT, 8 },        /* be64 expiry time, -1 when not armed */
-    { "nullptr", FK_NULLPTR, 1 },
-    { "struct", FK_STRUCT, 0 },
-    { "vstruct", FK_INLINE, 0 },
-    { "tmp", FK_INLINE, 0 },
+/* A subsection the vmdesc lists, to check that the stream had it. */
+struct QsListedSubsection {
+    size_t presence;            /* its presence byte in the device's state */
+    uint64_t at;                /* where its header is in the stream */
+    char *name;
+    uint64_t version;
+    char *path;                 /* of the description it belongs to */
 };
 
-static const TypeInfo hex_type = { "", FK_HEX, 0 };
-
-/* What a vmdesc type name means; unknown types are bytes shown as hex. */
-static const TypeInfo *lookup_type(const char *name)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(known_types); i++) {
-        if (strcmp(known_types[i].name, name) == 0) {
-            return &known_types[i];
-        }
-    }
-    return &hex_type;
-}
-
-typedef struct Walk {
-    ByteReader *r;
-    uint64_t base;              /* absolute offset of the payload start */
+typedef struct Learn {
     const char *where;
-    GHashTable *leaves;
     GString *path;
+    uint64_t pos;               /* absolute stream offset the next field starts at */
     unsigned depth;
-} Walk;
+    GArray *listed;             /* QsListedSubsection */
+    bool in_array;              /* inside an element of an "array_len" array */
+    GError **errp;
+} Learn;
 
-static void path_push_name(Walk *w, const char *name)
-{
-    if (w->path->len) {
-        g_string_append_c(w->path, '.');
-    }
-    g_string_append(w->path, name);
-}
-
-static void path_push_index(Walk *w, uint64_t i)
-{
-    char buf[24];
-    size_t n = sizeof(buf);
-    buf[--n] = ']';
-    do {
-        buf[--n] = (char)('0' + i % 10);
-        i /= 10;
-    } while (i);
-    buf[--n] = '[';
-    g_string_append_len(w->path, buf + n, (gssize)(sizeof(buf) - n));
-}
-
-static void record(Walk *w, uint64_t abs_offset, uint64_t size, QsLeafKind kind, const char *type)
-{
-    if (!w->leaves || g_hash_table_contains(w->leaves, w->path->str)) {
-        return;
-    }
-    QsLeaf *leaf = g_new(QsLeaf, 1);
-    leaf->offset = abs_offset - w->base;
-    leaf->size = size;
-    leaf->kind = kind;
-    leaf->type = type;
-    g_hash_table_insert(w->leaves, g_strdup(w->path->str), leaf);
-}
-
-static bool desc_error(Walk *w, GError **errp, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static bool desc_error(Walk *w, GError **errp, const char *fmt, ...)
+static bool learn_error(Learn *l, VmsErrorCode code, uint64_t at, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+static bool learn_error(Learn *l, VmsErrorCode code, uint64_t at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    qs_error(errp, VMS_ERROR_INVALID, byte_reader_offset(w->r), w->where, w->path->str,
-             "%s", msg);
+    vms_error_set_at(l->errp, code, at, l->where, l->path->str, "%s", msg);
     return false;
 }
 
-static bool wrap(Walk *w, GError *inner, GError **errp)
+static void path_push(Learn *l, const char *name)
 {
-    qs_error_wrap(errp, inner, w->where, w->path->str);
-    return false;
+    if (l->path->len) {
+        g_string_append_c(l->path, '.');
+    }
+    g_string_append(l->path, name);
+}
+
+/* n more bytes at l->pos, within `limit` (the end of what encloses them). */
+static bool need(Learn *l, uint64_t n, uint64_t limit)
+{
+    if (n > limit - l->pos) {
+        return learn_error(l, VMS_ERROR_TRUNCATED, l->pos, "truncated: need %" PRIu64
+                           " bytes, %" PRIu64 " left", n, limit - l->pos);
+    }
+    return true;
 }
 
 /* A non-negative integer member of a vmdesc object. */
-static bool desc_uint(Walk *w, const QObject *obj, const char *key, bool required,
-                      uint64_t *out, GError **errp)
+static bool desc_uint(Learn *l, const QObject *obj, const char *key, uint64_t *out)
 {
     QObject *v = qdict_get(obj, key);
-    if (!v) {
-        if (required) {
-            return desc_error(w, errp, "vmdesc: entry has no \"%s\"", key);
-        }
-        return false;
+    if (!qdict_haskey(obj, key)) {
+        return learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: entry has no \"%s\"", key);
     }
     if (!qnum_get_uint(v, out)) {
-        return desc_error(w, errp, "vmdesc: \"%s\" is not a non-negative integer", key);
+        return learn_error(l, VMS_ERROR_INVALID, l->pos,
+                           "vmdesc: \"%s\" is not a non-negative integer", key);
     }
     return true;
 }
 
-static bool walk_vmsd(Walk *w, QObject *desc, QObject *dict, GError **errp);
+static QObject *learn_vmsd(Learn *l, const QObject *vdesc, const char *name, int version,
+                           uint64_t limit, size_t base, size_t *state_off);
 
-#define NO_INDEX UINT64_MAX
-
-/* Put "[index]" on the path now, if the value is an array element. */
-static void push_pending_index(Walk *w, uint64_t *index)
+/* The type a field of this vmdesc type is read with (see the top of the file). */
+static const VMStateInfo *reading_type(const char *vmdesc_type)
 {
-    if (*index != NO_INDEX) {
-        path_push_index(w, *index);
-        *index = NO_INDEX;
+    const VMStateInfo *info = vmstate_info_find_vmdesc(vmdesc_type);
+    if (!info) {
+        return VMSTATE_INFO(VMSTATE_TYPE_BUFFER);
     }
+    if ((info->flags & VMSTATE_INFO_INT) && info->check != VMSTATE_CHECK_NONE) {
+        return vmstate_info_int(info->int_kind);
+    }
+    if ((info->flags & VMSTATE_INFO_NO_STATE) && info->size == 0) {
+        return VMSTATE_INFO(VMSTATE_TYPE_BUFFER);           /* unused bytes */
+    }
+    return info;
 }
 
 /*
- * One value of a field: `type`, `size` bytes; element `index` of its array
- * (NO_INDEX if none).  The element's "[index]" joins the path only when it
- * is needed (an error, a recorded leaf, a struct), which keeps long arrays
- * cheap.
+ * One element of a field entry, at l->pos: *fd gets the element's type,
+ * size and, for structs, description; *state_size the element's bytes in
+ * the state.
  */
-static bool decode_value(Walk *w, QObject *entry, const char *type, const TypeInfo *ti,
-                         uint64_t size, uint64_t index, QObject **out, GError **errp)
+static bool learn_element(Learn *l, const QObject *entry, const char *type, uint64_t size,
+                          uint64_t limit, size_t base, QObject *fd, size_t *state_size)
 {
-    FieldKind kind = ti->kind;
-    QObject *nested = NULL;
-    uint64_t start = byte_reader_offset(w->r);
-    size_t mark = w->path->len;
-    GError *err = NULL;
-    const uint8_t *p;
-    bool ok = false;
+    const VMStateInfo *info = reading_type(type);
+    const QObject *nested = NULL;
 
-    if (kind == FK_STRUCT) {
-        nested = qdict_get(entry, "struct");
-        if (qobject_type(nested) != QTYPE_DICT) {
-            push_pending_index(w, &index);
-            desc_error(w, errp, "vmdesc: struct field has no \"struct\" description");
-            goto out;
+    if (info->flags & VMSTATE_INFO_STRUCT) {
+        nested = info->flags & VMSTATE_INFO_INLINE ? entry : qdict_get(entry, "struct");
+        if (!(info->flags & VMSTATE_INFO_INLINE) && qobject_type(nested) != QTYPE_DICT) {
+            return learn_error(l, VMS_ERROR_INVALID, l->pos,
+                               "vmdesc: struct field has no \"struct\" description");
         }
-    } else if (kind == FK_INLINE) {
-        nested = entry;
-        if (qobject_type(qdict_get(entry, "fields")) != QTYPE_LIST) {
-            kind = FK_HEX;      /* described only by its size */
+        if ((info->flags & VMSTATE_INFO_INLINE) &&
+            qobject_type(qdict_get(nested, "fields")) != QTYPE_LIST) {
+            info = VMSTATE_INFO(VMSTATE_TYPE_BUFFER);       /* described by its size only */
         }
+    }
+    if (info->size && size != info->size) {
+        return learn_error(l, VMS_ERROR_INVALID, l->pos,
+                           "vmdesc: type '%s' has size %" PRIu64 ", expected %zu", type, size,
+                           info->size);
+    }
+    if (!need(l, size, limit)) {
+        return false;
+    }
+    qdict_put(fd, "type", qstring_from_str(info->name));
+    qdict_put(fd, "size", qnum_from_uint(size));
+    if (!(info->flags & VMSTATE_INFO_STRUCT)) {
+        l->pos += size;
+        *state_size = info->flags & VMSTATE_INFO_NO_STATE ? 0 : size;
+        return true;
     }
 
-    switch (kind) {
-    case FK_BOOL:
-    case FK_INT:
-    case FK_UINT:
-    case FK_NULLPTR: {
-        if (size != ti->width) {
-            push_pending_index(w, &index);
-            desc_error(w, errp, "vmdesc: type '%s' has size %" PRIu64 ", expected %u",
-                       type, size, ti->width);
-            goto out;
-        }
-        if (!byte_reader_take(w->r, size, &p, &err)) {
-            push_pending_index(w, &index);
-            wrap(w, err, errp);
-            goto out;
-        }
-        uint64_t u = 0;
-        for (unsigned i = 0; i < ti->width; i++) {
-            u = (u << 8) | p[i];
-        }
-        QsLeafKind leaf;
-        if (kind == FK_BOOL) {
-            *out = qbool_from_bool(u != 0);
-            leaf = QS_LEAF_BOOL;
-        } else if (kind == FK_UINT) {
-            *out = qnum_from_uint(u);
-            leaf = QS_LEAF_UINT;
-        } else if (kind == FK_INT) {
-            unsigned shift = 64 - 8 * ti->width;
-            *out = qnum_from_int((int64_t)(u << shift) >> shift);    /* sign-extend */
-            leaf = QS_LEAF_INT;
-        } else {
-            if (u != '0') {
-                push_pending_index(w, &index);
-                qs_error(errp, VMS_ERROR_INVALID, start, w->where, w->path->str,
-                         "null pointer marker is 0x%02x, expected 0x30", (unsigned)u);
-                goto out;
-            }
-            *out = NULL;
-            leaf = QS_LEAF_NULL;
-        }
-        if (w->leaves) {
-            push_pending_index(w, &index);
-            record(w, start, size, leaf, type);
-        }
-        ok = true;
-        break;
+    uint64_t start = l->pos;
+    size_t sub_size = 0;
+    QObject *sub = learn_vmsd(l, nested, NULL, -1, start + size, base, &sub_size);
+    if (!sub) {
+        return false;
     }
-    case FK_STRUCT:
-    case FK_INLINE: {
-        ByteReader sub, *outer = w->r;
-        push_pending_index(w, &index);
-        if (!byte_reader_sub(w->r, size, &sub, &err)) {
-            wrap(w, err, errp);
-            goto out;
-        }
-        if (w->depth >= MAX_DEPTH) {
-            desc_error(w, errp, "vmdesc: nested deeper than %d levels", MAX_DEPTH);
-            goto out;
-        }
-        QObject *dict = qdict_new();
-        w->depth++;
-        w->r = &sub;
-        ok = walk_vmsd(w, nested, dict, errp);
-        if (ok && byte_reader_left(&sub)) {
-            ok = desc_error(w, errp, "vmdesc: size %" PRIu64 " but its fields cover %zu bytes",
-                            size, sub.pos);
-        }
-        w->r = outer;
-        w->depth--;
-        if (!ok) {
-            qobject_unref(dict);
-            goto out;
-        }
-        record(w, start, size, QS_LEAF_STRUCT, type);
-        *out = dict;
-        break;
+    qdict_put(fd, "struct", sub);
+    if (l->pos != start + size) {
+        return learn_error(l, VMS_ERROR_INVALID, l->pos,
+                           "vmdesc: size %" PRIu64 " but its fields cover %" PRIu64 " bytes",
+                           size, l->pos - start);
     }
-    case FK_HEX: {
-        if (!byte_reader_take(w->r, size, &p, &err)) {
-            push_pending_index(w, &index);
-            wrap(w, err, errp);
-            goto out;
-        }
-        char *hex = hex_encode(p, size);
-        *out = qstring_from_str(hex);
-        g_free(hex);
-        if (w->leaves) {
-            push_pending_index(w, &index);
-            record(w, start, size, QS_LEAF_HEX, type);
-        }
-        ok = true;
-        break;
-    }
-    }
-out:
-    g_string_truncate(w->path, mark);
-    return ok;
+    /* A struct element of no bytes still takes one, or arrays of it could not step. */
+    *state_size = sub_size ? sub_size : 1;
+    qdict_put(fd, "size", qnum_from_uint(*state_size));
+    return true;
 }
 
 /*
- * One vmdesc field entry.  Entries of one array come either as one entry
- * with "array_len" or as consecutive entries with "index" 0, 1, ...; newer
- * QEMUs also split an array into several runs, so consecutive entries of the
- * same name extend the same list.
+ * One field entry of a description: a field of the learned description,
+ * placed at *state_off.  `continues` when it continues the list of the
+ * entry before it (same name); *count is the number of list elements so far.
  */
-static bool walk_field(Walk *w, QObject *entry, QObject *dict, const char *prev_name,
-                       GError **errp)
+static QObject *learn_field(Learn *l, const QObject *entry, const char *name, bool continues,
+                            uint64_t *count, uint64_t limit, size_t base, size_t *state_off)
 {
-    if (qobject_type(entry) != QTYPE_DICT) {
-        return desc_error(w, errp, "vmdesc: field entry is not an object");
-    }
-    const char *name = qdict_get_str(entry, "name");
     const char *type = qdict_get_str(entry, "type");
-    if (!name) {
-        return desc_error(w, errp, "vmdesc: field entry has no \"name\"");
-    }
-    size_t mark = w->path->len;
-    path_push_name(w, name);
-    bool ok = false;
     uint64_t size, array_len = 1, index = 0;
-    bool is_array = false, is_indexed = false;
+    bool has_len = qdict_haskey(entry, "array_len"), has_index = qdict_haskey(entry, "index");
 
     if (!type) {
-        desc_error(w, errp, "vmdesc: field entry has no \"type\"");
-        goto out;
+        learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: field entry has no \"type\"");
+        return NULL;
     }
-    if (!desc_uint(w, entry, "size", true, &size, errp)) {
-        goto out;
+    if (!desc_uint(l, entry, "size", &size) ||
+        (has_len && !desc_uint(l, entry, "array_len", &array_len)) ||
+        (!has_len && has_index && !desc_uint(l, entry, "index", &index))) {
+        return NULL;
     }
-    const TypeInfo *ti = lookup_type(type);
-    if (qdict_haskey(entry, "array_len")) {
-        if (!desc_uint(w, entry, "array_len", true, &array_len, errp)) {
-            goto out;
+    if (has_index && !has_len && index != *count) {
+        if (continues) {
+            learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: array element index %" PRIu64
+                        ", expected %" PRIu64, index, *count);
+        } else {
+            learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: array element index %" PRIu64
+                        " without index 0", index);
         }
-        is_array = true;
-    } else if (qdict_haskey(entry, "index")) {
-        if (!desc_uint(w, entry, "index", true, &index, errp)) {
-            goto out;
-        }
-        is_indexed = true;
+        return NULL;
     }
-    if (is_array && (array_len > MAX_ARRAY_LEN ||
-                     (size && array_len > byte_reader_left(w->r) / size))) {
-        desc_error(w, errp, "vmdesc: array of %" PRIu64 " x %" PRIu64
-                   " bytes overruns the stream (%zu bytes left)",
-                   array_len, size, byte_reader_left(w->r));
-        goto out;
+    if (has_len && (array_len > MAX_ARRAY_LEN ||
+                    (size && array_len > (limit - l->pos) / size))) {
+        learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: array of %" PRIu64 " x %" PRIu64
+                    " bytes overruns the stream (%" PRIu64 " bytes left)", array_len, size,
+                    limit - l->pos);
+        return NULL;
     }
 
-    QObject *existing = qdict_get(dict, name);
-    bool continues = prev_name && strcmp(prev_name, name) == 0 && qdict_haskey(dict, name);
-    if (qdict_haskey(dict, name) && !continues) {
-        desc_error(w, errp, "vmdesc: duplicate field name");
-        goto out;
+    g_autoptr(QObject) fd = qdict_new();
+    qdict_put(fd, "name", qstring_from_str(name));
+    size_t mark = l->path->len;
+    if (has_index || continues) {
+        g_string_append_printf(l->path, "[%" PRIu64 "]", *count);
     }
-    if (continues && qobject_type(existing) != QTYPE_LIST) {
-        /* A single value, then more of the same name: they were one array. */
-        QObject *list = qlist_new();
-        qlist_append(list, qobject_ref(existing));
-        qdict_put(dict, name, list);
-        existing = list;
-    }
-
-    if (!is_array && !is_indexed && !continues) {
-        QObject *v = NULL;
-        if (!decode_value(w, entry, type, ti, size, NO_INDEX, &v, errp)) {
-            goto out;
-        }
-        qdict_put(dict, name, v);
-        ok = true;
-        goto out;
-    }
-
-    QObject *list = existing;
-    uint64_t list_start = byte_reader_offset(w->r);
-    if (!continues) {
-        if (is_indexed && index != 0) {
-            desc_error(w, errp, "vmdesc: array element index %" PRIu64 " without index 0",
-                       index);
-            goto out;
-        }
-        list = qlist_new();
-        qdict_put(dict, name, list);
-        record(w, list_start, 0, QS_LEAF_LIST, type);
-    } else if (is_indexed && index != qlist_size(list)) {
-        desc_error(w, errp, "vmdesc: array element index %" PRIu64 ", expected %zu",
-                   index, qlist_size(list));
-        goto out;
-    }
-    for (uint64_t i = 0; i < array_len; i++) {
-        QObject *v = NULL;
-        if (!decode_value(w, entry, type, ti, size, qlist_size(list), &v, errp)) {
-            goto out;
-        }
-        qlist_append(list, v);
-    }
-    ok = true;
-out:
-    g_string_truncate(w->path, mark);
-    return ok;
-}
-
-static bool walk_subsection(Walk *w, QObject *sub, QObject *dict, GError **errp)
-{
-    GError *err = NULL;
-    if (qobject_type(sub) != QTYPE_DICT) {
-        return desc_error(w, errp, "vmdesc: subsection entry is not an object");
-    }
-    const char *name = qdict_get_str(sub, "vmsd_name");
-    uint64_t version;
-    if (!name) {
-        return desc_error(w, errp, "vmdesc: subsection has no \"vmsd_name\"");
-    }
-    if (!desc_uint(w, sub, "version", true, &version, errp)) {
-        return false;
-    }
-
-    uint8_t tag, len;
-    uint32_t stream_version;
-    const uint8_t *p;
-    uint64_t at = byte_reader_offset(w->r);
-    if (!byte_reader_peek(w->r, 0, &tag)) {
-        return desc_error(w, errp, "truncated: expected subsection '%s'", name);
-    }
-    if (tag != QEMU_VM_SUBSECTION) {
-        return desc_error(w, errp, "expected subsection '%s' (0x05), found 0x%02x", name, tag);
-    }
-    if (!byte_reader_skip(w->r, 1, &err) || !byte_reader_u8(w->r, &len, &err) ||
-        !byte_reader_take(w->r, len, &p, &err)) {
-        return wrap(w, err, errp);
-    }
-    if (strlen(name) != len || memcmp(p, name, len) != 0) {
-        g_autofree char *found = g_strndup((const char *)p, len);
-        qs_error(errp, VMS_ERROR_INVALID, at, w->where, w->path->str,
-                 "subsection '%s' in the stream, vmdesc expects '%s'", found, name);
-        return false;
-    }
-    if (!byte_reader_be32(w->r, &stream_version, &err)) {
-        return wrap(w, err, errp);
-    }
-    if (stream_version != version) {
-        qs_error(errp, VMS_ERROR_INVALID, at, w->where, w->path->str,
-                 "subsection '%s' has version %" PRIu32 " in the stream, %" PRIu64
-                 " in the vmdesc", name, stream_version, version);
-        return false;
-    }
-    if (qdict_haskey(dict, name)) {
-        return desc_error(w, errp, "vmdesc: duplicate subsection '%s'", name);
-    }
-
-    size_t mark = w->path->len;
-    path_push_name(w, name);
-    uint64_t start = byte_reader_offset(w->r);
-    QObject *obj = qdict_new();
-    bool ok = ++w->depth <= MAX_DEPTH;
+    size_t elem_size = 0;
+    bool was_in_array = l->in_array;
+    l->in_array = was_in_array || (has_len && array_len > 1);
+    bool ok = learn_element(l, entry, type, size, limit, base + *state_off, fd, &elem_size);
+    l->in_array = was_in_array;
+    g_string_truncate(l->path, mark);
     if (!ok) {
-        desc_error(w, errp, "vmdesc: nested deeper than %d levels", MAX_DEPTH);
-    } else {
-        ok = walk_vmsd(w, sub, obj, errp);
+        return NULL;
     }
-    w->depth--;
-    if (ok) {
-        record(w, start, byte_reader_offset(w->r) - start, QS_LEAF_STRUCT, "subsection");
-        qdict_put(dict, name, obj);
-    } else {
-        qobject_unref(obj);
+    /* The other elements of an "array_len" array are laid out like the first. */
+    l->pos += (array_len - 1) * size;
+
+    if (elem_size) {
+        qdict_put(fd, "offset", qnum_from_uint(*state_off));
+        *state_off += (size_t)array_len * elem_size;
     }
-    g_string_truncate(w->path, mark);
-    return ok;
+    if (has_len || has_index) {
+        QObject *ad = qdict_new();
+        qdict_put(ad, "kind", qstring_from_str("fixed"));
+        qdict_put(ad, "length", qnum_from_uint(array_len));
+        qdict_put(fd, "array", ad);
+    }
+    if (continues) {
+        qdict_put(fd, "continues", qbool_from_bool(true));
+    }
+    *count += array_len;
+    return g_steal_pointer(&fd);
 }
 
-/* The fields, then the subsections, of one description. */
-static bool walk_vmsd(Walk *w, QObject *desc, QObject *dict, GError **errp)
+/* An entry must be an object with a string member `key`: *name. */
+static bool entry_named(Learn *l, const QObject *entry, const char *what, const char *key,
+                        const char **name)
 {
-    QObject *fields = qdict_get(desc, "fields");
-    QObject *subs = qdict_get(desc, "subsections");
-    if (qobject_type(fields) != QTYPE_LIST) {
-        return desc_error(w, errp, "vmdesc: description has no \"fields\" list");
+    if (qobject_type(entry) != QTYPE_DICT) {
+        return learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: %s entry is not an object",
+                           what);
     }
+    *name = qdict_get_str(entry, key);
+    if (!*name) {
+        return learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: %s entry has no \"%s\"",
+                           what, key);
+    }
+    return true;
+}
+
+/* The fields of a vmdesc description, appended to `fields`. */
+static bool learn_fields(Learn *l, const QObject *list, QObject *fields, uint64_t limit,
+                         size_t base, size_t *state_off)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     const char *prev = NULL;
-    for (size_t i = 0; i < qlist_size(fields); i++) {
-        QObject *entry = qlist_get(fields, i);
-        if (!walk_field(w, entry, dict, prev, errp)) {
+    uint64_t count = 0;
+
+    for (size_t i = 0; i < qlist_size(list); i++) {
+        const QObject *entry = qlist_get(list, i);
+        const char *name;
+        if (!entry_named(l, entry, "field", "name", &name)) {
             return false;
         }
-        prev = qdict_get_str(entry, "name");
+        bool continues = prev && strcmp(prev, name) == 0;
+        size_t mark = l->path->len;
+        path_push(l, name);
+        if (!continues && g_hash_table_contains(seen, name)) {
+            return learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: duplicate field name");
+        }
+        if (!continues) {
+            count = 0;
+        }
+        QObject *fd = learn_field(l, entry, name, continues, &count, limit, base, state_off);
+        if (!fd) {
+            return false;
+        }
+        g_string_truncate(l->path, mark);
+        qlist_append(fields, fd);
+        g_hash_table_add(seen, (gpointer)name);
+        prev = name;
+    }
+    return true;
+}
+
+/* The subsections of a vmdesc description, each with its presence byte. */
+static bool learn_subsections(Learn *l, const QObject *list, const char *parent,
+                              const QObject *fields, QObject *desc, uint64_t limit,
+                              size_t base, size_t *state_off)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    for (size_t i = 0; i < qlist_size(fields); i++) {
+        g_hash_table_add(seen, (gpointer)qdict_get_str(qlist_get(fields, i), "name"));
+    }
+    QObject *subs = qlist_new();
+    qdict_put(desc, "subsections", subs);
+    for (size_t i = 0; i < qlist_size(list); i++) {
+        const QObject *sub = qlist_get(list, i);
+        const char *name;
+        uint64_t version;
+        if (!entry_named(l, sub, "subsection", "vmsd_name", &name) ||
+            !desc_uint(l, sub, "version", &version)) {
+            return false;
+        }
+        if (version > INT32_MAX) {
+            return learn_error(l, VMS_ERROR_INVALID, l->pos,
+                               "vmdesc: subsection version %" PRIu64 " out of range", version);
+        }
+        if (l->pos >= limit) {
+            return learn_error(l, VMS_ERROR_TRUNCATED, l->pos,
+                               "truncated: expected subsection '%s'", name);
+        }
+        size_t len = strlen(name), plen = strlen(parent);
+        if (len > UINT8_MAX || len <= plen || strncmp(name, parent, plen) != 0) {
+            return learn_error(l, VMS_ERROR_INVALID, l->pos,
+                               "vmdesc: subsection name '%s' does not extend its parent's"
+                               " name '%s' in at most 255 bytes", name, parent);
+        }
+        if (g_hash_table_contains(seen, name)) {
+            return learn_error(l, VMS_ERROR_INVALID, l->pos,
+                               "vmdesc: duplicate subsection '%s'", name);
+        }
+        g_hash_table_add(seen, (gpointer)name);
+        if (l->in_array) {
+            return learn_error(l, VMS_ERROR_INVALID, l->pos,
+                               "vmdesc: subsection '%s' in an element of an \"array_len\""
+                               " array", name);
+        }
+        QsListedSubsection listed = {
+            .presence = base + *state_off,
+            .at = l->pos,
+            .name = g_strdup(name),
+            .version = version,
+            .path = g_strdup(l->path->str),
+        };
+        g_array_append_val(l->listed, listed);
+        size_t presence = (*state_off)++;
+        if (!need(l, 1 + 1 + len + 4, limit)) {
+            return false;
+        }
+        l->pos += 1 + 1 + len + 4;
+
+        size_t mark = l->path->len;
+        path_push(l, name);
+        QObject *sd = learn_vmsd(l, sub, name, (int)version, limit, base, state_off);
+        if (!sd) {
+            return false;
+        }
+        g_string_truncate(l->path, mark);
+        qdict_put(sd, "presence_offset", qnum_from_uint(presence));
+        qlist_append(subs, sd);
+    }
+    return true;
+}
+
+/*
+ * A vmdesc description {"vmsd_name", "version", "fields", "subsections"}
+ * as a description; name and version override the vmdesc's when given
+ * (NULL, -1: take them from it).  The state of this description starts at
+ * `base` in the device's state, and its fields are placed from *state_off
+ * (relative to base) on; subsections share their parent's state.
+ */
+static QObject *learn_vmsd_at_depth(Learn *l, const QObject *vdesc, const char *name,
+                                    int version, uint64_t limit, size_t base, size_t *state_off)
+{
+    const QObject *list = qdict_get(vdesc, "fields");
+    const QObject *subs = qdict_get(vdesc, "subsections");
+    uint64_t v = 0;
+
+    if (qobject_type(list) != QTYPE_LIST) {
+        learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: description has no \"fields\" list");
+        return NULL;
     }
     if (subs && qobject_type(subs) != QTYPE_LIST) {
-        return desc_error(w, errp, "vmdesc: \"subsections\" is not a list");
+        learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: \"subsections\" is not a list");
+        return NULL;
     }
-    for (size_t i = 0; i < qlist_size(subs); i++) {
-        if (!walk_subsection(w, qlist_get(subs, i), dict, errp)) {
+    if (!name) {
+        name = qdict_get_str(vdesc, "vmsd_name");
+        name = name && *name ? name : "struct";
+    }
+    if (version < 0) {
+        version = qnum_get_uint(qdict_get(vdesc, "version"), &v) && v <= INT32_MAX ? (int)v : 0;
+    }
+    g_autoptr(QObject) desc = qdict_new();
+    qdict_put(desc, "name", qstring_from_str(name));
+    qdict_put(desc, "version", qnum_from_int(version));
+    qdict_put(desc, "minimum_version", qnum_from_int(version));
+    QObject *fields = qlist_new();
+    qdict_put(desc, "fields", fields);
+    if (!learn_fields(l, list, fields, limit, base, state_off) ||
+        (qlist_size(subs) &&
+         !learn_subsections(l, subs, name, fields, desc, limit, base, state_off))) {
+        return NULL;
+    }
+    return g_steal_pointer(&desc);
+}
+
+static QObject *learn_vmsd(Learn *l, const QObject *vdesc, const char *name, int version,
+                           uint64_t limit, size_t base, size_t *state_off)
+{
+    if (l->depth >= MAX_DEPTH) {
+        learn_error(l, VMS_ERROR_INVALID, l->pos, "vmdesc: nested deeper than %d levels",
+                    MAX_DEPTH);
+        return NULL;
+    }
+    l->depth++;
+    QObject *desc = learn_vmsd_at_depth(l, vdesc, name, version, limit, base, state_off);
+    l->depth--;
+    return desc;
+}
+
+static void listed_clear(gpointer p)
+{
+    QsListedSubsection *s = p;
+    g_free(s->name);
+    g_free(s->path);
+}
+
+void qs_device_free(QsDevice *dev)
+{
+    if (!dev) {
+        return;
+    }
+    vmstate_description_free(dev->vmsd);
+    g_array_unref(dev->listed);
+    g_free(dev->state);
+    g_free(dev);
+}
+
+QsDevice *qs_device_learn(QObject *desc, uint64_t at, uint64_t avail, uint32_t version,
+                          const char *where, GError **errp)
+{
+    if (version > INT32_MAX) {
+        vms_error_set_at(errp, VMS_ERROR_VERSION, at, where, NULL,
+                         "version %" PRIu32 " out of range", version);
+        return NULL;
+    }
+    g_autoptr(QsDevice) dev = g_new0(QsDevice, 1);
+    dev->listed = g_array_new(FALSE, TRUE, sizeof(QsListedSubsection));
+    g_array_set_clear_func(dev->listed, listed_clear);
+    Learn l = {
+        .where = where,
+        .path = g_string_new(NULL),
+        .pos = at,
+        .listed = dev->listed,
+        .errp = errp,
+    };
+    const char *name = qdict_get_str(desc, "vmsd_name");
+    if (!name || !*name) {
+        name = qdict_get_str(desc, "name");
+    }
+    size_t state_size = 0;
+    g_autoptr(QObject) json = learn_vmsd(&l, desc, name && *name ? name : "device",
+                                         (int)version, at + avail, 0, &state_size);
+    g_string_free(l.path, TRUE);
+    if (!json) {
+        return NULL;
+    }
+    GError *err = NULL;
+    dev->state_size = state_size ? state_size : 1;
+    dev->wire_size = l.pos - at;
+    dev->vmsd = vmstate_from_description_depth(json, dev->state_size, 2 * MAX_DEPTH + 1, &err);
+    if (!dev->vmsd) {
+        vms_error_locate(err, at, where, NULL);
+        g_propagate_error(errp, err);
+        return NULL;
+    }
+    return g_steal_pointer(&dev);
+}
+
+/*
+ * Does the stream have, where the vmdesc says, the subsection header the
+ * vmdesc lists?  If not, say how it differs.
+ */
+static bool listed_in_stream(const QsListedSubsection *s, const ByteReader *r,
+                             const char *where, GError **errp)
+{
+    uint64_t pos = s->at - r->origin;
+    const uint8_t *p = r->data + pos;
+    size_t left = r->len - pos, len = strlen(s->name);
+    const char *path = s->path;
+
+    if (left == 0) {
+        vms_error_set_at(errp, VMS_ERROR_TRUNCATED, s->at, where, path,
+                         "truncated: expected subsection '%s'", s->name);
+        return false;
+    }
+    if (p[0] != QEMUFILE_VM_SUBSECTION) {
+        vms_error_set_at(errp, VMS_ERROR_INVALID, s->at, where, path,
+                         "expected subsection '%s' (0x05), found 0x%02x", s->name, p[0]);
+        return false;
+    }
+    size_t found_len = left >= 2 ? MIN(p[1], left - 2) : 0;
+    if (found_len != len || p[1] != len || memcmp(p + 2, s->name, len) != 0) {
+        g_autofree char *found = g_strndup((const char *)p + 2, found_len);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, s->at, where, path,
+                         "subsection '%s' in the stream, vmdesc expects '%s'", found, s->name);
+        return false;
+    }
+    if (left >= 2 + len + 4) {
+        uint64_t version = (uint64_t)p[2 + len] << 24 | (uint64_t)p[3 + len] << 16 |
+                           (uint64_t)p[4 + len] << 8 | p[5 + len];
+        if (version != s->version) {
+            vms_error_set_at(errp, VMS_ERROR_INVALID, s->at, where, path,
+                             "subsection '%s' has version %" PRIu64 " in the stream, %" PRIu64
+                             " in the vmdesc", s->name, version, s->version);
             return false;
         }
     }
     return true;
 }
 
-bool qs_decode_device(ByteReader *r, const char *where, QObject *desc, GHashTable *leaves,
-                      QObject **state, GError **errp)
+bool qs_device_load(QsDevice *dev, ByteReader *r, int version, const char *where,
+                    GError **errp)
 {
-    Walk w = {
-        .r = r,
-        .base = byte_reader_offset(r),
-        .where = where,
-        .leaves = leaves,
-        .path = g_string_sized_new(64),
-    };
-    QObject *dict = qdict_new();
-    bool ok = walk_vmsd(&w, desc, dict, errp);
-    g_string_free(w.path, TRUE);
+    ByteReader all = *r;
+    uint64_t start = byte_reader_offset(r);
+    GError *err = NULL;
+
+    g_free(dev->state);
+    dev->state = g_malloc0(dev->state_size);
+    Visitor *v = qemufile_input_visitor_new(r);
+    vms_usdt_quiet_begin();     /* reading a stream: not a load (trace-usdt.h) */
+    bool ok = vmstate_load_as(v, NULL, dev->vmsd, dev->state, version, NULL, &err);
+    vms_usdt_quiet_end();
+    visit_free(v);
+    /*
+     * A subsection the vmdesc lists that the stream does not have where it
+     * says explains more than whatever failed after it.
+     */
+    for (guint i = 0; i < dev->listed->len; i++) {
+        const QsListedSubsection *s = &g_array_index(dev->listed, QsListedSubsection, i);
+        if (!dev->state[s->presence] && (ok || s->at <= byte_reader_offset(r)) &&
+            !listed_in_stream(s, &all, where, errp)) {
+            g_clear_error(&err);
+            return false;
+        }
+    }
     if (!ok) {
-        qobject_unref(dict);
+        vms_error_locate(err, byte_reader_offset(r), where, NULL);
+        g_propagate_error(errp, err);
         return false;
     }
-    *state = dict;
+    if (byte_reader_offset(r) - start != dev->wire_size) {
+        vms_error_set_at(errp, VMS_ERROR_INVALID, byte_reader_offset(r), where, NULL,
+                         "the vmdesc describes %" PRIu64 " bytes, the state has %" PRIu64,
+                         dev->wire_size, byte_reader_offset(r) - start);
+        return false;
+    }
     return true;
+}
+
+bool qs_device_save(Visitor *v, const char *name, const QsDevice *dev, uint8_t *state,
+                    const VMStateContext *ctx, GError **errp)
+{
+    vms_usdt_quiet_begin();     /* showing a stream: not a save (trace-usdt.h) */
+    bool ok = vmstate_save_as(v, name, dev->vmsd, state, ctx, errp);
+    vms_usdt_quiet_end();
+    return ok;
+}
+
+QObject *qs_device_to_qobject(const QsDevice *dev)
+{
+    Visitor *v = qobject_output_visitor_new();
+    bool ok = qs_device_save(v, NULL, dev, dev->state, NULL, NULL);
+    g_assert(ok);           /* the QObject output visitor never fails */
+    QObject *obj = qobject_output_visitor_take(v);
+    visit_free(v);
+    return obj;
 }

@@ -15,39 +15,12 @@
 
 #include "qemu-stream-impl.h"
 #include "vmscope/error.h"
+#include "vmscope/qobject-visitor.h"
 
 #define DEFAULT_PAGE_SIZE 4096u
 #define VMDESC_MAX_DEPTH 256    /* JSON nesting; QEMU 7.2's pc/q35 need 14 */
 
-/* ---- errors and small helpers ------------------------------------------ */
-
-void qs_error(GError **errp, int code, uint64_t offset, const char *where, const char *path,
-              const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error(errp, VMS_ERROR, code, "offset %" PRIu64 ": %s%s%s%s%s", offset,
-                where && *where ? where : "", where && *where ? ": " : "",
-                path && *path ? path : "", path && *path ? ": " : "", msg);
-}
-
-void qs_error_wrap(GError **errp, GError *inner, const char *where, const char *path)
-{
-    /* A ByteReader error reads "offset N: MESSAGE". */
-    const char *msg = inner->message;
-    uint64_t offset = 0;
-    if (g_str_has_prefix(msg, "offset ")) {
-        char *end;
-        offset = g_ascii_strtoull(msg + 7, &end, 10);
-        if (g_str_has_prefix(end, ": ")) {
-            msg = end + 2;
-        }
-    }
-    qs_error(errp, inner->code, offset, where, path, "%s", msg);
-    g_error_free(inner);
-}
+/* ---- small helpers ------------------------------------------------------ */
 
 const char *qemu_section_type_name(uint8_t type)
 {
@@ -89,6 +62,7 @@ void qemu_stream_free(QemuStream *s)
     g_bytes_unref(s->config_payload);
     qobject_unref(s->config);
     g_ptr_array_unref(s->sections);
+    g_ptr_array_unref(s->devices);
     g_bytes_unref(s->vmdesc_text);
     qobject_unref(s->vmdesc);
     g_free(s);
@@ -105,21 +79,21 @@ static bool config_subsection(ByteReader *r, QObject *config, GError **errp)
     const uint8_t *p;
     if (!byte_reader_skip(r, 1, &err) || !byte_reader_u8(r, &len, &err) ||
         !byte_reader_take(r, len, &p, &err) || !byte_reader_be32(r, &version, &err)) {
-        qs_error_wrap(errp, err, "configuration", NULL);
+        qs_propagate(errp, err, "configuration", NULL);
         return false;
     }
     g_autofree char *name = g_strndup((const char *)p, len);
     if (strcmp(name, "configuration/target-page-bits") == 0) {
         uint32_t bits;
         if (!byte_reader_be32(r, &bits, &err)) {
-            qs_error_wrap(errp, err, "configuration", name);
+            qs_propagate(errp, err, "configuration", name);
             return false;
         }
         qdict_put(config, "target-page-bits", qnum_from_uint(bits));
     } else if (strcmp(name, "configuration/capabilities") == 0) {
         uint32_t count;
         if (!byte_reader_be32(r, &count, &err)) {
-            qs_error_wrap(errp, err, "configuration", name);
+            qs_propagate(errp, err, "configuration", name);
             return false;
         }
         QObject *caps = qlist_new();
@@ -128,7 +102,7 @@ static bool config_subsection(ByteReader *r, QObject *config, GError **errp)
             uint8_t clen;
             const uint8_t *cp;
             if (!byte_reader_u8(r, &clen, &err) || !byte_reader_take(r, clen, &cp, &err)) {
-                qs_error_wrap(errp, err, "configuration", name);
+                qs_propagate(errp, err, "configuration", name);
                 return false;
             }
             qlist_append(caps, qstring_from_printf("%.*s", (int)clen, (const char *)cp));
@@ -136,14 +110,14 @@ static bool config_subsection(ByteReader *r, QObject *config, GError **errp)
     } else if (strcmp(name, "configuration/uuid") == 0) {
         const uint8_t *u;
         if (!byte_reader_take(r, 16, &u, &err)) {
-            qs_error_wrap(errp, err, "configuration", name);
+            qs_propagate(errp, err, "configuration", name);
             return false;
         }
         g_autofree char *hex = hex_encode(u, 16);
         qdict_put(config, "uuid", qstring_from_str(hex));
     } else {
-        qs_error(errp, VMS_ERROR_INVALID, at, "configuration", NULL,
-                 "unknown subsection '%s'", name);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at, "configuration", NULL,
+                         "unknown subsection '%s'", name);
         return false;
     }
     return true;
@@ -155,7 +129,7 @@ bool qs_parse_configuration(ByteReader *r, QObject **out, GError **errp)
     uint32_t len;
     const uint8_t *p;
     if (!byte_reader_be32(r, &len, &err) || !byte_reader_take(r, len, &p, &err)) {
-        qs_error_wrap(errp, err, "configuration", NULL);
+        qs_propagate(errp, err, "configuration", NULL);
         return false;
     }
     g_autoptr(QObject) config = qdict_new();
@@ -213,7 +187,8 @@ static bool parse_vmdesc_json(const char *text, size_t len, uint64_t at, QObject
                               GError **errp)
 {
     if (len > INT_MAX) {
-        qs_error(errp, VMS_ERROR_RANGE, at, "vmdesc", NULL, "JSON too long (%zu bytes)", len);
+        vms_error_set_at(errp, VMS_ERROR_RANGE, at, "vmdesc", NULL, "JSON too long (%zu bytes)",
+                         len);
         return false;
     }
     json_tokener *tok = json_tokener_new_ex(VMDESC_MAX_DEPTH);
@@ -227,14 +202,14 @@ static bool parse_vmdesc_json(const char *text, size_t len, uint64_t at, QObject
     }
     qobject_unref(obj);
     if (jerr == json_tokener_continue) {
-        qs_error(errp, VMS_ERROR_TRUNCATED, at + len, "vmdesc", NULL,
-                 "JSON ends early");
+        vms_error_set_at(errp, VMS_ERROR_TRUNCATED, at + len, "vmdesc", NULL,
+                         "JSON ends early");
     } else if (jerr == json_tokener_success) {
-        qs_error(errp, VMS_ERROR_INVALID, at + end, "vmdesc", NULL,
-                 "text after the JSON value");
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at + end, "vmdesc", NULL,
+                         "text after the JSON value");
     } else {
-        qs_error(errp, VMS_ERROR_INVALID, at + end, "vmdesc", NULL, "bad JSON: %s",
-                 json_tokener_error_desc(jerr));
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at + end, "vmdesc", NULL, "bad JSON: %s",
+                         json_tokener_error_desc(jerr));
     }
     return false;
 }
@@ -263,8 +238,8 @@ static bool load_vmdesc(QemuStream *s, const uint8_t *d, size_t n, GHashTable *d
 
     QObject *list = qdict_get(desc, "devices");
     if (qobject_type(desc) != QTYPE_DICT || qobject_type(list) != QTYPE_LIST) {
-        qs_error(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
-                 "not an object with a \"devices\" list");
+        vms_error_set_at(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
+                         "not an object with a \"devices\" list");
         return false;
     }
     QObject *ps = qdict_get(desc, "page_size");
@@ -272,8 +247,8 @@ static bool load_vmdesc(QemuStream *s, const uint8_t *d, size_t n, GHashTable *d
         uint64_t page_size;
         if (!qnum_get_uint(ps, &page_size) || page_size < 512 || page_size > 65536 ||
             (page_size & (page_size - 1))) {
-            qs_error(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
-                     "\"page_size\" is not a power of two between 512 and 65536");
+            vms_error_set_at(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
+                             "\"page_size\" is not a power of two between 512 and 65536");
             return false;
         }
         s->page_size = (uint32_t)page_size;
@@ -283,14 +258,14 @@ static bool load_vmdesc(QemuStream *s, const uint8_t *d, size_t n, GHashTable *d
         const char *name = qdict_get_str(dev, "name");
         uint64_t instance_id;
         if (!name || !qnum_get_uint(qdict_get(dev, "instance_id"), &instance_id)) {
-            qs_error(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
-                     "device %zu has no \"name\" or \"instance_id\"", i);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
+                             "device %zu has no \"name\" or \"instance_id\"", i);
             return false;
         }
         char *key = device_key(name, instance_id);
         if (g_hash_table_contains(devices, key)) {
-            qs_error(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
-                     "device '%s' instance %" PRIu64 " described twice", name, instance_id);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
+                             "device '%s' instance %" PRIu64 " described twice", name, instance_id);
             g_free(key);
             return false;
         }
@@ -324,19 +299,19 @@ static bool read_footer(Parser *p, QemuStreamSection *sec, const char *where, GE
     uint64_t at = byte_reader_offset(&p->r);
     uint8_t b;
     if (!byte_reader_peek(&p->r, 0, &b)) {
-        qs_error(errp, VMS_ERROR_TRUNCATED, at, where, NULL,
-                 "truncated: stream ends after the section's state");
+        vms_error_set_at(errp, VMS_ERROR_TRUNCATED, at, where, NULL,
+                         "truncated: stream ends after the section's state");
         return false;
     }
     if (b == QEMU_VM_SECTION_FOOTER && p->footers != FOOTERS_NO) {
         uint32_t id;
         if (!byte_reader_skip(&p->r, 1, &err) || !byte_reader_be32(&p->r, &id, &err)) {
-            qs_error_wrap(errp, err, where, "footer");
+            qs_propagate(errp, err, where, "footer");
             return false;
         }
         if (id != sec->section_id) {
-            qs_error(errp, VMS_ERROR_INVALID, at, where, NULL,
-                     "footer is for section id %" PRIu32, id);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                             "footer is for section id %" PRIu32, id);
             return false;
         }
         sec->has_footer = true;
@@ -344,13 +319,13 @@ static bool read_footer(Parser *p, QemuStreamSection *sec, const char *where, GE
         return true;
     }
     if (p->footers == FOOTERS_YES) {
-        qs_error(errp, VMS_ERROR_INVALID, at, where, NULL,
-                 "expected section footer (0x7e), found 0x%02x", b);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                         "expected section footer (0x7e), found 0x%02x", b);
         return false;
     }
     if (!is_tag(b)) {
-        qs_error(errp, VMS_ERROR_INVALID, at, where, NULL,
-                 "expected section footer or next section, found 0x%02x", b);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
+                         "expected section footer or next section, found 0x%02x", b);
         return false;
     }
     p->footers = FOOTERS_NO;
@@ -366,33 +341,39 @@ static bool parse_payload(Parser *p, QemuStreamSection *sec, const char *where, 
         QObject *desc = g_hash_table_lookup(p->devices, key);
         uint64_t version;
         if (!p->s->has_vmdesc) {
-            qs_error(errp, VMS_ERROR_INVALID, start, where, NULL,
-                     "cannot decode: the stream has no vmdesc at its end");
+            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
+                             "cannot decode: the stream has no vmdesc at its end");
             return false;
         }
         if (!desc) {
-            qs_error(errp, VMS_ERROR_INVALID, start, where, NULL,
-                     "cannot decode: no vmdesc entry for instance %" PRIu32, sec->instance_id);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
+                             "cannot decode: no vmdesc entry for instance %" PRIu32,
+                             sec->instance_id);
             return false;
         }
         if (!qnum_get_uint(qdict_get(desc, "version"), &version) || version != sec->version_id) {
-            qs_error(errp, VMS_ERROR_INVALID, start, where, NULL,
-                     "vmdesc version does not match the section's version %" PRIu32,
-                     sec->version_id);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
+                             "vmdesc version does not match the section's version %" PRIu32,
+                             sec->version_id);
             return false;
         }
-        if (!qs_decode_device(&p->r, where, desc, NULL, &sec->state, errp)) {
+        g_autoptr(QsDevice) dev = qs_device_learn(desc, start, byte_reader_left(&p->r),
+                                                  sec->version_id, where, errp);
+        if (!dev || !qs_device_load(dev, &p->r, (int)sec->version_id, where, errp)) {
             return false;
         }
+        sec->state = qs_device_to_qobject(dev);
+        g_ptr_array_index(p->s->devices, p->s->devices->len - 1) = g_steal_pointer(&dev);
     } else {
         if (strcmp(sec->name, "ram") != 0) {
-            qs_error(errp, VMS_ERROR_INVALID, start, where, NULL,
-                     "cannot decode iterative section '%s' (only 'ram' is known)", sec->name);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
+                             "cannot decode iterative section '%s' (only 'ram' is known)",
+                             sec->name);
             return false;
         }
         if (sec->version_id != 4) {
-            qs_error(errp, VMS_ERROR_VERSION, start, where, NULL,
-                     "RAM section version %" PRIu32 ", expected 4", sec->version_id);
+            vms_error_set_at(errp, VMS_ERROR_VERSION, start, where, NULL,
+                             "RAM section version %" PRIu32 ", expected 4", sec->version_id);
             return false;
         }
         if (!qs_ram_section(&p->ram, &p->r, where, &sec->state, errp)) {
@@ -411,9 +392,10 @@ static bool parse_section(Parser *p, uint8_t type, GError **errp)
     QemuStreamSection *sec = g_new0(QemuStreamSection, 1);
     sec->type = type;
     g_ptr_array_add(p->s->sections, sec);
+    g_ptr_array_add(p->s->devices, NULL);
 
     if (!byte_reader_be32(&p->r, &sec->section_id, &err)) {
-        qs_error_wrap(errp, err, "section header", NULL);
+        qs_propagate(errp, err, "section header", NULL);
         return false;
     }
     if (type == QEMU_VM_SECTION_START || type == QEMU_VM_SECTION_FULL) {
@@ -422,19 +404,19 @@ static bool parse_section(Parser *p, uint8_t type, GError **errp)
         if (!byte_reader_u8(&p->r, &len, &err) || !byte_reader_take(&p->r, len, &idstr, &err) ||
             !byte_reader_be32(&p->r, &sec->instance_id, &err) ||
             !byte_reader_be32(&p->r, &sec->version_id, &err)) {
-            qs_error_wrap(errp, err, "section header", NULL);
+            qs_propagate(errp, err, "section header", NULL);
             return false;
         }
         sec->name = g_strndup((const char *)idstr, len);
         if (strlen(sec->name) != len) {
-            qs_error(errp, VMS_ERROR_INVALID, at, "section header", NULL,
-                     "section name contains a NUL byte");
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, "section header", NULL,
+                             "section name contains a NUL byte");
             return false;
         }
         if (type == QEMU_VM_SECTION_START) {
             if (g_hash_table_contains(p->started, GUINT_TO_POINTER(sec->section_id))) {
-                qs_error(errp, VMS_ERROR_INVALID, at, "section header", NULL,
-                         "section id %" PRIu32 " started twice", sec->section_id);
+                vms_error_set_at(errp, VMS_ERROR_INVALID, at, "section header", NULL,
+                                 "section id %" PRIu32 " started twice", sec->section_id);
                 return false;
             }
             g_hash_table_insert(p->started, GUINT_TO_POINTER(sec->section_id), sec);
@@ -443,9 +425,9 @@ static bool parse_section(Parser *p, uint8_t type, GError **errp)
         QemuStreamSection *start =
             g_hash_table_lookup(p->started, GUINT_TO_POINTER(sec->section_id));
         if (!start) {
-            qs_error(errp, VMS_ERROR_INVALID, at, "section header", NULL,
-                     "%s of section id %" PRIu32 ", which never started",
-                     qemu_section_type_name(type), sec->section_id);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, "section header", NULL,
+                             "%s of section id %" PRIu32 ", which never started",
+                             qemu_section_type_name(type), sec->section_id);
             return false;
         }
         sec->name = g_strdup(start->name);
@@ -468,9 +450,9 @@ static bool check_devices_seen(Parser *p, uint64_t at, GError **errp)
         if (!qnum_get_uint(qdict_get(dev, "instance_id"), &instance_id) ||
             instance_id > UINT32_MAX ||
             !qemu_stream_find_section(p->s, name, (uint32_t)instance_id)) {
-            qs_error(errp, VMS_ERROR_INVALID, at, NULL, NULL,
-                     "the vmdesc describes section '%s' instance %" PRIu64
-                     ", which is not in the stream", name, instance_id);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL,
+                             "the vmdesc describes section '%s' instance %" PRIu64
+                             ", which is not in the stream", name, instance_id);
             return false;
         }
     }
@@ -487,22 +469,23 @@ static bool parse_stream(Parser *p, GError **errp)
 
     byte_reader_init(&p->r, d, n, 0);
     if (!byte_reader_be32(&p->r, &magic, &err)) {
-        qs_error_wrap(errp, err, "header", NULL);
+        qs_propagate(errp, err, "header", NULL);
         return false;
     }
     if (magic != QEMU_VM_FILE_MAGIC) {
-        qs_error(errp, VMS_ERROR_INVALID, 0, "header", NULL,
-                 "bad magic 0x%08" PRIx32 ", expected 0x%08x (QEVM)", magic, QEMU_VM_FILE_MAGIC);
+        vms_error_set_at(errp, VMS_ERROR_INVALID, 0, "header", NULL,
+                         "bad magic 0x%08" PRIx32 ", expected 0x%08x (QEVM)", magic,
+                         QEMU_VM_FILE_MAGIC);
         return false;
     }
     if (!byte_reader_be32(&p->r, &s->version, &err)) {
-        qs_error_wrap(errp, err, "header", NULL);
+        qs_propagate(errp, err, "header", NULL);
         return false;
     }
     if (s->version != QEMU_VM_FILE_VERSION) {
-        qs_error(errp, VMS_ERROR_VERSION, 4, "header", NULL,
-                 "unsupported stream version %" PRIu32 ", expected %u", s->version,
-                 QEMU_VM_FILE_VERSION);
+        vms_error_set_at(errp, VMS_ERROR_VERSION, 4, "header", NULL,
+                         "unsupported stream version %" PRIu32 ", expected %u", s->version,
+                         QEMU_VM_FILE_VERSION);
         return false;
     }
     if (!load_vmdesc(s, d, n, p->devices, errp)) {
@@ -514,15 +497,15 @@ static bool parse_stream(Parser *p, GError **errp)
         uint8_t tag;
         if (!byte_reader_u8(&p->r, &tag, &err)) {
             g_clear_error(&err);
-            qs_error(errp, VMS_ERROR_TRUNCATED, at, NULL, NULL,
-                     "truncated: stream ends without EOF (0x00)");
+            vms_error_set_at(errp, VMS_ERROR_TRUNCATED, at, NULL, NULL,
+                             "truncated: stream ends without EOF (0x00)");
             return false;
         }
         switch (tag) {
         case QEMU_VM_CONFIGURATION:
             if (s->has_config || s->sections->len) {
-                qs_error(errp, VMS_ERROR_INVALID, at, NULL, NULL,
-                         "configuration section not right after the header");
+                vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL,
+                                 "configuration section not right after the header");
                 return false;
             }
             s->config_offset = at + 1;
@@ -544,8 +527,9 @@ static bool parse_stream(Parser *p, GError **errp)
                 uint64_t b;
                 if (bits && qnum_get_uint(bits, &b)) {
                     if (b < 9 || b > 16) {
-                        qs_error(errp, VMS_ERROR_INVALID, s->config_offset, "configuration",
-                                 NULL, "target-page-bits %" PRIu64 " out of range 9..16", b);
+                        vms_error_set_at(errp, VMS_ERROR_INVALID, s->config_offset, "configuration",
+                                         NULL, "target-page-bits %" PRIu64
+                                         " out of range 9..16", b);
                         return false;
                     }
                     page_size = 1u << b;
@@ -565,27 +549,28 @@ static bool parse_stream(Parser *p, GError **errp)
                 return false;
             }
             if (s->has_vmdesc && at + 1 != s->vmdesc_offset) {
-                qs_error(errp, VMS_ERROR_INVALID, at + 1, NULL, NULL,
-                         "unexpected data after EOF (the vmdesc starts at offset %" PRIu64 ")",
-                         s->vmdesc_offset);
+                vms_error_set_at(errp, VMS_ERROR_INVALID, at + 1, NULL, NULL,
+                                 "unexpected data after EOF (the vmdesc starts at offset %"
+                                 PRIu64 ")",
+                                 s->vmdesc_offset);
                 return false;
             }
             if (!s->has_vmdesc && byte_reader_left(&p->r)) {
-                qs_error(errp, VMS_ERROR_INVALID, at + 1, NULL, NULL,
-                         "unexpected data after EOF: 0x%02x", p->r.data[p->r.pos]);
+                vms_error_set_at(errp, VMS_ERROR_INVALID, at + 1, NULL, NULL,
+                                 "unexpected data after EOF: 0x%02x", p->r.data[p->r.pos]);
                 return false;
             }
             return true;
         case QEMU_VM_COMMAND:
-            qs_error(errp, VMS_ERROR_INVALID, at, NULL, NULL,
-                     "QEMU_VM_COMMAND (postcopy/COLO) is not supported");
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL,
+                             "QEMU_VM_COMMAND (postcopy/COLO) is not supported");
             return false;
         case QEMU_VM_VMDESCRIPTION:
-            qs_error(errp, VMS_ERROR_INVALID, at, NULL, NULL, "vmdesc (0x06) before EOF");
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL, "vmdesc (0x06) before EOF");
             return false;
         default:
-            qs_error(errp, VMS_ERROR_INVALID, at, NULL, NULL, "unknown section type 0x%02x",
-                     tag);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL, "unknown section type 0x%02x",
+                             tag);
             return false;
         }
     }
@@ -596,6 +581,7 @@ QemuStream *qemu_stream_parse(GBytes *data, GError **errp)
     QemuStream *s = g_new0(QemuStream, 1);
     s->input = g_bytes_ref(data);
     s->sections = g_ptr_array_new_with_free_func(section_free);
+    s->devices = g_ptr_array_new_with_free_func((GDestroyNotify)qs_device_free);
     s->page_size = DEFAULT_PAGE_SIZE;
 
     Parser p = {
@@ -655,44 +641,104 @@ uint64_t qemu_stream_eof_offset(const QemuStream *s)
     return s->eof_offset;
 }
 
+/* ---- walking ------------------------------------------------------------ */
+
+static bool visit_header(Visitor *v, const QemuStream *s, GError **errp)
+{
+    char *magic = "QEVM";
+    uint32_t version = s->version;
+    if (!visit_start_struct(v, "header", NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_type_str(v, "magic", &magic, errp) &&
+              visit_type_uint32(v, "version", &version, errp) &&
+              visit_check_struct(v, errp);
+    visit_end_struct(v);
+    return ok;
+}
+
+static bool visit_configuration(Visitor *v, const QemuStream *s, GError **errp)
+{
+    uint64_t offset = s->config_offset, size;
+    if (!s->has_config) {
+        return visit_type_null(v, "configuration", errp);
+    }
+    size = g_bytes_get_size(s->config_payload);
+    if (!visit_start_struct(v, "configuration", NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_type_uint64(v, "offset", &offset, errp) &&
+              visit_type_uint64(v, "size", &size, errp);
+    qdict_foreach(s->config, key, val) {
+        ok = ok && qobject_visit(v, key, val, errp);
+    }
+    ok = ok && visit_check_struct(v, errp);
+    visit_end_struct(v);
+    return ok;
+}
+
+static bool visit_section(Visitor *v, const QemuStreamSection *sec, const QsDevice *dev,
+                          GError **errp)
+{
+    char *name = sec->name, *type = (char *)qemu_section_type_name(sec->type);
+    uint32_t instance_id = sec->instance_id, section_id = sec->section_id;
+    uint32_t version_id = sec->version_id;
+    uint64_t offset = sec->offset, size = sec->size;
+    if (!visit_start_struct(v, NULL, NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_type_str(v, "name", &name, errp) &&
+              visit_type_uint32(v, "instance-id", &instance_id, errp) &&
+              visit_type_uint32(v, "section-id", &section_id, errp) &&
+              visit_type_uint32(v, "version-id", &version_id, errp) &&
+              visit_type_str(v, "type", &type, errp) &&
+              visit_type_uint64(v, "offset", &offset, errp) &&
+              visit_type_uint64(v, "size", &size, errp) &&
+              (dev ? qs_device_save(v, "state", dev, dev->state, NULL, errp)
+                   : qobject_visit(v, "state", sec->state, errp)) &&
+              visit_check_struct(v, errp);
+    visit_end_struct(v);
+    return ok;
+}
+
+static bool visit_sections(Visitor *v, const QemuStream *s, GError **errp)
+{
+    size_t n = s->sections->len;
+    if (!visit_start_list(v, "sections", &n, errp)) {
+        return false;
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        visit_next_list(v);
+        ok = visit_section(v, g_ptr_array_index(s->sections, i),
+                           g_ptr_array_index(s->devices, i), errp);
+    }
+    ok = ok && visit_check_list(v, errp);
+    visit_end_list(v);
+    return ok;
+}
+
+bool qemu_stream_visit(Visitor *v, const char *name, const QemuStream *s, bool with_vmdesc,
+                       GError **errp)
+{
+    if (!visit_start_struct(v, name, NULL, errp)) {
+        return false;
+    }
+    bool ok = visit_header(v, s, errp) && visit_configuration(v, s, errp) &&
+              visit_sections(v, s, errp) &&
+              (!with_vmdesc || qobject_visit(v, "vmdesc", s->vmdesc, errp)) &&
+              visit_check_struct(v, errp);
+    visit_end_struct(v);
+    return ok;
+}
+
 QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc)
 {
-    QObject *root = qdict_new();
-    QObject *header = qdict_new();
-    qdict_put(header, "magic", qstring_from_str("QEVM"));
-    qdict_put(header, "version", qnum_from_uint(s->version));
-    qdict_put(root, "header", header);
-
-    if (s->has_config) {
-        QObject *config = qdict_new();
-        qdict_put(config, "offset", qnum_from_uint(s->config_offset));
-        qdict_put(config, "size", qnum_from_uint(g_bytes_get_size(s->config_payload)));
-        qdict_foreach(s->config, key, val) {
-            qdict_put(config, key, qobject_ref(val));
-        }
-        qdict_put(root, "configuration", config);
-    } else {
-        qdict_put(root, "configuration", NULL);
-    }
-
-    QObject *list = qlist_new();
-    for (size_t i = 0; i < s->sections->len; i++) {
-        const QemuStreamSection *sec = g_ptr_array_index(s->sections, i);
-        QObject *o = qdict_new();
-        qdict_put(o, "name", qstring_from_str(sec->name));
-        qdict_put(o, "instance-id", qnum_from_uint(sec->instance_id));
-        qdict_put(o, "section-id", qnum_from_uint(sec->section_id));
-        qdict_put(o, "version-id", qnum_from_uint(sec->version_id));
-        qdict_put(o, "type", qstring_from_str(qemu_section_type_name(sec->type)));
-        qdict_put(o, "offset", qnum_from_uint(sec->offset));
-        qdict_put(o, "size", qnum_from_uint(sec->size));
-        qdict_put(o, "state", qobject_ref(sec->state));
-        qlist_append(list, o);
-    }
-    qdict_put(root, "sections", list);
-    if (with_vmdesc) {
-        qdict_put(root, "vmdesc", qobject_ref(s->vmdesc));
-    }
+    Visitor *v = qobject_output_visitor_new();
+    bool ok = qemu_stream_visit(v, NULL, s, with_vmdesc, NULL);
+    g_assert(ok);           /* the QObject output visitor never fails */
+    QObject *root = qobject_output_visitor_take(v);
+    visit_free(v);
     return root;
 }
 

@@ -48,6 +48,7 @@ typedef struct UsdtThread {
 } UsdtThread;
 
 __thread bool vms_usdt_counting;
+__thread unsigned vms_usdt_quiet;
 static __thread UsdtThread thread;
 
 static void count(VmsUsdtFn fn, uint64_t bytes)
@@ -127,6 +128,9 @@ static void section_done(bool load, bool ok)
 void vms_usdt_vmsd_start(bool load, const char *vmsd)
 {
     UsdtThread *t = &thread;
+    if (vms_usdt_quiet) {
+        return;
+    }
     unsigned depth = t->depth++;
 
     if (depth == 0) {
@@ -145,6 +149,9 @@ void vms_usdt_vmsd_done(bool load, const char *vmsd, bool ok)
     UsdtThread *t = &thread;
     unsigned depth = t->depth - 1;
 
+    if (vms_usdt_quiet) {
+        return;
+    }
     if (t->depth == 0) {
         return;     /* unbalanced: never happens with the engine's pairing */
     }

@@ -4,6 +4,8 @@ lib_visitors_libvisitors_la_SOURCES = \
 	lib/include/vmscope/visitor.h lib/visitors/visitor-impl.h lib/visitors/visitor.c \
 	lib/include/vmscope/qobject-visitor.h \
 	lib/visitors/qobject-output-visitor.c lib/visitors/qobject-input-visitor.c \
+	lib/visitors/qobject-walk.c \
 	lib/include/vmscope/pretty-visitor.h lib/visitors/pretty-visitor.c \
+	lib/include/vmscope/string-visitor.h lib/visitors/string-input-visitor.c \
 	lib/include/vmscope/qemufile-visitor.h \
 	lib/visitors/qemufile-output-visitor.c lib/visitors/qemufile-input-visitor.c

@@ -27,6 +27,7 @@ typedef enum PrettyNodeKind {
     PRETTY_STRUCT,
     PRETTY_LIST,
     PRETTY_ABSENT,      /* an optional member that is not there */
+    PRETTY_NULL,        /* a value known to be absent (visit_type_null) */
 } PrettyNodeKind;
 
 typedef struct PrettyNode {
@@ -203,6 +204,12 @@ static bool pov_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
     return true;
 }
 
+static bool pov_type_null(Visitor *v, const char *name, GError **errp)
+{
+    pov_add(to_pov(v), pretty_node_new(PRETTY_NULL, name));
+    return true;
+}
+
 /* Rendering. */
 
 static void pretty_indent(GString *out, unsigned depth)
@@ -360,6 +367,10 @@ static void pretty_render(GString *out, const PrettyNode *n, const char *label, 
         pretty_label(out, label);
         g_string_append(out, "absent\n");
         break;
+    case PRETTY_NULL:
+        pretty_label(out, label);
+        g_string_append(out, "null\n");
+        break;
     case PRETTY_BUFFER:
         pretty_render_buffer(out, n, label, depth);
         break;
@@ -395,6 +406,7 @@ Visitor *pretty_output_visitor_new(void)
     v->type_str = pov_type_str;
     v->type_number = pov_type_number;
     v->type_buffer = pov_type_buffer;
+    v->type_null = pov_type_null;
     v->free = pov_free;
     pov->top = pretty_node_new(PRETTY_LIST, NULL);
     pov->stack = g_ptr_array_new();

@@ -45,12 +45,10 @@ static Frame *top_frame(QemuFileInputVisitor *qfi)
     return qfi->frames->len ? &g_array_index(qfi->frames, Frame, qfi->frames->len - 1) : NULL;
 }
 
-/* Turn a ByteReader error into "PATH: offset N: ..." */
+/* A ByteReader error (it has the offset), located at the member `name` too. */
 static bool fail(Visitor *v, const char *name, GError *local, GError **errp)
 {
-    visit_error(v, name, errp, (VmsErrorCode)local->code, "%s", local->message);
-    g_error_free(local);
-    return false;
+    return visit_error_propagate(v, name, local, errp);
 }
 
 static bool get_be(Visitor *v, const char *name, unsigned bytes, uint64_t *out, GError **errp)
@@ -136,9 +134,8 @@ static bool read_subsection_header(Visitor *v, const char *name, VisitStructInfo
         return false;
     }
     if (mark != QEMUFILE_VM_SUBSECTION) {
-        visit_error(v, name, errp, VMS_ERROR_INVALID,
-                    "offset %" PRIu64 ": expected a subsection (0x05), found 0x%02x",
-                    at, (unsigned)mark);
+        visit_error_at(v, name, at, errp, VMS_ERROR_INVALID,
+                       "expected a subsection (0x05), found 0x%02x", (unsigned)mark);
         return false;
     }
     if (!get_be(v, name, 1, &len, errp)) {
@@ -150,9 +147,8 @@ static bool read_subsection_header(Visitor *v, const char *name, VisitStructInfo
     }
     if (len != strlen(info->vmsd_name) || memcmp(idstr, info->vmsd_name, len) != 0) {
         g_autofree char *found = g_strndup((const char *)idstr, len);
-        visit_error(v, name, errp, VMS_ERROR_INVALID,
-                    "offset %" PRIu64 ": expected subsection '%s', found '%s'",
-                    name_at, info->vmsd_name, found);
+        visit_error_at(v, name, name_at, errp, VMS_ERROR_INVALID,
+                       "expected subsection '%s', found '%s'", info->vmsd_name, found);
         return false;
     }
     uint64_t version_at = byte_reader_offset(r);
@@ -160,9 +156,8 @@ static bool read_subsection_header(Visitor *v, const char *name, VisitStructInfo
         return false;
     }
     if (version > INT_MAX) {
-        visit_error(v, name, errp, VMS_ERROR_VERSION,
-                    "offset %" PRIu64 ": subsection version %" PRIu64 " out of range",
-                    version_at, version);
+        visit_error_at(v, name, version_at, errp, VMS_ERROR_VERSION,
+                       "subsection version %" PRIu64 " out of range", version);
         return false;
     }
     vms_usdt_get_subsection_header(len);
@@ -210,9 +205,9 @@ static bool qfi_check_struct(Visitor *v, GError **errp)
         return true;
     }
     bool dup = seen_before(f, found);
-    visit_error(v, NULL, errp, dup ? VMS_ERROR_EXTRA : VMS_ERROR_NOT_FOUND,
-                "offset %" PRIu64 ": %s subsection '%s'", byte_reader_offset(qfi->r),
-                dup ? "duplicate" : "unknown", found);
+    visit_error_at(v, NULL, byte_reader_offset(qfi->r), errp,
+                   dup ? VMS_ERROR_EXTRA : VMS_ERROR_NOT_FOUND, "%s subsection '%s'",
+                   dup ? "duplicate" : "unknown", found);
     return false;
 }
 
@@ -245,8 +240,7 @@ static bool qfi_type_bool(Visitor *v, const char *name, bool *obj, GError **errp
         return false;
     }
     if (b > 1) {
-        visit_error(v, name, errp, VMS_ERROR_INVALID,
-                    "offset %" PRIu64 ": invalid bool value %" PRIu64, at, b);
+        visit_error_at(v, name, at, errp, VMS_ERROR_INVALID, "invalid bool value %" PRIu64, b);
         return false;
     }
     *obj = b;
@@ -291,8 +285,7 @@ static bool qfi_type_str(Visitor *v, const char *name, char **obj, GError **errp
         return fail(v, name, local, errp);
     }
     if (memchr(p, '\0', len)) {
-        visit_error(v, name, errp, VMS_ERROR_INVALID,
-                    "offset %" PRIu64 ": string contains a NUL byte", at);
+        visit_error_at(v, name, at, errp, VMS_ERROR_INVALID, "string contains a NUL byte");
         return false;
     }
     *obj = g_strndup((const char *)p, len);
@@ -321,6 +314,24 @@ static bool qfi_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
     return true;
 }
 
+/* QEMU's VMS_NULLPTR_MARKER: an array-of-pointers element that is NULL. */
+static bool qfi_type_null(Visitor *v, const char *name, GError **errp)
+{
+    uint64_t at = byte_reader_offset(to_qfi(v)->r);
+    uint64_t b;
+    vms_usdt_get(VMS_USDT_QEMU_GET_BYTE, 1);
+    if (!get_be(v, name, 1, &b, errp)) {
+        return false;
+    }
+    if (b != QEMUFILE_NULLPTR_MARKER) {
+        visit_error_at(v, name, at, errp, VMS_ERROR_INVALID,
+                       "null pointer marker is 0x%02x, expected 0x%02x", (unsigned)b,
+                       QEMUFILE_NULLPTR_MARKER);
+        return false;
+    }
+    return true;
+}
+
 static void qfi_free(Visitor *v)
 {
     g_array_free(to_qfi(v)->frames, TRUE);
@@ -343,6 +354,7 @@ Visitor *qemufile_input_visitor_new(ByteReader *r)
     v->type_str = qfi_type_str;
     v->type_number = qfi_type_number;
     v->type_buffer = qfi_type_buffer;
+    v->type_null = qfi_type_null;
     v->free = qfi_free;
     qfi->r = r;
     qfi->frames = g_array_new(FALSE, TRUE, sizeof(Frame));

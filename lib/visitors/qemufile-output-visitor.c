@@ -114,6 +114,13 @@ static bool qfo_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
     return true;
 }
 
+static bool qfo_type_null(Visitor *v, const char *name, GError **errp)
+{
+    vms_usdt_put(VMS_USDT_QEMU_PUT_BYTE, 1);
+    byte_writer_u8(writer(v), QEMUFILE_NULLPTR_MARKER);
+    return true;
+}
+
 Visitor *qemufile_output_visitor_new(ByteWriter *w)
 {
     QemuFileOutputVisitor *qfo = g_new0(QemuFileOutputVisitor, 1);
@@ -129,6 +136,7 @@ Visitor *qemufile_output_visitor_new(ByteWriter *w)
     v->type_str = qfo_type_str;
     v->type_number = qfo_type_number;
     v->type_buffer = qfo_type_buffer;
+    v->type_null = qfo_type_null;
     qfo->w = w;
     return v;
 }

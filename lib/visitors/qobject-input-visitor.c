@@ -377,6 +377,12 @@ static bool qiv_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
     return true;
 }
 
+static bool qiv_type_null(Visitor *v, const char *name, GError **errp)
+{
+    QObject *q;
+    return qiv_get_typed(to_qiv(v), name, QTYPE_NULL, "null", QEMU_TYPE, "null", &q, errp);
+}
+
 static void qiv_free(Visitor *v)
 {
     g_array_free(to_qiv(v)->stack, TRUE);
@@ -420,6 +426,7 @@ Visitor *qobject_input_visitor_new(QObject *root)
     v->type_str = qiv_type_str;
     v->type_number = qiv_type_number;
     v->type_buffer = qiv_type_buffer;
+    v->type_null = qiv_type_null;
     v->free = qiv_free;
     qiv->root = qobject_ref(root);
     qiv->stack = g_array_new(FALSE, TRUE, sizeof(QivFrame));

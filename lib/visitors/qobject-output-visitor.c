@@ -102,6 +102,12 @@ static bool qov_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t l
     return true;
 }
 
+static bool qov_type_null(Visitor *v, const char *name, GError **errp)
+{
+    qov_add(to_qov(v), name, NULL);
+    return true;
+}
+
 static void qov_free(Visitor *v)
 {
     QObjectOutputVisitor *qov = to_qov(v);
@@ -124,6 +130,7 @@ Visitor *qobject_output_visitor_new(void)
     v->type_str = qov_type_str;
     v->type_number = qov_type_number;
     v->type_buffer = qov_type_buffer;
+    v->type_null = qov_type_null;
     v->free = qov_free;
     qov->stack = g_ptr_array_new();
     return v;

@@ -33,6 +33,7 @@ struct Visitor {
     bool (*type_str)(Visitor *v, const char *name, char **obj, GError **errp);
     bool (*type_number)(Visitor *v, const char *name, double *obj, GError **errp);
     bool (*type_buffer)(Visitor *v, const char *name, uint8_t *buf, size_t len, GError **errp);
+    bool (*type_null)(Visitor *v, const char *name, GError **errp);
 
     void (*free)(Visitor *v);       /* frees the implementation's own data, not v */
 
@@ -41,9 +42,17 @@ struct Visitor {
 
 void visitor_init(Visitor *v, VisitorType type);
 
-/* Set *errp to "PATH: message", PATH being visit_path(v, name). */
-void visit_error(const Visitor *v, const char *name, GError **errp, VmsErrorCode code,
-                 const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+/*
+ * visit_error() for formats with byte offsets: the error is located at
+ * `offset` (absolute, in the input) and at the member `name`.
+ */
+void visit_error_at(const Visitor *v, const char *name, uint64_t offset, GError **errp,
+                    VmsErrorCode code, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
+/*
+ * Locate an error from below the visitor (a ByteReader's, which has the
+ * offset) at the member `name`, and pass it on to errp.  Returns false.
+ */
+bool visit_error_propagate(const Visitor *v, const char *name, GError *err, GError **errp);
 
 /* Depth of nesting (0 at top level) and, inside a list, the current index. */
 size_t visit_depth(const Visitor *v);

@@ -97,19 +97,40 @@ char *visit_path(const Visitor *v, const char *name)
     return g_string_free(s, FALSE);
 }
 
+static void error_va(const Visitor *v, const char *name, uint64_t offset, GError **errp,
+                     VmsErrorCode code, const char *fmt, va_list ap) G_GNUC_PRINTF(6, 0);
+static void error_va(const Visitor *v, const char *name, uint64_t offset, GError **errp,
+                     VmsErrorCode code, const char *fmt, va_list ap)
+{
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    g_autofree char *path = visit_path(v, name);
+    vms_error_set_at(errp, code, offset, NULL, path, "%s", msg);
+}
+
 void visit_error(const Visitor *v, const char *name, GError **errp, VmsErrorCode code,
                  const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    error_va(v, name, VMS_NO_OFFSET, errp, code, fmt, ap);
     va_end(ap);
+}
+
+void visit_error_at(const Visitor *v, const char *name, uint64_t offset, GError **errp,
+                    VmsErrorCode code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_va(v, name, offset, errp, code, fmt, ap);
+    va_end(ap);
+}
+
+bool visit_error_propagate(const Visitor *v, const char *name, GError *err, GError **errp)
+{
     g_autofree char *path = visit_path(v, name);
-    if (*path) {
-        g_set_error(errp, VMS_ERROR, code, "%s: %s", path, msg);
-    } else {
-        g_set_error_literal(errp, VMS_ERROR, code, msg);
-    }
+    vms_error_locate(err, VMS_NO_OFFSET, NULL, path);
+    g_propagate_error(errp, err);
+    return false;
 }
 
 static void push(Visitor *v, const char *name, bool is_list)
@@ -267,6 +288,11 @@ bool visit_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t len, G
 {
     vms_usdt_visit(VMS_USDT_VISIT_TYPE_BUFFER, name);
     return v->type_buffer(v, name, buf, len, errp);
+}
+
+bool visit_type_null(Visitor *v, const char *name, GError **errp)
+{
+    return v->type_null(v, name, errp);
 }
 
 void visit_free(Visitor *v)

@@ -1,4 +1,5 @@
-# lib/vmstate: the VMState engine (one walk) and descriptions as data.
+# lib/vmstate: the VMState engine (one walk), the field types, descriptions as data.
 noinst_LTLIBRARIES += lib/vmstate/libvmstate.la
 lib_vmstate_libvmstate_la_SOURCES = \
-	lib/include/vmscope/vmstate.h lib/vmstate/vmstate.c lib/vmstate/vmstate-desc.c
+	lib/include/vmscope/vmstate.h lib/vmstate/vmstate-impl.h \
+	lib/vmstate/vmstate.c lib/vmstate/vmstate-types.c lib/vmstate/vmstate-desc.c

@@ -16,25 +16,20 @@
 #include <string.h>
 
 #include "vmscope/error.h"
+#include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
 
 /* ---- checking ---- */
 
-static bool type_is_int(VMStateType t)
+static bool info_is_int(const VMStateInfo *info)
 {
-    return t >= VMSTATE_TYPE_INT8 && t <= VMSTATE_TYPE_UINT64;
+    return info && (info->flags & VMSTATE_INFO_INT);
 }
 
-static size_t scalar_size(VMStateType t)
+/* Unused bytes: no state, and as many as the field says. */
+static bool info_is_unused(const VMStateInfo *info)
 {
-    static const size_t sizes[] = {
-        [VMSTATE_TYPE_BOOL] = 1,
-        [VMSTATE_TYPE_INT8] = 1, [VMSTATE_TYPE_INT16] = 2,
-        [VMSTATE_TYPE_INT32] = 4, [VMSTATE_TYPE_INT64] = 8,
-        [VMSTATE_TYPE_UINT8] = 1, [VMSTATE_TYPE_UINT16] = 2,
-        [VMSTATE_TYPE_UINT32] = 4, [VMSTATE_TYPE_UINT64] = 8,
-    };
-    return t <= VMSTATE_TYPE_UINT64 ? sizes[t] : 0;
+    return (info->flags & VMSTATE_INFO_NO_STATE) && info->size == 0;
 }
 
 static bool check_range(const char *path, const char *what, size_t offset, size_t len,
@@ -54,43 +49,81 @@ static const VMStateField *varray_length_field(const VMStateDescription *vmsd,
                                                const VMStateField *field)
 {
     for (const VMStateField *f = vmsd->fields; f < field; f++) {
-        if (f->shape == VMSTATE_SINGLE && type_is_int(f->type) &&
-            f->type == field->num_type && f->offset == field->num_offset) {
+        if (f->shape == VMSTATE_SINGLE && !f->continues && info_is_int(f->info) &&
+            f->info == field->num_info && f->offset == field->num_offset) {
             return f;
         }
     }
     return NULL;
 }
 
+typedef struct CheckLimits {
+    int max_depth;
+} CheckLimits;
+
 static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const char *prefix,
-                       int depth, GError **errp);
+                       int depth, const CheckLimits *lim, GError **errp);
 
-static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
-                        size_t state_size, const char *path, int depth, GError **errp)
+/* A field that continues a run: after a field of its name, both SINGLE or ARRAY. */
+static bool check_run(const VMStateDescription *vmsd, const VMStateField *f, const char *path,
+                      GError **errp)
 {
-    const char *tname = vmstate_type_name(f->type, false);
-    size_t total;
-
-    if (!tname) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: unknown type %d", path, (int)f->type);
-        return false;
+    const VMStateField *first = f;
+    while (first > vmsd->fields && first->continues) {
+        first--;
     }
-    if (f->equal && !type_is_int(f->type)) {
+    if (first->continues || strcmp(first->name, f->name) != 0) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                    "%s: only integer fields can be _equal, not %s", path, tname);
+                    "%s: continues a run, but does not follow a field of its name", path);
         return false;
     }
-    if (scalar_size(f->type) && f->size != scalar_size(f->type)) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: %s must have size %zu, not %zu",
-                    path, tname, scalar_size(f->type), f->size);
-        return false;
-    }
-    if (f->type == VMSTATE_TYPE_UNUSED) {
-        if (f->shape != VMSTATE_SINGLE) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: unused fields cannot be arrays",
-                        path);
+    for (const VMStateField *r = first; r <= f; r++) {
+        if (r->shape != VMSTATE_SINGLE && r->shape != VMSTATE_ARRAY) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                        "%s: runs are made of single elements and fixed arrays", path);
             return false;
         }
+    }
+    if (f->version_id != first->version_id) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "%s: version %d differs from the version %d of its run", path,
+                    f->version_id, first->version_id);
+        return false;
+    }
+    return true;
+}
+
+static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
+                        size_t state_size, const char *path, int depth, const CheckLimits *lim,
+                        GError **errp)
+{
+    const VMStateInfo *info = f->info;
+    size_t total;
+
+    if (!info) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: field without a type", path);
+        return false;
+    }
+    if (info->size && f->size != info->size) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: %s must have size %zu, not %zu",
+                    path, info->name, info->size, f->size);
+        return false;
+    }
+    if (info_is_unused(info) && f->shape != VMSTATE_SINGLE) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: unused fields cannot be arrays",
+                    path);
+        return false;
+    }
+    if ((info->flags & VMSTATE_INFO_NO_STATE) && f->shape != VMSTATE_SINGLE &&
+        f->shape != VMSTATE_ARRAY) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "%s: %s fields are single elements or fixed arrays", path, info->name);
+        return false;
+    }
+    if (f->continues && !check_run(vmsd, f, path, errp)) {
+        return false;
+    }
+    if (info_is_unused(info)) {
         if (f->size > VMSTATE_UNUSED_MAX) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
                         "%s: unused size %zu exceeds the limit %u", path, f->size,
@@ -106,7 +139,7 @@ static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
 
     switch (f->shape) {
     case VMSTATE_SINGLE:
-        if (f->type != VMSTATE_TYPE_UNUSED &&
+        if (!(info->flags & VMSTATE_INFO_NO_STATE) &&
             !check_range(path, "", f->offset, f->size, state_size, errp)) {
             return false;
         }
@@ -130,26 +163,26 @@ static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
             if (!check_range(path, "segment offset at ", f->offset, 8, state_size, errp)) {
                 return false;
             }
-        } else if (!check_range(path, "", f->offset, total, state_size, errp)) {
+        } else if (!(info->flags & VMSTATE_INFO_NO_STATE) &&
+                   !check_range(path, "", f->offset, total, state_size, errp)) {
             return false;
         }
         if (f->shape == VMSTATE_ARRAY) {
             break;
         }
-        if (!type_is_int(f->num_type)) {
+        if (!info_is_int(f->num_info)) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                         "%s: the length must be an integer type", path);
             return false;
         }
-        if (!check_range(path, "length at ", f->num_offset, scalar_size(f->num_type),
+        if (!check_range(path, "length at ", f->num_offset, f->num_info->size,
                          state_size, errp)) {
             return false;
         }
         if (f->shape == VMSTATE_VARRAY && !varray_length_field(vmsd, f)) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                         "%s: the length of a variable array must be an earlier %s field"
-                        " (at offset %zu)", path, vmstate_type_name(f->num_type, false),
-                        f->num_offset);
+                        " (at offset %zu)", path, f->num_info->name, f->num_offset);
             return false;
         }
         break;
@@ -159,24 +192,24 @@ static bool check_field(const VMStateDescription *vmsd, const VMStateField *f,
         return false;
     }
 
-    if (f->type == VMSTATE_TYPE_STRUCT) {
+    if (info->flags & VMSTATE_INFO_STRUCT) {
         if (!f->vmsd) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: struct without a description",
                         path);
             return false;
         }
-        return check_vmsd(f->vmsd, f->size, path, depth + 1, errp);
+        return check_vmsd(f->vmsd, f->size, path, depth + 1, lim, errp);
     }
     return true;
 }
 
 static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const char *prefix,
-                       int depth, GError **errp)
+                       int depth, const CheckLimits *lim, GError **errp)
 {
     const char *where = prefix ? prefix : vmsd->name ? vmsd->name : "(unnamed)";
-    if (depth > VMSTATE_MAX_DEPTH) {
+    if (depth > lim->max_depth) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
-                    "%s: descriptions nested more than %d deep", where, VMSTATE_MAX_DEPTH);
+                    "%s: descriptions nested more than %d deep", where, lim->max_depth);
         return false;
     }
     if (!vmsd->name || !*vmsd->name) {
@@ -199,7 +232,7 @@ static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const 
     }
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
         g_autofree char *path = g_strdup_printf("%s.%s", where, f->name);
-        if (!check_field(vmsd, f, state_size, path, depth, errp)) {
+        if (!check_field(vmsd, f, state_size, path, depth, lim, errp)) {
             return false;
         }
     }
@@ -220,7 +253,13 @@ static bool check_vmsd(const VMStateDescription *vmsd, size_t state_size, const 
                         "%s: subsection name longer than 255 bytes", path);
             return false;
         }
-        if (!check_vmsd(sub, state_size, path, depth + 1, errp)) {
+        if (sub->has_presence && (sub->needed || sub->presence_offset >= state_size)) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                        "%s: presence byte at offset %zu outside the state size %zu, or with"
+                        " a needed()", path, sub->presence_offset, state_size);
+            return false;
+        }
+        if (!check_vmsd(sub, state_size, path, depth + 1, lim, errp)) {
             return false;
         }
     }
@@ -245,8 +284,8 @@ static uint64_t unused_bytes(const VMStateDescription *vmsd)
 {
     uint64_t total = 0;
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
-        uint64_t each = f->type == VMSTATE_TYPE_UNUSED ? f->size :
-                        f->type == VMSTATE_TYPE_STRUCT ? unused_bytes(f->vmsd) : 0;
+        uint64_t each = info_is_unused(f->info) ? f->size :
+                        f->info->flags & VMSTATE_INFO_STRUCT ? unused_bytes(f->vmsd) : 0;
         total = add_saturating(total, mul_saturating(each, f->shape == VMSTATE_SINGLE ? 1
                                                                                     : f->num));
     }
@@ -256,9 +295,10 @@ static uint64_t unused_bytes(const VMStateDescription *vmsd)
     return total;
 }
 
-bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **errp)
+static bool check_limited(const VMStateDescription *vmsd, size_t state_size,
+                          const CheckLimits *lim, GError **errp)
 {
-    if (!check_vmsd(vmsd, state_size, NULL, 1, errp)) {
+    if (!check_vmsd(vmsd, state_size, NULL, 1, lim, errp)) {
         return false;
     }
     if (unused_bytes(vmsd) > VMSTATE_UNUSED_MAX) {
@@ -270,6 +310,12 @@ bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **e
     return true;
 }
 
+bool vmstate_check(const VMStateDescription *vmsd, size_t state_size, GError **errp)
+{
+    static const CheckLimits limits = { .max_depth = VMSTATE_MAX_DEPTH };
+    return check_limited(vmsd, state_size, &limits, errp);
+}
+
 /* ---- describing ---- */
 
 QObject *vmstate_describe(const VMStateDescription *vmsd)
@@ -278,15 +324,17 @@ QObject *vmstate_describe(const VMStateDescription *vmsd)
     qdict_put(d, "name", qstring_from_str(vmsd->name));
     qdict_put(d, "version", qnum_from_int(vmsd->version_id));
     qdict_put(d, "minimum_version", qnum_from_int(vmsd->minimum_version_id));
+    if (vmsd->has_presence) {
+        qdict_put(d, "presence_offset", qnum_from_uint(vmsd->presence_offset));
+    }
     QObject *fields = qlist_new();
     qdict_put(d, "fields", fields);
     for (const VMStateField *f = vmsd->fields; f && f->name; f++) {
         QObject *fd = qdict_new();
         qlist_append(fields, fd);
         qdict_put(fd, "name", qstring_from_str(f->name));
-        const char *tname = vmstate_type_name(f->type, f->equal);
-        qdict_put(fd, "type", qstring_from_str(tname ? tname : "invalid"));
-        if (f->type != VMSTATE_TYPE_UNUSED) {
+        qdict_put(fd, "type", qstring_from_str(f->info ? f->info->name : "invalid"));
+        if (!f->info || !(f->info->flags & VMSTATE_INFO_NO_STATE)) {
             qdict_put(fd, "offset", qnum_from_uint(f->offset));
         }
         qdict_put(fd, "size", qnum_from_uint(f->size));
@@ -309,14 +357,17 @@ QObject *vmstate_describe(const VMStateDescription *vmsd)
                 if (lf) {
                     qdict_put(ad, "length_field", qstring_from_str(lf->name));
                 } else {
-                    const char *lt = vmstate_type_name(f->num_type, false);
                     qdict_put(ad, "length_offset", qnum_from_uint(f->num_offset));
-                    qdict_put(ad, "length_type", qstring_from_str(lt ? lt : "invalid"));
+                    qdict_put(ad, "length_type", qstring_from_str(f->num_info ? f->num_info->name
+                                                                             : "invalid"));
                 }
             }
         }
-        if (f->type == VMSTATE_TYPE_STRUCT && f->vmsd) {
+        if (f->info && (f->info->flags & VMSTATE_INFO_STRUCT) && f->vmsd) {
             qdict_put(fd, "struct", vmstate_describe(f->vmsd));
+        }
+        if (f->continues) {
+            qdict_put(fd, "continues", qbool_from_bool(true));
         }
     }
     if (vmsd->subsections) {
@@ -336,8 +387,17 @@ typedef struct OwnedDescription {
     GPtrArray *allocs;          /* everything below it */
 } OwnedDescription;
 
+/*
+ * The JSON is read with the strict QObject input visitor, so its shape
+ * errors (a missing or unknown key, a value of the wrong type) name the
+ * path the way every other JSON reader of vmscope does; what the visitor
+ * cannot know (names, type names, ranges, which keys go together) is
+ * checked here and reported at the same path with visit_error.
+ */
 typedef struct Parser {
+    Visitor *v;
     GPtrArray *allocs;
+    int max_depth;
     GError **errp;
 } Parser;
 
@@ -348,155 +408,93 @@ static void *parser_alloc(Parser *p, size_t size)
     return mem;
 }
 
-static char *parser_strdup(Parser *p, const char *s)
+/* A non-empty string member, owned by the description. */
+static bool get_string(Parser *p, const char *key, const char **out)
 {
-    char *copy = g_strdup(s);
-    g_ptr_array_add(p->allocs, copy);
-    return copy;
-}
-
-static bool fail(Parser *p, VmsErrorCode code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static bool fail(Parser *p, VmsErrorCode code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error_literal(p->errp, VMS_ERROR, code, msg);
-    return false;
-}
-
-static bool expect_dict(Parser *p, const QObject *obj, const char *path)
-{
-    if (qobject_type(obj) != QTYPE_DICT) {
-        return fail(p, VMS_ERROR_INVALID, "%s: expected an object, got %s", path,
-                    qtype_name(qobject_type(obj)));
-    }
-    return true;
-}
-
-static bool only_keys(Parser *p, const QObject *dict, const char *path,
-                      const char *const *allowed)
-{
-    qdict_foreach(dict, key, val) {
-        (void)val;
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++) {
-            ok = ok || strcmp(*a, key) == 0;
-        }
-        if (!ok) {
-            return fail(p, VMS_ERROR_EXTRA, "%s: unknown key '%s'", path, key);
-        }
-    }
-    return true;
-}
-
-/* Member `key`: present (or an error if required), else *found = false. */
-static bool member(Parser *p, const QObject *dict, const char *path, const char *key,
-                   bool required, QObject **out)
-{
-    *out = NULL;
-    if (!qdict_haskey(dict, key)) {
-        return required ? fail(p, VMS_ERROR_MISSING, "%s: missing key '%s'", path, key) : true;
-    }
-    *out = qdict_get(dict, key);
-    return true;
-}
-
-static bool get_string(Parser *p, const QObject *dict, const char *path, const char *key,
-                       bool required, const char **out)
-{
-    QObject *obj;
-    *out = NULL;
-    if (!member(p, dict, path, key, required, &obj)) {
+    char *s = NULL;
+    if (!visit_type_str(p->v, key, &s, p->errp)) {
         return false;
     }
-    if (!obj && !qdict_haskey(dict, key)) {
-        return true;
-    }
-    const char *s = qstring_get(obj);
-    if (!s || !*s) {
-        return fail(p, VMS_ERROR_INVALID, "%s.%s: expected a non-empty string, got %s", path,
-                    key, s ? "\"\"" : qtype_name(qobject_type(obj)));
+    g_ptr_array_add(p->allocs, s);
+    if (!*s) {
+        visit_error(p->v, key, p->errp, VMS_ERROR_INVALID, "expected a non-empty string");
+        return false;
     }
     *out = s;
     return true;
 }
 
-/* An integer from 0 to max; *out untouched if absent and not required. */
-static bool get_uint(Parser *p, const QObject *dict, const char *path, const char *key,
-                     bool required, uint64_t max, uint64_t *out)
+/* An integer member from 0 to max. */
+static bool get_uint(Parser *p, const char *key, uint64_t max, uint64_t *out)
 {
-    QObject *obj;
-    if (!member(p, dict, path, key, required, &obj)) {
+    uint64_t value;
+    if (!visit_type_uint64(p->v, key, &value, p->errp)) {
         return false;
     }
-    if (!obj && !qdict_haskey(dict, key)) {
-        return true;
+    if (value > max) {
+        visit_error(p->v, key, p->errp, VMS_ERROR_RANGE,
+                    "expected an integer from 0 to %" PRIu64 ", got %" PRIu64, max, value);
+        return false;
     }
-    uint64_t value;
-    if (qobject_type(obj) == QTYPE_INT && qnum_get_uint(obj, &value) && value <= max) {
-        *out = value;
-        return true;
-    }
-    g_autofree char *got = qobject_type(obj) == QTYPE_INT ? qobject_to_json(obj, false)
-                                                          : g_strdup(qtype_name(qobject_type(obj)));
-    if (max == UINT64_MAX) {
-        return fail(p, VMS_ERROR_INVALID, "%s.%s: expected a non-negative integer, got %s",
-                    path, key, got);
-    }
-    return fail(p, VMS_ERROR_INVALID, "%s.%s: expected an integer from 0 to %" PRIu64 ", got %s",
-                path, key, max, got);
+    *out = value;
+    return true;
 }
 
-static bool parse_type(const char *name, VMStateType *type, bool *equal)
+/* An optional member: absent leaves *out as it is. */
+static bool get_uint_opt(Parser *p, const char *key, uint64_t max, uint64_t *out)
 {
-    for (int t = VMSTATE_TYPE_BOOL; t <= VMSTATE_TYPE_STRUCT; t++) {
-        for (int e = 0; e < 2; e++) {
-            const char *n = vmstate_type_name((VMStateType)t, e);
-            if (n && strcmp(n, name) == 0) {
-                *type = (VMStateType)t;
-                *equal = e;
-                return true;
-            }
-        }
-    }
-    return false;
+    bool present = false;
+    return !visit_optional(p->v, key, &present) || get_uint(p, key, max, out);
 }
 
-static bool get_type(Parser *p, const QObject *dict, const char *path, const char *key,
-                     VMStateType *type, bool *equal)
+static bool get_type(Parser *p, const char *key, const VMStateInfo **info)
 {
     const char *name;
-    if (!get_string(p, dict, path, key, true, &name)) {
+    if (!get_string(p, key, &name)) {
         return false;
     }
-    if (!parse_type(name, type, equal)) {
-        return fail(p, VMS_ERROR_INVALID, "%s.%s: unknown type '%s'", path, key, name);
+    *info = vmstate_info_find(name);
+    if (!*info) {
+        visit_error(p->v, key, p->errp, VMS_ERROR_INVALID, "unknown type '%s'", name);
+        return false;
     }
     return true;
 }
 
-static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const char *path,
-                                            int depth, VMStateDescription *into);
-
-static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateField *fields,
-                        VMStateField *f)
+/* Open the struct `name`, run fn, check for unknown keys, close it. */
+static bool parse_struct(Parser *p, const char *name, bool (*fn)(Parser *p, void *opaque),
+                         void *opaque)
 {
-    static const char *const fixed_keys[] = { "kind", "length", NULL };
-    static const char *const variable_keys[] = { "kind", "max", "length_field", NULL };
-    static const char *const counted_keys[] = { "kind", "max", "length_offset", "length_type",
-                                                NULL };
+    if (!visit_start_struct(p->v, name, NULL, p->errp)) {
+        return false;
+    }
+    bool ok = fn(p, opaque) && visit_check_struct(p->v, p->errp);
+    visit_end_struct(p->v);
+    return ok;
+}
+
+static const VMStateDescription *parse_vmsd(Parser *p, const char *name, int depth,
+                                            VMStateDescription *into);
+
+typedef struct FieldCtx {
+    VMStateField *fields;       /* the description's fields so far */
+    VMStateField *f;            /* the one being read */
+    int depth;
+} FieldCtx;
+
+static bool parse_array_members(Parser *p, void *opaque)
+{
+    FieldCtx *c = opaque;
+    VMStateField *f = c->f;
     const char *kind;
     uint64_t value = 0;
 
-    if (!expect_dict(p, ad, path) || !get_string(p, ad, path, "kind", true, &kind)) {
+    if (!get_string(p, "kind", &kind)) {
         return false;
     }
     if (strcmp(kind, "fixed") == 0) {
         f->shape = VMSTATE_ARRAY;
-        if (!only_keys(p, ad, path, fixed_keys) ||
-            !get_uint(p, ad, path, "length", true, SIZE_MAX, &value)) {
+        if (!get_uint(p, "length", SIZE_MAX, &value)) {
             return false;
         }
         f->num = value;
@@ -505,181 +503,202 @@ static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateF
     if (strcmp(kind, "variable") == 0) {
         const char *lname;
         f->shape = VMSTATE_VARRAY;
-        if (!only_keys(p, ad, path, variable_keys) ||
-            !get_uint(p, ad, path, "max", true, SIZE_MAX, &value) ||
-            !get_string(p, ad, path, "length_field", true, &lname)) {
+        if (!get_uint(p, "max", SIZE_MAX, &value) || !get_string(p, "length_field", &lname)) {
             return false;
         }
         f->num = value;
-        for (const VMStateField *lf = fields; lf < f; lf++) {
+        for (const VMStateField *lf = c->fields; lf < f; lf++) {
             if (strcmp(lf->name, lname) == 0 && lf->shape == VMSTATE_SINGLE &&
-                type_is_int(lf->type)) {
+                !lf->continues && info_is_int(lf->info)) {
                 f->num_offset = lf->offset;
-                f->num_type = lf->type;
+                f->num_info = lf->info;
                 return true;
             }
         }
-        return fail(p, VMS_ERROR_INVALID,
-                    "%s.length_field: no earlier integer field named '%s'", path, lname);
+        visit_error(p->v, "length_field", p->errp, VMS_ERROR_INVALID,
+                    "no earlier integer field named '%s'", lname);
+        return false;
     }
     if (strcmp(kind, "partial") == 0 || strcmp(kind, "pointer") == 0) {
-        bool equal;
         f->shape = kind[1] == 'a' ? VMSTATE_PARTIAL : VMSTATE_SEGPTR;
-        if (!only_keys(p, ad, path, counted_keys) ||
-            !get_uint(p, ad, path, "max", true, SIZE_MAX, &value)) {
+        if (!get_uint(p, "max", SIZE_MAX, &value)) {
             return false;
         }
         f->num = value;
-        if (!get_uint(p, ad, path, "length_offset", true, SIZE_MAX, &value) ||
-            !get_type(p, ad, path, "length_type", &f->num_type, &equal)) {
+        if (!get_uint(p, "length_offset", SIZE_MAX, &value) ||
+            !get_type(p, "length_type", &f->num_info)) {
             return false;
         }
         f->num_offset = value;
-        if (!type_is_int(f->num_type) || equal) {
-            return fail(p, VMS_ERROR_INVALID, "%s.length_type: '%s' is not an integer type",
-                        path, vmstate_type_name(f->num_type, equal));
+        if (!info_is_int(f->num_info) || f->num_info->check != VMSTATE_CHECK_NONE) {
+            visit_error(p->v, "length_type", p->errp, VMS_ERROR_INVALID,
+                        "'%s' is not an integer type", f->num_info->name);
+            return false;
         }
         return true;
     }
-    return fail(p, VMS_ERROR_INVALID, "%s.kind: unknown array kind '%s'", path, kind);
+    visit_error(p->v, "kind", p->errp, VMS_ERROR_INVALID, "unknown array kind '%s'", kind);
+    return false;
 }
 
-static bool parse_field(Parser *p, const QObject *fd, const char *path, int depth,
-                        VMStateField *fields, VMStateField *f)
+static bool parse_field_members(Parser *p, void *opaque)
 {
-    static const char *const keys[] = { "name", "type", "offset", "size", "version", "array",
-                                        "struct", NULL };
-    const char *name;
+    FieldCtx *c = opaque;
+    VMStateField *f = c->f;
     uint64_t value = 0;
-    QObject *obj;
+    bool present = false;
 
-    if (!expect_dict(p, fd, path) || !only_keys(p, fd, path, keys) ||
-        !get_string(p, fd, path, "name", true, &name) ||
-        !get_type(p, fd, path, "type", &f->type, &f->equal)) {
+    if (!get_string(p, "name", &f->name) || !get_type(p, "type", &f->info)) {
         return false;
     }
-    f->name = parser_strdup(p, name);
-    if (!get_uint(p, fd, path, "size", true, SIZE_MAX, &value)) {
+    if (visit_optional(p->v, "continues", &present) &&
+        !visit_type_bool(p->v, "continues", &f->continues, p->errp)) {
+        return false;
+    }
+    if (!get_uint(p, "size", SIZE_MAX, &value)) {
         return false;
     }
     f->size = value;
-    if (f->type == VMSTATE_TYPE_UNUSED) {
-        if (qdict_haskey(fd, "offset") || qdict_haskey(fd, "array")) {
-            return fail(p, VMS_ERROR_INVALID, "%s: unused fields have no offset and no array",
-                        path);
+    bool has_offset = visit_optional(p->v, "offset", &present);
+    bool has_array = visit_optional(p->v, "array", &present);
+    if (info_is_unused(f->info)) {
+        if (has_offset || has_array) {
+            visit_error(p->v, NULL, p->errp, VMS_ERROR_INVALID,
+                        "unused fields have no offset and no array");
+            return false;
+        }
+    } else if (f->info->flags & VMSTATE_INFO_NO_STATE) {
+        if (has_offset) {
+            visit_error(p->v, NULL, p->errp, VMS_ERROR_INVALID, "%s fields have no offset",
+                        f->info->name);
+            return false;
         }
     } else {
-        if (!get_uint(p, fd, path, "offset", true, SIZE_MAX, &value)) {
+        if (!get_uint(p, "offset", SIZE_MAX, &value)) {
             return false;
         }
         f->offset = value;
     }
     value = 0;
-    if (!get_uint(p, fd, path, "version", false, INT_MAX, &value)) {
+    if (!get_uint_opt(p, "version", INT_MAX, &value)) {
         return false;
     }
     f->version_id = (int)value;
 
     f->shape = VMSTATE_SINGLE;
-    if (!member(p, fd, path, "array", false, &obj)) {
+    if (has_array && !parse_struct(p, "array", parse_array_members, c)) {
         return false;
     }
-    if (qdict_haskey(fd, "array")) {
-        g_autofree char *apath = g_strdup_printf("%s.array", path);
-        if (!parse_array(p, obj, apath, fields, f)) {
-            return false;
-        }
-    }
-
-    if (f->type == VMSTATE_TYPE_STRUCT) {
-        if (!member(p, fd, path, "struct", true, &obj)) {
-            return false;
-        }
-        g_autofree char *spath = g_strdup_printf("%s.struct", path);
-        f->vmsd = parse_vmsd(p, obj, spath, depth + 1, NULL);
+    bool has_struct = visit_optional(p->v, "struct", &present);
+    if (f->info->flags & VMSTATE_INFO_STRUCT) {
+        f->vmsd = parse_vmsd(p, "struct", c->depth + 1, NULL);
         return f->vmsd != NULL;
     }
-    if (qdict_haskey(fd, "struct")) {
-        return fail(p, VMS_ERROR_INVALID, "%s: only struct fields have a 'struct'", path);
+    if (has_struct) {
+        visit_error(p->v, NULL, p->errp, VMS_ERROR_INVALID, "only struct fields have a 'struct'");
+        return false;
     }
     return true;
 }
 
-/* Fills `into` (or a new description) from obj; NULL on error. */
-static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const char *path,
-                                            int depth, VMStateDescription *into)
-{
-    static const char *const keys[] = { "name", "version", "minimum_version", "fields",
-                                        "subsections", NULL };
-    VMStateDescription *vmsd = into ? into : parser_alloc(p, sizeof(*vmsd));
-    const char *name;
-    uint64_t version = 0, minimum = 0;
-    QObject *fields, *subs;
+typedef struct VmsdCtx {
+    VMStateDescription *vmsd;
+    int depth;
+} VmsdCtx;
 
-    if (depth > VMSTATE_MAX_DEPTH) {
-        fail(p, VMS_ERROR_RANGE, "%s: descriptions nested more than %d deep", path,
-             VMSTATE_MAX_DEPTH);
-        return NULL;
+static bool parse_vmsd_members(Parser *p, void *opaque)
+{
+    VmsdCtx *c = opaque;
+    VMStateDescription *vmsd = c->vmsd;
+    uint64_t version = 0, minimum = 0, presence = 0;
+    bool present = false;
+    size_t n = VISIT_LEN_UNKNOWN;
+
+    if (!get_string(p, "name", &vmsd->name) ||
+        !get_uint(p, "version", INT_MAX, &version) ||
+        !get_uint(p, "minimum_version", INT_MAX, &minimum)) {
+        return false;
     }
-    if (!expect_dict(p, obj, path) || !only_keys(p, obj, path, keys) ||
-        !get_string(p, obj, path, "name", true, &name) ||
-        !get_uint(p, obj, path, "version", true, INT_MAX, &version) ||
-        !get_uint(p, obj, path, "minimum_version", true, INT_MAX, &minimum) ||
-        !member(p, obj, path, "fields", true, &fields)) {
-        return NULL;
-    }
-    vmsd->name = parser_strdup(p, name);
     vmsd->version_id = (int)version;
     vmsd->minimum_version_id = (int)minimum;
-    if (qobject_type(fields) != QTYPE_LIST) {
-        fail(p, VMS_ERROR_INVALID, "%s.fields: expected a list, got %s", path,
-             qtype_name(qobject_type(fields)));
-        return NULL;
-    }
-    size_t nfields = qlist_size(fields);
-    VMStateField *fa = parser_alloc(p, (nfields + 1) * sizeof(*fa));
-    for (size_t i = 0; i < nfields; i++) {
-        g_autofree char *fpath = g_strdup_printf("%s.fields[%zu]", path, i);
-        if (!parse_field(p, qlist_get(fields, i), fpath, depth, fa, &fa[i])) {
-            return NULL;
+    if (visit_optional(p->v, "presence_offset", &present)) {
+        if (!get_uint(p, "presence_offset", SIZE_MAX, &presence)) {
+            return false;
         }
+        vmsd->has_presence = true;
+        vmsd->presence_offset = presence;
+    }
+
+    if (!visit_start_list(p->v, "fields", &n, p->errp)) {
+        return false;
+    }
+    VMStateField *fa = parser_alloc(p, (n + 1) * sizeof(*fa));
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        FieldCtx fc = { .fields = fa, .f = &fa[i], .depth = c->depth };
+        visit_next_list(p->v);
+        ok = parse_struct(p, NULL, parse_field_members, &fc);
+    }
+    ok = ok && visit_check_list(p->v, p->errp);
+    visit_end_list(p->v);
+    if (!ok) {
+        return false;
     }
     vmsd->fields = fa;
 
-    if (!member(p, obj, path, "subsections", false, &subs)) {
-        return NULL;
+    if (!visit_optional(p->v, "subsections", &present)) {
+        return true;
     }
-    if (qdict_haskey(obj, "subsections")) {
-        if (qobject_type(subs) != QTYPE_LIST) {
-            fail(p, VMS_ERROR_INVALID, "%s.subsections: expected a list, got %s", path,
-                 qtype_name(qobject_type(subs)));
-            return NULL;
-        }
-        size_t nsubs = qlist_size(subs);
-        const VMStateDescription **sa = parser_alloc(p, (nsubs + 1) * sizeof(*sa));
-        for (size_t i = 0; i < nsubs; i++) {
-            g_autofree char *spath = g_strdup_printf("%s.subsections[%zu]", path, i);
-            sa[i] = parse_vmsd(p, qlist_get(subs, i), spath, depth + 1, NULL);
-            if (!sa[i]) {
-                return NULL;
-            }
-        }
-        vmsd->subsections = sa;
+    n = VISIT_LEN_UNKNOWN;
+    if (!visit_start_list(p->v, "subsections", &n, p->errp)) {
+        return false;
     }
-    return vmsd;
+    const VMStateDescription **sa = parser_alloc(p, (n + 1) * sizeof(*sa));
+    for (size_t i = 0; ok && i < n; i++) {
+        visit_next_list(p->v);
+        sa[i] = parse_vmsd(p, NULL, c->depth + 1, NULL);
+        ok = sa[i] != NULL;
+    }
+    ok = ok && visit_check_list(p->v, p->errp);
+    visit_end_list(p->v);
+    vmsd->subsections = sa;
+    return ok;
 }
 
-VMStateDescription *vmstate_from_description(QObject *desc, size_t state_size, GError **errp)
+/* Fills `into` (or a new description) from the struct `name`; NULL on error. */
+static const VMStateDescription *parse_vmsd(Parser *p, const char *name, int depth,
+                                            VMStateDescription *into)
+{
+    if (depth > p->max_depth) {
+        visit_error(p->v, name, p->errp, VMS_ERROR_RANGE, "descriptions nested more than %d deep",
+                    p->max_depth);
+        return NULL;
+    }
+    VmsdCtx c = { .vmsd = into ? into : parser_alloc(p, sizeof(VMStateDescription)),
+                  .depth = depth };
+    return parse_struct(p, name, parse_vmsd_members, &c) ? c.vmsd : NULL;
+}
+
+VMStateDescription *vmstate_from_description_depth(QObject *desc, size_t state_size,
+                                                   int max_depth, GError **errp)
 {
     OwnedDescription *od = g_new0(OwnedDescription, 1);
     od->allocs = g_ptr_array_new_with_free_func(g_free);
-    Parser p = { .allocs = od->allocs, .errp = errp };
-    if (!parse_vmsd(&p, desc, "description", 1, &od->vmsd) ||
-        !vmstate_check(&od->vmsd, state_size, errp)) {
+    Parser p = { .v = qobject_input_visitor_new(desc), .allocs = od->allocs,
+                 .max_depth = max_depth, .errp = errp };
+    CheckLimits limits = { .max_depth = max_depth };
+    bool ok = parse_vmsd(&p, "description", 1, &od->vmsd) != NULL;
+    visit_free(p.v);
+    if (!ok || !check_limited(&od->vmsd, state_size, &limits, errp)) {
         vmstate_description_free(&od->vmsd);
         return NULL;
     }
     return &od->vmsd;
+}
+
+VMStateDescription *vmstate_from_description(QObject *desc, size_t state_size, GError **errp)
+{
+    return vmstate_from_description_depth(desc, state_size, VMSTATE_MAX_DEPTH, errp);
 }
 
 void vmstate_description_free(VMStateDescription *vmsd)

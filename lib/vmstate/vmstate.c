@@ -2,6 +2,11 @@
  * The VMState engine: one walk over a description drives a visitor, for
  * saving and for loading alike.  See include/vmscope/vmstate.h.
  *
+ * The engine knows descriptions and the visitor contract, nothing of any
+ * format: elements go through their type's visit function (vmstate-types.c)
+ * and everything a format needs to know about where the walk is goes through
+ * the VMStateHooks of the context.
+ *
  * The walk reads and writes the C state only through memcpy (a state may
  * come from shared memory, at any alignment, described by data we did not
  * write), and reads bools as bytes, so a hostile state cannot cause
@@ -14,10 +19,9 @@
 #include <string.h>
 
 #include "vmscope/error.h"
-#include "vmscope/qemufile-visitor.h"
 #include "vmscope/trace-usdt.h"
 #include "vmscope/vmstate.h"
-#include "visitors/visitor-impl.h"
+#include "vmstate-impl.h"
 
 /* A SEGPTR load's elements, written to the region once everything loaded. */
 typedef struct StagedWrite {
@@ -30,104 +34,13 @@ typedef struct Walk {
     Visitor *v;
     bool load;
     const VMStateContext *ctx;
-    ByteWriter *vmdesc_writer;  /* vmdesc: the writer behind v, to measure sizes */
+    const VMStateHooks *hooks;  /* never NULL (no hooks: all callbacks NULL) */
+    void *hooks_opaque;
     GArray *staged;             /* load: StagedWrite */
 } Walk;
 
 static bool walk_vmsd(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
-                      VisitStructKind kind, const char *name, int version_id,
-                      QObject *vmdesc, GError **errp);
-
-/* ---- types ---- */
-
-static bool type_is_int(VMStateType t)
-{
-    return t >= VMSTATE_TYPE_INT8 && t <= VMSTATE_TYPE_UINT64;
-}
-
-static VisitIntKind int_kind(VMStateType t)
-{
-    return (VisitIntKind)(VISIT_INT8 + (t - VMSTATE_TYPE_INT8));
-}
-
-const char *vmstate_type_name(VMStateType type, bool equal)
-{
-    static const char *const names[] = {
-        [VMSTATE_TYPE_BOOL] = "bool",
-        [VMSTATE_TYPE_INT8] = "int8", [VMSTATE_TYPE_INT16] = "int16",
-        [VMSTATE_TYPE_INT32] = "int32", [VMSTATE_TYPE_INT64] = "int64",
-        [VMSTATE_TYPE_UINT8] = "uint8", [VMSTATE_TYPE_UINT16] = "uint16",
-        [VMSTATE_TYPE_UINT32] = "uint32", [VMSTATE_TYPE_UINT64] = "uint64",
-        [VMSTATE_TYPE_BUFFER] = "buffer", [VMSTATE_TYPE_UNUSED] = "unused",
-        [VMSTATE_TYPE_STRUCT] = "struct",
-    };
-    static const char *const equal_names[] = {
-        [VMSTATE_TYPE_INT8] = "int8_equal", [VMSTATE_TYPE_INT16] = "int16_equal",
-        [VMSTATE_TYPE_INT32] = "int32_equal", [VMSTATE_TYPE_INT64] = "int64_equal",
-        [VMSTATE_TYPE_UINT8] = "uint8_equal", [VMSTATE_TYPE_UINT16] = "uint16_equal",
-        [VMSTATE_TYPE_UINT32] = "uint32_equal", [VMSTATE_TYPE_UINT64] = "uint64_equal",
-    };
-    if ((unsigned)type > VMSTATE_TYPE_STRUCT) {
-        return NULL;
-    }
-    if (equal) {
-        return type_is_int(type) ? equal_names[type] : NULL;
-    }
-    return names[type];
-}
-
-/* The names QEMU's VMStateInfos carry (including its "int64 equal" for uint64). */
-const char *vmstate_vmdesc_type_name(VMStateType type, bool equal)
-{
-    static const char *const equal_names[] = {
-        [VMSTATE_TYPE_INT8] = "int8 equal", [VMSTATE_TYPE_INT16] = "int16 equal",
-        [VMSTATE_TYPE_INT32] = "int32 equal", [VMSTATE_TYPE_INT64] = "int64 equal",
-        [VMSTATE_TYPE_UINT8] = "uint8 equal", [VMSTATE_TYPE_UINT16] = "uint16 equal",
-        [VMSTATE_TYPE_UINT32] = "uint32 equal", [VMSTATE_TYPE_UINT64] = "int64 equal",
-    };
-    if ((unsigned)type > VMSTATE_TYPE_STRUCT) {
-        return NULL;
-    }
-    if (equal) {
-        return type_is_int(type) ? equal_names[type] : NULL;
-    }
-    if (type == VMSTATE_TYPE_UNUSED) {
-        return "unused_buffer";
-    }
-    return vmstate_type_name(type, false);
-}
-
-/* ---- memory access: memcpy only, any alignment ---- */
-
-static uint64_t get_uint(const uint8_t *p, unsigned bytes)
-{
-    switch (bytes) {
-    case 1: return p[0];
-    case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
-    case 4: { uint32_t x; memcpy(&x, p, 4); return x; }
-    default: { uint64_t x; memcpy(&x, p, 8); return x; }
-    }
-}
-
-static int64_t get_int(const uint8_t *p, unsigned bytes)
-{
-    switch (bytes) {
-    case 1: { int8_t x; memcpy(&x, p, 1); return x; }
-    case 2: { int16_t x; memcpy(&x, p, 2); return x; }
-    case 4: { int32_t x; memcpy(&x, p, 4); return x; }
-    default: { int64_t x; memcpy(&x, p, 8); return x; }
-    }
-}
-
-static void put_uint(uint8_t *p, unsigned bytes, uint64_t value)
-{
-    switch (bytes) {
-    case 1: p[0] = (uint8_t)value; break;
-    case 2: { uint16_t x = (uint16_t)value; memcpy(p, &x, 2); break; }
-    case 4: { uint32_t x = (uint32_t)value; memcpy(p, &x, 4); break; }
-    default: memcpy(p, &value, 8); break;
-    }
-}
+                      VisitStructKind kind, const char *name, int version_id, GError **errp);
 
 static void *memdup(const void *p, size_t n)
 {
@@ -138,16 +51,12 @@ static void *memdup(const void *p, size_t n)
 
 /* ---- names ---- */
 
-/*
- * The name a field is visited under: its own, or "name[k]" when k fields of
- * the description before it share its name or others after it do (QEMU's
- * vmdesc naming, so state and vmdesc agree).
- */
+/* "name", or "name[k]" when several fields of the description share the name. */
 static char *field_visit_name(const VMStateDescription *vmsd, const VMStateField *field)
 {
     int before = 0, total = 0;
     for (const VMStateField *f = vmsd->fields; f->name; f++) {
-        if (strcmp(f->name, field->name) == 0) {
+        if (!f->continues && strcmp(f->name, field->name) == 0) {     /* a run counts once */
             if (f < field) {
                 before++;
             }
@@ -159,94 +68,34 @@ static char *field_visit_name(const VMStateDescription *vmsd, const VMStateField
 
 /* ---- fields ---- */
 
-static bool walk_int(Walk *w, const VMStateField *f, const char *name, uint8_t *elem,
-                     GError **errp)
-{
-    VisitIntKind kind = int_kind(f->type);
-    unsigned bytes = visit_int_kind_bytes(kind);
-
-    if (visit_int_kind_signed(kind)) {
-        int64_t cur = get_int(elem, bytes), val = cur;
-        if (!visit_type_int(w->v, name, kind, &val, errp)) {
-            return false;
-        }
-        if (w->load && f->equal && val != cur) {
-            visit_error(w->v, name, errp, VMS_ERROR_INVALID,
-                        "value %" PRId64 " in the input differs from the current value %" PRId64,
-                        val, cur);
-            return false;
-        }
-        if (w->load) {
-            put_uint(elem, bytes, (uint64_t)val);
-        }
-    } else {
-        uint64_t cur = get_uint(elem, bytes), val = cur;
-        if (!visit_type_uint(w->v, name, kind, &val, errp)) {
-            return false;
-        }
-        if (w->load && f->equal && val != cur) {
-            visit_error(w->v, name, errp, VMS_ERROR_INVALID,
-                        "value %" PRIu64 " in the input differs from the current value %" PRIu64,
-                        val, cur);
-            return false;
-        }
-        if (w->load) {
-            put_uint(elem, bytes, val);
-        }
-    }
-    return true;
-}
-
-/* One element of a field (the field itself unless it is an array). */
+/* One element of a field (the field itself unless it is a list). */
 static bool walk_elem(Walk *w, const VMStateField *f, const char *name, uint8_t *elem,
-                      QObject *vmdesc, GError **errp)
+                      GError **errp)
 {
-    switch (f->type) {
-    case VMSTATE_TYPE_BOOL: {
-        bool b = elem[0] != 0;      /* a byte, not a C bool: any value is safe */
-        if (!visit_type_bool(w->v, name, &b, errp)) {
-            return false;
-        }
-        if (w->load) {
-            elem[0] = b;
-        }
-        return true;
-    }
-    case VMSTATE_TYPE_BUFFER:
-        return visit_type_buffer(w->v, name, elem, f->size, errp);
-    case VMSTATE_TYPE_UNUSED: {
-        g_autofree uint8_t *zeros = g_try_malloc0(f->size ? f->size : 1);
-        if (!zeros) {
-            visit_error(w->v, name, errp, VMS_ERROR_RANGE,
-                        "cannot allocate %zu unused bytes", f->size);
-            return false;
-        }
-        return visit_type_buffer(w->v, name, zeros, f->size, errp);
-    }
-    case VMSTATE_TYPE_STRUCT:
+    const VMStateInfo *info = f->info;
+    if (info->flags & VMSTATE_INFO_STRUCT) {
         return walk_vmsd(w, f->vmsd, elem, VISIT_STRUCT_NESTED_VMSD, name,
-                         f->vmsd->version_id, vmdesc, errp);
-    default:
-        return walk_int(w, f, name, elem, errp);
+                         f->vmsd->version_id, errp);
     }
+    return info->visit(w->v, name, info, elem, f->size, errp);
 }
 
 /* N of a VARRAY, PARTIAL or SEGPTR field, checked against its maximum. */
 static bool field_count(Walk *w, const VMStateField *f, const char *name,
                         const uint8_t *opaque, size_t *count, GError **errp)
 {
-    VisitIntKind kind = int_kind(f->num_type);
+    VisitIntKind kind = f->num_info->int_kind;
     unsigned bytes = visit_int_kind_bytes(kind);
     uint64_t n;
     if (visit_int_kind_signed(kind)) {
-        int64_t s = get_int(opaque + f->num_offset, bytes);
+        int64_t s = vmstate_get_int(opaque + f->num_offset, bytes);
         if (s < 0) {
             visit_error(w->v, name, errp, VMS_ERROR_RANGE, "negative array length %" PRId64, s);
             return false;
         }
         n = (uint64_t)s;
     } else {
-        n = get_uint(opaque + f->num_offset, bytes);
+        n = vmstate_get_uint(opaque + f->num_offset, bytes);
     }
     if (n > f->num) {
         visit_error(w->v, name, errp, VMS_ERROR_RANGE,
@@ -262,7 +111,7 @@ static bool segptr_target(Walk *w, const VMStateField *f, const char *name,
                           const uint8_t *opaque, size_t count, uint8_t **first,
                           StagedWrite *staged, GError **errp)
 {
-    uint64_t off = get_uint(opaque + f->offset, 8);
+    uint64_t off = vmstate_get_uint(opaque + f->offset, 8);
     size_t len;
     *first = NULL;
     if (count == 0) {
@@ -292,88 +141,104 @@ static bool segptr_target(Walk *w, const VMStateField *f, const char *name,
     return true;
 }
 
-/* Can QEMU's vmdesc describe all elements of this field by the first one? */
-static bool vmdesc_can_compress(const VMStateField *f)
+/*
+ * Where the elements of one field (or one field of a run) are and how many
+ * there are: *first is NULL for types without state.
+ */
+static bool field_elements(Walk *w, const VMStateField *f, const char *name, uint8_t *opaque,
+                           uint8_t **first, size_t *n, StagedWrite *staged, GError **errp)
 {
-    if (f->type != VMSTATE_TYPE_STRUCT) {
+    *first = f->info->flags & VMSTATE_INFO_NO_STATE ? NULL : opaque + f->offset;
+    switch (f->shape) {
+    case VMSTATE_SINGLE:
+        *n = 1;
         return true;
+    case VMSTATE_ARRAY:
+        *n = f->num;
+        return true;
+    case VMSTATE_VARRAY:
+    case VMSTATE_PARTIAL:
+        return field_count(w, f, name, opaque, n, errp);
+    case VMSTATE_SEGPTR:
+        return field_count(w, f, name, opaque, n, errp) &&
+               segptr_target(w, f, name, opaque, *n, first, staged, errp);
     }
-    for (const VMStateField *sf = f->vmsd->fields; sf->name; sf++) {
-        if (!vmdesc_can_compress(sf)) {
+    g_assert_not_reached();
+}
+
+/* The elements of one field of the list, from list index *index on. */
+static bool walk_elements(Walk *w, const VMStateField *f, const VMStateField *run,
+                          const char *name, bool is_list, uint8_t *first, size_t count,
+                          size_t *index, size_t total, GError **errp)
+{
+    const VMStateHooks *h = w->hooks;
+    for (size_t i = 0; i < count; i++, (*index)++) {
+        uint8_t *elem = first ? first + i * run->size : NULL;
+        if (is_list) {
+            visit_next_list(w->v);
+        }
+        if ((h->element && !h->element(w->hooks_opaque, f, run, *index, total, elem, false,
+                                       errp)) ||
+            !walk_elem(w, run, is_list ? NULL : name, elem, errp) ||
+            (h->element && !h->element(w->hooks_opaque, f, run, *index, total, elem, true,
+                                       errp))) {
             return false;
         }
     }
-    return f->vmsd->subsections == NULL;
+    return true;
 }
 
-static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateField *f,
-                       uint8_t *opaque, QObject *vmdesc_fields, GError **errp)
+/* The number of elements of a run (its fields are SINGLE or ARRAY: vmstate_check). */
+static size_t run_length(const VMStateField *f, const VMStateField **end)
 {
+    size_t n = 0;
+    const VMStateField *r = f;
+    do {
+        n += r->shape == VMSTATE_SINGLE ? 1 : r->num;
+        r++;
+    } while (r->name && r->continues);
+    *end = r;
+    return n;
+}
+
+/* A field, or the run of fields that starts with it, as one list. */
+static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateField *f,
+                       uint8_t *opaque, GError **errp)
+{
+    const VMStateHooks *h = w->hooks;
     Visitor *v = w->v;
     g_autofree char *name = field_visit_name(vmsd, f);
+    const VMStateField *end = f + 1;
     StagedWrite staged = { 0 };
-    uint8_t *first = opaque + f->offset;
-    size_t n = 1;
-    bool is_list = true;
-    bool ok = true;
+    uint8_t *first = NULL;
+    size_t n, index = 0;
+    bool is_list, ok;
 
-    switch (f->shape) {
-    case VMSTATE_SINGLE:
-        is_list = false;
-        if (f->type == VMSTATE_TYPE_UNUSED) {
-            first = NULL;
+    if (end->name && end->continues) {
+        n = run_length(f, &end);
+        is_list = true;
+    } else {
+        if (!field_elements(w, f, name, opaque, &first, &n, &staged, errp)) {
+            return false;
         }
-        break;
-    case VMSTATE_ARRAY:
-        n = f->num;
-        break;
-    case VMSTATE_VARRAY:
-    case VMSTATE_PARTIAL:
-        ok = field_count(w, f, name, opaque, &n, errp);
-        break;
-    case VMSTATE_SEGPTR:
-        ok = field_count(w, f, name, opaque, &n, errp) &&
-             segptr_target(w, f, name, opaque, n, &first, &staged, errp);
-        break;
+        is_list = f->shape != VMSTATE_SINGLE;
     }
-    if (!ok) {
+    if (h->field && !h->field(w->hooks_opaque, f, name, is_list, n, errp)) {
+        g_free(staged.data);
         return false;
     }
-
     if (is_list && !visit_start_list(v, name, &n, errp)) {
         g_free(staged.data);
         return false;
     }
-    QObject *vmdesc_loop = vmdesc_fields;
-    bool compress = vmdesc_fields && vmdesc_can_compress(f);
-    for (size_t i = 0; ok && i < n; i++) {
-        QObject *entry = NULL, *vmdesc_struct = NULL;
-        size_t start = 0;
-        if (is_list) {
-            visit_next_list(v);
-        }
-        if (vmdesc_loop) {
-            entry = qdict_new();
-            qdict_put(entry, "name", qstring_from_str(name));
-            if (n > 1) {
-                qdict_put(entry, compress ? "array_len" : "index",
-                          qnum_from_uint(compress ? n : i));
-            }
-            qdict_put(entry, "type", qstring_from_str(vmstate_vmdesc_type_name(f->type, f->equal)));
-            if (f->type == VMSTATE_TYPE_STRUCT) {
-                vmdesc_struct = qdict_new();
-                qdict_put(entry, "struct", vmdesc_struct);
-            }
-            qlist_append(vmdesc_loop, entry);
-            start = byte_writer_len(w->vmdesc_writer);
-        }
-        ok = walk_elem(w, f, is_list ? NULL : name, first ? first + i * f->size : NULL,
-                       vmdesc_struct, errp);
-        if (ok && entry) {
-            qdict_put(entry, "size", qnum_from_uint(byte_writer_len(w->vmdesc_writer) - start));
-            if (compress) {
-                vmdesc_loop = NULL;
-            }
+    if (end == f + 1) {
+        ok = walk_elements(w, f, f, name, is_list, first, n, &index, n, errp);
+    } else {
+        ok = true;
+        for (const VMStateField *r = f; ok && r < end; r++) {
+            size_t count = r->shape == VMSTATE_SINGLE ? 1 : r->num;
+            uint8_t *rfirst = r->info->flags & VMSTATE_INFO_NO_STATE ? NULL : opaque + r->offset;
+            ok = walk_elements(w, f, r, name, true, rfirst, count, &index, n, errp);
         }
     }
     if (is_list) {
@@ -390,27 +255,23 @@ static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateFie
 
 /* ---- subsections ---- */
 
-static bool save_subsections(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
-                             QObject *vmdesc, GError **errp)
+static bool subsection_needed(const VMStateDescription *sub, uint8_t *opaque)
 {
-    QObject *vmdesc_subs = NULL;
+    if (sub->has_presence) {
+        return opaque[sub->presence_offset] != 0;
+    }
+    return !sub->needed || sub->needed(opaque);
+}
+
+static bool save_subsections(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
+                             GError **errp)
+{
     for (const VMStateDescription *const *s = vmsd->subsections; s && *s; s++) {
         const VMStateDescription *sub = *s;
-        bool present = !sub->needed || sub->needed(opaque);
-        if (!visit_optional(w->v, sub->name, &present)) {
-            continue;
-        }
-        QObject *vmdesc_sub = NULL;
-        if (vmdesc) {
-            if (!vmdesc_subs) {
-                vmdesc_subs = qlist_new();
-                qdict_put(vmdesc, "subsections", vmdesc_subs);
-            }
-            vmdesc_sub = qdict_new();
-            qlist_append(vmdesc_subs, vmdesc_sub);
-        }
-        if (!walk_vmsd(w, sub, opaque, VISIT_STRUCT_SUBSECTION, sub->name, sub->version_id,
-                       vmdesc_sub, errp)) {
+        bool present = subsection_needed(sub, opaque);
+        if (visit_optional(w->v, sub->name, &present) &&
+            !walk_vmsd(w, sub, opaque, VISIT_STRUCT_SUBSECTION, sub->name, sub->version_id,
+                       errp)) {
             return false;
         }
     }
@@ -442,8 +303,11 @@ static bool load_subsections(Walk *w, const VMStateDescription *vmsd, uint8_t *o
             }
             done[i] = progress = true;
             if (!walk_vmsd(w, sub, opaque, VISIT_STRUCT_SUBSECTION, sub->name,
-                           sub->version_id, NULL, errp)) {
+                           sub->version_id, errp)) {
                 return false;
+            }
+            if (sub->has_presence) {
+                opaque[sub->presence_offset] = 1;
             }
         }
     }
@@ -469,11 +333,24 @@ static bool check_version(Walk *w, const VMStateDescription *vmsd, int version, 
     return true;
 }
 
+/* The fields (and runs) that exist in `version`, in order. */
+static bool walk_fields(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque, int version,
+                        GError **errp)
+{
+    for (const VMStateField *f = vmsd->fields; f && f->name; f++) {
+        if (!f->continues && f->version_id <= version &&
+            !walk_field(w, vmsd, f, opaque, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool walk_vmsd(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
-                      VisitStructKind kind, const char *name, int version_id,
-                      QObject *vmdesc, GError **errp)
+                      VisitStructKind kind, const char *name, int version_id, GError **errp)
 {
     Visitor *v = w->v;
+    const VMStateHooks *h = w->hooks;
     if (!w->load && vmsd->pre_save && !vmsd->pre_save(opaque, errp)) {
         return false;
     }
@@ -483,25 +360,13 @@ static bool walk_vmsd(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
     }
     vms_usdt_vmsd_start(w->load, vmsd->name);
     int version = w->load ? info.version_id : version_id;
-    bool ok = !w->load || check_version(w, vmsd, version, errp);
-
-    QObject *vmdesc_fields = NULL;
-    if (vmdesc) {
-        qdict_put(vmdesc, "vmsd_name", qstring_from_str(vmsd->name));
-        qdict_put(vmdesc, "version", qnum_from_int(version));
-        vmdesc_fields = qlist_new();
-        qdict_put(vmdesc, "fields", vmdesc_fields);
-    }
-    for (const VMStateField *f = vmsd->fields; ok && f && f->name; f++) {
-        if (f->version_id <= version) {
-            ok = walk_field(w, vmsd, f, opaque, vmdesc_fields, errp);
-        }
-    }
-    if (ok) {
-        ok = w->load ? load_subsections(w, vmsd, opaque, errp)
-                     : save_subsections(w, vmsd, opaque, vmdesc, errp);
-    }
-    ok = ok && visit_check_struct(v, errp);
+    bool ok = (!w->load || check_version(w, vmsd, version, errp)) &&
+              (!h->enter || h->enter(w->hooks_opaque, vmsd, kind, version, errp)) &&
+              walk_fields(w, vmsd, opaque, version, errp) &&
+              (w->load ? load_subsections(w, vmsd, opaque, errp)
+                       : save_subsections(w, vmsd, opaque, errp)) &&
+              visit_check_struct(v, errp) &&
+              (!h->leave || h->leave(w->hooks_opaque, vmsd, errp));
     vms_usdt_vmsd_done(w->load, vmsd->name, ok);
     visit_end_struct(v);
     if (ok && w->load && vmsd->post_load) {
@@ -512,13 +377,32 @@ static bool walk_vmsd(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
 
 /* ---- entry points ---- */
 
+static const VMStateHooks no_hooks;
+
+static void walk_init(Walk *w, Visitor *v, bool load, const VMStateContext *ctx)
+{
+    *w = (Walk){
+        .v = v,
+        .load = load,
+        .ctx = ctx,
+        .hooks = ctx && ctx->hooks ? ctx->hooks : &no_hooks,
+        .hooks_opaque = ctx ? ctx->hooks_opaque : NULL,
+    };
+}
+
+bool vmstate_save_as(Visitor *v, const char *name, const VMStateDescription *vmsd,
+                     void *opaque, const VMStateContext *ctx, GError **errp)
+{
+    g_assert(!visit_is_input(v));
+    Walk w;
+    walk_init(&w, v, false, ctx);
+    return walk_vmsd(&w, vmsd, opaque, VISIT_STRUCT_VMSD, name, vmsd->version_id, errp);
+}
+
 bool vmstate_save(Visitor *v, const VMStateDescription *vmsd, void *opaque,
                   const VMStateContext *ctx, GError **errp)
 {
-    g_assert(!visit_is_input(v));
-    Walk w = { .v = v, .load = false, .ctx = ctx };
-    return walk_vmsd(&w, vmsd, opaque, VISIT_STRUCT_VMSD, vmsd->name, vmsd->version_id,
-                     NULL, errp);
+    return vmstate_save_as(v, vmsd->name, vmsd, opaque, ctx, errp);
 }
 
 static void staged_clear(gpointer p)
@@ -526,21 +410,27 @@ static void staged_clear(gpointer p)
     g_free(((StagedWrite *)p)->data);
 }
 
-bool vmstate_load(Visitor *v, const VMStateDescription *vmsd, void *opaque, int version_id,
-                  const VMStateContext *ctx, GError **errp)
+bool vmstate_load_as(Visitor *v, const char *name, const VMStateDescription *vmsd,
+                     void *opaque, int version_id, const VMStateContext *ctx, GError **errp)
 {
     g_assert(visit_is_input(v));
-    Walk w = { .v = v, .load = true, .ctx = ctx };
+    Walk w;
+    walk_init(&w, v, true, ctx);
     w.staged = g_array_new(FALSE, TRUE, sizeof(StagedWrite));
     g_array_set_clear_func(w.staged, staged_clear);
-    bool ok = walk_vmsd(&w, vmsd, opaque, VISIT_STRUCT_VMSD, vmsd->name, version_id,
-                        NULL, errp);
+    bool ok = walk_vmsd(&w, vmsd, opaque, VISIT_STRUCT_VMSD, name, version_id, errp);
     for (guint i = 0; ok && i < w.staged->len; i++) {
         const StagedWrite *s = &g_array_index(w.staged, StagedWrite, i);
         memcpy(ctx->base + s->offset, s->data, s->len);
     }
     g_array_free(w.staged, TRUE);
     return ok;
+}
+
+bool vmstate_load(Visitor *v, const VMStateDescription *vmsd, void *opaque, int version_id,
+                  const VMStateContext *ctx, GError **errp)
+{
+    return vmstate_load_as(v, vmsd->name, vmsd, opaque, version_id, ctx, errp);
 }
 
 bool vmstate_load_copy(Visitor *v, const VMStateDescription *vmsd, void *opaque, size_t size,
@@ -552,26 +442,4 @@ bool vmstate_load_copy(Visitor *v, const VMStateDescription *vmsd, void *opaque,
     }
     memcpy(opaque, scratch, size);
     return true;
-}
-
-bool vmstate_save_qemufile(ByteWriter *bw, const VMStateDescription *vmsd, void *opaque,
-                           const VMStateContext *ctx, QObject *vmdesc, GError **errp)
-{
-    Visitor *v = qemufile_output_visitor_new(bw);
-    Walk w = { .v = v, .load = false, .ctx = ctx, .vmdesc_writer = bw };
-    bool ok = walk_vmsd(&w, vmsd, opaque, VISIT_STRUCT_VMSD, vmsd->name, vmsd->version_id,
-                        vmdesc, errp);
-    visit_free(v);
-    return ok;
-}
-
-QObject *vmstate_vmdesc(const VMStateDescription *vmsd, void *opaque,
-                        const VMStateContext *ctx, GError **errp)
-{
-    ByteWriter bw;
-    byte_writer_init(&bw);
-    g_autoptr(QObject) vmdesc = qdict_new();
-    bool ok = vmstate_save_qemufile(&bw, vmsd, opaque, ctx, vmdesc, errp);
-    byte_writer_clear(&bw);
-    return ok ? g_steal_pointer(&vmdesc) : NULL;
 }

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
@@ -47,7 +48,7 @@ static bool load_qemufile(Dev *d, GError **errp)
 
 static bool vmdesc(Dev *d, GError **errp)
 {
-    QObject *obj = vmstate_vmdesc(&vmstate_dev, d, NULL, errp);
+    QObject *obj = qemu_stream_device_vmdesc(&vmstate_dev, d, NULL, errp);
     qobject_unref(obj);
     return obj != NULL;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# vmscope-view on the QEMU stream fixtures: stream (json, pretty, --desc),
+# vmscope-view on the QEMU stream fixtures: stream (json, pretty text, --desc),
 # rewrite (edits, atomic output, nothing written on error), diff (output
 # and exit codes), and bad flags (one line + hint, exit 2).
 set -u
@@ -75,10 +75,50 @@ assert serial[0]["state"]["state"]["divider"] == 12, serial[0]
 assert serial[0]["size"] == 11
 assert len(d["vmdesc"]["devices"]) == len([s for s in a["sections"] if s["type"] == "full"])
 EOF
-grep -q '^section 40 full: serial, version 3, offset [0-9]*, 11 bytes$' "$tmp/a.txt" ||
-    fail "pretty: serial section line"
-grep -q '^    divider: 12$' "$tmp/a.txt" || fail "pretty: serial divider"
-grep -q '^configuration:$' "$tmp/a.txt" || fail "pretty: configuration"
+# The pretty text is the pretty-print visitor's, as for live state: the
+# stream's start, and the first serial port's section whole.
+head -11 "$tmp/a.txt" >"$tmp/head"
+cat >"$tmp/want" <<'EOF'
+stream {
+  header {
+    magic: string = "QEVM"
+    version: uint32 = 3 (0x00000003)
+  }
+  configuration {
+    offset: uint64 = 9 (0x0000000000000009)
+    size: uint64 = 17 (0x0000000000000011)
+    name: string = "pc-i440fx-7.2"
+  }
+  sections: list[39] [
+EOF
+cmp -s "$tmp/want" "$tmp/head" || { fail "pretty: stream start"; diff "$tmp/want" "$tmp/head"; }
+sed -n '/^      name: string = "serial"$/,/^    }$/p' "$tmp/a.txt" | sed -n '1,/^    }$/p' >"$tmp/serial"
+cat >"$tmp/want" <<'EOF'
+      name: string = "serial"
+      instance-id: uint32 = 0 (0x00000000)
+      section-id: uint32 = 40 (0x00000028)
+      version-id: uint32 = 3 (0x00000003)
+      type: string = "full"
+      offset: uint64 = 450540 (0x000000000006dfec)
+      size: uint64 = 11 (0x000000000000000b)
+      state (vmsd serial, version 3) {
+        state (vmsd serial, version 3) {
+          divider: uint16 = 12 (0x000c)
+          rbr: uint8 = 0 (0x00)
+          ier: uint8 = 0 (0x00)
+          iir: uint8 = 1 (0x01)
+          lcr: uint8 = 0 (0x00)
+          mcr: uint8 = 8 (0x08)
+          lsr: uint8 = 96 (0x60)
+          msr: uint8 = 176 (0xb0)
+          scr: uint8 = 0 (0x00)
+          fcr_vmstate: uint8 = 0 (0x00)
+        }
+      }
+    }
+EOF
+cmp -s "$tmp/want" "$tmp/serial" || { fail "pretty: serial section"; diff "$tmp/want" "$tmp/serial"; }
+[ "$(tail -1 "$tmp/a.txt")" = "}" ] || fail "pretty: does not end with the stream's }"
 
 # --- rewrite -------------------------------------------------------------------
 "$view" rewrite "$tmp/a.mig" "$tmp/same.mig" || fail "rewrite without changes"

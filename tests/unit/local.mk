@@ -2,9 +2,9 @@
 # built from that one file.  Declaring one: add it to the list of its kind
 # below; a test that links more than libvmscope says so with an _LDADD line.
 UNIT_TESTS = \
-	tests/unit/test-bytes tests/unit/test-address tests/unit/test-cmdline tests/unit/test-qobject \
-	tests/unit/test-qobject-visitor tests/unit/test-format \
-	tests/unit/test-pretty-visitor tests/unit/test-shm-segment \
+	tests/unit/test-error tests/unit/test-bytes tests/unit/test-address tests/unit/test-cmdline \
+	tests/unit/test-qobject tests/unit/test-qobject-visitor tests/unit/test-format \
+	tests/unit/test-pretty-visitor tests/unit/test-string-visitor tests/unit/test-shm-segment \
 	tests/unit/test-vmstate tests/unit/test-vmstate-desc tests/unit/test-qemufile-visitor \
 	tests/unit/test-vmstate-typecheck tests/unit/test-vmstate-qobject \
 	tests/unit/test-qemu-stream tests/unit/test-devices \
@@ -25,6 +25,7 @@ TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests/
 	-I$(top_srcdir)/devices -I$(top_srcdir)/probes \
 	-DVMS_FIXTURES_DIR='"$(abs_top_srcdir)/tests/fixtures"'
 
+tests_unit_test_error_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_bytes_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_address_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_cmdline_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -32,6 +33,7 @@ tests_unit_test_qobject_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_qobject_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_format_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_pretty_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_string_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_shm_segment_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_shm_segment_CFLAGS = $(AM_CFLAGS) -pthread
 tests_unit_test_shm_segment_LDFLAGS = $(AM_LDFLAGS) -pthread

@@ -232,7 +232,7 @@ static void test_desc_errors(void)
         const char *text, *error;
     } cases[] = {
         { "{", "description: JSON parse error at offset 1: unexpected end of input" },
-        { "[]", "description: expected an object, got list" },
+        { "[]", "description: expected object, got list" },
         { "{\"name\": \"x\", \"version\": 1, \"minimum_version\": 1, \"fields\": "
           "[{\"name\": \"a\", \"type\": \"uint64\", \"offset\": 4, \"size\": 8}]}",
           "x.a: offset 4 + size 8 exceeds the state size 8" },

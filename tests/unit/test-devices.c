@@ -7,6 +7,7 @@
 
 #include "cutest.h"
 #include "devices.h"
+#include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
@@ -44,7 +45,7 @@ static void heap_init(TestHeap *h, size_t size)
 static QObject *state_qobject(const VMStateDescription *vmsd, void *state, DeviceHeap *heap)
 {
     GError *err = NULL;
-    VMStateContext ctx = { heap->base, heap->size };
+    VMStateContext ctx = { .base = heap->base, .size = heap->size };
     Visitor *v = qobject_output_visitor_new();
     CU_ASSERT_TRUE(vmstate_save(v, vmsd, state, &ctx, &err));
     ASSERT_NO_ERROR(err);
@@ -108,11 +109,11 @@ static void test_round_trip_all(void)
         CU_ASSERT_FALSE(qobject_equal(before, fresh));      /* the state moved on */
 
         GError *err = NULL;
-        VMStateContext c1 = { h1.heap.base, h1.heap.size };
-        VMStateContext c2 = { h2.heap.base, h2.heap.size };
+        VMStateContext c1 = { .base = h1.heap.base, .size = h1.heap.size };
+        VMStateContext c2 = { .base = h2.heap.base, .size = h2.heap.size };
         ByteWriter w;
         byte_writer_init(&w);
-        CU_ASSERT_TRUE(vmstate_save_qemufile(&w, type->vmsd, s1, &c1, NULL, &err));
+        CU_ASSERT_TRUE(qemu_stream_save_device(&w, type->vmsd, s1, &c1, NULL, &err));
         ASSERT_NO_ERROR(err);
         g_autoptr(GBytes) bytes = byte_writer_take(&w);
         byte_writer_clear(&w);
@@ -189,7 +190,7 @@ static void test_versions(void)
     }
     ByteWriter w;
     byte_writer_init(&w);
-    CU_ASSERT_TRUE(vmstate_save_qemufile(&w, v3, old, NULL, NULL, &err));
+    CU_ASSERT_TRUE(qemu_stream_save_device(&w, v3, old, NULL, NULL, &err));
     ASSERT_NO_ERROR(err);
     ByteReader r;
     byte_reader_init(&r, w.buf->data, w.buf->len, 0);
@@ -208,7 +209,7 @@ static void test_versions(void)
     /* A v4 stream into a v3 device: refused, nothing changed. */
     byte_writer_clear(&w);
     byte_writer_init(&w);
-    CU_ASSERT_TRUE(vmstate_save_qemufile(&w, type->vmsd, cur, NULL, NULL, &err));
+    CU_ASSERT_TRUE(qemu_stream_save_device(&w, type->vmsd, cur, NULL, NULL, &err));
     g_autofree void *before = g_memdup2(old, type->state_size);
     byte_reader_init(&r, w.buf->data, w.buf->len, 0);
     v = qemufile_input_visitor_new(&r);

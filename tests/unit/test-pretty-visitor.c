@@ -429,6 +429,29 @@ static void test_take_resets(void)
     visit_free(v);
 }
 
+static void test_null(void)
+{
+    GError *err = NULL;
+    uint8_t u8 = 1;
+    size_t len = 2;
+    Visitor *v = pretty_output_visitor_new();
+    CU_ASSERT_TRUE(visit_type_null(v, "gap", &err));
+    CU_ASSERT_TRUE(visit_start_list(v, "ptrs", &len, &err));
+    visit_next_list(v);
+    CU_ASSERT_TRUE(visit_type_null(v, NULL, &err));
+    visit_next_list(v);
+    CU_ASSERT_TRUE(visit_type_uint8(v, NULL, &u8, &err));
+    visit_end_list(v);
+    ASSERT_NO_ERROR(err);
+    g_autofree char *text = pretty_output_visitor_take(v);
+    visit_free(v);
+    ASSERT_STR_EQ(text, "gap: null\n"
+                        "ptrs: list[2] [\n"
+                        "  [0]: null\n"
+                        "  [1]: uint8 = 1 (0x01)\n"
+                        "]\n");
+}
+
 static const CuTest pretty_tests[] = {
     { "serial device", test_serial },
     { "scalars", test_scalars },
@@ -437,6 +460,7 @@ static const CuTest pretty_tests[] = {
     { "buffers", test_buffers },
     { "structs", test_structs },
     { "take resets", test_take_resets },
+    { "null", test_null },
     { NULL, NULL },
 };
 

@@ -9,6 +9,8 @@
 
 #include "cutest.h"
 #include "vmscope/bytes.h"
+#include "vmscope/error.h"
+#include "vmscope/pretty-visitor.h"
 #include "vmscope/qemu-stream.h"
 
 /* A device description using every kind of field vmscope decodes. */
@@ -167,7 +169,8 @@ static void test_builder_round_trip(void)
     CU_ASSERT_TRUE(g_bytes_equal(out, data));
 }
 
-static void test_to_qobject(void)
+/* Machine "m", one section: "other" instance 2 holding 9. */
+static QemuStream *small_stream(void)
 {
     g_autoptr(QemuStreamBuilder) b = qemu_stream_builder_new("m");
     g_autoptr(GBytes) p = g_bytes_new("\x00\x00\x00\x09", 4);
@@ -177,7 +180,12 @@ static void test_to_qobject(void)
     qlist_append(devices, json(other_desc_json));
     g_autoptr(GBytes) data = qemu_stream_builder_finish(b, devices, &err);
     ASSERT_NO_ERROR(err);
-    g_autoptr(QemuStream) s = parse_ok(data);
+    return parse_ok(data);
+}
+
+static void test_to_qobject(void)
+{
+    g_autoptr(QemuStream) s = small_stream();
     g_autoptr(QObject) obj = qemu_stream_to_qobject(s, false);
     g_autofree char *text = to_json(obj);
     ASSERT_STR_EQ(text,
@@ -795,15 +803,21 @@ static void test_bad_descriptions(void)
     g_clear_error(&err);
 }
 
+/* EOF, then a vmdesc with this text */
+static void put_eof_vmdesc(ByteWriter *w, const char *text)
+{
+    byte_writer_u8(w, QEMU_VM_EOF);
+    byte_writer_u8(w, QEMU_VM_VMDESCRIPTION);
+    byte_writer_be32(w, (uint32_t)strlen(text));
+    byte_writer_write(w, text, strlen(text));
+}
+
 /* header, EOF, then a vmdesc with this text */
 static GBytes *with_vmdesc_text(const char *text)
 {
     ByteWriter w;
     put_header(&w);
-    byte_writer_u8(&w, QEMU_VM_EOF);
-    byte_writer_u8(&w, QEMU_VM_VMDESCRIPTION);
-    byte_writer_be32(&w, (uint32_t)strlen(text));
-    byte_writer_write(&w, text, strlen(text));
+    put_eof_vmdesc(&w, text);
     return take(&w);
 }
 
@@ -893,9 +907,189 @@ static void test_array_runs(void)
     set_fails(s, "r.p[3]", "1", "r.p[3]: is a null pointer marker and cannot be set");
 }
 
+/* ---- one walk: the engine decodes, any visitor shows ---- */
+
+static void test_pretty(void)
+{
+    g_autoptr(QemuStream) s = small_stream();
+    GError *err = NULL;
+    Visitor *v = pretty_output_visitor_new();
+    CU_ASSERT_TRUE(qemu_stream_visit(v, "stream", s, true, &err));
+    ASSERT_NO_ERROR(err);
+    g_autofree char *text = pretty_output_visitor_take(v);
+    visit_free(v);
+    ASSERT_STR_EQ(text,
+                  "stream {\n"
+                  "  header {\n"
+                  "    magic: string = \"QEVM\"\n"
+                  "    version: uint32 = 3 (0x00000003)\n"
+                  "  }\n"
+                  "  configuration {\n"
+                  "    offset: uint64 = 9 (0x0000000000000009)\n"
+                  "    size: uint64 = 5 (0x0000000000000005)\n"
+                  "    name: string = \"m\"\n"
+                  "  }\n"
+                  "  sections: list[1] [\n"
+                  "    [0] {\n"
+                  "      name: string = \"other\"\n"
+                  "      instance-id: uint32 = 2 (0x00000002)\n"
+                  "      section-id: uint32 = 0 (0x00000000)\n"
+                  "      version-id: uint32 = 1 (0x00000001)\n"
+                  "      type: string = \"full\"\n"
+                  "      offset: uint64 = 33 (0x0000000000000021)\n"
+                  "      size: uint64 = 4 (0x0000000000000004)\n"
+                  "      state (vmsd other, version 1) {\n"
+                  "        v: uint32 = 9 (0x00000009)\n"
+                  "      }\n"
+                  "    }\n"
+                  "  ]\n"
+                  "  vmdesc {\n"
+                  "    page_size: int64 = 4096\n"
+                  "    devices: list[1] [\n"
+                  "      [0] {\n"
+                  "        name: string = \"other\"\n"
+                  "        instance_id: int64 = 2\n"
+                  "        vmsd_name: string = \"other\"\n"
+                  "        version: int64 = 1\n"
+                  "        fields: list[1] [\n"
+                  "          [0] {\n"
+                  "            name: string = \"v\"\n"
+                  "            type: string = \"uint32\"\n"
+                  "            size: int64 = 4\n"
+                  "          }\n"
+                  "        ]\n"
+                  "      }\n"
+                  "    ]\n"
+                  "  }\n"
+                  "}\n");
+}
+
+/* header, configuration "pc", FULL section 0 "d" version 1 with payload, footer, EOF, vmdesc */
+static GBytes *one_device_stream(const uint8_t *payload, size_t n, const char *fields_json)
+{
+    ByteWriter w;
+    g_autofree char *vmdesc = g_strdup_printf("{\"page_size\": 4096, \"devices\": [{\"name\":"
+                                              " \"d\", \"instance_id\": 0, \"vmsd_name\": \"d\","
+                                              " \"version\": 1, %s}]}", fields_json);
+    put_header(&w);
+    put_config(&w, false);
+    put_section(&w, QEMU_VM_SECTION_FULL, 0, "d", 1);
+    byte_writer_write(&w, payload, n);
+    put_footer(&w, 0);
+    put_eof_vmdesc(&w, vmdesc);
+    return take(&w);
+}
+
+/* What a loader with a configuration would check, a stream alone does not. */
+static void test_types_read_loosely(void)
+{
+    static const uint8_t payload[] = {
+        0x00, 0x00, 0x00, 0x07,             /* "int32 le": 7, above the loader's 0 */
+        0x09,                               /* "uint8 equal" */
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, /* "int64 equal": -2 */
+        0xab, 0xcd,                         /* "unused_buffer": what the stream has */
+        0x30, 0x30, 0x30,                   /* three null pointers in one entry */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, /* "timer" */
+    };
+    g_autoptr(GBytes) data = one_device_stream(payload, sizeof(payload),
+        "\"fields\": ["
+        "{\"name\": \"le\", \"type\": \"int32 le\", \"size\": 4},"
+        "{\"name\": \"eq\", \"type\": \"uint8 equal\", \"size\": 1},"
+        "{\"name\": \"eq64\", \"type\": \"int64 equal\", \"size\": 8},"
+        "{\"name\": \"unused\", \"type\": \"unused_buffer\", \"size\": 2},"
+        "{\"name\": \"ptrs\", \"array_len\": 3, \"type\": \"nullptr\", \"size\": 1},"
+        "{\"name\": \"t\", \"type\": \"timer\", \"size\": 8}]");
+    g_autoptr(QemuStream) s = parse_ok(data);
+    g_autofree char *st = to_json(qemu_stream_section(s, 0)->state);
+    ASSERT_STR_EQ(st, "{\"le\":7,\"eq\":9,\"eq64\":-2,\"unused\":\"abcd\","
+                      "\"ptrs\":[null,null,null],\"t\":1}");
+    set_ok(s, "d.le", "-1");
+    set_ok(s, "d.unused", "0000");
+    set_fails(s, "d.ptrs[1]", "1", "d.ptrs[1]: is a null pointer marker and cannot be set");
+    g_autofree char *st2 = to_json(qemu_stream_section(s, 0)->state);
+    ASSERT_STR_EQ(st2, "{\"le\":-1,\"eq\":9,\"eq64\":-2,\"unused\":\"0000\","
+                       "\"ptrs\":[null,null,null],\"t\":1}");
+}
+
+/* Array elements described one by one, each with the subsections it has. */
+static const char lanes_json[] =
+    "\"fields\": ["
+    "{\"name\": \"lanes\", \"index\": 0, \"type\": \"struct\", \"size\": 1, \"struct\":"
+    " {\"vmsd_name\": \"lane\", \"version\": 1, \"fields\":"
+    " [{\"name\": \"speed\", \"type\": \"uint8\", \"size\": 1}]}},"
+    "{\"name\": \"lanes\", \"index\": 1, \"type\": \"struct\", \"size\": 17, \"struct\":"
+    " {\"vmsd_name\": \"lane\", \"version\": 1, \"fields\":"
+    " [{\"name\": \"speed\", \"type\": \"uint8\", \"size\": 1}],"
+    " \"subsections\": [{\"vmsd_name\": \"lane/err\", \"version\": 2, \"fields\":"
+    " [{\"name\": \"errors\", \"type\": \"uint16\", \"size\": 2}]}]}}],"
+    "\"subsections\": [{\"vmsd_name\": \"d/x\", \"version\": 1, \"fields\":"
+    " [{\"name\": \"flag\", \"type\": \"bool\", \"size\": 1}]}]";
+
+static const uint8_t lanes_payload[] = {
+    0x01,
+    0x02, 0x05, 0x08, 'l', 'a', 'n', 'e', '/', 'e', 'r', 'r', 0x00, 0x00, 0x00, 0x02, 0x01, 0x2c,
+    0x05, 0x03, 'd', '/', 'x', 0x00, 0x00, 0x00, 0x01, 0x01,
+};
+
+static void test_subsections_per_element(void)
+{
+    g_autoptr(GBytes) data = one_device_stream(lanes_payload, sizeof(lanes_payload), lanes_json);
+    g_autoptr(QemuStream) s = parse_ok(data);
+    g_autofree char *st = to_json(qemu_stream_section(s, 0)->state);
+    ASSERT_STR_EQ(st, "{\"lanes\":[{\"speed\":1},{\"speed\":2,\"lane/err\":{\"errors\":300}}],"
+                      "\"d/x\":{\"flag\":true}}");
+    set_ok(s, "d.lanes[1].lane/err.errors", "7");
+    set_fails(s, "d.lanes[1].lane/err", "1",
+              "d.lanes[1].lane/err: is a struct, not a value; name one of its members");
+    set_fails(s, "d.lanes[0].lane/err.errors", "1",
+              "d.lanes[0].lane/err.errors: no such field in section 'd'");
+    g_autoptr(GBytes) out = qemu_stream_write(s);
+    g_autoptr(QemuStream) back = parse_ok(out);
+    g_autofree char *st2 = to_json(qemu_stream_section(back, 0)->state);
+    ASSERT_STR_EQ(st2, "{\"lanes\":[{\"speed\":1},{\"speed\":2,\"lane/err\":{\"errors\":7}}],"
+                       "\"d/x\":{\"flag\":true}}");
+}
+
+/* What the vmdesc lists must be in the stream, where it says. */
+static void test_subsections_checked(void)
+{
+    /* The payload starts at offset 30; "d/x" at 48. */
+    uint8_t p[sizeof(lanes_payload)];
+    memcpy(p, lanes_payload, sizeof(p));
+
+    g_autoptr(GBytes) missing = one_device_stream(p, 18, lanes_json);
+    expect_parse_error(missing, "offset 48: section 'd' (id 0): expected subsection 'd/x' (0x05),"
+                                " found 0x7e");
+    p[22] = 'y';
+    g_autoptr(GBytes) renamed = one_device_stream(p, sizeof(p), lanes_json);
+    expect_parse_error(renamed, "offset 48: section 'd' (id 0): subsection 'd/y' in the stream,"
+                                " vmdesc expects 'd/x'");
+    p[22] = 'x';
+    p[15] = 0x03;
+    g_autoptr(GBytes) version = one_device_stream(p, sizeof(p), lanes_json);
+    expect_parse_error(version, "offset 32: section 'd' (id 0): lanes[1]: subsection 'lane/err'"
+                                " has version 3 in the stream, 2 in the vmdesc");
+    p[15] = 0x02;
+    p[sizeof(p) - 1] = 0x02;
+    g_autoptr(GBytes) value = one_device_stream(p, sizeof(p), lanes_json);
+    expect_parse_error(value, "offset 57: section 'd' (id 0): d/x.flag: invalid bool value 2");
+
+    /* An error keeps its location as data. */
+    GError *err = NULL;
+    g_autoptr(QemuStream) none = qemu_stream_parse(value, &err);
+    CU_ASSERT_PTR_NULL(none);
+    uint64_t offset = 0;
+    CU_ASSERT_TRUE(vms_error_offset(err, &offset) && offset == 57);
+    ASSERT_STR_EQ(vms_error_where(err), "section 'd' (id 0)");
+    ASSERT_STR_EQ(vms_error_path(err), "d/x.flag");
+    ASSERT_STR_EQ(vms_error_text(err), "invalid bool value 2");
+    g_clear_error(&err);
+}
+
 static const CuTest stream_tests[] = {
     { "builder + decoder round trip", test_builder_round_trip },
     { "stream as a QObject", test_to_qobject },
+    { "stream as pretty text", test_pretty },
     { "builder errors", test_builder_errors },
     { "set fields", test_set },
     { "set errors change nothing", test_set_errors },
@@ -912,6 +1106,9 @@ static const CuTest framing_tests[] = {
     { "vmdesc JSON", test_vmdesc_json },
     { "deep nesting", test_deep_nesting },
     { "arrays in runs", test_array_runs },
+    { "types a stream reads without checks", test_types_read_loosely },
+    { "subsections per array element", test_subsections_per_element },
+    { "listed subsections checked", test_subsections_checked },
     { NULL, NULL },
 };
 

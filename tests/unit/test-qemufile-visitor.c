@@ -130,21 +130,21 @@ static void test_scalar_errors(void)
     CU_ASSERT_FALSE(visit_type_bool(v, "flag", &b, &err));
     visit_free(v);
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_INVALID));
-    ASSERT_ERROR(err, "flag: offset 4096: invalid bool value 2");
+    ASSERT_ERROR(err, "offset 4096: flag: invalid bool value 2");
 
     static const uint8_t nul[] = { 0x03, 'a', 0, 'b' };
     byte_reader_init(&r, nul, sizeof(nul), 0);
     v = qemufile_input_visitor_new(&r);
     CU_ASSERT_FALSE(visit_type_str(v, "name", &str, &err));
     visit_free(v);
-    ASSERT_ERROR(err, "name: offset 1: string contains a NUL byte");
+    ASSERT_ERROR(err, "offset 1: name: string contains a NUL byte");
     CU_ASSERT_PTR_NULL(str);
 
     byte_reader_init(&r, nul, 2, 0);
     v = qemufile_input_visitor_new(&r);
     CU_ASSERT_FALSE(visit_type_str(v, "name", &str, &err));
     visit_free(v);
-    ASSERT_ERROR(err, "name: offset 1: truncated: need 3 bytes, 1 left");
+    ASSERT_ERROR(err, "offset 1: name: truncated: need 3 bytes, 1 left");
 
     /* Output: a counted string holds 255 bytes at most. */
     ByteWriter w;
@@ -276,7 +276,7 @@ static void test_dev_truncated_everywhere(void)
         }
         if (path) {
             g_autofree char *expected = g_strdup_printf(
-                "%s: offset %zu: truncated: need %zu bytes, %zu left", path, at, size, len - at);
+                "offset %zu: %s: truncated: need %zu bytes, %zu left", at, path, size, len - at);
             CU_ASSERT_FALSE(ok);
             CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_TRUNCATED));
             ASSERT_ERROR(err, expected);
@@ -443,7 +443,7 @@ static void test_subsection_unknown_and_duplicate(void)
     static const uint8_t unknown[] = { 0x01, 0x05, 0x03, 'i', 'n', '/', 0, 0, 0, 1 };
     CU_ASSERT_FALSE(load_outer(unknown, sizeof(unknown), &o, &left, &err));
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_NOT_FOUND));
-    ASSERT_ERROR(err, "outer.inner: offset 1: unknown subsection 'in/'");
+    ASSERT_ERROR(err, "offset 1: outer.inner: unknown subsection 'in/'");
 
     static const uint8_t twice[] = {
         0x01,
@@ -453,14 +453,14 @@ static void test_subsection_unknown_and_duplicate(void)
     };
     CU_ASSERT_FALSE(load_outer(twice, sizeof(twice), &o, &left, &err));
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_EXTRA));
-    ASSERT_ERROR(err, "outer.inner: offset 14: duplicate subsection 'in/sub'");
+    ASSERT_ERROR(err, "offset 14: outer.inner: duplicate subsection 'in/sub'");
 
     static const uint8_t huge_version[] = {
         0x01, 0x05, 0x06, 'i', 'n', '/', 's', 'u', 'b', 0x80, 0, 0, 0, 0x02,
     };
     CU_ASSERT_FALSE(load_outer(huge_version, sizeof(huge_version), &o, &left, &err));
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_VERSION));
-    ASSERT_ERROR(err, "outer.inner.in/sub: offset 9: subsection version 2147483648 out of "
+    ASSERT_ERROR(err, "offset 9: outer.inner.in/sub: subsection version 2147483648 out of "
                       "range");
 }
 
@@ -478,14 +478,14 @@ static void test_subsection_header_mismatch(void)
     CU_ASSERT_FALSE(visit_start_struct(v, "in/sub", &sub, &err));
     visit_end_struct(v);
     visit_free(v);
-    ASSERT_ERROR(err, "in.in/sub: offset 102: expected subsection 'in/sub', found 'in/zed'");
+    ASSERT_ERROR(err, "offset 102: in.in/sub: expected subsection 'in/sub', found 'in/zed'");
 
     static const uint8_t not_sub[] = { 0x04 };
     byte_reader_init(&r, not_sub, sizeof(not_sub), 0);
     v = qemufile_input_visitor_new(&r);
     CU_ASSERT_FALSE(visit_start_struct(v, "in/sub", &sub, &err));
     visit_free(v);
-    ASSERT_ERROR(err, "in/sub: offset 0: expected a subsection (0x05), found 0x04");
+    ASSERT_ERROR(err, "offset 0: in/sub: expected a subsection (0x05), found 0x04");
 
     /* The version found is reported to the walker. */
     static const uint8_t v7[] = { 0x05, 0x06, 'i', 'n', '/', 's', 'u', 'b', 0, 0, 0, 7 };

@@ -705,6 +705,40 @@ static void test_top_level_scalars(void)
     visit_free(v);
 }
 
+/* visit_type_null both ways, and any QObject walked through a visitor. */
+static void test_null_and_qobject_visit(void)
+{
+    GError *err = NULL;
+    Visitor *v = qobject_output_visitor_new();
+    CU_ASSERT_TRUE(visit_type_null(v, NULL, &err));
+    g_autoptr(QObject) null = qobject_output_visitor_take(v);
+    visit_free(v);
+    CU_ASSERT_EQUAL(qobject_type(null), QTYPE_NULL);
+
+    v = qobject_input_visitor_new(qnull());
+    CU_ASSERT_TRUE(visit_type_null(v, "p", &err));
+    visit_free(v);
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QObject) one = qnum_from_int(1);
+    v = qobject_input_visitor_new(one);
+    CU_ASSERT_FALSE(visit_type_null(v, "p", &err));
+    ASSERT_ERROR(err, "p: expected null, got int");
+    visit_free(v);
+
+    static const char text[] = "{\"a\":[1,-2,18446744073709551615,2.5,true,null,\"s\"],"
+                               "\"b\":{\"c\":{}},\"d\":[]}";
+    QObject *obj = NULL;
+    CU_ASSERT_TRUE(qobject_from_json(text, strlen(text), &obj, &err));
+    ASSERT_NO_ERROR(err);
+    v = qobject_output_visitor_new();
+    CU_ASSERT_TRUE(qobject_visit(v, "top", obj, &err));
+    g_autoptr(QObject) copy = qobject_output_visitor_take(v);
+    visit_free(v);
+    g_autofree char *json = qobject_to_json(copy, false);
+    ASSERT_STR_EQ(json, text);
+    qobject_unref(obj);
+}
+
 /* ---- QMP wording ------------------------------------------------------------ */
 
 /* Load `obj` with the QMP visitor; the error must have this code and text. */
@@ -832,6 +866,7 @@ static void test_visit_any(void)
 static const CuTest output_tests[] = {
     { "fifo", test_output_fifo },
     { "sample", test_output_sample },
+    { "null, and any QObject walked", test_null_and_qobject_visit },
     { NULL, NULL },
 };
 

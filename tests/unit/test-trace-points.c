@@ -12,6 +12,7 @@
 #include "cutest.h"
 #include "trace-event.h"
 #include "trace-points.h"
+#include "vmscope/qemu-stream.h"
 #include "vmscope/trace-usdt.h"
 #include "vmscope/vmstate.h"
 
@@ -43,7 +44,7 @@ static void test_engine_with_probes(void)
     ByteWriter w;
 
     byte_writer_init(&w);
-    CU_ASSERT_TRUE(vmstate_save_qemufile(&w, &vmstate_tiny, &t, NULL, NULL, &err));
+    CU_ASSERT_TRUE(qemu_stream_save_device(&w, &vmstate_tiny, &t, NULL, NULL, &err));
     ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL(byte_writer_len(&w), 7);
     byte_writer_clear(&w);

@@ -7,6 +7,7 @@
 
 #include "cutest.h"
 #include "vmscope/error.h"
+#include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
@@ -135,12 +136,12 @@ static void test_rebuild_walks_the_same(void)
     ByteWriter w;
     byte_writer_init(&w);
     g_autoptr(QObject) vmdesc_r = qdict_new();
-    CU_ASSERT_TRUE(vmstate_save_qemufile(&w, r, &d, NULL, vmdesc_r, &err));
+    CU_ASSERT_TRUE(qemu_stream_save_device(&w, r, &d, NULL, vmdesc_r, &err));
     ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL(w.buf->len, sizeof(DEV_BYTES));
     CU_ASSERT_EQUAL(memcmp(w.buf->data, DEV_BYTES, sizeof(DEV_BYTES)), 0);
     byte_writer_clear(&w);
-    g_autoptr(QObject) vmdesc_c = vmstate_vmdesc(&vmstate_dev, &d, NULL, &err);
+    g_autoptr(QObject) vmdesc_c = qemu_stream_device_vmdesc(&vmstate_dev, &d, NULL, &err);
     ASSERT_NO_ERROR(err);
     CU_ASSERT_TRUE(qobject_equal(vmdesc_r, vmdesc_c));
 
@@ -192,7 +193,7 @@ static void test_rebuild_segptr(void)
     GError *err = NULL;
     uint8_t region[16] = { 0 };
     uint32_t items[2] = { 1, 2 };
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     memcpy(region + 4, items, sizeof(items));
     g_autoptr(VMStateDescription) r = rebuild(&vmstate_list, sizeof(List));
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -219,6 +220,46 @@ static void test_rebuild_segptr(void)
                       "region of 16 bytes");
 }
 
+/* Runs, presence bytes and the newer types, through JSON and back. */
+static void test_rebuild_runs_and_presence(void)
+{
+    static const char json[] =
+        "{" D("name") ":" D("r") "," D("version") ":1," D("minimum_version") ":1,"
+        D("fields") ":["
+        "{" D("name") ":" D("p") "," D("type") ":" D("nullptr") "," D("size") ":1,"
+        D("version") ":0},"
+        "{" D("name") ":" D("p") "," D("type") ":" D("timer") "," D("offset") ":0,"
+        D("size") ":8," D("version") ":0," D("continues") ":true},"
+        "{" D("name") ":" D("p") "," D("type") ":" D("int32_le") "," D("offset") ":8,"
+        D("size") ":4," D("version") ":0," D("array") ":{" D("kind") ":" D("fixed") ","
+        D("length") ":2}," D("continues") ":true}],"
+        D("subsections") ":[{" D("name") ":" D("r/s") "," D("version") ":1,"
+        D("minimum_version") ":1," D("presence_offset") ":16," D("fields") ":["
+        "{" D("name") ":" D("s") "," D("type") ":" D("uint8") "," D("offset") ":17,"
+        D("size") ":1," D("version") ":0}]}]}";
+    GError *err = NULL;
+    g_autoptr(QObject) desc = parse(json);
+    g_autoptr(VMStateDescription) r = vmstate_from_description(desc, 18, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    g_autoptr(QObject) back = vmstate_describe(r);
+    g_autofree char *text = qobject_to_json(back, false);
+    ASSERT_STR_EQ(text, json);
+
+    uint8_t state[18] = { 0 };
+    int64_t expires = -1;
+    int32_t limits[2] = { 3, 4 };
+    memcpy(state, &expires, 8);
+    memcpy(state + 8, limits, 8);
+    state[17] = 9;
+    g_autofree char *absent = save_json(r, state, NULL, &err);
+    ASSERT_STR_EQ(absent, "{\"p\":[null,-1,3,4]}");
+    state[16] = 1;
+    g_autofree char *present = save_json(r, state, NULL, &err);
+    ASSERT_STR_EQ(present, "{\"p\":[null,-1,3,4],\"r/s\":{\"s\":9}}");
+    ASSERT_NO_ERROR(err);
+}
+
 /* ---- hostile descriptions ---- */
 
 #define HEAD D("name") ":" D("x") "," D("version") ":2," D("minimum_version") ":1,"
@@ -240,20 +281,20 @@ static void expect_refused(const char *json, size_t state_size, VmsErrorCode cod
 
 static void test_hostile_shape(void)
 {
-    expect_refused("[]", 64, VMS_ERROR_INVALID, "description: expected an object, got list");
+    expect_refused("[]", 64, VMS_ERROR_INVALID, "description: expected object, got list");
     expect_refused("{" HEAD "\"colour\":1," D("fields") ":[]}", 64, VMS_ERROR_EXTRA,
-                   "description: unknown key 'colour'");
+                   "description: unexpected field 'colour'");
     expect_refused("{" D("name") ":" D("x") "," D("version") ":1," D("minimum_version") ":1}",
-                   64, VMS_ERROR_MISSING, "description: missing key 'fields'");
+                   64, VMS_ERROR_MISSING, "description.fields: missing");
     expect_refused("{" D("name") ":\"\"," D("version") ":1," D("minimum_version") ":1,"
                    D("fields") ":[]}", 64, VMS_ERROR_INVALID,
-                   "description.name: expected a non-empty string, got \"\"");
+                   "description.name: expected a non-empty string");
     expect_refused("{" HEAD D("fields") ":null}", 64, VMS_ERROR_INVALID,
-                   "description.fields: expected a list, got null");
+                   "description.fields: expected list, got null");
     expect_refused("{" HEAD D("fields") ":[1]}", 64, VMS_ERROR_INVALID,
-                   "description.fields[0]: expected an object, got int");
+                   "description.fields[0]: expected object, got int");
     expect_refused("{" D("name") ":" D("x") "," D("version") ":2147483648,"
-                   D("minimum_version") ":1," D("fields") ":[]}", 64, VMS_ERROR_INVALID,
+                   D("minimum_version") ":1," D("fields") ":[]}", 64, VMS_ERROR_RANGE,
                    "description.version: expected an integer from 0 to 2147483647, "
                    "got 2147483648");
     expect_refused("{" D("name") ":" D("x") "," D("version") ":2," D("minimum_version") ":3,"
@@ -264,20 +305,20 @@ static void test_hostile_shape(void)
                    "description.fields[0].type: unknown type 'float'");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
                    D("uint32") "," D("size") ":4}]}", 64, VMS_ERROR_MISSING,
-                   "description.fields[0]: missing key 'offset'");
+                   "description.fields[0].offset: missing");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
-                   D("uint32") "," D("offset") ":-1," D("size") ":4}]}", 64, VMS_ERROR_INVALID,
-                   "description.fields[0].offset: expected a non-negative integer, got -1");
+                   D("uint32") "," D("offset") ":-1," D("size") ":4}]}", 64, VMS_ERROR_RANGE,
+                   "description.fields[0].offset: value -1 out of range for uint64");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
                    D("uint32") "," D("offset") ":\"0\"," D("size") ":4}]}", 64,
                    VMS_ERROR_INVALID,
-                   "description.fields[0].offset: expected a non-negative integer, got string");
+                   "description.fields[0].offset: expected uint64, got string");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
                    D("uint32") "," D("offset") ":0," D("size") ":4," D("struct") ":{}}]}", 64,
                    VMS_ERROR_INVALID, "description.fields[0]: only struct fields have a 'struct'");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
                    D("struct") "," D("offset") ":0," D("size") ":4}]}", 64, VMS_ERROR_MISSING,
-                   "description.fields[0]: missing key 'struct'");
+                   "description.fields[0].struct: missing");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("u") "," D("type") ":"
                    D("unused") "," D("offset") ":0," D("size") ":4}]}", 64, VMS_ERROR_INVALID,
                    "description.fields[0]: unused fields have no offset and no array");
@@ -288,7 +329,7 @@ static void test_hostile_shape(void)
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":" D("uint8")
                    "," D("offset") ":0," D("size") ":1," D("array") ":{" D("kind") ":"
                    D("fixed") "," D("length") ":2," D("max") ":3}}]}", 64, VMS_ERROR_EXTRA,
-                   "description.fields[0].array: unknown key 'max'");
+                   "description.fields[0].array: unexpected field 'max'");
 }
 
 static void test_hostile_ranges(void)
@@ -525,18 +566,19 @@ static void test_check_c_descriptions(void)
         offsetof(Dev, extra), sizeof(Dev) - 1);
     ASSERT_ERROR(err, expected);
 
-    static const VMStateField bad_equal[] = {
-        { .name = "b", .type = VMSTATE_TYPE_BUFFER, .equal = true, .size = 4 },
+    static const VMStateField untyped[] = {
+        { .name = "b", .size = 4 },
         VMSTATE_END_OF_LIST()
     };
-    VMStateDescription vmsd = { .name = "x", .version_id = 1, .fields = bad_equal };
+    VMStateDescription vmsd = { .name = "x", .version_id = 1, .fields = untyped };
     CU_ASSERT_FALSE(vmstate_check(&vmsd, 64, &err));
-    ASSERT_ERROR(err, "x.b: only integer fields can be _equal, not buffer");
+    ASSERT_ERROR(err, "x.b: field without a type");
 
     static const VMStateField late_length[] = {
-        { .name = "data", .type = VMSTATE_TYPE_UINT8, .shape = VMSTATE_VARRAY, .offset = 1,
-          .size = 1, .num = 8, .num_offset = 0, .num_type = VMSTATE_TYPE_UINT8 },
-        { .name = "n", .type = VMSTATE_TYPE_UINT8, .offset = 0, .size = 1 },
+        { .name = "data", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .shape = VMSTATE_VARRAY,
+          .offset = 1, .size = 1, .num = 8, .num_offset = 0,
+          .num_info = VMSTATE_INFO(VMSTATE_TYPE_UINT8) },
+        { .name = "n", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .offset = 0, .size = 1 },
         VMSTATE_END_OF_LIST()
     };
     vmsd.fields = late_length;
@@ -563,6 +605,7 @@ static const CuTest rebuild_tests[] = {
     { "walks the same", test_rebuild_walks_the_same },
     { "subsections always present", test_rebuild_subsections_always_present },
     { "segment pointers", test_rebuild_segptr },
+    { "runs, presence bytes, types", test_rebuild_runs_and_presence },
     { NULL, NULL },
 };
 

@@ -1,12 +1,15 @@
 /*
  * Unit tests for the VMState engine: the walk, the VMState rules with their
- * exact errors, segment-relative pointers, hooks, load-into-a-copy, vmdesc.
+ * exact errors, segment-relative pointers, hooks, load-into-a-copy, types as
+ * data, runs and presence bytes, watching a walk, and the vmdesc QEMU's
+ * writer (qemu_stream_save_device) makes from a walk.
  */
 #include "config.h"
 
 #include "cutest.h"
 #include "vmscope/bytes.h"
 #include "vmscope/error.h"
+#include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
@@ -277,7 +280,7 @@ static void test_unknown_subsection_refused(void)
     dev_init_target(&d);
     CU_ASSERT_FALSE(load_bytes(&vmstate_dev, &d, in, sizeof(in), 3, NULL, NULL, &err));
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_NOT_FOUND));
-    ASSERT_ERROR(err, "dev: offset 70: unknown subsection 'dev/extrb'");
+    ASSERT_ERROR(err, "offset 70: dev: unknown subsection 'dev/extrb'");
 }
 
 static void test_truncated_refused(void)
@@ -287,9 +290,9 @@ static void test_truncated_refused(void)
     dev_init_target(&d);
     CU_ASSERT_FALSE(load_bytes(&vmstate_dev, &d, DEV_BYTES, 49, 3, NULL, NULL, &err));
     CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_TRUNCATED));
-    ASSERT_ERROR(err, "dev.regs.b: offset 48: truncated: need 2 bytes, 1 left");
+    ASSERT_ERROR(err, "offset 48: dev.regs.b: truncated: need 2 bytes, 1 left");
     CU_ASSERT_FALSE(load_bytes(&vmstate_dev, &d, DEV_BYTES, 84, 3, NULL, NULL, &err));
-    ASSERT_ERROR(err, "dev.dev/extra: offset 81: truncated: need 4 bytes, 3 left");
+    ASSERT_ERROR(err, "offset 81: dev.dev/extra: truncated: need 4 bytes, 3 left");
 }
 
 /* ---- loading into a copy ---- */
@@ -307,7 +310,7 @@ static void test_load_copy_keeps_state_on_failure(void)
     Visitor *v = qemufile_input_visitor_new(&r);
     CU_ASSERT_FALSE(vmstate_load_copy(v, &vmstate_dev, &d, sizeof(d), 3, NULL, &err));
     visit_free(v);
-    ASSERT_ERROR(err, "dev.queues[0].a: offset 60: truncated: need 1 bytes, 0 left");
+    ASSERT_ERROR(err, "offset 60: dev.queues[0].a: truncated: need 1 bytes, 0 left");
     CU_ASSERT_EQUAL(memcmp(&d, &before, sizeof(d)), 0);
 
     /* Loading in place would have changed the state before failing. */
@@ -432,7 +435,7 @@ static void region_init(uint8_t region[64])
 static void test_segptr_save(void)
 {
     uint8_t region[64];
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     Host h = { 2, 16 };
     GError *err = NULL;
     region_init(region);
@@ -455,7 +458,7 @@ static void test_segptr_save(void)
 static void test_segptr_bounds(void)
 {
     uint8_t region[64];
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     GError *err = NULL;
     region_init(region);
 
@@ -481,7 +484,7 @@ static void test_segptr_bounds(void)
 static void test_segptr_load(void)
 {
     uint8_t region[64], expected[64];
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     GError *err = NULL;
     memset(region, 0xee, sizeof(region));
     memcpy(expected, region, sizeof(region));
@@ -506,7 +509,7 @@ static void test_segptr_load(void)
     h = (Host){ 0, 16 };
     CU_ASSERT_FALSE(load_bytes(&vmstate_host, &h, HOST_BYTES, sizeof(HOST_BYTES) - 1, 1, &ctx,
                                NULL, &err));
-    ASSERT_ERROR(err, "host.socks[1].state: offset 9: truncated: need 1 bytes, 0 left");
+    ASSERT_ERROR(err, "offset 9: host.socks[1].state: truncated: need 1 bytes, 0 left");
     CU_ASSERT_EQUAL(memcmp(region, expected, sizeof(region)), 0);
 
     /* The loader's offset is checked too. */
@@ -530,7 +533,7 @@ static void test_vmdesc_exact(void)
     Dev d;
     GError *err = NULL;
     dev_init(&d);
-    g_autoptr(QObject) vmdesc = vmstate_vmdesc(&vmstate_dev, &d, NULL, &err);
+    g_autoptr(QObject) vmdesc = qemu_stream_device_vmdesc(&vmstate_dev, &d, NULL, &err);
     ASSERT_NO_ERROR(err);
     g_autofree char *json = qobject_to_json(vmdesc, false);
     ASSERT_STR_EQ(json,
@@ -632,7 +635,7 @@ static void test_vmdesc_nested_subsections(void)
 {
     Link l = { 2, { { 1, 0 }, { 2, 300 } } };
     GError *err = NULL;
-    g_autoptr(QObject) vmdesc = vmstate_vmdesc(&vmstate_link, &l, NULL, &err);
+    g_autoptr(QObject) vmdesc = qemu_stream_device_vmdesc(&vmstate_link, &l, NULL, &err);
     ASSERT_NO_ERROR(err);
     g_autofree char *json = qobject_to_json(vmdesc, false);
     ASSERT_STR_EQ(json,
@@ -669,7 +672,7 @@ static void test_vmdesc_sizes_sum_to_payload(void)
     Dev d;
     Link l = { 3, { { 1, 7 }, { 2, 0 }, { 3, 300 } } };
     uint8_t region[64];
-    VMStateContext ctx = { region, sizeof(region) };
+    VMStateContext ctx = { .base = region, .size = sizeof(region) };
     Host h = { 2, 16 };
     GError *err = NULL;
     dev_init(&d);
@@ -683,7 +686,7 @@ static void test_vmdesc_sizes_sum_to_payload(void)
         byte_writer_init(&w);
         g_autoptr(QObject) vmdesc = qdict_new();
         qdict_put(vmdesc, "name", qstring_from_str("x"));
-        CU_ASSERT_TRUE(vmstate_save_qemufile(&w, cases[i].vmsd, cases[i].opaque, &ctx, vmdesc,
+        CU_ASSERT_TRUE(qemu_stream_save_device(&w, cases[i].vmsd, cases[i].opaque, &ctx, vmdesc,
                                              &err));
         ASSERT_NO_ERROR(err);
         CU_ASSERT_EQUAL(vmdesc_bytes(vmdesc), byte_writer_len(&w));
@@ -699,6 +702,290 @@ static void test_vmdesc_sizes_sum_to_payload(void)
         byte_writer_clear(&w);
     }
     CU_ASSERT_EQUAL(sizeof(DEV_BYTES), 89);
+}
+
+/* ---- types as data ---- */
+
+typedef struct Typed {
+    int64_t expires;        /* a timer */
+    int32_t limit;          /* QEMU's "int32 le" */
+    uint32_t id;            /* _equal */
+} Typed;
+
+static const VMStateDescription vmstate_typed = {
+    .name = "typed",
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_SINGLE_V(expires, Typed, 0, vmstate_info_timer, int64_t),
+        VMSTATE_SINGLE_V(limit, Typed, 0, vmstate_info_int32_le, int32_t),
+        VMSTATE_UINT32_EQUAL(id, Typed),
+        { .name = "gap", .info = VMSTATE_INFO(VMSTATE_TYPE_NULLPTR), .size = 1 },
+        VMSTATE_UNUSED(2),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+static const uint8_t TYPED_BYTES[] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,     /* expires -1 */
+    0x00, 0x00, 0x00, 0x05,                             /* limit 5 */
+    0x00, 0x00, 0x00, 0x07,                             /* id 7 */
+    0x30,                                               /* gap: null pointer marker */
+    0x00, 0x00,                                         /* unused */
+};
+
+static void test_types_walk(void)
+{
+    Typed t = { -1, 5, 7 };
+    GError *err = NULL;
+    g_autofree char *json = save_json(&vmstate_typed, &t, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    ASSERT_STR_EQ(json, "{\"expires\":-1,\"limit\":5,\"id\":7,\"gap\":null,\"unused\":\"0000\"}");
+    g_autoptr(GBytes) b = save_bytes(&vmstate_typed, &t, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(bytes_equal(b, TYPED_BYTES, sizeof(TYPED_BYTES)));
+    CU_ASSERT_TRUE(vmstate_check(&vmstate_typed, sizeof(Typed), &err));
+    ASSERT_NO_ERROR(err);
+
+    /* "le": the input is stored when 0 <= input <= the current value. */
+    Typed l = { 0, 9, 7 };
+    CU_ASSERT_TRUE(load_bytes(&vmstate_typed, &l, TYPED_BYTES, sizeof(TYPED_BYTES), 1, NULL,
+                              NULL, &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(l.expires == -1 && l.limit == 5 && l.id == 7);
+    l.limit = 4;
+    CU_ASSERT_FALSE(load_bytes(&vmstate_typed, &l, TYPED_BYTES, sizeof(TYPED_BYTES), 1, NULL,
+                               NULL, &err));
+    CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_RANGE));
+    ASSERT_ERROR(err, "typed.limit: value 5 in the input is not between 0 and the current"
+                      " value 4");
+
+    uint8_t bad[sizeof(TYPED_BYTES)];
+    memcpy(bad, TYPED_BYTES, sizeof(bad));
+    bad[16] = 0x31;
+    l = (Typed){ 0, 9, 7 };
+    CU_ASSERT_FALSE(load_bytes(&vmstate_typed, &l, bad, sizeof(bad), 1, NULL, NULL, &err));
+    ASSERT_ERROR(err, "offset 16: typed.gap: null pointer marker is 0x31, expected 0x30");
+}
+
+static void test_types_table(void)
+{
+    /* Every entry names itself in descriptions and in QEMU's vmdesc. */
+    for (int t = 0; t < VMSTATE_TYPE__MAX; t++) {
+        const VMStateInfo *info = VMSTATE_INFO(t);
+        CU_ASSERT_PTR_EQUAL(vmstate_info_find(info->name), info);
+        CU_ASSERT_PTR_NOT_NULL(vmstate_info_find_vmdesc(info->vmdesc_name));
+        CU_ASSERT_TRUE(info->visit != NULL || (info->flags & VMSTATE_INFO_STRUCT));
+    }
+    CU_ASSERT_PTR_EQUAL(vmstate_info_find_vmdesc("int32 le"), VMSTATE_INFO(VMSTATE_TYPE_INT32_LE));
+    CU_ASSERT_PTR_EQUAL(vmstate_info_find_vmdesc("unused_buffer"),
+                        VMSTATE_INFO(VMSTATE_TYPE_UNUSED));
+    CU_ASSERT_PTR_EQUAL(vmstate_info_find_vmdesc("tmp"), VMSTATE_INFO(VMSTATE_TYPE_TMP));
+    /* QEMU names its uint64_equal "int64 equal": the first of the two wins. */
+    CU_ASSERT_PTR_EQUAL(vmstate_info_find_vmdesc("int64 equal"),
+                        VMSTATE_INFO(VMSTATE_TYPE_INT64_EQUAL));
+    CU_ASSERT_PTR_NULL(vmstate_info_find_vmdesc("pci config"));
+    CU_ASSERT_PTR_NULL(vmstate_info_find("uint32 equal"));
+    CU_ASSERT_PTR_EQUAL(vmstate_info_int(VISIT_UINT16), VMSTATE_INFO(VMSTATE_TYPE_UINT16));
+}
+
+/* ---- runs, presence, names ---- */
+
+typedef struct Ptrs {
+    uint8_t head;
+    uint16_t tail[2];
+    uint8_t more_present;   /* the presence byte of "ptrs/more" */
+    uint32_t more;
+} Ptrs;
+
+static const VMStateDescription vmstate_ptrs_more = {
+    .name = "ptrs/more",
+    .version_id = 1,
+    .has_presence = true,
+    .presence_offset = offsetof(Ptrs, more_present),
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(more, Ptrs),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* A list in three runs: a null pointer, one uint8, two uint16 (as a vmdesc can say). */
+static const VMStateDescription vmstate_ptrs = {
+    .name = "ptrs",
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        { .name = "p", .info = VMSTATE_INFO(VMSTATE_TYPE_NULLPTR), .size = 1 },
+        { .name = "p", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .size = 1,
+          .offset = offsetof(Ptrs, head), .continues = true },
+        { .name = "p", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT16), .size = 2,
+          .shape = VMSTATE_ARRAY, .num = 2, .offset = offsetof(Ptrs, tail), .continues = true },
+        VMSTATE_UNUSED(1),
+        VMSTATE_UNUSED(1),
+        VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription *const[]) { &vmstate_ptrs_more, NULL },
+};
+
+static const uint8_t PTRS_BYTES[] = {
+    0x30, 0x07, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00,
+    0x05, 0x09, 'p', 't', 'r', 's', '/', 'm', 'o', 'r', 'e', 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x00, 0x01, 0x00,
+};
+
+static void test_runs_and_presence(void)
+{
+    Ptrs p = { .head = 7, .tail = { 1, 2 } };
+    GError *err = NULL;
+    CU_ASSERT_TRUE(vmstate_check(&vmstate_ptrs, sizeof(Ptrs), &err));
+    ASSERT_NO_ERROR(err);
+
+    /* The runs are one list; "unused" counts twice, the run once. */
+    g_autofree char *absent = save_json(&vmstate_ptrs, &p, NULL, &err);
+    ASSERT_STR_EQ(absent, "{\"p\":[null,7,1,2],\"unused[0]\":\"00\",\"unused[1]\":\"00\"}");
+    g_autoptr(GBytes) b0 = save_bytes(&vmstate_ptrs, &p, NULL, &err);
+    CU_ASSERT_TRUE(bytes_equal(b0, PTRS_BYTES, 8));
+
+    /* The presence byte, not a needed(), says whether the subsection is sent. */
+    p.more_present = 1;
+    p.more = 256;
+    g_autofree char *present = save_json(&vmstate_ptrs, &p, NULL, &err);
+    ASSERT_STR_EQ(present, "{\"p\":[null,7,1,2],\"unused[0]\":\"00\",\"unused[1]\":\"00\","
+                           "\"ptrs/more\":{\"more\":256}}");
+    g_autoptr(GBytes) b1 = save_bytes(&vmstate_ptrs, &p, NULL, &err);
+    CU_ASSERT_TRUE(bytes_equal(b1, PTRS_BYTES, sizeof(PTRS_BYTES)));
+    ASSERT_NO_ERROR(err);
+
+    /* A load sets the presence byte of what it found, and only that. */
+    Ptrs l = { 0 };
+    CU_ASSERT_TRUE(load_bytes(&vmstate_ptrs, &l, PTRS_BYTES, sizeof(PTRS_BYTES), 1, NULL, NULL,
+                              &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL(memcmp(&l, &p, sizeof(p)), 0);
+    l = (Ptrs){ 0 };
+    size_t left = 0;
+    CU_ASSERT_TRUE(load_bytes(&vmstate_ptrs, &l, PTRS_BYTES, 8, 1, NULL, &left, &err));
+    CU_ASSERT_TRUE(l.more_present == 0 && l.head == 7 && l.tail[1] == 2 && left == 0);
+    ASSERT_NO_ERROR(err);
+
+    /* Element errors name the place in the whole list. */
+    CU_ASSERT_FALSE(load_bytes(&vmstate_ptrs, &l, PTRS_BYTES, 5, 1, NULL, NULL, &err));
+    ASSERT_ERROR(err, "offset 4: ptrs.p[3]: truncated: need 2 bytes, 1 left");
+}
+
+static void test_runs_checked(void)
+{
+    GError *err = NULL;
+    VMStateField fields[] = {
+        { .name = "a", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .size = 1 },
+        { .name = "b", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .size = 1, .offset = 1,
+          .continues = true },
+        VMSTATE_END_OF_LIST()
+    };
+    VMStateDescription vmsd = { .name = "x", .version_id = 1, .fields = fields };
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    ASSERT_ERROR(err, "x.b: continues a run, but does not follow a field of its name");
+    fields[0].continues = true;
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    ASSERT_ERROR(err, "x.a: continues a run, but does not follow a field of its name");
+    fields[0] = (VMStateField){ .name = "b", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8),
+                                .size = 1, .shape = VMSTATE_VARRAY, .num = 1,
+                                .num_info = VMSTATE_INFO(VMSTATE_TYPE_UINT8) };
+    fields[1].version_id = 2;
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    g_clear_error(&err);
+    fields[0].shape = VMSTATE_SINGLE;
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    ASSERT_ERROR(err, "x.b: version 2 differs from the version 0 of its run");
+
+    VMStateDescription sub = { .name = "x/s", .version_id = 1, .fields = fields + 2,
+                               .has_presence = true, .presence_offset = 8 };
+    const VMStateDescription *subs[] = { &sub, NULL };
+    fields[1].version_id = 0;
+    vmsd.subsections = subs;
+    CU_ASSERT_FALSE(vmstate_check(&vmsd, 8, &err));
+    ASSERT_ERROR(err, "x.x/s: presence byte at offset 8 outside the state size 8, or with a"
+                      " needed()");
+}
+
+/* ---- watching a walk ---- */
+
+typedef struct Watch {
+    GString *log;
+    Visitor *v;
+} Watch;
+
+static bool watch_enter(void *opaque, const VMStateDescription *vmsd, VisitStructKind kind,
+                        int version_id, GError **errp)
+{
+    Watch *w = opaque;
+    g_string_append_printf(w->log, "enter %s v%d kind %d; ", vmsd->name, version_id, kind);
+    return true;
+}
+
+static bool watch_leave(void *opaque, const VMStateDescription *vmsd, GError **errp)
+{
+    g_string_append_printf(((Watch *)opaque)->log, "leave %s; ", vmsd->name);
+    return true;
+}
+
+static bool watch_field(void *opaque, const VMStateField *f, const char *name, bool is_list,
+                        size_t n, GError **errp)
+{
+    g_string_append_printf(((Watch *)opaque)->log, "field %s%s%zu; ", name,
+                           is_list ? " list " : " ", n);
+    return true;
+}
+
+static bool watch_element(void *opaque, const VMStateField *f, const VMStateField *run,
+                          size_t index, size_t n, uint8_t *elem, bool end, GError **errp)
+{
+    Watch *w = opaque;
+    if (!end) {
+        g_autofree char *path = visit_path(w->v, NULL);
+        g_string_append_printf(w->log, "elem %s %s %zu/%zu at %s; ", f->name, run->info->name,
+                               index, n, path);
+    }
+    if (end && index == 2) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED, "enough");
+        return false;
+    }
+    return true;
+}
+
+static void test_watch(void)
+{
+    static const VMStateHooks hooks = {
+        .enter = watch_enter,
+        .leave = watch_leave,
+        .field = watch_field,
+        .element = watch_element,
+    };
+    Ptrs p = { .head = 7, .tail = { 1, 2 }, .more_present = 1 };
+    Watch w = { .log = g_string_new(NULL) };
+    VMStateContext ctx = { .hooks = &hooks, .hooks_opaque = &w };
+    GError *err = NULL;
+    w.v = qobject_output_visitor_new();
+
+    /* Unnamed at the top: paths start at the fields.  A hook that fails stops the walk. */
+    CU_ASSERT_FALSE(vmstate_save_as(w.v, NULL, &vmstate_ptrs, &p, &ctx, &err));
+    ASSERT_ERROR(err, "enough");
+    visit_free(w.v);
+    ASSERT_STR_EQ(w.log->str, "enter ptrs v1 kind 1; field p list 4; "
+                              "elem p nullptr 0/4 at p[0]; elem p uint8 1/4 at p[1]; "
+                              "elem p uint16 2/4 at p[2]; ");
+
+    g_string_truncate(w.log, 0);
+    ByteReader r;
+    byte_reader_init(&r, PTRS_BYTES, sizeof(PTRS_BYTES), 0);
+    w.v = qemufile_input_visitor_new(&r);
+    Ptrs l = { 0 };
+    CU_ASSERT_FALSE(vmstate_load_as(w.v, "top", &vmstate_ptrs, &l, 1, &ctx, &err));
+    ASSERT_ERROR(err, "enough");
+    visit_free(w.v);
+    ASSERT_STR_EQ(w.log->str, "enter ptrs v1 kind 1; field p list 4; "
+                              "elem p nullptr 0/4 at top.p[0]; elem p uint8 1/4 at top.p[1]; "
+                              "elem p uint16 2/4 at top.p[2]; ");
+    g_string_free(w.log, TRUE);
 }
 
 static const CuTest walk_tests[] = {
@@ -737,6 +1024,19 @@ static const CuTest segptr_tests[] = {
     { NULL, NULL },
 };
 
+static const CuTest type_tests[] = {
+    { "timer, le, equal, nullptr, unused", test_types_walk },
+    { "the table", test_types_table },
+    { NULL, NULL },
+};
+
+static const CuTest run_tests[] = {
+    { "runs and presence bytes", test_runs_and_presence },
+    { "runs checked", test_runs_checked },
+    { "watching a walk", test_watch },
+    { NULL, NULL },
+};
+
 static const CuTest vmdesc_tests[] = {
     { "exact", test_vmdesc_exact },
     { "nested subsections", test_vmdesc_nested_subsections },
@@ -749,6 +1049,8 @@ static const CuSuite suites[] = {
     { "vmstate-rules", rule_tests },
     { "vmstate-load", load_tests },
     { "vmstate-segptr", segptr_tests },
+    { "vmstate-types", type_tests },
+    { "vmstate-runs", run_tests },
     { "vmstate-vmdesc", vmdesc_tests },
     { NULL, NULL },
 };

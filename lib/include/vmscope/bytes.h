@@ -1,9 +1,10 @@
 /*
  * Bounds-checked big-endian byte reading and writing: the ground every
- * binary decoder in vmscope (QEMU's stream, BER, segments) stands on.
+ * binary decoder in vmscope (QEMU's stream, segments) stands on.
  *
  * A ByteReader walks a borrowed buffer.  Every read checks the length first
- * and fails with an error naming the absolute stream offset:
+ * and fails with an error naming the absolute stream offset, which the error
+ * keeps as data (error.h) for whoever adds the field path or the section:
  * "offset 1234: truncated: need 4 bytes, 2 left".  `origin` is the absolute
  * offset of data[0] in the whole input, so a reader over a slice reports
  * offsets in the file, not in the slice.

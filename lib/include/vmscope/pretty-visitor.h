@@ -20,8 +20,8 @@
  *     }
  *
  * The format is written down exactly in docs/formats.md ("Pretty-print").
- * It is for reading, not parsing: machines should use the QObject/JSON or
- * BER visitors.  Several values may be visited at the top level (sections of
+ * It is for reading, not parsing: machines should use the QObject/JSON
+ * visitors.  Several values may be visited at the top level (sections of
  * a stream, say); each starts on a line of its own.
  *
  * The visitor never fails.  The text is rendered when taken, so it is

@@ -18,9 +18,13 @@
  * Parsing keeps every byte: qemu_stream_write() of a parsed stream that was
  * not changed returns the input, byte for byte.  Device sections are decoded
  * with the stream's own vmdesc (field names, types, sizes, nesting, arrays,
- * subsections), not with any built-in knowledge of devices:
+ * subsections), not with any built-in knowledge of devices: each device's
+ * vmdesc entry becomes a VMStateDescription (vmstate.h), and the VMState
+ * engine loads the section through the QEMUFile input visitor, as it loads
+ * any device; the state then goes out through whatever output visitor is
+ * asked for (qemu_stream_visit), so a stream reads like live state:
  *
- *   - integers (int8..64, uint8..64 and their "equal"/"le" checks, "timer")
+ *   - integers (int8..64, uint8..64 and their "equal"/"le" forms, "timer")
  *     are numbers (uint64 exact); "bool" is a boolean;
  *   - "struct" / "vstruct" / "tmp" fields are objects of their members;
  *   - arrays ("array_len", or one vmdesc entry per "index") are lists;
@@ -37,7 +41,8 @@
  * sections and FULL sections the vmdesc does not describe are errors: vmscope
  * never guesses where a section ends.
  *
- * Errors name the absolute byte offset and, inside a section, the section:
+ * Errors name the absolute byte offset and, inside a section, the section
+ * and the field path, all kept as data with the error (error.h):
  *     "offset 1234: section 'serial' (id 5): state.lsr: truncated: need 1 bytes, 0 left"
  *
  * Section names: a section is named by its idstr; a device with instance id
@@ -62,7 +67,10 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include "vmscope/bytes.h"
 #include "vmscope/qobject.h"
+#include "vmscope/visitor.h"
+#include "vmscope/vmstate.h"
 
 #define QEMU_VM_FILE_MAGIC     0x5145564du   /* "QEVM" */
 #define QEMU_VM_FILE_VERSION   3u
@@ -131,6 +139,16 @@ uint64_t qemu_stream_eof_offset(const QemuStream *s);
  */
 QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc);
 
+/*
+ * The same walk through any output visitor, as the member `name` (the
+ * pretty-print visitor gives `vmscope-view stream --format pretty`): the
+ * stream as a struct, configuration and vmdesc as their JSON, each section
+ * as a struct whose "state" is its device state saved by the VMState engine
+ * (RAM sections: their summary).
+ */
+bool qemu_stream_visit(Visitor *v, const char *name, const QemuStream *s, bool with_vmdesc,
+                       GError **errp);
+
 /* The stream's bytes, re-encoded from the model. */
 GBytes *qemu_stream_write(const QemuStream *s);
 /*
@@ -160,6 +178,22 @@ bool qemu_stream_set(QemuStream *s, const char *path, const char *value, GError 
  * empty when the streams hold the same state.
  */
 GPtrArray *qemu_stream_diff(const QemuStream *a, const QemuStream *b);
+
+/*
+ * A device's section payload in QEMU's format, from its description and
+ * state (vmstate_save through the QEMUFile output visitor), appended to w;
+ * and, if vmdesc is not NULL, QEMU's vmdesc members for the device
+ * ("vmsd_name", "version", "fields", "subsections") added to the dict
+ * vmdesc, exactly as QEMU builds them: sizes are the bytes written, an
+ * array is one entry with "array_len" unless its elements are structs with
+ * subsections (one entry per element, with "index").  A stream writer puts
+ * "name" and "instance_id" in the dict first, as QEMU does.
+ */
+bool qemu_stream_save_device(ByteWriter *w, const VMStateDescription *vmsd, void *opaque,
+                             const VMStateContext *ctx, QObject *vmdesc, GError **errp);
+/* The vmdesc dict of one device (new reference), or NULL with *errp set. */
+QObject *qemu_stream_device_vmdesc(const VMStateDescription *vmsd, void *opaque,
+                                   const VMStateContext *ctx, GError **errp);
 
 /*
  * Building new streams (device hosts): header, configuration section with

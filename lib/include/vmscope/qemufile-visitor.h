@@ -8,7 +8,8 @@
  * structs and lists have no framing at all, so a list's length must come
  * from the caller (VISIT_LEN_UNKNOWN is an error on input).  Strings, which
  * VMState never uses, are a length byte and the bytes; doubles the be64 of
- * their IEEE bits.
+ * their IEEE bits.  visit_type_null is QEMU's null-pointer marker, the byte
+ * 0x30 (an element of an array of pointers that is NULL).
  *
  * Subsections (a struct visited with VISIT_STRUCT_SUBSECTION): the byte
  * QEMUFILE_VM_SUBSECTION (0x05), a length byte, the subsection's name
@@ -23,9 +24,13 @@
  * "duplicate subsection" if it was already read in this struct.
  *
  * The input visitor reads from a borrowed ByteReader and advances it; its
- * errors carry the field path and the absolute byte offset:
- *   "serial.fifo[3]: offset 1234: truncated: need 4 bytes, 2 left"
+ * errors carry the absolute byte offset and the field path, as data (see
+ * error.h):
+ *   "offset 1234: serial.fifo[3]: truncated: need 4 bytes, 2 left"
  * The output visitor appends to a borrowed ByteWriter.
+ *
+ * QEMU's vmdesc (the JSON description of what a section holds) is written
+ * where streams are: qemu_stream_save_device() in qemu-stream.h.
  */
 #ifndef VMSCOPE_QEMUFILE_VISITOR_H
 #define VMSCOPE_QEMUFILE_VISITOR_H
@@ -34,6 +39,7 @@
 #include "vmscope/visitor.h"
 
 #define QEMUFILE_VM_SUBSECTION 0x05
+#define QEMUFILE_NULLPTR_MARKER 0x30
 
 Visitor *qemufile_output_visitor_new(ByteWriter *w);
 Visitor *qemufile_input_visitor_new(ByteReader *r);

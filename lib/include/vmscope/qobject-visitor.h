@@ -52,4 +52,13 @@ Visitor *qobject_input_visitor_new_qmp(QObject *root);
  */
 bool qobject_input_visit_any(Visitor *v, const char *name, QObject **obj, GError **errp);
 
+/*
+ * The other way round: walk a QObject through an OUTPUT visitor as the
+ * member `name`: dicts as structs (members in order), lists as lists,
+ * integers as int64 (uint64 above INT64_MAX), doubles, strings, bools, null
+ * with visit_type_null.  So a value held only as JSON (a stream's
+ * configuration) comes out in the visitor's format like any walked C value.
+ */
+bool qobject_visit(Visitor *v, const char *name, QObject *obj, GError **errp);
+
 #endif

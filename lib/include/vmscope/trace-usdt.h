@@ -37,6 +37,14 @@
  *       visit_start_list, visit_end_list or visit_type_<kind> member `name`
  *       (NULL for list elements).
  *
+ * Quiet walks: between vms_usdt_quiet_begin() and vms_usdt_quiet_end()
+ * (per thread, nestable) no probe fires and nothing is counted.  Walks
+ * that only read a stream to show or check it (qemu-stream decoding a
+ * section with the description learned from its vmdesc, the stream
+ * builder checking its own output) run quiet: the maps are about state
+ * being saved and loaded, as QEMU's are, and QEMU never decodes its own
+ * streams.
+ *
  * Cost: a probe site is a nop.  Each probe has a semaphore that the kernel
  * raises while an uprobe sits on it, and arguments are only computed, and
  * probes only reached, while it is raised; per-call probes cost one
@@ -94,6 +102,11 @@ extern volatile unsigned short vmscope_put_semaphore, vmscope_get_semaphore,
 
 /* Is this thread counting for a section__*__done probe?  (trace-usdt.c) */
 extern __thread bool vms_usdt_counting;
+/* How many quiet walks this thread is in (see "Quiet walks" above). */
+extern __thread unsigned vms_usdt_quiet;
+
+static inline void vms_usdt_quiet_begin(void) { vms_usdt_quiet++; }
+static inline void vms_usdt_quiet_end(void) { vms_usdt_quiet--; }
 
 void vms_usdt_put_hit(VmsUsdtFn fn, uint64_t bytes);
 void vms_usdt_get_hit(VmsUsdtFn fn, uint64_t bytes);
@@ -101,7 +114,7 @@ void vms_usdt_visit_hit(VmsUsdtFn fn, const char *name);
 void vms_usdt_vmsd_start(bool load, const char *vmsd);
 void vms_usdt_vmsd_done(bool load, const char *vmsd, bool ok);
 
-#define VMS_USDT_WANTED(sem) __builtin_expect(vms_usdt_counting | (sem), 0)
+#define VMS_USDT_WANTED(sem) __builtin_expect((vms_usdt_counting | (sem)) && !vms_usdt_quiet, 0)
 
 static inline void vms_usdt_put(VmsUsdtFn fn, uint64_t bytes)
 {
@@ -131,6 +144,8 @@ static inline void vms_usdt_get(VmsUsdtFn fn, uint64_t bytes) { }
 static inline void vms_usdt_visit(VmsUsdtFn fn, const char *name) { }
 static inline void vms_usdt_vmsd_start(bool load, const char *vmsd) { }
 static inline void vms_usdt_vmsd_done(bool load, const char *vmsd, bool ok) { }
+static inline void vms_usdt_quiet_begin(void) { }
+static inline void vms_usdt_quiet_end(void) { }
 
 #endif
 

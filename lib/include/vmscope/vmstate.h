@@ -5,41 +5,58 @@
  * version, the oldest version it can still load, a list of fields and a list
  * of subsections.  The engine (vmstate_save / vmstate_load) walks the
  * description over a C struct and drives a Visitor (visitor.h), so the one
- * description produces and reads every format: QObjects, pretty text, BER,
- * and QEMU's migration stream (qemufile-visitor.h).
+ * description produces and reads every format: QObjects, pretty text and
+ * QEMU's migration stream (qemufile-visitor.h).  The engine knows no format:
+ * it talks to visitor.h only.
  *
- * Fields.  Each field is one kind of element laid out in one shape:
+ * Types are data.  Each field has a VMStateInfo, as in QEMU: the type's name
+ * in descriptions, its name in QEMU's vmdesc, the size of one element, and
+ * the function that visits one element.  The built-in types are the table
+ * vmstate_types[] (vmstate-types.c), indexed by VMStateType:
  *
- *   element types   bool, int8..int64, uint8..uint64 (optionally "_equal":
- *                   load checks that the input equals the current value and
- *                   does not change it), buffer (size raw bytes), unused
- *                   (size bytes written as zeros and thrown away on load; it
- *                   has no storage in the struct), struct (a nested
- *                   description over `size` bytes).
- *   shapes          SINGLE   one element at offset;
- *                   ARRAY    num elements at offset;
- *                   VARRAY   a C array of num elements at offset of which the
- *                            first N are state, N being an EARLIER integer
- *                            field of the same description (it is in the
- *                            input before the array);
- *                   PARTIAL  the same, but N may be any integer in the state
- *                            (e.g. configuration the loader already has), as
- *                            for QEMU's virtqueue arrays: only live entries
- *                            travel;
- *                   SEGPTR   a uint64 at offset holds an offset into a region
- *                            (VMStateContext, e.g. a shared-memory segment)
- *                            where N elements live, N <= num.  The offset
- *                            itself is not state; the elements are.
+ *   bool; int8..int64 and uint8..uint64; their "_equal" forms (load checks
+ *   that the input equals the current value and does not change it);
+ *   int32_le (QEMU's "int32 le": load checks 0 <= input <= current value);
+ *   timer (an int64, QEMU's be64 expiry time); buffer (size raw bytes);
+ *   unused (size bytes written as zeros and thrown away on load; no storage
+ *   in the struct); nullptr (QEMU's null-pointer marker, visited with
+ *   visit_type_null; no state); struct, vstruct and tmp (a nested
+ *   description over `size` bytes, walked by the engine itself).
+ *
+ * A new type is one entry in that table (and its VMStateType index).
+ *
+ * Shapes.  A field's elements are laid out in one of these shapes:
+ *
+ *   SINGLE   one element at offset;
+ *   ARRAY    num elements at offset;
+ *   VARRAY   a C array of num elements at offset of which the first N are
+ *            state, N being an EARLIER integer field of the same description
+ *            (it is in the input before the array);
+ *   PARTIAL  the same, but N may be any integer in the state (e.g.
+ *            configuration the loader already has), as for QEMU's virtqueue
+ *            arrays: only live entries travel;
+ *   SEGPTR   a uint64 at offset holds an offset into a region
+ *            (VMStateContext, e.g. a shared-memory segment) where N
+ *            elements live, N <= num.  The offset itself is not state; the
+ *            elements are.
  *   In VARRAY, PARTIAL and SEGPTR shapes N > num is an error on save and
  *   on load ("...: array length 70 exceeds the maximum 64").
- *   Every field exists since its version_id (0: always): a field newer than
- *   the version being loaded is not visited and keeps its current value.
+ *
+ * Lists in runs: a field with `continues` set continues the list of the
+ * field before it (which has the same name): the engine visits the fields of
+ * such a run as ONE list, each field (SINGLE or ARRAY, of any type)
+ * contributing its elements in turn.  Descriptions learned from a QEMU
+ * vmdesc need this: arrays described element by element ("index"), and
+ * arrays of pointers split into runs around null pointers.
+ *
+ * Every field exists since its version_id (0: always): a field newer than
+ * the version being loaded is not visited and keeps its current value.
  *
  * Rules enforced by vmstate_load:
  *   - an input newer than vmsd->version_id is refused, and so is one older
  *     than minimum_version_id (VMS_ERROR_VERSION, naming both versions);
- *   - `_equal` mismatches, array lengths over their maximum, segment offsets
- *     outside the region are refused;
+ *   - `_equal` and `le` mismatches, array lengths over their maximum,
+ *     segment offsets outside the region are refused;
  *   - subsections the description does not know, duplicate subsections, and
  *     whatever the input visitor checks (types, lengths, truncation, extra
  *     data) are refused;
@@ -48,25 +65,36 @@
  * The walk, as seen by a visitor (names are visit names, see below):
  *
  *   visit_start_struct(vmsd->name, {VISIT_STRUCT_VMSD, vmsd->name, version})
- *     fields in order: scalars with visit_type_*, buffers and unused with
- *     visit_type_buffer, arrays as lists (elements unnamed), structs with
+ *     fields in order: each element through its type's visit function
+ *     (scalars with visit_type_*, buffers and unused with visit_type_buffer,
+ *     nullptr with visit_type_null), arrays and runs as lists (elements
+ *     unnamed), structs with
  *     visit_start_struct({VISIT_STRUCT_NESTED_VMSD, sub->name, version})
  *     then for each subsection:
  *       visit_optional(sub->name, &present); if present:
  *       visit_start_struct(sub->name, {VISIT_STRUCT_SUBSECTION, sub->name, version})
  *   visit_check_struct; visit_end_struct
  *
- * On save, a subsection is present when it has no needed() or needed()
- * returns true.  On load the input visitor says which subsections it holds;
- * they may come in any order (as QEMU allows), each at most once.  Input
- * visitors that carry versions (QEMU subsections, BER) report them through
- * VisitStructInfo.version_id; for the top level the caller passes the
- * version (QEMU puts it in the section header).
+ * The engine keeps the visitor contract: a struct or list it opened is
+ * closed whatever fails inside it, one whose start failed is not, and the
+ * check calls come only after every member succeeded.
+ *
+ * Subsections.  On save, a subsection is present when needed() returns true
+ * (no needed(): always), or, for a description with has_presence, when the
+ * byte at presence_offset of the state is non-zero.  On load the input
+ * visitor says which subsections it holds; they may come in any order (as
+ * QEMU allows), each at most once; a load sets the presence byte of each it
+ * found.  Presence bytes are how descriptions learned from a stream keep
+ * which subsections each instance had.  Input visitors that carry versions
+ * (QEMU subsections) report them through VisitStructInfo.version_id; for
+ * the top level the caller passes the version (QEMU puts it in the section
+ * header).
  *
  * Visit names: a field is visited under its name; when several fields of a
  * description share a name (QEMU descriptions often have several "unused"),
  * the k-th of them (from 0) is visited as "name[k]", exactly as QEMU's vmdesc
- * names them.  So a device state as a QObject is
+ * names them (the fields of one run count once).  So a device state as a
+ * QObject is
  *   {"divider": 12, "fifo": [1, 2, 3], "regs": {...}, "mem": "00ff",
  *    "unused[0]": "0000", "unused[1]": "00", "serial/fifo": {...}}
  * with subsections as members named after their description.
@@ -77,6 +105,12 @@
  * SEGPTR fields are written into the region only once the whole load has
  * succeeded (they are staged until then).
  *
+ * Watching a walk: VMStateHooks in the VMStateContext are told where the
+ * walk is, in the description's terms only (which description, which field,
+ * which element).  Code that knows a format relates that to its own output:
+ * QEMU's vmdesc writer (qemu_stream_save_device, qemu-stream.h) measures the
+ * bytes each field wrote, and qemu_stream_set finds a field's bytes.
+ *
  * Descriptions as data: vmstate_describe turns a description into JSON
  * (see docs/vmstate.md for the format); vmstate_from_description rebuilds a
  * walkable description from that JSON after checking every offset and size
@@ -84,11 +118,7 @@
  * never make the engine touch memory outside the state (or, for SEGPTR
  * elements, outside the region: checked during the walk).  Deserialized
  * descriptions have no needed() and no hooks: on save all their
- * subsections are present.
- *
- * vmdesc: vmstate_vmdesc produces the JSON that QEMU appends to a migration
- * stream for one device ({"vmsd_name", "version", "fields", "subsections"}),
- * with sizes measured on the bytes vmstate_save actually writes.
+ * subsections are present unless they have presence bytes.
  */
 #ifndef VMSCOPE_VMSTATE_H
 #define VMSCOPE_VMSTATE_H
@@ -98,22 +128,79 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "vmscope/bytes.h"
 #include "vmscope/qobject.h"
 #include "vmscope/visitor.h"
 
 typedef struct VMStateDescription VMStateDescription;
 typedef struct VMStateField VMStateField;
+typedef struct VMStateInfo VMStateInfo;
 
-/* Element types; the integer types are in VisitIntKind order. */
+/* ---- Types ---- */
+
+/* What an integer type checks on load against the value the loader has. */
+typedef enum VMStateCheck {
+    VMSTATE_CHECK_NONE,
+    VMSTATE_CHECK_EQUAL,    /* the input equals it; the state is not changed */
+    VMSTATE_CHECK_LE,       /* 0 <= input <= it (QEMU's "int32 le"); the input is stored */
+} VMStateCheck;
+
+/* VMStateInfo.flags */
+#define VMSTATE_INFO_INT      0x1   /* an integer: int_kind and check apply */
+#define VMSTATE_INFO_STRUCT   0x2   /* a nested description (field->vmsd), walked by the engine */
+#define VMSTATE_INFO_INLINE   0x4   /* struct: QEMU's vmdesc has the nested description in
+                                       the field's own entry (vstruct, tmp), not in "struct" */
+#define VMSTATE_INFO_NO_STATE 0x8   /* nothing in the state: elements have no storage */
+
+/*
+ * One element of a field: elem points at its bytes in the state (NULL for
+ * VMSTATE_INFO_NO_STATE types), size is the field's element size.  The
+ * same function saves (output visitor: reads elem) and loads (input
+ * visitor: writes elem, and checks what the type checks).
+ */
+typedef bool VMStateVisitFn(Visitor *v, const char *name, const VMStateInfo *info,
+                            uint8_t *elem, size_t size, GError **errp);
+
+struct VMStateInfo {
+    const char *name;           /* in descriptions: "uint32", "uint32_equal", "timer" */
+    const char *vmdesc_name;    /* in QEMU's vmdesc: "uint32", "uint32 equal", "unused_buffer" */
+    size_t size;                /* bytes of one element in QEMU's stream and, unless
+                                   VMSTATE_INFO_NO_STATE, in the state; 0: as the
+                                   field says (buffer, unused, structs) */
+    unsigned flags;             /* VMSTATE_INFO_* */
+    VisitIntKind int_kind;      /* integers */
+    VMStateCheck check;         /* integers */
+    VMStateVisitFn *visit;      /* NULL for structs */
+};
+
+/* The built-in types: indices into vmstate_types[]; the integers in VisitIntKind order. */
 typedef enum VMStateType {
     VMSTATE_TYPE_BOOL,
     VMSTATE_TYPE_INT8, VMSTATE_TYPE_INT16, VMSTATE_TYPE_INT32, VMSTATE_TYPE_INT64,
     VMSTATE_TYPE_UINT8, VMSTATE_TYPE_UINT16, VMSTATE_TYPE_UINT32, VMSTATE_TYPE_UINT64,
+    VMSTATE_TYPE_INT8_EQUAL, VMSTATE_TYPE_INT16_EQUAL, VMSTATE_TYPE_INT32_EQUAL,
+    VMSTATE_TYPE_INT64_EQUAL, VMSTATE_TYPE_UINT8_EQUAL, VMSTATE_TYPE_UINT16_EQUAL,
+    VMSTATE_TYPE_UINT32_EQUAL, VMSTATE_TYPE_UINT64_EQUAL,
+    VMSTATE_TYPE_INT32_LE,
+    VMSTATE_TYPE_TIMER,
     VMSTATE_TYPE_BUFFER,
     VMSTATE_TYPE_UNUSED,
+    VMSTATE_TYPE_NULLPTR,
     VMSTATE_TYPE_STRUCT,
+    VMSTATE_TYPE_VSTRUCT,
+    VMSTATE_TYPE_TMP,
+    VMSTATE_TYPE__MAX
 } VMStateType;
+
+extern const VMStateInfo vmstate_types[VMSTATE_TYPE__MAX];
+#define VMSTATE_INFO(type) (&vmstate_types[(type)])
+
+/* A type by its name in descriptions, or by its name in a vmdesc; NULL if none. */
+const VMStateInfo *vmstate_info_find(const char *name);
+const VMStateInfo *vmstate_info_find_vmdesc(const char *vmdesc_name);
+/* The plain integer type of this width and sign (no checks). */
+const VMStateInfo *vmstate_info_int(VisitIntKind kind);
+
+/* ---- Descriptions ---- */
 
 typedef enum VMStateShape {
     VMSTATE_SINGLE,
@@ -125,16 +212,16 @@ typedef enum VMStateShape {
 
 struct VMStateField {
     const char *name;               /* NULL ends the list */
-    VMStateType type;
-    bool equal;                     /* integer types: load checks, never stores */
+    const VMStateInfo *info;        /* the element type */
     VMStateShape shape;
     size_t offset;                  /* in the struct (SEGPTR: of the uint64 offset) */
     size_t size;                    /* of one element */
     size_t num;                     /* ARRAY: count; VARRAY, PARTIAL, SEGPTR: maximum */
     size_t num_offset;              /* VARRAY, PARTIAL, SEGPTR: the length N ... */
-    VMStateType num_type;           /* ... an integer of this type */
-    const VMStateDescription *vmsd; /* STRUCT */
+    const VMStateInfo *num_info;    /* ... an integer of this type */
+    const VMStateDescription *vmsd; /* structs */
     int version_id;                 /* exists since this version */
+    bool continues;                 /* continues the list of the field before it (runs) */
 };
 
 struct VMStateDescription {
@@ -144,17 +231,44 @@ struct VMStateDescription {
     const VMStateField *fields;                      /* ends with VMSTATE_END_OF_LIST() */
     const VMStateDescription *const *subsections;    /* NULL-terminated, or NULL */
     bool (*needed)(void *opaque);                    /* subsections: sent only if true */
+    bool has_presence;                               /* subsections: instead of needed(), */
+    size_t presence_offset;                          /* a byte in the state says (see above) */
     bool (*pre_save)(void *opaque, GError **errp);   /* before the fields are saved */
     bool (*post_load)(void *opaque, int version_id, GError **errp);  /* after a load */
 };
 
-/* The region SEGPTR offsets point into (a segment); NULL if there is none. */
+/*
+ * Following a walk (see "Watching a walk" above).  Every callback is
+ * optional; one that fails stops the walk with its error.
+ *   enter    after the visit_start_struct of a description (the top, a
+ *            struct element, a subsection), with the version walked;
+ *   leave    before its visit_end_struct, once all of it succeeded;
+ *   field    before a field is visited: as a list of n elements (is_list),
+ *            or as one element;
+ *   element  before (end: false) and after (end: true) each element; f is
+ *            the field, run the field of a run that holds the element (f
+ *            itself outside runs); index counts from 0 over the whole list;
+ *            elem is where the element is in the state.
+ */
+typedef struct VMStateHooks {
+    bool (*enter)(void *opaque, const VMStateDescription *vmsd, VisitStructKind kind,
+                  int version_id, GError **errp);
+    bool (*leave)(void *opaque, const VMStateDescription *vmsd, GError **errp);
+    bool (*field)(void *opaque, const VMStateField *f, const char *name, bool is_list,
+                  size_t n, GError **errp);
+    bool (*element)(void *opaque, const VMStateField *f, const VMStateField *run,
+                    size_t index, size_t n, uint8_t *elem, bool end, GError **errp);
+} VMStateHooks;
+
+/* What a walk needs besides the visitor, the description and the state. */
 typedef struct VMStateContext {
-    uint8_t *base;      /* written only by vmstate_load, and only on success */
-    size_t size;
+    uint8_t *base;      /* the region SEGPTR offsets point into, or NULL; written */
+    size_t size;        /* only by vmstate_load, and only on success */
+    const VMStateHooks *hooks;      /* or NULL */
+    void *hooks_opaque;
 } VMStateContext;
 
-/* Save `opaque` through output visitor v. */
+/* Save `opaque` through output visitor v; ctx may be NULL. */
 bool vmstate_save(Visitor *v, const VMStateDescription *vmsd, void *opaque,
                   const VMStateContext *ctx, GError **errp);
 
@@ -167,30 +281,29 @@ bool vmstate_save(Visitor *v, const VMStateDescription *vmsd, void *opaque,
 bool vmstate_load(Visitor *v, const VMStateDescription *vmsd, void *opaque, int version_id,
                   const VMStateContext *ctx, GError **errp);
 
+/*
+ * The same, with the top-level struct visited as `name` instead of
+ * vmsd->name (NULL: unnamed, so that paths start at the fields, or a member
+ * name when the state is part of a bigger walk).
+ */
+bool vmstate_save_as(Visitor *v, const char *name, const VMStateDescription *vmsd,
+                     void *opaque, const VMStateContext *ctx, GError **errp);
+bool vmstate_load_as(Visitor *v, const char *name, const VMStateDescription *vmsd,
+                     void *opaque, int version_id, const VMStateContext *ctx, GError **errp);
+
 /* vmstate_load into a copy of the `size` bytes at opaque; copied back on success only. */
 bool vmstate_load_copy(Visitor *v, const VMStateDescription *vmsd, void *opaque, size_t size,
                        int version_id, const VMStateContext *ctx, GError **errp);
 
 /*
- * Save in QEMU's format to w and, if vmdesc is not NULL, append QEMU's vmdesc
- * members for this device ("vmsd_name", "version", "fields", "subsections")
- * to the dict vmdesc (a stream writer puts "name" and "instance_id" first).
- */
-bool vmstate_save_qemufile(ByteWriter *w, const VMStateDescription *vmsd, void *opaque,
-                           const VMStateContext *ctx, QObject *vmdesc, GError **errp);
-
-/* The vmdesc dict of one device (new reference), or NULL with *errp set. */
-QObject *vmstate_vmdesc(const VMStateDescription *vmsd, void *opaque,
-                        const VMStateContext *ctx, GError **errp);
-
-/*
  * Check a description against the size of the state it walks: every
  * offset and size in range, array sizes without overflow, VARRAY lengths
- * naming an earlier integer field, subsection names prefixed by their
- * parent's name, scalar sizes matching their types, array elements of
- * at least one byte, nesting at most VMSTATE_MAX_DEPTH deep, and at most
- * VMSTATE_UNUSED_MAX unused bytes in one walk (they have no storage, so the
- * state's size does not bound them).
+ * naming an earlier integer field, runs made of SINGLE and ARRAY fields of
+ * one name and version, presence bytes in the state, subsection names
+ * prefixed by their parent's name, scalar sizes matching their types, array
+ * elements of at least one byte, nesting at most VMSTATE_MAX_DEPTH deep, and
+ * at most VMSTATE_UNUSED_MAX unused bytes in one walk (they have no
+ * storage, so the state's size does not bound them).
  */
 #define VMSTATE_MAX_DEPTH 10     /* as JSON, 10 levels still parse (json-c: depth 32) */
 #define VMSTATE_UNUSED_MAX (1u << 20)   /* unused bytes in one walk */
@@ -205,17 +318,23 @@ QObject *vmstate_describe(const VMStateDescription *vmsd);
  * free it with vmstate_description_free (only such descriptions).
  */
 VMStateDescription *vmstate_from_description(QObject *desc, size_t state_size, GError **errp);
+/*
+ * The same for descriptions nested up to max_depth levels (instead of
+ * VMSTATE_MAX_DEPTH): descriptions built by a program, not parsed from
+ * JSON text (a stream's vmdesc, which QEMU nests deeper).
+ */
+VMStateDescription *vmstate_from_description_depth(QObject *desc, size_t state_size,
+                                                   int max_depth, GError **errp);
 void vmstate_description_free(VMStateDescription *vmsd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VMStateDescription, vmstate_description_free)
 
-/* "uint32", "uint32_equal", "buffer", ... as in descriptions; NULL if invalid. */
-const char *vmstate_type_name(VMStateType type, bool equal);
-/* QEMU's vmdesc name of a type: "uint32", "uint32 equal", "unused_buffer", ... */
-const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
-
 /* ---- Field macros, in QEMU's style, with compile-time type checks ---- */
 
-/* Element type tokens for the array macros (QEMU's vmstate_info_*). */
+/*
+ * Type tokens for the macros (QEMU's vmstate_info_*): built-in types'
+ * indices, so that the compile-time checks below can compare them with C
+ * types.  A field gets VMSTATE_INFO(token).
+ */
 #define vmstate_info_bool   VMSTATE_TYPE_BOOL
 #define vmstate_info_int8   VMSTATE_TYPE_INT8
 #define vmstate_info_int16  VMSTATE_TYPE_INT16
@@ -225,6 +344,16 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 #define vmstate_info_uint16 VMSTATE_TYPE_UINT16
 #define vmstate_info_uint32 VMSTATE_TYPE_UINT32
 #define vmstate_info_uint64 VMSTATE_TYPE_UINT64
+#define vmstate_info_int8_equal   VMSTATE_TYPE_INT8_EQUAL
+#define vmstate_info_int16_equal  VMSTATE_TYPE_INT16_EQUAL
+#define vmstate_info_int32_equal  VMSTATE_TYPE_INT32_EQUAL
+#define vmstate_info_int64_equal  VMSTATE_TYPE_INT64_EQUAL
+#define vmstate_info_uint8_equal  VMSTATE_TYPE_UINT8_EQUAL
+#define vmstate_info_uint16_equal VMSTATE_TYPE_UINT16_EQUAL
+#define vmstate_info_uint32_equal VMSTATE_TYPE_UINT32_EQUAL
+#define vmstate_info_uint64_equal VMSTATE_TYPE_UINT64_EQUAL
+#define vmstate_info_int32_le     VMSTATE_TYPE_INT32_LE
+#define vmstate_info_timer        VMSTATE_TYPE_TIMER
 
 /* 0, or a compile error saying `msg` when cond is false. */
 #define VMSTATE_ASSERT_ZERO(cond, msg) \
@@ -262,25 +391,22 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
                          #_state "." #_field " is not an array of " #_type))
 #define vmstate_array_len(_state, _field) \
     (sizeof(vmstate_typeof_field(_state, _field)) / sizeof(vmstate_typeof_elt(_state, _field)))
+/* The C type (as its plain VMStateType) of a scalar type token. */
+#define vmstate_info_ctype(_info)                                               \
+    ((_info) >= VMSTATE_TYPE_INT8_EQUAL && (_info) <= VMSTATE_TYPE_UINT64_EQUAL \
+         ? (_info) - VMSTATE_TYPE_INT8_EQUAL + VMSTATE_TYPE_INT8                \
+     : (_info) == VMSTATE_TYPE_INT32_LE ? VMSTATE_TYPE_INT32                    \
+     : (_info) == VMSTATE_TYPE_TIMER ? VMSTATE_TYPE_INT64                       \
+     : (int)(_info))
 /* 0, checking that the token _info and the C type _type agree. */
 #define vmstate_check_info(_info, _type) \
-    VMSTATE_ASSERT_ZERO((int)vmstate_type_of(_type) == (int)(_info), \
+    VMSTATE_ASSERT_ZERO((int)vmstate_type_of(_type) == (int)vmstate_info_ctype(_info), \
                         #_info " does not describe " #_type)
 
 /* Scalars. */
 #define VMSTATE_SINGLE_V(_field, _state, _version, _info, _type) {              \
     .name = #_field,                                                            \
-    .type = (_info),                                                            \
-    .shape = VMSTATE_SINGLE,                                                    \
-    .offset = vmstate_offset_value(_state, _field, _type) +                     \
-              vmstate_check_info(_info, _type),                                 \
-    .size = sizeof(_type),                                                      \
-    .version_id = (_version),                                                   \
-}
-#define VMSTATE_SINGLE_EQUAL_V(_field, _state, _version, _info, _type) {        \
-    .name = #_field,                                                            \
-    .type = (_info),                                                            \
-    .equal = true,                                                              \
+    .info = VMSTATE_INFO(_info),                                                \
     .shape = VMSTATE_SINGLE,                                                    \
     .offset = vmstate_offset_value(_state, _field, _type) +                     \
               vmstate_check_info(_info, _type),                                 \
@@ -308,11 +434,11 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 #define VMSTATE_UINT64(_f, _s) VMSTATE_UINT64_V(_f, _s, 0)
 
 /* Load checks that the input equals the current value (QEMU's _EQUAL set). */
-#define VMSTATE_UINT8_EQUAL_V(_f, _s, _v)  VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_uint8, uint8_t)
-#define VMSTATE_UINT16_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_uint16, uint16_t)
-#define VMSTATE_INT32_EQUAL_V(_f, _s, _v)  VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_int32, int32_t)
-#define VMSTATE_UINT32_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_uint32, uint32_t)
-#define VMSTATE_UINT64_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_EQUAL_V(_f, _s, _v, vmstate_info_uint64, uint64_t)
+#define VMSTATE_UINT8_EQUAL_V(_f, _s, _v)  VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_uint8_equal, uint8_t)
+#define VMSTATE_UINT16_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_uint16_equal, uint16_t)
+#define VMSTATE_INT32_EQUAL_V(_f, _s, _v)  VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_int32_equal, int32_t)
+#define VMSTATE_UINT32_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_uint32_equal, uint32_t)
+#define VMSTATE_UINT64_EQUAL_V(_f, _s, _v) VMSTATE_SINGLE_V(_f, _s, _v, vmstate_info_uint64_equal, uint64_t)
 #define VMSTATE_UINT8_EQUAL(_f, _s)  VMSTATE_UINT8_EQUAL_V(_f, _s, 0)
 #define VMSTATE_UINT16_EQUAL(_f, _s) VMSTATE_UINT16_EQUAL_V(_f, _s, 0)
 #define VMSTATE_INT32_EQUAL(_f, _s)  VMSTATE_INT32_EQUAL_V(_f, _s, 0)
@@ -322,7 +448,7 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 /* Fixed arrays of scalars: the field must be _type[_num]. */
 #define VMSTATE_ARRAY(_field, _state, _num, _version, _info, _type) {           \
     .name = #_field,                                                            \
-    .type = (_info),                                                            \
+    .info = VMSTATE_INFO(_info),                                                \
     .shape = VMSTATE_ARRAY,                                                     \
     .offset = vmstate_offset_array(_state, _field, _type, _num) +               \
               vmstate_check_info(_info, _type),                                 \
@@ -352,7 +478,7 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 /* A uint8_t array sent as raw bytes (a hex string as a QObject). */
 #define VMSTATE_BUFFER_V(_field, _state, _version) {                            \
     .name = #_field,                                                            \
-    .type = VMSTATE_TYPE_BUFFER,                                                \
+    .info = VMSTATE_INFO(VMSTATE_TYPE_BUFFER),                                  \
     .shape = VMSTATE_SINGLE,                                                    \
     .offset = vmstate_offset_varray(_state, _field, uint8_t),                   \
     .size = sizeof(vmstate_typeof_field(_state, _field)),                       \
@@ -363,7 +489,7 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 /* _size bytes that used to be state: zeros on save, thrown away on load. */
 #define VMSTATE_UNUSED_V(_version, _size) {                                     \
     .name = "unused",                                                           \
-    .type = VMSTATE_TYPE_UNUSED,                                                \
+    .info = VMSTATE_INFO(VMSTATE_TYPE_UNUSED),                                  \
     .shape = VMSTATE_SINGLE,                                                    \
     .size = (_size),                                                            \
     .version_id = (_version),                                                   \
@@ -373,7 +499,7 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 /* Nested structs: the field must be a _type, described by _vmsd. */
 #define VMSTATE_STRUCT(_field, _state, _version, _vmsd, _type) {                \
     .name = #_field,                                                            \
-    .type = VMSTATE_TYPE_STRUCT,                                                \
+    .info = VMSTATE_INFO(VMSTATE_TYPE_STRUCT),                                  \
     .shape = VMSTATE_SINGLE,                                                    \
     .offset = vmstate_offset_value(_state, _field, _type),                      \
     .size = sizeof(_type),                                                      \
@@ -382,7 +508,7 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 }
 #define VMSTATE_STRUCT_ARRAY(_field, _state, _num, _version, _vmsd, _type) {    \
     .name = #_field,                                                            \
-    .type = VMSTATE_TYPE_STRUCT,                                                \
+    .info = VMSTATE_INFO(VMSTATE_TYPE_STRUCT),                                  \
     .shape = VMSTATE_ARRAY,                                                     \
     .offset = vmstate_offset_array(_state, _field, _type, _num),                \
     .size = sizeof(_type),                                                      \
@@ -400,26 +526,26 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 #define VMSTATE_COUNTED_OF(_shape, _field, _state, _field_num, _numinfo, _numtype, \
                            _version, _info, _type) {                            \
     .name = #_field,                                                            \
-    .type = (_info),                                                            \
+    .info = VMSTATE_INFO(_info),                                                \
     .shape = (_shape),                                                          \
     .offset = vmstate_offset_varray(_state, _field, _type) +                    \
               vmstate_check_info(_info, _type),                                 \
     .size = sizeof(_type),                                                      \
     .num = vmstate_array_len(_state, _field),                                   \
     .num_offset = vmstate_offset_value(_state, _field_num, _numtype),           \
-    .num_type = (_numinfo),                                                     \
+    .num_info = VMSTATE_INFO(_numinfo),                                         \
     .version_id = (_version),                                                   \
 }
 #define VMSTATE_STRUCT_COUNTED_OF(_shape, _field, _state, _field_num, _numinfo, \
                                   _numtype, _version, _vmsd, _type) {           \
     .name = #_field,                                                            \
-    .type = VMSTATE_TYPE_STRUCT,                                                \
+    .info = VMSTATE_INFO(VMSTATE_TYPE_STRUCT),                                  \
     .shape = (_shape),                                                          \
     .offset = vmstate_offset_varray(_state, _field, _type),                     \
     .size = sizeof(_type),                                                      \
     .num = vmstate_array_len(_state, _field),                                   \
     .num_offset = vmstate_offset_value(_state, _field_num, _numtype),           \
-    .num_type = (_numinfo),                                                     \
+    .num_info = VMSTATE_INFO(_numinfo),                                         \
     .vmsd = &(_vmsd),                                                           \
     .version_id = (_version),                                                   \
 }
@@ -464,26 +590,26 @@ const char *vmstate_vmdesc_type_name(VMStateType type, bool equal);
 #define VMSTATE_SEGPTR_OF(_field, _state, _field_num, _numinfo, _numtype, _max, \
                           _version, _info, _type) {                             \
     .name = #_field,                                                            \
-    .type = (_info),                                                            \
+    .info = VMSTATE_INFO(_info),                                                \
     .shape = VMSTATE_SEGPTR,                                                    \
     .offset = vmstate_offset_value(_state, _field, uint64_t) +                  \
               vmstate_check_info(_info, _type),                                 \
     .size = sizeof(_type),                                                      \
     .num = (_max),                                                              \
     .num_offset = vmstate_offset_value(_state, _field_num, _numtype),           \
-    .num_type = (_numinfo),                                                     \
+    .num_info = VMSTATE_INFO(_numinfo),                                         \
     .version_id = (_version),                                                   \
 }
 #define VMSTATE_STRUCT_SEGPTR_OF(_field, _state, _field_num, _numinfo, _numtype, \
                                  _max, _version, _vmsd, _type) {                \
     .name = #_field,                                                            \
-    .type = VMSTATE_TYPE_STRUCT,                                                \
+    .info = VMSTATE_INFO(VMSTATE_TYPE_STRUCT),                                  \
     .shape = VMSTATE_SEGPTR,                                                    \
     .offset = vmstate_offset_value(_state, _field, uint64_t),                   \
     .size = sizeof(_type),                                                      \
     .num = (_max),                                                              \
     .num_offset = vmstate_offset_value(_state, _field_num, _numtype),           \
-    .num_type = (_numinfo),                                                     \
+    .num_info = VMSTATE_INFO(_numinfo),                                         \
     .vmsd = &(_vmsd),                                                           \
     .version_id = (_version),                                                   \
 }
