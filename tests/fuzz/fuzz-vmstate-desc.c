@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "fuzz.h"
+#include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
 #include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
@@ -37,7 +38,9 @@ static GBytes *save(const VMStateDescription *vmsd, void *state, const VMStateCo
     ByteWriter w;
     byte_writer_init(&w);
     g_autoptr(GError) err = NULL;
-    bool ok = vmstate_save_qemufile(&w, vmsd, state, ctx, NULL, &err);
+    Visitor *v = qemufile_output_visitor_new(&w);
+    bool ok = vmstate_save(v, vmsd, state, ctx, &err);
+    visit_free(v);
     GBytes *out = byte_writer_take(&w);
     byte_writer_clear(&w);
     if (!ok) {
@@ -78,6 +81,10 @@ static void round_trips(const VMStateDescription *vmsd, uint8_t *state, size_t s
         return;
     }
     g_autoptr(GError) err = NULL;
+
+    /* What can be saved can be described as QEMU's vmdesc describes it. */
+    g_autoptr(QObject) vmdesc = qemu_stream_device_vmdesc(vmsd, state, &ctx, &err);
+    FUZZ_CHECK(vmdesc, "saves, but has no vmdesc: %s", err->message);
 
     /* QEMU's format: load into a copy (so that _equal fields match), save again. */
     Copy *c = copy_new(state, size, region);
