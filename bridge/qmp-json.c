@@ -171,6 +171,19 @@ static QmpJsonStatus value_end(QmpJsonParser *p, QObject **value, GError **errp)
         return QMP_JSON_NEED_MORE;
     }
     size_t len = p->value->len;
+    /*
+     * Outside strings the lexer let only ASCII through, so this checks the
+     * strings.  json-c's own check is looser (it takes overlong forms such
+     * as C1 89), and what it lets through would be sent back as is.  Up
+     * to a NUL only: json-c refuses that itself.
+     */
+    const char *bad;
+    if (!g_utf8_validate(p->value->str, (gssize)strlen(p->value->str), &bad)) {
+        guint64 where = p->value_start + (guint64)(bad - p->value->str);
+        g_string_truncate(p->value, 0);
+        return PARSE_ERROR(errp, "JSON parse error, invalid utf-8 string at offset %" G_GUINT64_FORMAT,
+                           where);
+    }
     json_tokener_reset(p->tok);
     /* With its NUL: json-c then knows that a number at the end is whole. */
     QObject *obj = json_tokener_parse_ex(p->tok, p->value->str, (int)len + 1);

@@ -75,7 +75,7 @@ static void copy_free(Copy *c)
 static void round_trips(const VMStateDescription *vmsd, uint8_t *state, size_t size,
                         uint8_t *region)
 {
-    VMStateContext ctx = { region, REGION_SIZE };
+    VMStateContext ctx = { .base = region, .size = REGION_SIZE };
     g_autoptr(GBytes) saved = save(vmsd, state, &ctx);
     if (!saved) {
         return;

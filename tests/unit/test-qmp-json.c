@@ -94,7 +94,7 @@ static void test_recovery(void)
     CHECK_PARSE("\xff{}", "E JSON parse error, unexpected character at offset 0\nV {}\n");
     CHECK_PARSE("@@ x\n{}", "E JSON parse error, unexpected character at offset 0\nV {}\n");
     CHECK_PARSE("{\"a\": \"\xe9\"}{}",
-                "E JSON parse error, invalid utf-8 string at offset 8\nV {}\n");
+                "E JSON parse error, invalid utf-8 string at offset 7\nV {}\n");
     CHECK_PARSE("{\"a\"\0:1} {}",
                 "E JSON parse error, unexpected character at offset 4\nV {}\n");
     CHECK_PARSE("{\"a\": \"x\0\"} {}",
@@ -114,6 +114,13 @@ static void test_split_and_trailing(void)
     CHECK_PARSE("{\"a\":1}\xff", "V {\"a\": 1}\nE JSON parse error, unexpected character at offset 7\n");
     CHECK_PARSE("{\"a\":1}/", "V {\"a\": 1}\nE JSON parse error, unexpected character at offset 7\n");
     CHECK_PARSE("[1]\xc3", "V [1]\nE JSON parse error, unexpected character at offset 3\n");
+    /* UTF-8 as RFC 3629 has it: overlong forms and surrogates are not (found by fuzzing). */
+    CHECK_PARSE("[\"\xc1\x89\"] {}", "E JSON parse error, invalid utf-8 string at offset 2\nV {}\n");
+    CHECK_PARSE("[\"ok\xe0\x80\xaf\"] {}",
+                "E JSON parse error, invalid utf-8 string at offset 4\nV {}\n");
+    CHECK_PARSE("[\"\xed\xa0\x80\"] {}", "E JSON parse error, invalid utf-8 string at offset 2\nV {}\n");
+    CHECK_PARSE("[\"\xf4\x90\x80\x80\"] {}",
+                "E JSON parse error, invalid utf-8 string at offset 2\nV {}\n");
     /* Comments are not JSON (nor QEMU's JSON): one error, then resync. */
     CHECK_PARSE("{\"a\":1} /* c */ {\"b\":2}",
                 "V {\"a\": 1}\nE JSON parse error, unexpected character at offset 8\nV {\"b\": 2}\n");
