@@ -342,19 +342,24 @@ static void test_split_and_tokens(void)
     }
 
     /* Documented difference: QEMU rounds or writes inf; vmscope refuses. */
-    const Cmp modes[] = { DIFFERENT };
-    const char *big[] = { "{\"execute\": \"foo\", \"id\": [123456789012345678901234567890]}\n", NULL };
-    const char *qbig[] = { "{\"id\": [1.2345678901234568e+29], \"error\": {\"class\": \"CommandNotFound\", "
-                           "\"desc\": \"The command foo has not been found\"}}" };
-    const char *vbig[] = { "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, integer "
-                           "'123456789012345678901234567890' is beyond 64 bits at offset 59\"}}" };
-    compare_chunks("integer beyond 64 bits", true, big, NULL, modes, 1, qbig, vbig);
-    const char *inf[] = { "{\"execute\": \"foo\", \"id\": [1e400]}\n", NULL };
-    const char *qinf[] = { "{\"id\": [inf], \"error\": {\"class\": \"CommandNotFound\", "
-                           "\"desc\": \"The command foo has not been found\"}}" };
-    const char *vinf[] = { "{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, number "
-                           "'1e400' is beyond the range of a double at offset 59\"}}" };
-    compare_chunks("number beyond a double", true, inf, NULL, modes, 1, qinf, vinf);
+    static const Cmp modes[] = { DIFFERENT };
+    static const struct {
+        const char *name, *id, *qemu_id, *vms_desc;
+    } beyond[] = {
+        { "integer beyond 64 bits", "123456789012345678901234567890", "1.2345678901234568e+29",
+          "integer '123456789012345678901234567890' is beyond 64 bits" },
+        { "number beyond a double", "1e400", "inf", "number '1e400' is beyond the range of a double" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(beyond); i++) {
+        g_autofree char *req = g_strdup_printf("{\"execute\": \"foo\", \"id\": [%s]}\n", beyond[i].id);
+        g_autofree char *q = g_strdup_printf("{\"id\": [%s], \"error\": {\"class\": \"CommandNotFound\", "
+                                             "\"desc\": \"The command foo has not been found\"}}",
+                                             beyond[i].qemu_id);
+        g_autofree char *v = g_strdup_printf("{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                                             "\"JSON parse error, %s at offset 59\"}}", beyond[i].vms_desc);
+        const char *chunks[] = { req, NULL }, *qs[] = { q }, *vs[] = { v };
+        compare_chunks(beyond[i].name, true, chunks, NULL, modes, 1, qs, vs);
+    }
 }
 
 static void test_pipelining(void)

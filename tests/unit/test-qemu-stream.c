@@ -393,16 +393,16 @@ static void test_diff(void)
     ASSERT_STR_EQ(g_ptr_array_index(lines2, 3), "extra: only in B");
 }
 
-/* "other" three times (instance 0, values v[0..2]) and once as other:1. */
-static GBytes *build_duplicates(const uint32_t v[3])
+/* "other" n times (instance 0, values v[0..n)), then, with other1, once as other:1. */
+static GBytes *build_duplicates(const uint32_t *v, int n, bool other1)
 {
     g_autoptr(QemuStreamBuilder) bld = qemu_stream_builder_new("pc-i440fx-7.2");
     g_autoptr(QObject) devices = qlist_new();
     GError *err = NULL;
-    for (int i = 0; i < 4; i++) {
-        uint32_t x = GUINT32_TO_BE(i < 3 ? v[i] : 99);
+    for (int i = 0; i < n + other1; i++) {
+        uint32_t x = GUINT32_TO_BE(i < n ? v[i] : 99);
         g_autoptr(GBytes) p = g_bytes_new(&x, 4);
-        CU_ASSERT_TRUE(qemu_stream_builder_add_full(bld, "other", i < 3 ? 0 : 1, 1, p, &err));
+        CU_ASSERT_TRUE(qemu_stream_builder_add_full(bld, "other", i < n ? 0 : 1, 1, p, &err));
         qlist_append(devices, json(other_desc_json));
     }
     GBytes *data = qemu_stream_builder_finish(bld, devices, &err);
@@ -414,8 +414,8 @@ static GBytes *build_duplicates(const uint32_t v[3])
 static void test_diff_duplicates(void)
 {
     static const uint32_t v1[3] = { 1, 2, 3 }, v2[3] = { 1, 5, 3 };
-    g_autoptr(GBytes) d1 = build_duplicates(v1);
-    g_autoptr(GBytes) d2 = build_duplicates(v2);
+    g_autoptr(GBytes) d1 = build_duplicates(v1, 3, true);
+    g_autoptr(GBytes) d2 = build_duplicates(v2, 3, true);
     g_autoptr(QemuStream) a = parse_ok(d1);
     g_autoptr(QemuStream) a2 = parse_ok(d1);
     g_autoptr(QemuStream) b = parse_ok(d2);
@@ -427,17 +427,7 @@ static void test_diff_duplicates(void)
     ASSERT_STR_EQ(g_ptr_array_index(lines, 0), "other#2.v: 2 -> 5");
 
     /* One more or one fewer: the extra one is in one stream only. */
-    g_autoptr(QemuStreamBuilder) bld = qemu_stream_builder_new("pc-i440fx-7.2");
-    g_autoptr(QObject) devices = qlist_new();
-    GError *err = NULL;
-    for (int i = 0; i < 2; i++) {
-        uint32_t x = GUINT32_TO_BE(v1[i]);
-        g_autoptr(GBytes) p = g_bytes_new(&x, 4);
-        CU_ASSERT_TRUE(qemu_stream_builder_add_full(bld, "other", 0, 1, p, &err));
-        qlist_append(devices, json(other_desc_json));
-    }
-    g_autoptr(GBytes) d3 = qemu_stream_builder_finish(bld, devices, &err);
-    ASSERT_NO_ERROR(err);
+    g_autoptr(GBytes) d3 = build_duplicates(v1, 2, false);
     g_autoptr(QemuStream) c = parse_ok(d3);
     g_autoptr(GPtrArray) fewer = qemu_stream_diff(a, c);
     CU_ASSERT_EQUAL_FATAL(fewer->len, 2);
@@ -464,17 +454,32 @@ static void put_header(ByteWriter *w)
     byte_writer_be32(w, QEMU_VM_FILE_VERSION);
 }
 
-static void put_config(ByteWriter *w, bool ignore_shared)
+/* The configuration section's tag and machine name (len bytes, whatever they are). */
+static void put_machine(ByteWriter *w, const char *name, size_t len)
 {
     byte_writer_u8(w, QEMU_VM_CONFIGURATION);
-    byte_writer_be32(w, 2);
-    byte_writer_write(w, "pc", 2);
+    byte_writer_be32(w, (uint32_t)len);
+    byte_writer_write(w, name, len);
+}
+
+/* A configuration/capabilities subsection (version 1) with n names. */
+static void put_capabilities(ByteWriter *w, const char *const *names, uint32_t n)
+{
+    byte_writer_u8(w, QEMU_VM_SUBSECTION);
+    put_str8(w, "configuration/capabilities");
+    byte_writer_be32(w, 1);
+    byte_writer_be32(w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        put_str8(w, names[i]);
+    }
+}
+
+static void put_config(ByteWriter *w, bool ignore_shared)
+{
+    static const char *const caps[] = { "x-ignore-shared" };
+    put_machine(w, "pc", 2);
     if (ignore_shared) {
-        byte_writer_u8(w, QEMU_VM_SUBSECTION);
-        put_str8(w, "configuration/capabilities");
-        byte_writer_be32(w, 1);
-        byte_writer_be32(w, 1);
-        put_str8(w, "x-ignore-shared");
+        put_capabilities(w, caps, 1);
     }
 }
 
@@ -512,16 +517,11 @@ static GBytes *take(ByteWriter *w)
 /* Issue 12: bytes from the stream that are not UTF-8 never reach JSON or a message raw. */
 static void test_not_utf8(void)
 {
+    static const char *const caps[] = { "x-\x96" };
     ByteWriter w;
     put_header(&w);
-    byte_writer_u8(&w, QEMU_VM_CONFIGURATION);
-    byte_writer_be32(&w, 9);
-    byte_writer_write(&w, "pc-\xff\xc3\xa9\x00q\xc1", 9);
-    byte_writer_u8(&w, QEMU_VM_SUBSECTION);
-    put_str8(&w, "configuration/capabilities");
-    byte_writer_be32(&w, 1);
-    byte_writer_be32(&w, 1);
-    put_str8(&w, "x-\x96");
+    put_machine(&w, "pc-\xff\xc3\xa9\x00q\xc1", 9);
+    put_capabilities(&w, caps, 1);
     byte_writer_u8(&w, QEMU_VM_EOF);
     g_autoptr(GBytes) data = take(&w);
     g_autoptr(QemuStream) s = parse_ok(data);
@@ -543,21 +543,15 @@ static void test_not_utf8(void)
 
 static void test_configuration(void)
 {
+    static const char *const caps[] = { "x-ignore-shared", "mapped-ram" };
     ByteWriter w;
     put_header(&w);
-    byte_writer_u8(&w, QEMU_VM_CONFIGURATION);
-    byte_writer_be32(&w, 10);
-    byte_writer_write(&w, "pc-q35-7.2", 10);
+    put_machine(&w, "pc-q35-7.2", 10);
     byte_writer_u8(&w, QEMU_VM_SUBSECTION);
     put_str8(&w, "configuration/target-page-bits");
     byte_writer_be32(&w, 1);
     byte_writer_be32(&w, 12);
-    byte_writer_u8(&w, QEMU_VM_SUBSECTION);
-    put_str8(&w, "configuration/capabilities");
-    byte_writer_be32(&w, 1);
-    byte_writer_be32(&w, 2);
-    put_str8(&w, "x-ignore-shared");
-    put_str8(&w, "mapped-ram");
+    put_capabilities(&w, caps, 2);
     byte_writer_u8(&w, QEMU_VM_SUBSECTION);
     put_str8(&w, "configuration/uuid");
     byte_writer_be32(&w, 1);

@@ -1370,21 +1370,45 @@ static void test_truncated(void)
 
 /* ---- owners ---------------------------------------------------------------- */
 
-static void test_dead_owner(void)
+/*
+ * A child that creates DIR/vmscope-HOST with device "rtc" and then, once
+ * the segment is ready, exits without cleanup (stay: false; reaped here,
+ * the segment stays behind) or waits to be killed (stay: true).
+ */
+static pid_t owner_child(const char *dir, const char *host, bool stay)
 {
-    char *dir = make_dir();
-    GError *err = NULL;
+    int ready[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(ready), 0);
     fflush(NULL);
     pid_t child = fork();
     CU_ASSERT_TRUE_FATAL(child >= 0);
     if (child == 0) {
-        ShmWriter *w = shm_writer_create(dir, "dead", SEG_SIZE, 4, NULL);
+        ShmWriter *w = shm_writer_create(dir, host, SEG_SIZE, 4, NULL);
         ShmDevice *dev = w ? shm_writer_add_device(w, "rtc", "rtc", 0, 1, NULL, 64, NULL) : NULL;
-        _exit(dev ? 0 : 1);      /* no cleanup: the segment stays behind */
+        (void)!write(ready[1], dev ? "y" : "n", 1);
+        while (stay) {
+            pause();
+        }
+        _exit(0);
     }
+    close(ready[1]);
+    char ok = 0;
+    CU_ASSERT_EQUAL(read(ready[0], &ok, 1), 1);
+    close(ready[0]);
+    CU_ASSERT_EQUAL(ok, 'y');
     int status = 0;
-    CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
-    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!stay) {
+        CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
+        CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    return child;
+}
+
+static void test_dead_owner(void)
+{
+    char *dir = make_dir();
+    GError *err = NULL;
+    pid_t child = owner_child(dir, "dead", false);
 
     g_autoptr(ShmReader) r = open_ok(dir, "dead");
     CU_ASSERT_EQUAL(shm_reader_owner(r), SHM_OWNER_DEAD);
@@ -1426,24 +1450,7 @@ static void test_dead_owner(void)
 static void zombie_owner(bool pidfd)
 {
     char *dir = make_dir();
-    int ready[2];
-    CU_ASSERT_EQUAL_FATAL(pipe(ready), 0);
-    fflush(NULL);
-    pid_t child = fork();
-    CU_ASSERT_TRUE_FATAL(child >= 0);
-    if (child == 0) {
-        ShmWriter *w = shm_writer_create(dir, "z", SEG_SIZE, 4, NULL);
-        ShmDevice *dev = w ? shm_writer_add_device(w, "rtc", "rtc", 0, 1, NULL, 64, NULL) : NULL;
-        (void)!write(ready[1], dev ? "y" : "n", 1);
-        for (;;) {
-            pause();
-        }
-    }
-    close(ready[1]);
-    char ok = 0;
-    CU_ASSERT_EQUAL(read(ready[0], &ok, 1), 1);
-    close(ready[0]);
-    CU_ASSERT_EQUAL(ok, 'y');
+    pid_t child = owner_child(dir, "z", true);
 
     if (!pidfd) {
         g_setenv("VMSCOPE_SHM_NO_PIDFD", "1", TRUE);
