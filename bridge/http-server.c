@@ -187,6 +187,7 @@ static void request_free(HttpRequest *r, bool count)
         g_string_free(r->body, TRUE);
     }
     g_free(r->dev_path);
+    g_clear_error(&r->target_error);
     g_free(r);
 }
 
@@ -233,6 +234,7 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     r->server = s;
     r->start_us = g_get_monotonic_time();
     r->endpoint = HTTP_EP_OTHER;
+    (void)http_target_check(uri, &r->target_error);   /* answered once the request is in */
     if (c) {
         if (c->req) {
             /* MHD refused the previous request before our handler saw it. */
@@ -262,6 +264,8 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **req_cls,
         conn_wait(c);       /* ready for the next request on this connection */
     }
 }
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -431,12 +435,8 @@ static bool segment_ok(const char *seg)
     return true;
 }
 
-/*
- * Which endpoint url names.  For a device endpoint, *dev_path is the
- * device path ("/HOST/ID").  Paths outside /api/ and /metrics are the
- * dashboard's (http-static.c checks them).
- */
-static RouteResult route(const char *url, HttpEndpoint *ep, char **dev_path)
+/* Paths outside /api/ and /metrics are the dashboard's (http-static.c checks them). */
+RouteResult http_route(const char *url, HttpEndpoint *ep, char **dev_path)
 {
     *ep = HTTP_EP_OTHER;
     if (url[0] != '/') {
@@ -589,7 +589,7 @@ static enum MHD_Result qmp_finish(HttpRequest *r)
     g_autoptr(QObject) req = NULL;
     g_autoptr(GError) err = NULL;
 
-    if (!qobject_from_json(r->body->str, r->body->len, &req, &err)) {
+    if (!qmp_json_parse(r->body->str, r->body->len, &req, &err)) {
         return respond_gerror(r, MHD_HTTP_BAD_REQUEST, err);
     }
     /*
@@ -616,6 +616,29 @@ static enum MHD_Result request_begin(HttpRequest *r, const char *method)
     return MHD_YES;
 }
 
+typedef struct HeaderCount {
+    const char *name;
+    unsigned n;
+} HeaderCount;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    HeaderCount *hc = cls;
+    if (g_ascii_strcasecmp(key, hc->name) == 0) {
+        hc->n++;
+    }
+    return MHD_YES;
+}
+
+/* How many times the request has header name (lookups see only the first). */
+static unsigned count_headers(struct MHD_Connection *mhd, const char *name)
+{
+    HeaderCount hc = { name, 0 };
+    MHD_get_connection_values(mhd, MHD_HEADER_KIND, count_header, &hc);
+    return hc.n;
+}
+
 /* The whole request is in: check who asks, then answer. */
 static enum MHD_Result request_answer(HttpRequest *r, const char *url, const char *method)
 {
@@ -625,6 +648,11 @@ static enum MHD_Result request_answer(HttpRequest *r, const char *url, const cha
     bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
+    if (count_headers(r->mhd, MHD_HTTP_HEADER_HOST) > 1) {
+        /* RFC 9112 3.2: invalid; and which one would the check believe? */
+        return http_respond_error(r, MHD_HTTP_BAD_REQUEST, QMP_ERROR_GENERIC_ERROR,
+                                  "more than one Host header: request refused");
+    }
     if (host && !host_allowed(s, host)) {
         return http_respond_error(r, MHD_HTTP_FORBIDDEN, QMP_ERROR_GENERIC_ERROR,
                                   "Host '%s' is not a loopback name: request refused", host);
@@ -632,6 +660,9 @@ static enum MHD_Result request_answer(HttpRequest *r, const char *url, const cha
     if (origin && !origin_allowed(s, origin)) {
         return http_respond_error(r, MHD_HTTP_FORBIDDEN, QMP_ERROR_GENERIC_ERROR,
                                   "Origin '%s' is not a loopback origin: request refused", origin);
+    }
+    if (r->target_error) {
+        return respond_gerror(r, MHD_HTTP_BAD_REQUEST, r->target_error);
     }
     if (r->route == ROUTE_MALFORMED) {
         return http_respond_error(r, MHD_HTTP_BAD_REQUEST, QMP_ERROR_GENERIC_ERROR,
@@ -685,7 +716,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const ch
     r->mhd = mhd;
     if (!r->headers_done) {
         r->headers_done = true;
-        r->route = route(url, &r->endpoint, &r->dev_path);
+        r->route = http_route(url, &r->endpoint, &r->dev_path);
         return request_begin(r, method);
     }
     if (r->status) {

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install dependencies, build vmscope from scratch and run the whole test suite.
 #   scripts/test.sh          make check in a plain build and in an ASan/UBSan
-#                            build, make distcheck, then the Debian packages
+#                            build, every libFuzzer harness for FUZZ_SECONDS
+#                            (default 40) each in a clang build, make
+#                            distcheck, then the Debian packages
 #                            (scripts/test-packages.sh; what CI runs)
 #   scripts/test.sh --quick  the plain build's make check only
 # Ends with a line "N passed, N failed, N skipped" (test programs).
@@ -22,6 +24,17 @@ mkdir -p _build; : > _build/summary.txt
 run_suite _build/default
 if [ "$full" = yes ]; then
     run_suite _build/sanitizers --enable-sanitizers
+    # Fuzzing, time-boxed: 5 harnesses x FUZZ_SECONDS (docs/fuzzing.md).
+    mkdir -p _build/fuzz
+    if (cd _build/fuzz && { [ -f Makefile ] || CC=clang "$top/configure" -q --enable-fuzzing; } &&
+        make -j"$(nproc)" fuzz >/dev/null) then
+        (cd _build/fuzz && "$top/tests/fuzz/run-fuzz.sh" "${FUZZ_SECONDS:-40}") | tee _build/fuzz.log
+        [ -s _build/fuzz.log ] && ! grep -q FAILED _build/fuzz.log || status=1
+    else
+        echo "fuzz: the clang build failed" > _build/fuzz.log; status=1
+    fi
+    awk '/no crash/ {p++} /FAILED|failed/ {f++} END {printf "%d passed, %d failed, 0 skipped  (_build/fuzz: fuzzing)\n", p, f}' \
+        _build/fuzz.log >> _build/summary.txt
     if (cd _build/default && make -j"$(nproc)" distcheck) > _build/distcheck.log 2>&1; then
         echo "distcheck: ok"
     else
