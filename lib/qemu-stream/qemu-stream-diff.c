@@ -28,14 +28,20 @@ static void diff_values(const char *path, const QObject *a, const QObject *b, GP
     }
 }
 
-/* The sections of `s` that carry `name:instance`, in order (all parts of an iterative one). */
+/*
+ * The sections of `s` that carry `name:instance`, in order (all parts of an
+ * iterative one); of a device's, the one as many sections of that name and
+ * instance come before as before `like` (duplicates pair in order).
+ */
 static GPtrArray *sections_named(const QemuStream *s, const QemuStreamSection *like)
 {
     GPtrArray *out = g_ptr_array_new();
+    bool full = like->type == QEMU_VM_SECTION_FULL;
     for (size_t i = 0; i < s->sections->len; i++) {
         QemuStreamSection *sec = g_ptr_array_index(s->sections, i);
         if (strcmp(sec->name, like->name) == 0 && sec->instance_id == like->instance_id &&
-            (sec->type == QEMU_VM_SECTION_FULL) == (like->type == QEMU_VM_SECTION_FULL)) {
+            (sec->type == QEMU_VM_SECTION_FULL) == full &&
+            (!full || sec->occurrence == like->occurrence)) {
             g_ptr_array_add(out, sec);
         }
     }

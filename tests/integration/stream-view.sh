@@ -62,8 +62,9 @@ python3 - "$tmp/a.json" "$tmp/a-desc.json" <<'EOF' || fail "JSON shape"
 import json, sys
 a = json.load(open(sys.argv[1]))
 d = json.load(open(sys.argv[2]))
-assert list(a) == ["header", "configuration", "sections"], list(a)
-assert list(d) == ["header", "configuration", "sections", "vmdesc"], list(d)
+assert list(a) == ["header", "configuration", "sections", "warnings"], list(a)
+assert list(d) == ["header", "configuration", "sections", "warnings", "vmdesc"], list(d)
+assert a["warnings"] == []
 assert a["header"] == {"magic": "QEVM", "version": 3}
 assert a["configuration"]["name"] == "pc-i440fx-7.2"
 keys = ["name", "instance-id", "section-id", "version-id", "type", "offset", "size", "state"]
