@@ -54,6 +54,18 @@ int view_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+/* The operands of cmd must be one, called what: 0, or usage_error's status. */
+static int one_operand(const char *cmd, char **args, const char *what)
+{
+    if (!args[0]) {
+        return view_usage_error(cmd, "missing %s", what);
+    }
+    if (args[1]) {
+        return view_usage_error(cmd, "unexpected argument '%s'", args[1]);
+    }
+    return 0;
+}
+
 /* The operands of cmd must be two, called first and second: 0, or usage_error's status. */
 static int two_operands(const char *cmd, char **args, const char *first, const char *second)
 {
@@ -283,11 +295,9 @@ static int cmd_stream(int argc, char **argv)
     if (!format) {
         return view_usage_error("stream", "unknown format '%s' (%s)", format_opt, names);
     }
-    if (!args[0]) {
-        return view_usage_error("stream", "missing FILE");
-    }
-    if (args[1]) {
-        return view_usage_error("stream", "unexpected argument '%s'", args[1]);
+    int bad = one_operand("stream", args, "FILE");
+    if (bad) {
+        return bad;
     }
     const char *file = args[0];
 
@@ -434,11 +444,9 @@ static int cmd_check(int argc, char **argv)
     if (!args) {
         return view_usage_error("check", "%s", err->message);
     }
-    if (!args[0]) {
-        return view_usage_error("check", "missing FILE");
-    }
-    if (args[1]) {
-        return view_usage_error("check", "unexpected argument '%s'", args[1]);
+    int bad = one_operand("check", args, "FILE");
+    if (bad) {
+        return bad;
     }
     const char *file = args[0];
     g_autoptr(QObject) desc = NULL;

@@ -172,7 +172,7 @@ typedef struct Parser {
     size_t len;
     ByteReader r;
     QsDescs *descs;             /* what device sections are decoded with; NULL: nothing */
-    QsDescs *own;               /* check with given descriptions: the stream's own vmdesc */
+    QsDescs *own;               /* with given descriptions: the stream's own vmdesc (checked) */
     GHashTable *started;        /* section id -> START section (borrowed) */
     GHashTable *occurrences;    /* "name:instance" -> FULL sections so far */
     FooterMode footers;
@@ -200,17 +200,25 @@ static void add_warning(QemuStream *s, GError *err)
     g_ptr_array_insert(s->warnings, (gint)i, err);
 }
 
+/* A located error, as warnings and findings are (error.h). */
+static GError *located(uint64_t at, const char *where, const char *fmt, va_list ap)
+    G_GNUC_PRINTF(3, 0);
+static GError *located(uint64_t at, const char *where, const char *fmt, va_list ap)
+{
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    GError *err = NULL;
+    vms_error_set_at(&err, VMS_ERROR_INVALID, at, where, NULL, "%s", text);
+    return err;
+}
+
 static void warn(Parser *p, uint64_t at, const char *where, const char *fmt, ...)
     G_GNUC_PRINTF(4, 5);
 static void warn(Parser *p, uint64_t at, const char *where, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    add_warning(p->s, located(at, where, fmt, ap));
     va_end(ap);
-    GError *err = NULL;
-    vms_error_set_at(&err, VMS_ERROR_INVALID, at, where, NULL, "%s", text);
-    add_warning(p->s, err);
 }
 
 /*
@@ -234,10 +242,8 @@ static bool problem_at(Parser *p, GError **errp, uint64_t at, const char *where,
 {
     va_list ap;
     va_start(ap, fmt);
-    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    GError *err = located(at, where, fmt, ap);
     va_end(ap);
-    GError *err = NULL;
-    vms_error_set_at(&err, VMS_ERROR_INVALID, at, where, NULL, "%s", text);
     return problem(p, errp, err);
 }
 
@@ -808,7 +814,7 @@ static bool parse_end(Parser *p, uint64_t eof, GError **errp)
     if (p->descs && qs_descs_own(p->descs) && !check_all_described(p, p->descs, eof, errp)) {
         return false;
     }
-    if (p->own) {
+    if (p->own && p->check) {
         check_own_vmdesc(p, eof);
     }
     warn_duplicates(p);
@@ -1118,34 +1124,30 @@ static bool visit_section(Visitor *v, const QemuStreamSection *sec, const QsDevi
     return ok;
 }
 
-static bool visit_sections(Visitor *v, const QemuStream *s, GError **errp)
+static bool visit_section_at(Visitor *v, const QemuStream *s, size_t i, GError **errp)
 {
-    size_t n = s->sections->len;
-    if (!visit_start_list(v, "sections", &n, errp)) {
-        return false;
-    }
-    bool ok = true;
-    for (size_t i = 0; ok && i < n; i++) {
-        visit_next_list(v);
-        ok = visit_section(v, g_ptr_array_index(s->sections, i),
-                           g_ptr_array_index(s->devices, i), errp);
-    }
-    ok = ok && visit_check_list(v, errp);
-    visit_end_list(v);
-    return ok;
+    return visit_section(v, g_ptr_array_index(s->sections, i),
+                         g_ptr_array_index(s->devices, i), errp);
 }
 
-static bool visit_warnings(Visitor *v, const QemuStream *s, GError **errp)
+static bool visit_warning_at(Visitor *v, const QemuStream *s, size_t i, GError **errp)
 {
-    size_t n = s->warnings->len;
-    if (!visit_start_list(v, "warnings", &n, errp)) {
+    char *message = ((GError *)g_ptr_array_index(s->warnings, i))->message;
+    return visit_type_str(v, NULL, &message, errp);
+}
+
+/* A list member `name` of n elements, each visited by elem. */
+static bool visit_stream_list(Visitor *v, const char *name, const QemuStream *s, size_t n,
+                              bool (*elem)(Visitor *, const QemuStream *, size_t, GError **),
+                              GError **errp)
+{
+    if (!visit_start_list(v, name, &n, errp)) {
         return false;
     }
     bool ok = true;
     for (size_t i = 0; ok && i < n; i++) {
-        char *message = ((GError *)g_ptr_array_index(s->warnings, i))->message;
         visit_next_list(v);
-        ok = visit_type_str(v, NULL, &message, errp);
+        ok = elem(v, s, i, errp);
     }
     ok = ok && visit_check_list(v, errp);
     visit_end_list(v);
@@ -1159,7 +1161,8 @@ bool qemu_stream_visit(Visitor *v, const char *name, const QemuStream *s, bool w
         return false;
     }
     bool ok = visit_header(v, s, errp) && visit_configuration(v, s, errp) &&
-              visit_sections(v, s, errp) && visit_warnings(v, s, errp) &&
+              visit_stream_list(v, "sections", s, s->sections->len, visit_section_at, errp) &&
+              visit_stream_list(v, "warnings", s, s->warnings->len, visit_warning_at, errp) &&
               (!with_vmdesc || qobject_visit(v, "vmdesc", s->vmdesc, errp)) &&
               visit_check_struct(v, errp);
     visit_end_struct(v);

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "cutest.h"
+#include "qemu-stream-test.h"
 #include "stream-fixture.h"
 #include "vmscope/bytes.h"
 #include "vmscope/qemu-stream.h"
@@ -282,16 +283,6 @@ static GPtrArray *expected_warnings(const QemuStream *s, QObject *list)
     return out;
 }
 
-/* Messages of located errors (warnings, findings) as one string, a line each. */
-static char *messages(GPtrArray *errors)
-{
-    GString *out = g_string_new(NULL);
-    for (guint i = 0; i < errors->len; i++) {
-        g_string_append_printf(out, "%s\n", ((const GError *)g_ptr_array_index(errors, i))->message);
-    }
-    return g_string_free(out, FALSE);
-}
-
 static char *lines(GPtrArray *strings)
 {
     GString *out = g_string_new(NULL);
@@ -350,39 +341,14 @@ static void test_parse_all(void)
         QObject *list = qdict_get(facts, "sections");
         g_autoptr(GPtrArray) want = list ? expected_warnings(s, list)
                                          : g_ptr_array_new_with_free_func(g_free);
-        g_autoptr(GPtrArray) got = g_ptr_array_new();
-        for (size_t k = 0; k < qemu_stream_n_warnings(s); k++) {
-            g_ptr_array_add(got, (gpointer)qemu_stream_warning(s, k));
-        }
-        g_autofree char *got_text = messages(got), *want_text = lines(want);
+        g_autofree char *got_text = warning_lines(s), *want_text = lines(want);
         ASSERT_STR_EQ(got_text, want_text);
+        /* `check` finds just that. */
+        g_autoptr(QObject) desc = fixture_desc(name);
+        expect_findings(data, desc, want_text);
         if (list) {
             check_sections(name, s, list);
         }
-    }
-}
-
-/* `check` finds what the warnings say, and nothing else, in every fixture. */
-static void test_check_clean(void)
-{
-    g_autoptr(GPtrArray) names = fixture_names(fixtures_dir);
-    for (guint i = 0; i < names->len; i++) {
-        const char *name = g_ptr_array_index(names, i);
-        g_autoptr(QObject) facts = fixture_facts(fixtures_dir, name);
-        g_autoptr(GBytes) data = fixture_stream(fixtures_dir, name);
-        g_autoptr(QObject) desc = fixture_desc(name);
-        g_autoptr(QemuStream) s = parse_with(name, data, desc);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-        QemuStreamOptions opts = { .desc = desc };
-        g_autoptr(GPtrArray) findings = NULL;
-        GError *err = NULL;
-        CU_ASSERT_TRUE(qemu_stream_check(data, &opts, &findings, &err));
-        ASSERT_NO_ERROR(err);
-        QObject *list = qdict_get(facts, "sections");
-        g_autoptr(GPtrArray) want = list ? expected_warnings(s, list)
-                                         : g_ptr_array_new_with_free_func(g_free);
-        g_autofree char *got_text = messages(findings), *want_text = lines(want);
-        ASSERT_STR_EQ(got_text, want_text);
     }
 }
 
@@ -739,10 +705,7 @@ static void expect_offset_error(const char *what, GBytes *data)
 
 static void expect_error(GBytes *data, const char *message)
 {
-    GError *err = NULL;
-    g_autoptr(QemuStream) s = qemu_stream_parse(data, &err);
-    CU_ASSERT_PTR_NULL(s);
-    ASSERT_ERROR(err, message);
+    expect_parse_error_desc(data, NULL, message);
 }
 
 /* data[0..cut) + data[from..end) */
@@ -806,27 +769,6 @@ static QObject *vmdesc_field(QObject *desc, const char *name, size_t *index)
     g_assert_not_reached();
 }
 
-/* `check` finds exactly these (one message a line). */
-static void expect_findings(GBytes *data, QObject *desc, const char *expected)
-{
-    QemuStreamOptions opts = { .desc = desc };
-    g_autoptr(GPtrArray) findings = NULL;
-    GError *err = NULL;
-    CU_ASSERT_TRUE(qemu_stream_check(data, &opts, &findings, &err));
-    ASSERT_NO_ERROR(err);
-    g_autofree char *got = messages(findings);
-    ASSERT_STR_EQ(got, expected);
-}
-
-static void expect_error_with(GBytes *data, QObject *desc, const char *message)
-{
-    QemuStreamOptions opts = { .desc = desc };
-    GError *err = NULL;
-    g_autoptr(QemuStream) s = qemu_stream_parse_with(data, &opts, &err);
-    CU_ASSERT_PTR_NULL(s);
-    ASSERT_ERROR(err, message);
-}
-
 /* The first FULL section named `name` with section id `id`. */
 static const QemuStreamSection *section_id(const QemuStream *s, const char *name, uint32_t id)
 {
@@ -850,6 +792,19 @@ static bool twins_differ_in(const QObject *facts, const QemuStreamSection *sec)
     return false;
 }
 
+/* The START and FULL sections of a stream (RAM's parts left out: QEMU cuts them by time). */
+static GPtrArray *section_heads(const QemuStream *s)
+{
+    GPtrArray *heads = g_ptr_array_new();
+    for (size_t k = 0; k < qemu_stream_n_sections(s); k++) {
+        const QemuStreamSection *sec = qemu_stream_section(s, k);
+        if (sec->type == QEMU_VM_SECTION_FULL || sec->type == QEMU_VM_SECTION_START) {
+            g_ptr_array_add(heads, (gpointer)sec);
+        }
+    }
+    return heads;
+}
+
 /*
  * A stream without a vmdesc (pc-i440fx-2.0), read with its twin's vmdesc
  * (--desc), decodes to what the twin does: the same VM, paused at the same
@@ -870,19 +825,7 @@ static void test_twins(void)
         g_autoptr(QemuStream) t = parse_fixture(twin, NULL);
         CU_ASSERT_PTR_NOT_NULL_FATAL(s);
         CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-        g_autoptr(GPtrArray) heads_s = g_ptr_array_new(), heads_t = g_ptr_array_new();
-        for (size_t k = 0; k < qemu_stream_n_sections(s); k++) {
-            const QemuStreamSection *sec = qemu_stream_section(s, k);
-            if (sec->type == QEMU_VM_SECTION_FULL || sec->type == QEMU_VM_SECTION_START) {
-                g_ptr_array_add(heads_s, (gpointer)sec);
-            }
-        }
-        for (size_t k = 0; k < qemu_stream_n_sections(t); k++) {
-            const QemuStreamSection *sec = qemu_stream_section(t, k);
-            if (sec->type == QEMU_VM_SECTION_FULL || sec->type == QEMU_VM_SECTION_START) {
-                g_ptr_array_add(heads_t, (gpointer)sec);
-            }
-        }
+        g_autoptr(GPtrArray) heads_s = section_heads(s), heads_t = section_heads(t);
         CU_ASSERT_EQUAL_FATAL(heads_s->len, heads_t->len);
         for (guint k = 0; k < heads_s->len; k++) {
             const QemuStreamSection *a = g_ptr_array_index(heads_s, k);
@@ -1004,7 +947,7 @@ static void test_devstate(void)
                                                      PRIu64 " (1 byte short)",
                                                      rtc->offset + rtc->size - 1, rtc->section_id,
                                                      rtc->size - 1, rtc->size);
-        expect_error_with(data, shorter, short_msg);
+        expect_parse_error_desc(data, shorter, short_msg);
         g_autofree char *short_line = g_strdup_printf("%s\n", short_msg);
         expect_findings(data, shorter, short_line);
 
@@ -1308,6 +1251,25 @@ static void test_corrupted(void)
     expect_error(lost, msg);
 }
 
+/* A stream whose vmdesc's slirp entry (old-style: "size" and "data") says `size` bytes. */
+static GBytes *slirp_described_as(GBytes *data, const QemuStream *s, int size)
+{
+    g_autoptr(QObject) v = qobject_copy(qemu_stream_vmdesc(s));
+    QObject *entry = vmdesc_device(v, "slirp");
+    qdict_put(entry, "size", qnum_from_int(size));
+    qdict_put(vmdesc_field(entry, "data", NULL), "size", qnum_from_int(size));
+    return with_vmdesc(data, s, v);
+}
+
+/* data and n more bytes. */
+static GBytes *appended(GBytes *data, const char *more, size_t n)
+{
+    GByteArray *a = g_byte_array_new();
+    g_byte_array_append(a, g_bytes_get_data(data, NULL), (guint)g_bytes_get_size(data));
+    g_byte_array_append(a, (const uint8_t *)more, (guint)n);
+    return g_byte_array_free_to_bytes(a);
+}
+
 /*
  * Streams as they come, broken: a footer for another section, descriptions
  * a byte short or long, a vmdesc with data after it, a section of unknown
@@ -1345,11 +1307,7 @@ static void test_as_they_come_broken(void)
     const QemuStreamSection *slirp = qemu_stream_find_section(s, "slirp", 0);
     CU_ASSERT_EQUAL_FATAL(slirp->size, 131);
     for (int delta = -1; delta <= 1; delta += 2) {
-        g_autoptr(QObject) v = qobject_copy(qemu_stream_vmdesc(s));
-        QObject *entry = vmdesc_device(v, "slirp");
-        qdict_put(entry, "size", qnum_from_int(131 + delta));
-        qdict_put(vmdesc_field(entry, "data", NULL), "size", qnum_from_int(131 + delta));
-        g_autoptr(GBytes) d = with_vmdesc(data, s, v);
+        g_autoptr(GBytes) d = slirp_described_as(data, s, 131 + delta);
         msg = g_strdup_printf("offset %" PRIu64 ": section 'slirp' (id %" PRIu32 "): the"
                               " description covers %d bytes, the section has 131 (1 byte %s)",
                               slirp->offset + (delta < 0 ? 130 : 131), slirp->section_id,
@@ -1362,27 +1320,16 @@ static void test_as_they_come_broken(void)
     }
 
     /* Data after the vmdesc: an error; check decodes the sections with it all the same. */
-    size_t n = g_bytes_get_size(data);
-    GByteArray *a = g_byte_array_new();
-    g_byte_array_append(a, g_bytes_get_data(data, NULL), (guint)n);
-    g_byte_array_append(a, (const uint8_t *)"xyz", 3);
-    g_autoptr(GBytes) garbage = g_byte_array_free_to_bytes(a);
-    msg = g_strdup_printf("offset %zu: 3 bytes of data after the vmdesc", n);
+    g_autoptr(GBytes) garbage = appended(data, "xyz", 3);
+    msg = g_strdup_printf("offset %zu: 3 bytes of data after the vmdesc", g_bytes_get_size(data));
     expect_error(garbage, msg);
     want = g_strdup_printf("%s\n", msg);
     expect_findings(garbage, NULL, want);
     g_clear_pointer(&msg, g_free);
     g_clear_pointer(&want, g_free);
     /* ...and with the slirp entry a byte short, that is found too. */
-    g_autoptr(QObject) vshort = qobject_copy(qemu_stream_vmdesc(s));
-    qdict_put(vmdesc_device(vshort, "slirp"), "size", qnum_from_int(130));
-    qdict_put(vmdesc_field(vmdesc_device(vshort, "slirp"), "data", NULL), "size",
-              qnum_from_int(130));
-    g_autoptr(GBytes) dshort = with_vmdesc(data, s, vshort);
-    a = g_byte_array_new();
-    g_byte_array_append(a, g_bytes_get_data(dshort, NULL), (guint)g_bytes_get_size(dshort));
-    g_byte_array_append(a, (const uint8_t *)"\n", 1);
-    g_autoptr(GBytes) garbage2 = g_byte_array_free_to_bytes(a);
+    g_autoptr(GBytes) dshort = slirp_described_as(data, s, 130);
+    g_autoptr(GBytes) garbage2 = appended(dshort, "\n", 1);
     want = g_strdup_printf("offset %" PRIu64 ": section 'slirp' (id %" PRIu32 "): the"
                            " description covers 130 bytes, the section has 131 (1 byte short)\n"
                            "offset %zu: 1 byte of data after the vmdesc\n",
@@ -1433,7 +1380,7 @@ static void test_as_they_come_broken(void)
     msg = g_strdup_printf("offset %" PRIu64 ": section '%s' (id %" PRIu32 "): unknown subsection"
                           " '%s'", nic->offset + nic->size - sublen, e1000, nic->section_id,
                           subname);
-    expect_error_with(data, nosub, msg);
+    expect_parse_error_desc(data, nosub, msg);
     want = g_strdup_printf("%s\n", msg);
     expect_findings(data, nosub, want);
     g_clear_pointer(&msg, g_free);
@@ -1481,7 +1428,7 @@ static void test_as_they_come_broken(void)
     msg = g_strdup_printf("offset %" PRIu64 ": section 'serial' (id %" PRIu32 "): cannot decode:"
                           " not described by the descriptions given, and no footer shows where"
                           " the section ends", serial20->offset, serial20->section_id);
-    expect_error_with(data20, desc20, msg);
+    expect_parse_error_desc(data20, desc20, msg);
 }
 
 /*
@@ -1569,10 +1516,10 @@ static void test_random_flips(void)
 }
 
 static const CuTest fixture_tests[] = {
-    { "every fixture parses, nothing unknown", test_parse_all },
+    { "every fixture parses, nothing unknown; warnings and check: the duplicates",
+      test_parse_all },
     { "parse + write is byte-identical", test_round_trip },
     { "the vmdesc found by its frame, 0x7b in its length", test_vmdesc_framing },
-    { "check finds the duplicates, nothing else", test_check_clean },
     { "decoded fields equal what QEMU reported", test_facts },
     { "no vmdesc: decoded with the twin's, as the twin", test_twins },
     { "device-state file: decoded with the stream's vmdesc, as the stream", test_devstate },

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 
 #include "cutest.h"
+#include "qemu-stream-test.h"
 #include "vmscope/bytes.h"
 #include "vmscope/error.h"
 #include "vmscope/pretty-visitor.h"
@@ -116,10 +117,7 @@ static QemuStream *parse_ok(GBytes *data)
 
 static void expect_parse_error(GBytes *data, const char *message)
 {
-    GError *err = NULL;
-    g_autoptr(QemuStream) s = qemu_stream_parse(data, &err);
-    CU_ASSERT_PTR_NULL(s);
-    ASSERT_ERROR(err, message);
+    expect_parse_error_desc(data, NULL, message);
 }
 
 /* ---- builder + decoder -------------------------------------------------- */
@@ -1143,40 +1141,6 @@ static QemuStream *parse_desc_ok(GBytes *data, QObject *desc)
     return s;
 }
 
-static void expect_parse_error_desc(GBytes *data, QObject *desc, const char *message)
-{
-    QemuStreamOptions opts = { .desc = desc };
-    GError *err = NULL;
-    g_autoptr(QemuStream) s = qemu_stream_parse_with(data, &opts, &err);
-    CU_ASSERT_PTR_NULL(s);
-    ASSERT_ERROR(err, message);
-}
-
-/* The warnings of a stream, or the findings of `check`, a line each. */
-static char *warning_lines(const QemuStream *s)
-{
-    GString *out = g_string_new(NULL);
-    for (size_t i = 0; i < qemu_stream_n_warnings(s); i++) {
-        g_string_append_printf(out, "%s\n", qemu_stream_warning(s, i)->message);
-    }
-    return g_string_free(out, FALSE);
-}
-
-static void expect_findings(GBytes *data, QObject *desc, const char *expected)
-{
-    QemuStreamOptions opts = { .desc = desc };
-    g_autoptr(GPtrArray) findings = NULL;
-    GError *err = NULL;
-    CU_ASSERT_TRUE_FATAL(qemu_stream_check(data, &opts, &findings, &err));
-    ASSERT_NO_ERROR(err);
-    GString *out = g_string_new(NULL);
-    for (guint i = 0; i < findings->len; i++) {
-        g_string_append_printf(out, "%s\n", ((GError *)g_ptr_array_index(findings, i))->message);
-    }
-    g_autofree char *got = g_string_free(out, FALSE);
-    ASSERT_STR_EQ(got, expected);
-}
-
 #define DUPLICATE_SLIRP "offset 15: section 'slirp' instance 0: 2 sections (ids 0, 1): a" \
                         " destination QEMU would load all of them into one device\n"
 
@@ -1389,7 +1353,8 @@ static void test_check(void)
     byte_writer_u8(&w, 0x2a);
     byte_writer_write(&w, "whatever follows", 16);
     g_autoptr(GBytes) unknown = take(&w);
-    expect_findings(unknown, json(as_they_come_vmdesc),
+    g_autoptr(QObject) desc = json(as_they_come_vmdesc);
+    expect_findings(unknown, desc,
                     "offset 42: unknown section type 0x2a; the rest of the stream cannot be"
                     " read\n");
 
