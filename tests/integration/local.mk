@@ -68,16 +68,16 @@ STREAM_FIXTURES = \
 	tests/fixtures/pc-shared.mig.gz tests/fixtures/pc-shared.facts.json \
 	tests/fixtures/q35-plain.mig.gz tests/fixtures/q35-plain.facts.json \
 	tests/fixtures/q35-shared.mig.gz tests/fixtures/q35-shared.facts.json \
-	tests/fixtures/wild/pc-slirp.mig.gz tests/fixtures/wild/pc-slirp.facts.json \
-	tests/fixtures/wild/q35-slirp.mig.gz tests/fixtures/wild/q35-slirp.facts.json \
-	tests/fixtures/wild/pc-slirp4.mig.gz tests/fixtures/wild/pc-slirp4.facts.json \
-	tests/fixtures/wild/q35-slirp4.mig.gz tests/fixtures/wild/q35-slirp4.facts.json \
-	tests/fixtures/wild/pc-wide.mig.gz tests/fixtures/wild/pc-wide.facts.json \
-	tests/fixtures/wild/q35-wide.mig.gz tests/fixtures/wild/q35-wide.facts.json \
-	tests/fixtures/wild/pc20.mig.gz tests/fixtures/wild/pc20.facts.json \
-	tests/fixtures/wild/pc20-vmdesc.mig.gz tests/fixtures/wild/pc20-vmdesc.facts.json \
-	tests/fixtures/wild/pc-devstate.mig.gz tests/fixtures/wild/pc-devstate.facts.json \
-	tests/fixtures/wild/pc-devstate.devstate.gz
+	tests/fixtures/pc-slirp.mig.gz tests/fixtures/pc-slirp.facts.json \
+	tests/fixtures/q35-slirp.mig.gz tests/fixtures/q35-slirp.facts.json \
+	tests/fixtures/pc-slirp4.mig.gz tests/fixtures/pc-slirp4.facts.json \
+	tests/fixtures/q35-slirp4.mig.gz tests/fixtures/q35-slirp4.facts.json \
+	tests/fixtures/pc-wide.mig.gz tests/fixtures/pc-wide.facts.json \
+	tests/fixtures/q35-wide.mig.gz tests/fixtures/q35-wide.facts.json \
+	tests/fixtures/pc20.mig.gz tests/fixtures/pc20.facts.json \
+	tests/fixtures/pc20-vmdesc.mig.gz tests/fixtures/pc20-vmdesc.facts.json \
+	tests/fixtures/pc-devstate.mig.gz tests/fixtures/pc-devstate.facts.json \
+	tests/fixtures/pc-devstate.devstate.gz
 EXTRA_DIST += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS) $(STREAM_FIXTURES) \
 	tests/fixtures/make-qemu-streams.sh tests/fixtures/qemu-streams.py \
 	tests/integration/tracetest.py tests/integration/stream-fixture.h \
