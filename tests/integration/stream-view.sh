@@ -35,9 +35,9 @@ gunzip -c "$fixtures/pc-shared.mig.gz" >"$tmp/c.mig" || exit 99
 expect 2 "" "vmscope-view: missing command (stream, rewrite, diff or state)$nl$hint" -- "$view"
 expect 2 "" "vmscope-view: unknown command 'frob' (stream, rewrite, diff or state)$nl$hint" -- "$view" frob
 expect 2 "" "vmscope-view: stream: missing FILE$nl$hint" -- "$view" stream
-expect 2 "" "vmscope-view: stream: unknown format 'xml' (json or pretty)$nl$hint" -- \
+expect 2 "" "vmscope-view: stream: unknown format 'xml' (json, pretty or ber)$nl$hint" -- \
     "$view" stream "$tmp/a.mig" --format xml
-expect 2 "" "vmscope-view: stream: option '--format' needs a value (json or pretty)$nl$hint" -- \
+expect 2 "" "vmscope-view: stream: option '--format' needs a value (json, pretty or ber)$nl$hint" -- \
     "$view" stream "$tmp/a.mig" --format
 expect 2 "" "vmscope-view: stream: unknown option '--bogus'$nl$hint" -- "$view" stream --bogus "$tmp/a.mig"
 expect 2 "" "vmscope-view: stream: unexpected argument 'x'$nl$hint" -- "$view" stream "$tmp/a.mig" x
