@@ -5,6 +5,7 @@
  *   vmscope-view rewrite IN OUT [--set PATH=VALUE]...
  *   vmscope-view diff A B
  *   vmscope-view state PATH [--qmp ADDR] [--format pretty|json]   (view-state.c)
+ *   vmscope-view schema PATH|FILE [--qmp ADDR]
  *
  * Exit status: 0 success (diff: equal), 1 failure (diff: different),
  * 2 bad usage (diff: also any failure).  See docs/vmscope-view.md.
@@ -31,6 +32,7 @@ static const char *const usage_lines[] = {
     "       vmscope-view rewrite IN OUT [--set PATH=VALUE]...",
     "       vmscope-view diff A B",
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
+    "       vmscope-view schema PATH|FILE [--qmp ADDR]",
 };
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
@@ -330,6 +332,80 @@ static int cmd_diff(int argc, char **argv)
     return lines->len ? 1 : 0;
 }
 
+/* The JSON Schema of each device section of a stream (vmstate_json_schema). */
+static QObject *stream_schemas(const QemuStream *s, GError **errp)
+{
+    g_autoptr(QObject) list = qlist_new();
+    for (size_t i = 0; i < qemu_stream_n_sections(s); i++) {
+        const QemuStreamSection *sec = qemu_stream_section(s, i);
+        const uint8_t *state;
+        size_t size;
+        const VMStateDescription *vmsd = qemu_stream_section_device(s, i, &state, &size);
+        if (!vmsd) {
+            continue;
+        }
+        QObject *schema = vmstate_json_schema(vmsd, size, errp);
+        if (!schema) {
+            return NULL;
+        }
+        QObject *entry = qdict_new();
+        qdict_put(entry, "name", qstring_from_str(sec->name));
+        qdict_put(entry, "instance-id", qnum_from_uint(sec->instance_id));
+        qdict_put(entry, "version-id", qnum_from_uint(sec->version_id));
+        qdict_put(entry, "schema", schema);
+        qlist_append(list, entry);
+    }
+    QObject *o = qdict_new();
+    qdict_put(o, "sections", g_steal_pointer(&list));
+    return o;
+}
+
+/*
+ * schema PATH: the JSON Schema of a live device's state, from an agent;
+ * schema FILE: {"sections": [{"name", "instance-id", "version-id", "schema"}]}
+ * for each device section of a stream.  A PATH is /HOST/ID that is no file.
+ */
+static int cmd_schema(int argc, char **argv)
+{
+    g_autofree char *address = NULL;
+    const GOptionEntry entries[] = {
+        { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &address, NULL, "unix:PATH or tcp:HOST:PORT" },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return view_usage_error("schema", "%s", err->message);
+    }
+    if (!args[0]) {
+        return view_usage_error("schema", "missing PATH (/HOST/ID) or FILE");
+    }
+    if (args[1]) {
+        return view_usage_error("schema", "unexpected argument '%s'", args[1]);
+    }
+    g_autoptr(QObject) out = NULL;
+    if (args[0][0] == '/' && !g_file_test(args[0], G_FILE_TEST_EXISTS)) {
+        g_autoptr(QObject) q = qdict_new();
+        g_autoptr(QObject) ret = NULL;
+        qdict_put(q, "path", qstring_from_str(args[0]));
+        qdict_put(q, "format", qstring_from_str("json-schema"));
+        if (view_agent_execute(address, "query-device-schema", q, &ret)) {
+            return 1;
+        }
+        out = qobject_ref(qdict_get(ret, "schema"));
+    } else {
+        g_autoptr(QemuStream) s = load_stream(args[0], &err);
+        if (!s || !(out = stream_schemas(s, &err))) {
+            return fail(1, "%s", err->message);
+        }
+    }
+    g_autofree char *json = qobject_to_json(out, false);
+    if (!print_text(json, strlen(json), &err) || !print_text("\n", 1, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -353,6 +429,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "state") == 0) {
         return view_state_main(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "schema") == 0) {
+        return cmd_schema(argc - 2, argv + 2);
     }
     return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
 }

@@ -626,6 +626,18 @@ const QemuStreamSection *qemu_stream_find_section(const QemuStream *s, const cha
     return NULL;
 }
 
+const VMStateDescription *qemu_stream_section_device(const QemuStream *s, size_t index,
+                                                     const uint8_t **state, size_t *state_size)
+{
+    const QsDevice *dev = index < s->devices->len ? g_ptr_array_index(s->devices, index) : NULL;
+    if (!dev) {
+        return NULL;
+    }
+    *state = dev->state;
+    *state_size = dev->state_size;
+    return dev->vmsd;
+}
+
 QObject *qemu_stream_configuration(const QemuStream *s)
 {
     return s->config;

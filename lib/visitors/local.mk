@@ -10,4 +10,5 @@ lib_visitors_libvisitors_la_SOURCES = \
 	lib/include/vmscope/qemufile-visitor.h \
 	lib/visitors/qemufile-output-visitor.c lib/visitors/qemufile-input-visitor.c \
 	lib/include/vmscope/ber-visitor.h \
-	lib/visitors/ber-output-visitor.c lib/visitors/ber-input-visitor.c
+	lib/visitors/ber-output-visitor.c lib/visitors/ber-input-visitor.c \
+	lib/include/vmscope/json-schema-visitor.h lib/visitors/json-schema-output-visitor.c

@@ -308,7 +308,7 @@ static void test_errors(void)
         { "query-device-state", NULL, "ERROR GenericError: Parameter 'path' is missing" },
         { "query-device-state", "{}", "ERROR GenericError: Parameter 'path' is missing" },
         { "query-device-schema", "{\"path\": \"/h1/t1\", \"format\": \"json\"}",
-          "ERROR GenericError: Parameter 'format' is unexpected" },
+          "ERROR GenericError: Parameter 'format' does not accept value 'json'" },
         { "query-device-state", "{\"path\": \"/h1/t1\", \"foo\": 1}",
           "ERROR GenericError: Parameter 'foo' is unexpected" },
         { "query-device-state", "{\"path\": 5}",

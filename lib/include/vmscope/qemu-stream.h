@@ -117,6 +117,14 @@ const QemuStreamSection *qemu_stream_find_section(const QemuStream *s, const cha
                                                   uint32_t instance_id);
 /* "serial", "serial:1" (g_malloc'd). */
 char *qemu_stream_section_display_name(const QemuStreamSection *sec);
+/*
+ * A FULL section's device as the stream decoded it: the description learned
+ * from its vmdesc entry, and its state (*state, *state_size bytes), for
+ * walks of one's own (a JSON Schema of the section, a BER encoding); NULL
+ * for other sections.  Borrowed from the stream.
+ */
+const VMStateDescription *qemu_stream_section_device(const QemuStream *s, size_t index,
+                                                     const uint8_t **state, size_t *state_size);
 
 /*
  * The configuration section decoded ({"name": machine, "target-page-bits",
