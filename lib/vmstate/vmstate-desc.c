@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "vmscope/error.h"
+#include "vmscope/qobject-visitor.h"
 #include "vmscope/vmstate.h"
 
 /* ---- checking ---- */
@@ -386,7 +387,15 @@ typedef struct OwnedDescription {
     GPtrArray *allocs;          /* everything below it */
 } OwnedDescription;
 
+/*
+ * The JSON is read with the strict QObject input visitor, so its shape
+ * errors (a missing or unknown key, a value of the wrong type) name the
+ * path the way every other JSON reader of vmscope does; what the visitor
+ * cannot know (names, type names, ranges, which keys go together) is
+ * checked here and reported at the same path with visit_error.
+ */
 typedef struct Parser {
+    Visitor *v;
     GPtrArray *allocs;
     int max_depth;
     GError **errp;
@@ -399,156 +408,93 @@ static void *parser_alloc(Parser *p, size_t size)
     return mem;
 }
 
-static char *parser_strdup(Parser *p, const char *s)
+/* A non-empty string member, owned by the description. */
+static bool get_string(Parser *p, const char *key, const char **out)
 {
-    char *copy = g_strdup(s);
-    g_ptr_array_add(p->allocs, copy);
-    return copy;
-}
-
-static bool fail(Parser *p, VmsErrorCode code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static bool fail(Parser *p, VmsErrorCode code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error_literal(p->errp, VMS_ERROR, code, msg);
-    return false;
-}
-
-static bool expect_dict(Parser *p, const QObject *obj, const char *path)
-{
-    if (qobject_type(obj) != QTYPE_DICT) {
-        return fail(p, VMS_ERROR_INVALID, "%s: expected an object, got %s", path,
-                    qtype_name(qobject_type(obj)));
-    }
-    return true;
-}
-
-static bool only_keys(Parser *p, const QObject *dict, const char *path,
-                      const char *const *allowed)
-{
-    qdict_foreach(dict, key, val) {
-        (void)val;
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++) {
-            ok = ok || strcmp(*a, key) == 0;
-        }
-        if (!ok) {
-            return fail(p, VMS_ERROR_EXTRA, "%s: unknown key '%s'", path, key);
-        }
-    }
-    return true;
-}
-
-/* Member `key`: present (or an error if required), else *found = false. */
-static bool member(Parser *p, const QObject *dict, const char *path, const char *key,
-                   bool required, QObject **out)
-{
-    *out = NULL;
-    if (!qdict_haskey(dict, key)) {
-        return required ? fail(p, VMS_ERROR_MISSING, "%s: missing key '%s'", path, key) : true;
-    }
-    *out = qdict_get(dict, key);
-    return true;
-}
-
-static bool get_string(Parser *p, const QObject *dict, const char *path, const char *key,
-                       bool required, const char **out)
-{
-    QObject *obj;
-    *out = NULL;
-    if (!member(p, dict, path, key, required, &obj)) {
+    char *s = NULL;
+    if (!visit_type_str(p->v, key, &s, p->errp)) {
         return false;
     }
-    if (!obj && !qdict_haskey(dict, key)) {
-        return true;
-    }
-    const char *s = qstring_get(obj);
-    if (!s || !*s) {
-        return fail(p, VMS_ERROR_INVALID, "%s.%s: expected a non-empty string, got %s", path,
-                    key, s ? "\"\"" : qtype_name(qobject_type(obj)));
+    g_ptr_array_add(p->allocs, s);
+    if (!*s) {
+        visit_error(p->v, key, p->errp, VMS_ERROR_INVALID, "expected a non-empty string");
+        return false;
     }
     *out = s;
     return true;
 }
 
-/* An integer from 0 to max; *out untouched if absent and not required. */
-static bool get_uint(Parser *p, const QObject *dict, const char *path, const char *key,
-                     bool required, uint64_t max, uint64_t *out)
+/* An integer member from 0 to max. */
+static bool get_uint(Parser *p, const char *key, uint64_t max, uint64_t *out)
 {
-    QObject *obj;
-    if (!member(p, dict, path, key, required, &obj)) {
+    uint64_t value;
+    if (!visit_type_uint64(p->v, key, &value, p->errp)) {
         return false;
     }
-    if (!obj && !qdict_haskey(dict, key)) {
-        return true;
+    if (value > max) {
+        visit_error(p->v, key, p->errp, VMS_ERROR_RANGE,
+                    "expected an integer from 0 to %" PRIu64 ", got %" PRIu64, max, value);
+        return false;
     }
-    uint64_t value;
-    if (qobject_type(obj) == QTYPE_INT && qnum_get_uint(obj, &value) && value <= max) {
-        *out = value;
-        return true;
-    }
-    g_autofree char *got = qobject_type(obj) == QTYPE_INT ? qobject_to_json(obj, false)
-                                                          : g_strdup(qtype_name(qobject_type(obj)));
-    if (max == UINT64_MAX) {
-        return fail(p, VMS_ERROR_INVALID, "%s.%s: expected a non-negative integer, got %s",
-                    path, key, got);
-    }
-    return fail(p, VMS_ERROR_INVALID, "%s.%s: expected an integer from 0 to %" PRIu64 ", got %s",
-                path, key, max, got);
+    *out = value;
+    return true;
 }
 
-static bool get_type(Parser *p, const QObject *dict, const char *path, const char *key,
-                     const VMStateInfo **info)
+/* An optional member: absent leaves *out as it is. */
+static bool get_uint_opt(Parser *p, const char *key, uint64_t max, uint64_t *out)
+{
+    bool present = false;
+    return !visit_optional(p->v, key, &present) || get_uint(p, key, max, out);
+}
+
+static bool get_type(Parser *p, const char *key, const VMStateInfo **info)
 {
     const char *name;
-    if (!get_string(p, dict, path, key, true, &name)) {
+    if (!get_string(p, key, &name)) {
         return false;
     }
     *info = vmstate_info_find(name);
     if (!*info) {
-        return fail(p, VMS_ERROR_INVALID, "%s.%s: unknown type '%s'", path, key, name);
+        visit_error(p->v, key, p->errp, VMS_ERROR_INVALID, "unknown type '%s'", name);
+        return false;
     }
     return true;
 }
 
-/* An optional boolean member; *out untouched if absent. */
-static bool get_bool(Parser *p, const QObject *dict, const char *path, const char *key,
-                     bool *out)
+/* Open the struct `name`, run fn, check for unknown keys, close it. */
+static bool parse_struct(Parser *p, const char *name, bool (*fn)(Parser *p, void *opaque),
+                         void *opaque)
 {
-    if (!qdict_haskey(dict, key)) {
-        return true;
+    if (!visit_start_struct(p->v, name, NULL, p->errp)) {
+        return false;
     }
-    QObject *obj = qdict_get(dict, key);
-    if (!qbool_get(obj, out)) {
-        return fail(p, VMS_ERROR_INVALID, "%s.%s: expected true or false, got %s", path, key,
-                    qtype_name(qobject_type(obj)));
-    }
-    return true;
+    bool ok = fn(p, opaque) && visit_check_struct(p->v, p->errp);
+    visit_end_struct(p->v);
+    return ok;
 }
 
-static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const char *path,
-                                            int depth, VMStateDescription *into);
+static const VMStateDescription *parse_vmsd(Parser *p, const char *name, int depth,
+                                            VMStateDescription *into);
 
-static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateField *fields,
-                        VMStateField *f)
+typedef struct FieldCtx {
+    VMStateField *fields;       /* the description's fields so far */
+    VMStateField *f;            /* the one being read */
+    int depth;
+} FieldCtx;
+
+static bool parse_array_members(Parser *p, void *opaque)
 {
-    static const char *const fixed_keys[] = { "kind", "length", NULL };
-    static const char *const variable_keys[] = { "kind", "max", "length_field", NULL };
-    static const char *const counted_keys[] = { "kind", "max", "length_offset", "length_type",
-                                                NULL };
+    FieldCtx *c = opaque;
+    VMStateField *f = c->f;
     const char *kind;
     uint64_t value = 0;
 
-    if (!expect_dict(p, ad, path) || !get_string(p, ad, path, "kind", true, &kind)) {
+    if (!get_string(p, "kind", &kind)) {
         return false;
     }
     if (strcmp(kind, "fixed") == 0) {
         f->shape = VMSTATE_ARRAY;
-        if (!only_keys(p, ad, path, fixed_keys) ||
-            !get_uint(p, ad, path, "length", true, SIZE_MAX, &value)) {
+        if (!get_uint(p, "length", SIZE_MAX, &value)) {
             return false;
         }
         f->num = value;
@@ -557,13 +503,11 @@ static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateF
     if (strcmp(kind, "variable") == 0) {
         const char *lname;
         f->shape = VMSTATE_VARRAY;
-        if (!only_keys(p, ad, path, variable_keys) ||
-            !get_uint(p, ad, path, "max", true, SIZE_MAX, &value) ||
-            !get_string(p, ad, path, "length_field", true, &lname)) {
+        if (!get_uint(p, "max", SIZE_MAX, &value) || !get_string(p, "length_field", &lname)) {
             return false;
         }
         f->num = value;
-        for (const VMStateField *lf = fields; lf < f; lf++) {
+        for (const VMStateField *lf = c->fields; lf < f; lf++) {
             if (strcmp(lf->name, lname) == 0 && lf->shape == VMSTATE_SINGLE &&
                 !lf->continues && info_is_int(lf->info)) {
                 f->num_offset = lf->offset;
@@ -571,167 +515,168 @@ static bool parse_array(Parser *p, const QObject *ad, const char *path, VMStateF
                 return true;
             }
         }
-        return fail(p, VMS_ERROR_INVALID,
-                    "%s.length_field: no earlier integer field named '%s'", path, lname);
+        visit_error(p->v, "length_field", p->errp, VMS_ERROR_INVALID,
+                    "no earlier integer field named '%s'", lname);
+        return false;
     }
     if (strcmp(kind, "partial") == 0 || strcmp(kind, "pointer") == 0) {
         f->shape = kind[1] == 'a' ? VMSTATE_PARTIAL : VMSTATE_SEGPTR;
-        if (!only_keys(p, ad, path, counted_keys) ||
-            !get_uint(p, ad, path, "max", true, SIZE_MAX, &value)) {
+        if (!get_uint(p, "max", SIZE_MAX, &value)) {
             return false;
         }
         f->num = value;
-        if (!get_uint(p, ad, path, "length_offset", true, SIZE_MAX, &value) ||
-            !get_type(p, ad, path, "length_type", &f->num_info)) {
+        if (!get_uint(p, "length_offset", SIZE_MAX, &value) ||
+            !get_type(p, "length_type", &f->num_info)) {
             return false;
         }
         f->num_offset = value;
         if (!info_is_int(f->num_info) || f->num_info->check != VMSTATE_CHECK_NONE) {
-            return fail(p, VMS_ERROR_INVALID, "%s.length_type: '%s' is not an integer type",
-                        path, f->num_info->name);
+            visit_error(p->v, "length_type", p->errp, VMS_ERROR_INVALID,
+                        "'%s' is not an integer type", f->num_info->name);
+            return false;
         }
         return true;
     }
-    return fail(p, VMS_ERROR_INVALID, "%s.kind: unknown array kind '%s'", path, kind);
+    visit_error(p->v, "kind", p->errp, VMS_ERROR_INVALID, "unknown array kind '%s'", kind);
+    return false;
 }
 
-static bool parse_field(Parser *p, const QObject *fd, const char *path, int depth,
-                        VMStateField *fields, VMStateField *f)
+static bool parse_field_members(Parser *p, void *opaque)
 {
-    static const char *const keys[] = { "name", "type", "offset", "size", "version", "array",
-                                        "struct", "continues", NULL };
-    const char *name;
+    FieldCtx *c = opaque;
+    VMStateField *f = c->f;
     uint64_t value = 0;
-    QObject *obj;
+    bool present = false;
 
-    if (!expect_dict(p, fd, path) || !only_keys(p, fd, path, keys) ||
-        !get_string(p, fd, path, "name", true, &name) ||
-        !get_type(p, fd, path, "type", &f->info) ||
-        !get_bool(p, fd, path, "continues", &f->continues)) {
+    if (!get_string(p, "name", &f->name) || !get_type(p, "type", &f->info)) {
         return false;
     }
-    f->name = parser_strdup(p, name);
-    if (!get_uint(p, fd, path, "size", true, SIZE_MAX, &value)) {
+    if (visit_optional(p->v, "continues", &present) &&
+        !visit_type_bool(p->v, "continues", &f->continues, p->errp)) {
+        return false;
+    }
+    if (!get_uint(p, "size", SIZE_MAX, &value)) {
         return false;
     }
     f->size = value;
+    bool has_offset = visit_optional(p->v, "offset", &present);
+    bool has_array = visit_optional(p->v, "array", &present);
     if (info_is_unused(f->info)) {
-        if (qdict_haskey(fd, "offset") || qdict_haskey(fd, "array")) {
-            return fail(p, VMS_ERROR_INVALID, "%s: unused fields have no offset and no array",
-                        path);
+        if (has_offset || has_array) {
+            visit_error(p->v, NULL, p->errp, VMS_ERROR_INVALID,
+                        "unused fields have no offset and no array");
+            return false;
         }
     } else if (f->info->flags & VMSTATE_INFO_NO_STATE) {
-        if (qdict_haskey(fd, "offset")) {
-            return fail(p, VMS_ERROR_INVALID, "%s: %s fields have no offset", path,
+        if (has_offset) {
+            visit_error(p->v, NULL, p->errp, VMS_ERROR_INVALID, "%s fields have no offset",
                         f->info->name);
+            return false;
         }
     } else {
-        if (!get_uint(p, fd, path, "offset", true, SIZE_MAX, &value)) {
+        if (!get_uint(p, "offset", SIZE_MAX, &value)) {
             return false;
         }
         f->offset = value;
     }
     value = 0;
-    if (!get_uint(p, fd, path, "version", false, INT_MAX, &value)) {
+    if (!get_uint_opt(p, "version", INT_MAX, &value)) {
         return false;
     }
     f->version_id = (int)value;
 
     f->shape = VMSTATE_SINGLE;
-    if (!member(p, fd, path, "array", false, &obj)) {
+    if (has_array && !parse_struct(p, "array", parse_array_members, c)) {
         return false;
     }
-    if (qdict_haskey(fd, "array")) {
-        g_autofree char *apath = g_strdup_printf("%s.array", path);
-        if (!parse_array(p, obj, apath, fields, f)) {
-            return false;
-        }
-    }
-
+    bool has_struct = visit_optional(p->v, "struct", &present);
     if (f->info->flags & VMSTATE_INFO_STRUCT) {
-        if (!member(p, fd, path, "struct", true, &obj)) {
-            return false;
-        }
-        g_autofree char *spath = g_strdup_printf("%s.struct", path);
-        f->vmsd = parse_vmsd(p, obj, spath, depth + 1, NULL);
+        f->vmsd = parse_vmsd(p, "struct", c->depth + 1, NULL);
         return f->vmsd != NULL;
     }
-    if (qdict_haskey(fd, "struct")) {
-        return fail(p, VMS_ERROR_INVALID, "%s: only struct fields have a 'struct'", path);
+    if (has_struct) {
+        visit_error(p->v, NULL, p->errp, VMS_ERROR_INVALID, "only struct fields have a 'struct'");
+        return false;
     }
     return true;
 }
 
-/* Fills `into` (or a new description) from obj; NULL on error. */
-static const VMStateDescription *parse_vmsd(Parser *p, const QObject *obj, const char *path,
-                                            int depth, VMStateDescription *into)
-{
-    static const char *const keys[] = { "name", "version", "minimum_version", "fields",
-                                        "subsections", "presence_offset", NULL };
-    VMStateDescription *vmsd = into ? into : parser_alloc(p, sizeof(*vmsd));
-    const char *name;
-    uint64_t version = 0, minimum = 0;
-    QObject *fields, *subs;
+typedef struct VmsdCtx {
+    VMStateDescription *vmsd;
+    int depth;
+} VmsdCtx;
 
-    if (depth > p->max_depth) {
-        fail(p, VMS_ERROR_RANGE, "%s: descriptions nested more than %d deep", path,
-             p->max_depth);
-        return NULL;
+static bool parse_vmsd_members(Parser *p, void *opaque)
+{
+    VmsdCtx *c = opaque;
+    VMStateDescription *vmsd = c->vmsd;
+    uint64_t version = 0, minimum = 0, presence = 0;
+    bool present = false;
+    size_t n = VISIT_LEN_UNKNOWN;
+
+    if (!get_string(p, "name", &vmsd->name) ||
+        !get_uint(p, "version", INT_MAX, &version) ||
+        !get_uint(p, "minimum_version", INT_MAX, &minimum)) {
+        return false;
     }
-    if (!expect_dict(p, obj, path) || !only_keys(p, obj, path, keys) ||
-        !get_string(p, obj, path, "name", true, &name) ||
-        !get_uint(p, obj, path, "version", true, INT_MAX, &version) ||
-        !get_uint(p, obj, path, "minimum_version", true, INT_MAX, &minimum) ||
-        !member(p, obj, path, "fields", true, &fields)) {
-        return NULL;
-    }
-    vmsd->name = parser_strdup(p, name);
     vmsd->version_id = (int)version;
     vmsd->minimum_version_id = (int)minimum;
-    if (qdict_haskey(obj, "presence_offset")) {
-        uint64_t presence = 0;
-        if (!get_uint(p, obj, path, "presence_offset", true, SIZE_MAX, &presence)) {
-            return NULL;
+    if (visit_optional(p->v, "presence_offset", &present)) {
+        if (!get_uint(p, "presence_offset", SIZE_MAX, &presence)) {
+            return false;
         }
         vmsd->has_presence = true;
         vmsd->presence_offset = presence;
     }
-    if (qobject_type(fields) != QTYPE_LIST) {
-        fail(p, VMS_ERROR_INVALID, "%s.fields: expected a list, got %s", path,
-             qtype_name(qobject_type(fields)));
-        return NULL;
+
+    if (!visit_start_list(p->v, "fields", &n, p->errp)) {
+        return false;
     }
-    size_t nfields = qlist_size(fields);
-    VMStateField *fa = parser_alloc(p, (nfields + 1) * sizeof(*fa));
-    for (size_t i = 0; i < nfields; i++) {
-        g_autofree char *fpath = g_strdup_printf("%s.fields[%zu]", path, i);
-        if (!parse_field(p, qlist_get(fields, i), fpath, depth, fa, &fa[i])) {
-            return NULL;
-        }
+    VMStateField *fa = parser_alloc(p, (n + 1) * sizeof(*fa));
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        FieldCtx fc = { .fields = fa, .f = &fa[i], .depth = c->depth };
+        visit_next_list(p->v);
+        ok = parse_struct(p, NULL, parse_field_members, &fc);
+    }
+    ok = ok && visit_check_list(p->v, p->errp);
+    visit_end_list(p->v);
+    if (!ok) {
+        return false;
     }
     vmsd->fields = fa;
 
-    if (!member(p, obj, path, "subsections", false, &subs)) {
+    if (!visit_optional(p->v, "subsections", &present)) {
+        return true;
+    }
+    n = VISIT_LEN_UNKNOWN;
+    if (!visit_start_list(p->v, "subsections", &n, p->errp)) {
+        return false;
+    }
+    const VMStateDescription **sa = parser_alloc(p, (n + 1) * sizeof(*sa));
+    for (size_t i = 0; ok && i < n; i++) {
+        visit_next_list(p->v);
+        sa[i] = parse_vmsd(p, NULL, c->depth + 1, NULL);
+        ok = sa[i] != NULL;
+    }
+    ok = ok && visit_check_list(p->v, p->errp);
+    visit_end_list(p->v);
+    vmsd->subsections = sa;
+    return ok;
+}
+
+/* Fills `into` (or a new description) from the struct `name`; NULL on error. */
+static const VMStateDescription *parse_vmsd(Parser *p, const char *name, int depth,
+                                            VMStateDescription *into)
+{
+    if (depth > p->max_depth) {
+        visit_error(p->v, name, p->errp, VMS_ERROR_RANGE, "descriptions nested more than %d deep",
+                    p->max_depth);
         return NULL;
     }
-    if (qdict_haskey(obj, "subsections")) {
-        if (qobject_type(subs) != QTYPE_LIST) {
-            fail(p, VMS_ERROR_INVALID, "%s.subsections: expected a list, got %s", path,
-                 qtype_name(qobject_type(subs)));
-            return NULL;
-        }
-        size_t nsubs = qlist_size(subs);
-        const VMStateDescription **sa = parser_alloc(p, (nsubs + 1) * sizeof(*sa));
-        for (size_t i = 0; i < nsubs; i++) {
-            g_autofree char *spath = g_strdup_printf("%s.subsections[%zu]", path, i);
-            sa[i] = parse_vmsd(p, qlist_get(subs, i), spath, depth + 1, NULL);
-            if (!sa[i]) {
-                return NULL;
-            }
-        }
-        vmsd->subsections = sa;
-    }
-    return vmsd;
+    VmsdCtx c = { .vmsd = into ? into : parser_alloc(p, sizeof(VMStateDescription)),
+                  .depth = depth };
+    return parse_struct(p, name, parse_vmsd_members, &c) ? c.vmsd : NULL;
 }
 
 VMStateDescription *vmstate_from_description_depth(QObject *desc, size_t state_size,
@@ -739,10 +684,12 @@ VMStateDescription *vmstate_from_description_depth(QObject *desc, size_t state_s
 {
     OwnedDescription *od = g_new0(OwnedDescription, 1);
     od->allocs = g_ptr_array_new_with_free_func(g_free);
-    Parser p = { .allocs = od->allocs, .max_depth = max_depth, .errp = errp };
+    Parser p = { .v = qobject_input_visitor_new(desc), .allocs = od->allocs,
+                 .max_depth = max_depth, .errp = errp };
     CheckLimits limits = { .max_depth = max_depth };
-    if (!parse_vmsd(&p, desc, "description", 1, &od->vmsd) ||
-        !check_limited(&od->vmsd, state_size, &limits, errp)) {
+    bool ok = parse_vmsd(&p, "description", 1, &od->vmsd) != NULL;
+    visit_free(p.v);
+    if (!ok || !check_limited(&od->vmsd, state_size, &limits, errp)) {
         vmstate_description_free(&od->vmsd);
         return NULL;
     }

@@ -514,8 +514,7 @@ static void test_broken_segments(void)
                "ERROR GenericError: vmscope-good: device 'nd' has no description: its state "
                "cannot be read");
     ASSERT_RUN(&f, "query-device-state", "{\"path\": \"/good/bad\"}",
-               "ERROR GenericError: vmscope-good: device 'bad': description: missing key "
-               "'version'");
+               "ERROR GenericError: vmscope-good: device 'bad': description.version: missing");
     ASSERT_RUN(&f, "query-device-state", "{\"path\": \"/good/far\"}",
                "ERROR GenericError: vmscope-good: device 'far': x.a: offset 6 + size 4 exceeds "
                "the state size 8");

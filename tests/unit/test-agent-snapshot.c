@@ -232,7 +232,7 @@ static void test_desc_errors(void)
         const char *text, *error;
     } cases[] = {
         { "{", "description: JSON parse error at offset 1: unexpected end of input" },
-        { "[]", "description: expected an object, got list" },
+        { "[]", "description: expected object, got list" },
         { "{\"name\": \"x\", \"version\": 1, \"minimum_version\": 1, \"fields\": "
           "[{\"name\": \"a\", \"type\": \"uint64\", \"offset\": 4, \"size\": 8}]}",
           "x.a: offset 4 + size 8 exceeds the state size 8" },
@@ -283,14 +283,23 @@ static void test_consistent(void)
     g_autoptr(AgentDesc) desc = seg_desc(&s);
     Race race = { .s = &s };
     GThread *t = g_thread_new("writer", race_writer, &race);
-    int bad = 0;
+    int bad = 0, starved = 0;
     for (int i = 0; i < 3000; i++) {
         AgentSnapshot snap;
         GError *err = NULL;
         if (!agent_snapshot_take(s.r, "t1", desc, AGENT_SNAPSHOT_STATE, NULL, &snap, &err)) {
-            fprintf(stderr, "snapshot: %s\n", err->message);
+            /*
+             * A reader that the scheduler keeps preempting mid-copy (a loaded
+             * 2-core machine) may run out of retries: that is the documented
+             * refusal, not an inconsistent answer.  Anything else is a failure.
+             */
+            bool gave_up = strstr(err->message, "state kept changing") != NULL;
+            if (!gave_up) {
+                fprintf(stderr, "snapshot: %s\n", err->message);
+            }
+            starved += gave_up;
+            bad += !gave_up;
             g_error_free(err);
-            bad++;
             continue;
         }
         int64_t rx = -1, extra = -2, n = 0;
@@ -318,6 +327,7 @@ static void test_consistent(void)
     g_atomic_int_set(&race.stop, 1);
     g_thread_join(t);
     CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_TRUE(starved < 300);      /* at least 90% of the snapshots answered */
     CU_ASSERT_TRUE(race.updates > 0);
     seg_teardown(&s);
 }

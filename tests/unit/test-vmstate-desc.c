@@ -281,20 +281,20 @@ static void expect_refused(const char *json, size_t state_size, VmsErrorCode cod
 
 static void test_hostile_shape(void)
 {
-    expect_refused("[]", 64, VMS_ERROR_INVALID, "description: expected an object, got list");
+    expect_refused("[]", 64, VMS_ERROR_INVALID, "description: expected object, got list");
     expect_refused("{" HEAD "\"colour\":1," D("fields") ":[]}", 64, VMS_ERROR_EXTRA,
-                   "description: unknown key 'colour'");
+                   "description: unexpected field 'colour'");
     expect_refused("{" D("name") ":" D("x") "," D("version") ":1," D("minimum_version") ":1}",
-                   64, VMS_ERROR_MISSING, "description: missing key 'fields'");
+                   64, VMS_ERROR_MISSING, "description.fields: missing");
     expect_refused("{" D("name") ":\"\"," D("version") ":1," D("minimum_version") ":1,"
                    D("fields") ":[]}", 64, VMS_ERROR_INVALID,
-                   "description.name: expected a non-empty string, got \"\"");
+                   "description.name: expected a non-empty string");
     expect_refused("{" HEAD D("fields") ":null}", 64, VMS_ERROR_INVALID,
-                   "description.fields: expected a list, got null");
+                   "description.fields: expected list, got null");
     expect_refused("{" HEAD D("fields") ":[1]}", 64, VMS_ERROR_INVALID,
-                   "description.fields[0]: expected an object, got int");
+                   "description.fields[0]: expected object, got int");
     expect_refused("{" D("name") ":" D("x") "," D("version") ":2147483648,"
-                   D("minimum_version") ":1," D("fields") ":[]}", 64, VMS_ERROR_INVALID,
+                   D("minimum_version") ":1," D("fields") ":[]}", 64, VMS_ERROR_RANGE,
                    "description.version: expected an integer from 0 to 2147483647, "
                    "got 2147483648");
     expect_refused("{" D("name") ":" D("x") "," D("version") ":2," D("minimum_version") ":3,"
@@ -305,20 +305,20 @@ static void test_hostile_shape(void)
                    "description.fields[0].type: unknown type 'float'");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
                    D("uint32") "," D("size") ":4}]}", 64, VMS_ERROR_MISSING,
-                   "description.fields[0]: missing key 'offset'");
+                   "description.fields[0].offset: missing");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
-                   D("uint32") "," D("offset") ":-1," D("size") ":4}]}", 64, VMS_ERROR_INVALID,
-                   "description.fields[0].offset: expected a non-negative integer, got -1");
+                   D("uint32") "," D("offset") ":-1," D("size") ":4}]}", 64, VMS_ERROR_RANGE,
+                   "description.fields[0].offset: value -1 out of range for uint64");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
                    D("uint32") "," D("offset") ":\"0\"," D("size") ":4}]}", 64,
                    VMS_ERROR_INVALID,
-                   "description.fields[0].offset: expected a non-negative integer, got string");
+                   "description.fields[0].offset: expected uint64, got string");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
                    D("uint32") "," D("offset") ":0," D("size") ":4," D("struct") ":{}}]}", 64,
                    VMS_ERROR_INVALID, "description.fields[0]: only struct fields have a 'struct'");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":"
                    D("struct") "," D("offset") ":0," D("size") ":4}]}", 64, VMS_ERROR_MISSING,
-                   "description.fields[0]: missing key 'struct'");
+                   "description.fields[0].struct: missing");
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("u") "," D("type") ":"
                    D("unused") "," D("offset") ":0," D("size") ":4}]}", 64, VMS_ERROR_INVALID,
                    "description.fields[0]: unused fields have no offset and no array");
@@ -329,7 +329,7 @@ static void test_hostile_shape(void)
     expect_refused("{" HEAD D("fields") ":[{" D("name") ":" D("a") "," D("type") ":" D("uint8")
                    "," D("offset") ":0," D("size") ":1," D("array") ":{" D("kind") ":"
                    D("fixed") "," D("length") ":2," D("max") ":3}}]}", 64, VMS_ERROR_EXTRA,
-                   "description.fields[0].array: unknown key 'max'");
+                   "description.fields[0].array: unexpected field 'max'");
 }
 
 static void test_hostile_ranges(void)
