@@ -6,6 +6,7 @@
  *   vmscope-view diff A B
  *   vmscope-view state PATH [--qmp ADDR] [--format pretty|json]   (view-state.c)
  *   vmscope-view schema PATH|FILE [--qmp ADDR]
+ *   vmscope-view convert IN OUT --to ber|qemu
  *
  * Exit status: 0 success (diff: equal), 1 failure (diff: different),
  * 2 bad usage (diff: also any failure).  See docs/vmscope-view.md.
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "view-state.h"
+#include "vmscope/ber-stream.h"
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
 #include "vmscope/format.h"
@@ -33,6 +35,7 @@ static const char *const usage_lines[] = {
     "       vmscope-view diff A B",
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
     "       vmscope-view schema PATH|FILE [--qmp ADDR]",
+    "       vmscope-view convert IN OUT --to ber|qemu",
 };
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
@@ -125,13 +128,21 @@ static GBytes *read_file(const char *path, GError **errp)
     return g_byte_array_free_to_bytes(buf);
 }
 
+/* A stream in QEMU's format, or a BER stream (by its first bytes) seen in QEMU's. */
 static QemuStream *load_stream(const char *path, GError **errp)
 {
     g_autoptr(GBytes) data = read_file(path, errp);
     if (!data) {
         return NULL;
     }
-    QemuStream *s = qemu_stream_parse(data, errp);
+    gsize len;
+    const uint8_t *d = g_bytes_get_data(data, &len);
+    g_autoptr(BerStream) ber = ber_stream_is(d, len) ? ber_stream_parse(data, errp) : NULL;
+    if (ber_stream_is(d, len) && !ber) {
+        vms_error_prefix(errp, "%s", path);
+        return NULL;
+    }
+    QemuStream *s = ber ? ber_stream_to_qemu(ber, errp) : qemu_stream_parse(data, errp);
     if (!s) {
         vms_error_prefix(errp, "%s", path);
     }
@@ -162,11 +173,17 @@ static bool write_fd(const void *data, size_t len, void *opaque)
     return true;
 }
 
+/* What goes into a file: the bytes of a stream, or bytes as they are. */
+typedef struct Output {
+    const QemuStream *stream;
+    GBytes *bytes;
+} Output;
+
 /*
- * Write the stream to `path` through a temporary file in the same directory
+ * Write the output to `path` through a temporary file in the same directory
  * and rename(), so `path` is either untouched or complete.
  */
-static bool write_atomically(const char *path, const QemuStream *s, GError **errp)
+static bool write_atomically(const char *path, const Output *out, GError **errp)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
@@ -180,7 +197,10 @@ static bool write_atomically(const char *path, const QemuStream *s, GError **err
     }
     FdSink sink = { .fd = fd, .error = 0 };
     int e = 0;
-    if (!qemu_stream_write_chunks(s, write_fd, &sink)) {
+    gsize len = 0;
+    const void *bytes = out->bytes ? g_bytes_get_data(out->bytes, &len) : NULL;
+    if (out->stream ? !qemu_stream_write_chunks(out->stream, write_fd, &sink)
+                    : len && !write_fd(bytes, len, &sink)) {
         e = sink.error;
     }
     if (!e && fsync(fd) < 0) {
@@ -293,7 +313,49 @@ static int cmd_rewrite(int argc, char **argv)
             return fail(1, "%s", err->message);
         }
     }
-    if (!write_atomically(out, s, &err)) {
+    const Output o = { .stream = s };
+    if (!write_atomically(out, &o, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    return 0;
+}
+
+/* convert IN OUT --to ber|qemu: a stream in the other format (IN: either). */
+static int cmd_convert(int argc, char **argv)
+{
+    g_autofree char *to = NULL;
+    const GOptionEntry entries[] = {
+        { "to", 0, 0, G_OPTION_ARG_STRING, &to, NULL, "ber or qemu" },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return view_usage_error("convert", "%s", err->message);
+    }
+    int bad = two_operands("convert", args, "IN", "OUT");
+    if (bad) {
+        return bad;
+    }
+    if (!to) {
+        return view_usage_error("convert", "missing --to (ber or qemu)");
+    }
+    if (strcmp(to, "ber") != 0 && strcmp(to, "qemu") != 0) {
+        return view_usage_error("convert", "unknown --to '%s' (ber or qemu)", to);
+    }
+    g_autoptr(QemuStream) s = load_stream(args[0], &err);
+    if (!s) {
+        return fail(1, "%s", err->message);
+    }
+    Output o = { .stream = s };
+    g_autoptr(GBytes) ber = NULL;
+    if (strcmp(to, "ber") == 0) {
+        if (!(ber = ber_stream_from_qemu(s, &err))) {
+            return fail(1, "%s: %s", args[0], err->message);
+        }
+        o = (Output){ .bytes = ber };
+    }
+    if (!write_atomically(args[1], &o, &err)) {
         return fail(1, "%s", err->message);
     }
     return 0;
@@ -432,6 +494,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "schema") == 0) {
         return cmd_schema(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "convert") == 0) {
+        return cmd_convert(argc - 2, argv + 2);
     }
     return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
 }

@@ -191,25 +191,21 @@ static BerNode *node_at(Parse *p, size_t i)
     return &g_array_index(p->nodes, BerNode, i);
 }
 
-/*
- * INTEGER contents (X.690 8.3): at least one byte, and minimal (the first
- * nine bits not all equal).  *negative and the value: two's complement bits
- * if negative, else the magnitude, which needs a ninth byte above 2^63.
- */
-static bool decode_integer(Parse *p, size_t pos, const BerTlv *tlv, bool *negative,
-                           uint64_t *value)
+bool ber_integer_get(const uint8_t *c, size_t n, bool *negative, uint64_t *value, GError **errp)
 {
-    const uint8_t *c = p->data + pos + tlv->hdr;
-    size_t n = tlv->len;
     if (n == 0) {
-        return perr(p, VMS_ERROR_INVALID, pos, "INTEGER with no contents");
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "INTEGER with no contents");
+        return false;
     }
     if (n > 1 && ((c[0] == 0x00 && !(c[1] & 0x80)) || (c[0] == 0xff && (c[1] & 0x80)))) {
-        return perr(p, VMS_ERROR_INVALID, pos, "INTEGER of %zu bytes is not minimal", n);
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "INTEGER of %zu bytes is not minimal", n);
+        return false;
     }
     *negative = c[0] & 0x80;
     if (n > 9 || (n == 9 && c[0] != 0x00)) {
-        return perr(p, VMS_ERROR_RANGE, pos, "INTEGER of %zu bytes does not fit in 64 bits", n);
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                    "INTEGER of %zu bytes does not fit in 64 bits", n);
+        return false;
     }
     uint64_t v = *negative ? UINT64_MAX : 0;
     for (size_t i = 0; i < n; i++) {
@@ -217,6 +213,19 @@ static bool decode_integer(Parse *p, size_t pos, const BerTlv *tlv, bool *negati
     }
     *value = v;
     return true;
+}
+
+/* An INTEGER element's contents, with the walk's path on its errors. */
+static bool decode_integer(Parse *p, size_t pos, const BerTlv *tlv, bool *negative,
+                           uint64_t *value)
+{
+    GError *err = NULL;
+    if (ber_integer_get(p->data + pos + tlv->hdr, tlv->len, negative, value, &err)) {
+        return true;
+    }
+    perr(p, (VmsErrorCode)err->code, pos, "%s", err->message);
+    g_error_free(err);
+    return false;
 }
 
 /* An integer of kind `kind`: in range for it. */

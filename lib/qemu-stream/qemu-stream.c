@@ -648,6 +648,16 @@ QObject *qemu_stream_vmdesc(const QemuStream *s)
     return s->vmdesc;
 }
 
+GBytes *qemu_stream_configuration_payload(const QemuStream *s)
+{
+    return s->has_config ? s->config_payload : NULL;
+}
+
+GBytes *qemu_stream_vmdesc_text(const QemuStream *s)
+{
+    return s->has_vmdesc ? s->vmdesc_text : NULL;
+}
+
 uint64_t qemu_stream_eof_offset(const QemuStream *s)
 {
     return s->eof_offset;
@@ -811,6 +821,26 @@ static bool append_chunk(const void *data, size_t len, void *opaque)
 {
     byte_writer_write(opaque, data, len);
     return true;
+}
+
+QemuStream *qemu_stream_assemble(GBytes *config_payload, QemuStreamSection *const *sections,
+                                 size_t n, GBytes *vmdesc_text, GError **errp)
+{
+    /* A model that only writing looks at: the version, the parts, the flags. */
+    QemuStream parts = {
+        .version = QEMU_VM_FILE_VERSION,
+        .has_config = config_payload != NULL,
+        .config_payload = config_payload,
+        .sections = g_ptr_array_new(),
+        .has_vmdesc = vmdesc_text != NULL,
+        .vmdesc_text = vmdesc_text,
+    };
+    for (size_t i = 0; i < n; i++) {
+        g_ptr_array_add(parts.sections, sections[i]);
+    }
+    g_autoptr(GBytes) bytes = qemu_stream_write(&parts);
+    g_ptr_array_unref(parts.sections);
+    return qemu_stream_parse(bytes, errp);
 }
 
 GBytes *qemu_stream_write(const QemuStream *s)

@@ -24,7 +24,8 @@ typedef struct BivFrame {
 
 typedef struct BerInputVisitor {
     Visitor visitor;
-    BerValue *bv;
+    const BerValue *bv;
+    BerValue *own;          /* bv, when the visitor parsed it */
     GBytes *keep;           /* ber_input_visitor_new_bytes */
     uint8_t *taken;         /* per node: a member name already taken */
     GArray *frames;         /* BivFrame */
@@ -337,7 +338,7 @@ static bool biv_type_null(Visitor *v, const char *name, GError **errp)
 static void biv_free(Visitor *v)
 {
     BerInputVisitor *biv = to_biv(v);
-    ber_value_free(biv->bv);
+    ber_value_free(biv->own);
     g_free(biv->taken);
     g_array_free(biv->frames, TRUE);
     if (biv->keep) {
@@ -345,12 +346,8 @@ static void biv_free(Visitor *v)
     }
 }
 
-Visitor *ber_input_visitor_new(const uint8_t *data, size_t len, uint64_t origin, GError **errp)
+Visitor *ber_input_visitor_new_value(const BerValue *bv)
 {
-    BerValue *bv = ber_value_parse(data, len, origin, errp);
-    if (!bv) {
-        return NULL;
-    }
     BerInputVisitor *biv = g_new0(BerInputVisitor, 1);
     Visitor *v = &biv->visitor;
     visitor_init(v, VISITOR_INPUT);
@@ -372,6 +369,17 @@ Visitor *ber_input_visitor_new(const uint8_t *data, size_t len, uint64_t origin,
     biv->bv = bv;
     biv->taken = g_malloc0(bv->nodes->len);
     biv->frames = g_array_new(FALSE, FALSE, sizeof(BivFrame));
+    return v;
+}
+
+Visitor *ber_input_visitor_new(const uint8_t *data, size_t len, uint64_t origin, GError **errp)
+{
+    BerValue *bv = ber_value_parse(data, len, origin, errp);
+    if (!bv) {
+        return NULL;
+    }
+    Visitor *v = ber_input_visitor_new_value(bv);
+    to_biv(v)->own = bv;
     return v;
 }
 

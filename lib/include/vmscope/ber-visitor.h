@@ -59,5 +59,7 @@ Visitor *ber_input_visitor_new(const uint8_t *data, size_t len, uint64_t origin,
                                GError **errp);
 /* The same over GBytes, of which the visitor keeps a reference. */
 Visitor *ber_input_visitor_new_bytes(GBytes *data, GError **errp);
+/* Input from a Value parsed already (borrowed, with the bytes under it). */
+Visitor *ber_input_visitor_new_value(const BerValue *bv);
 
 #endif

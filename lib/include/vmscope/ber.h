@@ -160,6 +160,14 @@ static inline const uint8_t *ber_node_data(const BerValue *bv, const BerNode *n)
 {
     return bv->data + n->content;
 }
+/*
+ * INTEGER contents (X.690 8.3): at least one byte, minimal, and within 64
+ * bits: *negative, and *value as two's complement bits if negative, else
+ * the magnitude (up to 2^64 - 1, nine bytes).  Errors have no location.
+ */
+bool ber_integer_get(const uint8_t *contents, size_t len, bool *negative, uint64_t *value,
+                     GError **errp);
+
 /* A UTF8String node (a name) equal to s? */
 bool ber_node_is(const BerValue *bv, const BerNode *n, const char *s);
 /* A UTF8String node as a new string. */

@@ -134,6 +134,23 @@ const VMStateDescription *qemu_stream_section_device(const QemuStream *s, size_t
 QObject *qemu_stream_configuration(const QemuStream *s);
 /* The vmdesc as parsed, or NULL if the stream has none.  Borrowed. */
 QObject *qemu_stream_vmdesc(const QemuStream *s);
+/*
+ * The bytes as the stream has them, for writers of other formats that must
+ * give them back unchanged: the configuration section's payload (after the
+ * 0x07 tag) and the vmdesc's JSON text; NULL when the stream has none.
+ * Borrowed.
+ */
+GBytes *qemu_stream_configuration_payload(const QemuStream *s);
+GBytes *qemu_stream_vmdesc_text(const QemuStream *s);
+/*
+ * The inverse: a stream from its parts, written and parsed back (so it is
+ * checked as any input is): the configuration payload (NULL: none), the
+ * sections (type, section_id, name, instance_id, version_id, has_footer and
+ * payload are used; PART and END sections take name, instance and version
+ * from their START), and the vmdesc's text (NULL: none).
+ */
+QemuStream *qemu_stream_assemble(GBytes *config_payload, QemuStreamSection *const *sections,
+                                 size_t n, GBytes *vmdesc_text, GError **errp);
 /* Offset of the EOF byte (the vmdesc, if any, follows it). */
 uint64_t qemu_stream_eof_offset(const QemuStream *s);
 
