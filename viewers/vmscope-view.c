@@ -7,6 +7,7 @@
  *   vmscope-view state PATH [--qmp ADDR] [--format pretty|json]   (view-state.c)
  *   vmscope-view schema PATH|FILE [--qmp ADDR]
  *   vmscope-view convert IN OUT --to ber|qemu
+ *   vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]   (view-migrate.c)
  *
  * Exit status: 0 success (diff: equal), 1 failure (diff: different),
  * 2 bad usage (diff: also any failure).  See docs/vmscope-view.md.
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "view-migrate.h"
 #include "view-state.h"
 #include "vmscope/ber-stream.h"
 #include "vmscope/cmdline.h"
@@ -36,6 +38,7 @@ static const char *const usage_lines[] = {
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
     "       vmscope-view schema PATH|FILE [--qmp ADDR]",
     "       vmscope-view convert IN OUT --to ber|qemu",
+    "       vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]",
 };
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
@@ -471,7 +474,7 @@ static int cmd_schema(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        return view_usage_error(NULL, "missing command (stream, rewrite, diff or state)");
+        return view_usage_error(NULL, "missing command (stream, rewrite, diff, state, schema, convert or migrate)");
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
@@ -498,5 +501,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "convert") == 0) {
         return cmd_convert(argc - 2, argv + 2);
     }
-    return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
+    if (strcmp(cmd, "migrate") == 0) {
+        return view_migrate_main(argc - 2, argv + 2);
+    }
+    return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff, state, schema, convert or migrate)", cmd);
 }

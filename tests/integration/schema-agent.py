@@ -14,7 +14,6 @@ import glob
 import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -33,39 +32,22 @@ BUILD = os.environ.get("top_builddir", ".")
 SRC = os.environ.get("top_srcdir", ".")
 
 
-class Qmp:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(tt.WAIT)
-        self.sock.connect(path)
-        self.buf = b""
-        self.read()                                     # the greeting
-        self.call("qmp_capabilities")
+class Agent(tt.Qmp):
+    """A vmscope-agent on the segments in `tmp`, QMP and HTTP (port 0)."""
 
-    def read(self):
-        while b"\n" not in self.buf:
-            data = self.sock.recv(1 << 20)
-            tt.check(data, "QMP connection closed")
-            self.buf += data
-        line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
-
-    def call(self, cmd, **args):
-        msg = {"execute": cmd}
-        if args:
-            msg["arguments"] = args
-        self.sock.sendall(json.dumps(msg).encode() + b"\n")
-        while True:
-            r = self.read()
-            if "return" in r or "error" in r:
-                return r
-
-
-def wait_for(path):
-    deadline = time.time() + tt.WAIT
-    while not os.path.exists(path):
-        tt.check(time.time() < deadline, f"{path} never appeared")
-        time.sleep(0.05)
+    def __init__(self, tmp):
+        self.qmp_path = f"{tmp}/agent.qmp"
+        self.log_path = f"{tmp}/agent.log"
+        self.proc = tt.spawn([f"{BUILD}/agent/vmscope-agent", "--qmp", f"unix:{self.qmp_path}",
+                              "--http", "127.0.0.1:0", "--shm-dir", tmp],
+                             stdout=subprocess.PIPE, text=True)
+        self.http = None
+        while self.http is None:
+            line = self.proc.stdout.readline()
+            tt.check(line, "the agent exited")
+            if line.startswith("http: listening on "):
+                self.http = line.split()[-1].rstrip("/")
+        self.connect("agent", self.proc, self.qmp_path)
 
 
 def integer_leaves(schema, state):
@@ -94,24 +76,12 @@ def check_device(schema, states, path):
 
 def main():
     tmp = tt.tmpdir()
-    dh_qmp = f"{tmp}/dh.qmp"
-    agent_qmp = f"{tmp}/agent.qmp"
-    tt.spawn([f"{BUILD}/devices/vmscope-devhost", "--name", "schema", "--shm-dir", tmp,
-              "--qmp", f"unix:{dh_qmp}", "--tick-ms", "20"], stdout=subprocess.DEVNULL)
-    agent = tt.spawn([f"{BUILD}/agent/vmscope-agent", "--qmp", f"unix:{agent_qmp}",
-                      "--http", "127.0.0.1:0", "--shm-dir", tmp], stdout=subprocess.PIPE,
-                     text=True)
-    http = None
-    while http is None:
-        line = agent.stdout.readline()
-        tt.check(line, "the agent exited")
-        if line.startswith("http: listening on "):
-            http = line.split()[-1].rstrip("/")
-    wait_for(dh_qmp)
-    q = Qmp(agent_qmp)
+    tt.Devhost(tmp, "schema", paused=False, tick_ms=20)
+    q = Agent(tmp)
+    http = q.http
     deadline = time.time() + tt.WAIT
     while True:
-        devices = q.call("query-devices")["return"]
+        devices = q.cmd("query-devices")
         if len(devices) >= 8:
             break
         tt.check(time.time() < deadline, f"devices never appeared: {devices}")
@@ -119,17 +89,15 @@ def main():
 
     for dev in devices:
         path = dev["path"]
-        r = q.call("query-device-schema", path=path, format="json-schema")
-        tt.check("return" in r, f"{path}: {r}")
-        schema = r["return"]["schema"]
+        schema = q.cmd("query-device-schema", path=path, format="json-schema")["schema"]
         tt.check(schema["$schema"] == "http://json-schema.org/draft-07/schema#", path)
         states = []
         for _ in range(3):
-            states.append(q.call("query-device-state", path=path)["return"]["state"])
+            states.append(q.cmd("query-device-state", path=path)["state"])
             time.sleep(0.05)
         check_device(schema, states, path)
         # The default is the description as vmscope writes it; HTTP gives the same schema.
-        plain = q.call("query-device-schema", path=path)["return"]["schema"]
+        plain = q.cmd("query-device-schema", path=path)["schema"]
         tt.check("fields" in plain, f"{path}: the default schema is not the description")
         host, ident = path.strip("/").split("/")
         with urllib.request.urlopen(f"{http}/api/devices/{host}/{ident}/schema"
