@@ -40,13 +40,16 @@ class Agent(tt.Qmp):
         self.connect("agent", self.proc, self.qmp_path)
 
     def states(self, host):
-        """{device id: state} of one host, as the agent shows it."""
-        out = {}
-        for d in self.cmd("query-devices"):
-            if d["host"] == host:
-                out[d["id"]] = self.cmd("query-device-state", path=d["path"])["state"]
-        tt.check(len(out) == 8, f"{host}: {len(out)} devices")
-        return out
+        """{device id: state} of one host, as the agent shows it (once it has seen it)."""
+        deadline = time.monotonic() + tt.WAIT
+        while True:
+            devices = [d for d in self.cmd("query-devices") if d["host"] == host]
+            if len(devices) == 8:
+                break
+            tt.check(time.monotonic() < deadline, f"{host}: {len(devices)} devices")
+            time.sleep(0.05)
+        return {d["id"]: self.cmd("query-device-state", path=d["path"])["state"]
+                for d in devices}
 
 
 class FakeEnd:
