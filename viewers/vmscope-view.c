@@ -145,7 +145,8 @@ static QemuStream *load_stream(const char *path, GError **errp)
         vms_error_prefix(errp, "%s", path);
         return NULL;
     }
-    QemuStream *s = ber ? ber_stream_to_qemu(ber, errp) : qemu_stream_parse(data, errp);
+    g_autoptr(GBytes) qemu = ber ? ber_stream_to_qemu(ber, errp) : g_bytes_ref(data);
+    QemuStream *s = qemu ? qemu_stream_parse(qemu, errp) : NULL;
     if (!s) {
         vms_error_prefix(errp, "%s", path);
     }

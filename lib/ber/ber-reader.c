@@ -5,8 +5,8 @@
  * asn1_get_length_der) and checks it against the bytes there are.
  * ber_value_parse is the recursive walk over a whole Value: every child is
  * read within the bytes its parent declared, the depth is bounded, and every
- * primitive's contents are checked (INTEGER and BOOLEAN by hand, the string
- * types through asn1_decode_simple_der).  It is a pure function of its
+ * primitive's contents are checked (INTEGER and BOOLEAN by hand, OCTET
+ * STRING through asn1_decode_simple_der, text as UTF-8).  It is a pure function of its
  * input, and its result is all a visitor needs: nodes in document order.
  */
 #include "config.h"
@@ -259,7 +259,7 @@ static bool check_int(Parse *p, size_t pos, const BerTlv *tlv, VisitIntKind kind
     return true;
 }
 
-/* A UTF8String or OCTET STRING: its contents through libtasn1. */
+/* An OCTET STRING: its contents through libtasn1. */
 static bool decode_string(Parse *p, size_t pos, const BerTlv *tlv)
 {
     if (tlv->len == 0) {
@@ -267,9 +267,8 @@ static bool decode_string(Parse *p, size_t pos, const BerTlv *tlv)
     }
     const unsigned char *str;
     unsigned int str_len;
-    unsigned etype = tlv->id == BER_ID_UTF8 ? ASN1_ETYPE_UTF8_STRING : ASN1_ETYPE_OCTET_STRING;
     if (tlv->hdr + tlv->len > UINT_MAX ||
-        asn1_decode_simple_der(etype, p->data + pos, (unsigned)(tlv->hdr + tlv->len), &str,
+        asn1_decode_simple_der(ASN1_ETYPE_OCTET_STRING, p->data + pos, (unsigned)(tlv->hdr + tlv->len), &str,
                                &str_len) != ASN1_SUCCESS ||
         str != p->data + pos + tlv->hdr || str_len != tlv->len) {
         return perr(p, VMS_ERROR_INVALID, pos, "bad %s", ber_id_name(tlv->id));
@@ -303,7 +302,7 @@ static bool parse_leaf(Parse *p, size_t *pos, size_t limit, uint8_t id, const ch
     }
     size_t i = add_node(p, &tlv, *pos);
     if (id == BER_ID_UTF8) {
-        if (!decode_string(p, *pos, &tlv) || !check_text(p, *pos, &tlv, what)) {
+        if (!check_text(p, *pos, &tlv, what)) {
             return false;
         }
         if (tlv.len == 0) {
@@ -458,7 +457,8 @@ BerValue *ber_value_parse(const uint8_t *data, size_t len, uint64_t origin, GErr
         .data = data,
         .len = len,
         .origin = origin,
-        .nodes = g_array_new(FALSE, FALSE, sizeof(BerNode)),
+        /* An element takes 3 bytes at least: room for most inputs at once. */
+        .nodes = g_array_sized_new(FALSE, FALSE, sizeof(BerNode), (guint)MIN(len / 3 + 1, 4096)),
         .path = g_array_new(FALSE, FALSE, sizeof(Seg)),
         .errp = errp,
     };

@@ -10,6 +10,7 @@
 #include "vmscope/ber-stream.h"
 #include "vmscope/ber-visitor.h"
 #include "vmscope/error.h"
+#include "vmscope/qemufile-visitor.h"
 
 struct BerStream {
     GBytes *input;
@@ -583,22 +584,26 @@ GBytes *ber_stream_from_qemu(const QemuStream *qs, GError **errp)
     return out;
 }
 
-/* A device section in QEMU's format, through the description its state carries. */
+/* A device's payload: its state replayed (*vmdesc NULL) or through its rebuilt description. */
 static bool device_payload(const BerStreamSection *sec, QemuStreamSection *out, QObject *vmdesc,
                            GError **errp)
 {
-    size_t size;
-    g_autoptr(VMStateDescription) vmsd = ber_stream_section_description(sec, &size, errp);
-    if (!vmsd) {
-        return false;
-    }
-    g_autofree uint8_t *state = g_malloc0(size);
-    Visitor *v = ber_input_visitor_new_value(sec->state);
-    bool ok = vmstate_load(v, vmsd, state, (int)sec->version_id, NULL, errp);
-    visit_free(v);
     ByteWriter w;
+    bool ok;
     byte_writer_init(&w);
-    ok = ok && qemu_stream_save_device(&w, vmsd, state, NULL, vmdesc, errp);
+    if (!vmdesc) {
+        Visitor *v = qemufile_output_visitor_new(&w);
+        ok = ber_value_visit(sec->state, 0, v, sec->name, errp);
+        visit_free(v);
+    } else {
+        size_t size;
+        g_autoptr(VMStateDescription) vmsd = ber_stream_section_description(sec, &size, errp);
+        g_autofree uint8_t *state = vmsd ? g_malloc0(size) : NULL;
+        Visitor *v = vmsd ? ber_input_visitor_new_value(sec->state) : NULL;
+        ok = vmsd && vmstate_load(v, vmsd, state, (int)sec->version_id, NULL, errp) &&
+             qemu_stream_save_device(&w, vmsd, state, NULL, vmdesc, errp);
+        visit_free(v);
+    }
     out->payload = byte_writer_take(&w);
     byte_writer_clear(&w);
     if (!ok) {
@@ -618,7 +623,7 @@ static void qemu_section_free(gpointer p)
     g_free(sec);
 }
 
-QemuStream *ber_stream_to_qemu(const BerStream *s, GError **errp)
+GBytes *ber_stream_to_qemu(const BerStream *s, GError **errp)
 {
     g_autoptr(GPtrArray) sections = g_ptr_array_new_with_free_func(qemu_section_free);
     g_autoptr(QObject) devices = s->vmdesc ? NULL : qlist_new();
@@ -656,10 +661,6 @@ QemuStream *ber_stream_to_qemu(const BerStream *s, GError **errp)
         char *json = qobject_to_json(desc, false);
         vmdesc = g_bytes_new_take(json, strlen(json));
     }
-    QemuStream *qs = qemu_stream_assemble(s->config, (QemuStreamSection *const *)sections->pdata,
-                                          sections->len, vmdesc, errp);
-    if (!qs) {
-        vms_error_prefix(errp, "the stream in QEMU's format");
-    }
-    return qs;
+    return qemu_stream_write_parts(s->config, (QemuStreamSection *const *)sections->pdata,
+                                   sections->len, vmdesc);
 }

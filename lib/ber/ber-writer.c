@@ -29,23 +29,27 @@ void ber_writer_clear(BerWriter *bw)
     }
 }
 
-void ber_put_header(BerWriter *bw, uint8_t id, size_t len)
+size_t ber_encode_header(uint8_t *out, uint8_t id, size_t len)
 {
-    unsigned char tl[ASN1_MAX_TL_SIZE];
-    unsigned int tl_len = sizeof(tl);
+    unsigned int tl_len = BER_MAX_HEADER;
     unsigned etype = id == BER_ID_OCTETS ? ASN1_ETYPE_OCTET_STRING
                    : id == BER_ID_UTF8   ? ASN1_ETYPE_UTF8_STRING
                    : id == BER_ID_NULL   ? ASN1_ETYPE_NULL : 0;
     if (etype && len <= UINT_MAX &&
-        asn1_encode_simple_der(etype, (const unsigned char *)"", (unsigned)len, tl,
+        asn1_encode_simple_der(etype, (const unsigned char *)"", (unsigned)len, out,
                                &tl_len) == ASN1_SUCCESS) {
-        byte_writer_write(bw->w, tl, tl_len);
-        return;
+        return tl_len;
     }
     int n = 0;
-    asn1_length_der(len, tl + 1, &n);
-    tl[0] = id;
-    byte_writer_write(bw->w, tl, (size_t)n + 1);
+    asn1_length_der(len, out + 1, &n);
+    out[0] = id;
+    return (size_t)n + 1;
+}
+
+void ber_put_header(BerWriter *bw, uint8_t id, size_t len)
+{
+    uint8_t tl[BER_MAX_HEADER];
+    byte_writer_write(bw->w, tl, ber_encode_header(tl, id, len));
 }
 
 void ber_open(BerWriter *bw, uint8_t id)
@@ -83,41 +87,52 @@ void ber_put_bool(BerWriter *bw, bool value)
     byte_writer_write(bw->w, tlv, sizeof(tlv));
 }
 
-/* The 8 big-endian bytes of v, of which the last n are the minimal INTEGER contents. */
-static void put_int_contents(BerWriter *bw, uint8_t id, uint64_t v, bool negative)
+/* Minimal INTEGER contents of the 64 bits v (two's complement if negative), after id. */
+static size_t encode_int(uint8_t *out, uint8_t id, uint64_t v, bool negative)
 {
-    uint8_t b[9] = { id, 0 };
-    unsigned n = 8;
-    for (unsigned i = 0; i < 8; i++) {
-        b[1 + i] = (uint8_t)(v >> (56 - 8 * i));
+    /* The bits that are not sign, plus the sign bit: that many bytes, 8 at most. */
+    uint64_t m = negative ? ~v : v;
+    unsigned bits = m ? 64 - (unsigned)__builtin_clzll(m) : 0;
+    unsigned n = bits / 8 + 1;
+    n = n > 8 ? 8 : n;
+    out[0] = id;
+    out[1] = (uint8_t)n;
+    for (unsigned i = 0; i < n; i++) {
+        out[2 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
     }
-    /* Drop leading bytes that only repeat the sign of the byte after them. */
-    unsigned skip = 0;
-    while (n > 1 && b[1 + skip] == (negative ? 0xff : 0x00) &&
-           ((b[2 + skip] & 0x80) != 0) == negative) {
-        skip++;
-        n--;
+    return 2 + n;
+}
+
+size_t ber_encode_int(uint8_t *out, uint8_t id, int64_t value)
+{
+    return encode_int(out, id, (uint64_t)value, value < 0);
+}
+
+size_t ber_encode_uint(uint8_t *out, uint8_t id, uint64_t value)
+{
+    if (value >> 63) {
+        /* A leading zero byte keeps it positive: nine bytes. */
+        out[0] = id;
+        out[1] = 9;
+        out[2] = 0;
+        for (unsigned i = 0; i < 8; i++) {
+            out[3 + i] = (uint8_t)(value >> (56 - 8 * i));
+        }
+        return 11;
     }
-    uint8_t hdr[2] = { id, (uint8_t)n };
-    byte_writer_write(bw->w, hdr, 2);
-    byte_writer_write(bw->w, b + 1 + skip, n);
+    return encode_int(out, id, value, false);
 }
 
 void ber_put_int(BerWriter *bw, uint8_t id, int64_t value)
 {
-    put_int_contents(bw, id, (uint64_t)value, value < 0);
+    uint8_t b[BER_MAX_INT];
+    byte_writer_write(bw->w, b, ber_encode_int(b, id, value));
 }
 
 void ber_put_uint(BerWriter *bw, uint8_t id, uint64_t value)
 {
-    if (value >> 63) {
-        /* A leading zero byte keeps it positive: nine bytes. */
-        uint8_t hdr[3] = { id, 9, 0 };
-        byte_writer_write(bw->w, hdr, 3);
-        byte_writer_be64(bw->w, value);
-        return;
-    }
-    put_int_contents(bw, id, value, false);
+    uint8_t b[BER_MAX_INT];
+    byte_writer_write(bw->w, b, ber_encode_uint(b, id, value));
 }
 
 void ber_put_string(BerWriter *bw, uint8_t id, const void *data, size_t len)

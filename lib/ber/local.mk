@@ -4,4 +4,5 @@
 noinst_LTLIBRARIES += lib/ber/libber.la
 lib_ber_libber_la_SOURCES = \
 	lib/include/vmscope/ber.h lib/ber/ber-writer.c lib/ber/ber-reader.c \
-	lib/include/vmscope/ber-stream.h lib/ber/ber-stream.c lib/ber/ber-describe.c
+	lib/include/vmscope/ber-stream.h lib/ber/ber-stream.c lib/ber/ber-describe.c \
+	lib/ber/ber-replay.c

@@ -823,8 +823,8 @@ static bool append_chunk(const void *data, size_t len, void *opaque)
     return true;
 }
 
-QemuStream *qemu_stream_assemble(GBytes *config_payload, QemuStreamSection *const *sections,
-                                 size_t n, GBytes *vmdesc_text, GError **errp)
+GBytes *qemu_stream_write_parts(GBytes *config_payload, QemuStreamSection *const *sections,
+                                size_t n, GBytes *vmdesc_text)
 {
     /* A model that only writing looks at: the version, the parts, the flags. */
     QemuStream parts = {
@@ -838,9 +838,9 @@ QemuStream *qemu_stream_assemble(GBytes *config_payload, QemuStreamSection *cons
     for (size_t i = 0; i < n; i++) {
         g_ptr_array_add(parts.sections, sections[i]);
     }
-    g_autoptr(GBytes) bytes = qemu_stream_write(&parts);
+    GBytes *bytes = qemu_stream_write(&parts);
     g_ptr_array_unref(parts.sections);
-    return qemu_stream_parse(bytes, errp);
+    return bytes;
 }
 
 GBytes *qemu_stream_write(const QemuStream *s)

@@ -29,6 +29,35 @@ static void put_name(Visitor *v, const char *name)
     }
 }
 
+/*
+ * Where a member starts: its name, if it has one (in a struct), into buf
+ * when short, as names are (the bytes there are returned), else appended
+ * at once (0 returned).  The caller adds the value after them in buf and
+ * appends it all in one go.
+ */
+#define INLINE_NAME 240
+#define MEMBER_BUF (BER_MAX_HEADER + INLINE_NAME + BER_MAX_HEADER + BER_MAX_INT)
+static size_t member_name(Visitor *v, const char *name, uint8_t *buf)
+{
+    if (visit_depth(v) == 0 || visit_in_list(v, NULL)) {
+        return 0;
+    }
+    name = name ? name : "";
+    size_t len = strlen(name);
+    if (len > INLINE_NAME) {
+        put_name(v, name);
+        return 0;
+    }
+    size_t k = ber_encode_header(buf, BER_ID_UTF8, len);
+    memcpy(buf + k, name, len);
+    return k + len;
+}
+
+static void append(Visitor *v, const void *data, size_t len)
+{
+    byte_writer_write(bw_of(v)->w, data, len);
+}
+
 static bool bo_start_struct(Visitor *v, const char *name, VisitStructInfo *info, GError **errp)
 {
     BerWriter *bw = bw_of(v);
@@ -68,32 +97,48 @@ static bool bo_start_list(Visitor *v, const char *name, size_t *len, GError **er
 
 static bool bo_type_bool(Visitor *v, const char *name, bool *obj, GError **errp)
 {
-    put_name(v, name);
-    ber_put_bool(bw_of(v), *obj);
+    uint8_t buf[MEMBER_BUF];
+    size_t k = member_name(v, name, buf);
+    buf[k] = BER_ID_BOOLEAN;
+    buf[k + 1] = 1;
+    buf[k + 2] = *obj ? 0xff : 0x00;
+    append(v, buf, k + 3);
     return true;
 }
 
 static bool bo_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_t *obj,
                         GError **errp)
 {
-    put_name(v, name);
-    ber_put_int(bw_of(v), BER_ID_INT(kind), *obj);
+    uint8_t buf[MEMBER_BUF];
+    size_t k = member_name(v, name, buf);
+    append(v, buf, k + ber_encode_int(buf + k, BER_ID_INT(kind), *obj));
     return true;
 }
 
 static bool bo_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint64_t *obj,
                          GError **errp)
 {
-    put_name(v, name);
-    ber_put_uint(bw_of(v), BER_ID_INT(kind), *obj);
+    uint8_t buf[MEMBER_BUF];
+    size_t k = member_name(v, name, buf);
+    append(v, buf, k + ber_encode_uint(buf + k, BER_ID_INT(kind), *obj));
     return true;
+}
+
+/* A primitive of len bytes at data under identifier id. */
+static void put_primitive(Visitor *v, const char *name, uint8_t id, const void *data, size_t len)
+{
+    uint8_t buf[MEMBER_BUF];
+    size_t k = member_name(v, name, buf);
+    append(v, buf, k + ber_encode_header(buf + k, id, len));
+    if (len) {
+        append(v, data, len);
+    }
 }
 
 static bool bo_type_str(Visitor *v, const char *name, char **obj, GError **errp)
 {
     const char *s = *obj ? *obj : "";
-    put_name(v, name);
-    ber_put_string(bw_of(v), BER_ID_STRING, s, strlen(s));
+    put_primitive(v, name, BER_ID_STRING, s, strlen(s));
     return true;
 }
 
@@ -105,23 +150,20 @@ static bool bo_type_number(Visitor *v, const char *name, double *obj, GError **e
     for (unsigned i = 0; i < 8; i++) {
         be[i] = (uint8_t)(bits >> (56 - 8 * i));
     }
-    put_name(v, name);
-    ber_put_string(bw_of(v), BER_ID_NUMBER, be, sizeof(be));
+    put_primitive(v, name, BER_ID_NUMBER, be, sizeof(be));
     return true;
 }
 
 static bool bo_type_buffer(Visitor *v, const char *name, uint8_t *buf, size_t len,
                            GError **errp)
 {
-    put_name(v, name);
-    ber_put_string(bw_of(v), BER_ID_OCTETS, buf, len);
+    put_primitive(v, name, BER_ID_OCTETS, buf, len);
     return true;
 }
 
 static bool bo_type_null(Visitor *v, const char *name, GError **errp)
 {
-    put_name(v, name);
-    ber_put_null(bw_of(v));
+    put_primitive(v, name, BER_ID_NULL, NULL, 0);
     return true;
 }
 

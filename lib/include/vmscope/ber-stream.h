@@ -112,11 +112,15 @@ VMStateDescription *ber_stream_section_description(const BerStreamSection *sec,
 /* A QEMU stream as a BER stream: devices described, the rest opaque. */
 GBytes *ber_stream_from_qemu(const QemuStream *qs, GError **errp);
 /*
- * A BER stream as a QEMU stream (parsed): each device's payload from its
- * state, through the description its state carries; the vmdesc the stream
- * kept, or else one written for the rebuilt descriptions.
+ * A BER stream in QEMU's format (the bytes; parse them for a QemuStream).
+ * When the stream kept QEMU's vmdesc (it was converted from QEMU's format),
+ * each device's payload is its state replayed through the QEMUFile output
+ * visitor (ber_value_visit) and the vmdesc is the one kept: the original,
+ * byte for byte.  Otherwise each device goes through the description
+ * rebuilt from its state (ber_stream_section_description) and the VMState
+ * engine, which writes its payload and its vmdesc entry.
  */
-QemuStream *ber_stream_to_qemu(const BerStream *s, GError **errp);
+GBytes *ber_stream_to_qemu(const BerStream *s, GError **errp);
 
 /*
  * A BER Value's description: the described struct at node `root` as a

@@ -97,6 +97,17 @@ void ber_put_null(BerWriter *bw);
 /* The header alone of a primitive of len bytes, for contents written apart. */
 void ber_put_header(BerWriter *bw, uint8_t id, size_t len);
 
+/*
+ * The same encodings into a caller's buffer, for writers that gather
+ * several elements into one append: each returns the bytes written, at
+ * most BER_MAX_HEADER for a header and BER_MAX_INT for a whole INTEGER.
+ */
+#define BER_MAX_HEADER 10
+#define BER_MAX_INT 11
+size_t ber_encode_header(uint8_t *out, uint8_t id, size_t len);
+size_t ber_encode_int(uint8_t *out, uint8_t id, int64_t value);
+size_t ber_encode_uint(uint8_t *out, uint8_t id, uint64_t value);
+
 /* ---- reading ---- */
 
 /* One element's header. */
@@ -172,6 +183,16 @@ bool ber_integer_get(const uint8_t *contents, size_t len, bool *negative, uint64
 bool ber_node_is(const BerValue *bv, const BerNode *n, const char *s);
 /* A UTF8String node as a new string. */
 char *ber_node_strdup(const BerValue *bv, const BerNode *n);
+
+/*
+ * Replay the Value at `node` through output visitor v, as member `name`:
+ * the same calls the walk that wrote it made (names, C types, lengths,
+ * description names, versions, subsections), with no description.  Through
+ * the QEMUFile output visitor that gives QEMU's bytes of a device's state
+ * from its BER alone.
+ */
+bool ber_value_visit(const BerValue *bv, size_t node, Visitor *v, const char *name,
+                     GError **errp);
 
 /*
  * Members of a struct node (BER_ID_STRUCT, _DESCRIBED or _SUBSECTION):

@@ -143,14 +143,15 @@ QObject *qemu_stream_vmdesc(const QemuStream *s);
 GBytes *qemu_stream_configuration_payload(const QemuStream *s);
 GBytes *qemu_stream_vmdesc_text(const QemuStream *s);
 /*
- * The inverse: a stream from its parts, written and parsed back (so it is
- * checked as any input is): the configuration payload (NULL: none), the
- * sections (type, section_id, name, instance_id, version_id, has_footer and
- * payload are used; PART and END sections take name, instance and version
- * from their START), and the vmdesc's text (NULL: none).
+ * The inverse: the bytes of a stream made of these parts, written as
+ * qemu_stream_write() writes a parsed one: the configuration payload (NULL:
+ * none), the sections (type, section_id, name, instance_id, version_id,
+ * has_footer and payload are used; the name, instance and version only for
+ * START and FULL), and the vmdesc's text (NULL: none).  Nothing is checked:
+ * parse the result to know it is a stream.
  */
-QemuStream *qemu_stream_assemble(GBytes *config_payload, QemuStreamSection *const *sections,
-                                 size_t n, GBytes *vmdesc_text, GError **errp);
+GBytes *qemu_stream_write_parts(GBytes *config_payload, QemuStreamSection *const *sections,
+                                size_t n, GBytes *vmdesc_text);
 /* Offset of the EOF byte (the vmdesc, if any, follows it). */
 uint64_t qemu_stream_eof_offset(const QemuStream *s);
 
