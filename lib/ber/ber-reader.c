@@ -326,6 +326,17 @@ static bool parse_leaf(Parse *p, size_t *pos, size_t limit, uint8_t id, const ch
 
 static bool parse_value(Parse *p, size_t *pos, size_t limit, unsigned depth);
 
+/* A primitive whose contents have one size only (BOOLEAN, NULL, number). */
+static bool fixed_size(Parse *p, size_t at, const BerTlv *tlv, size_t size)
+{
+    if (tlv->len == size) {
+        return true;
+    }
+    return perr(p, VMS_ERROR_INVALID, at, "%s of %zu bytes (expected %zu)",
+                tlv->id == BER_ID_BOOLEAN ? "BOOLEAN" : tlv->id == BER_ID_NULL ? "NULL" : "number",
+                tlv->len, size);
+}
+
 static bool parse_list(Parse *p, size_t start, size_t end, unsigned depth)
 {
     Seg seg = { .kind = SEG_INDEX };
@@ -402,17 +413,11 @@ static bool parse_value(Parse *p, size_t *pos, size_t limit, unsigned depth)
     } else {
         switch (tlv.id) {
         case BER_ID_BOOLEAN:
-            if (tlv.len != 1) {
-                return perr(p, VMS_ERROR_INVALID, at, "BOOLEAN of %zu bytes (expected 1)",
-                            tlv.len);
-            }
-            value = p->data[start] != 0;
+            ok = fixed_size(p, at, &tlv, 1);
+            value = ok && p->data[start] != 0;
             break;
         case BER_ID_NUMBER:
-            if (tlv.len != 8) {
-                return perr(p, VMS_ERROR_INVALID, at, "number of %zu bytes (expected 8)",
-                            tlv.len);
-            }
+            ok = fixed_size(p, at, &tlv, 8);
             break;
         case BER_ID_STRING:
             ok = check_text(p, at, &tlv, "string");
@@ -421,10 +426,7 @@ static bool parse_value(Parse *p, size_t *pos, size_t limit, unsigned depth)
             ok = decode_string(p, at, &tlv);
             break;
         case BER_ID_NULL:
-            if (tlv.len != 0) {
-                return perr(p, VMS_ERROR_INVALID, at, "NULL with %zu bytes of contents",
-                            tlv.len);
-            }
+            ok = fixed_size(p, at, &tlv, 0);
             break;
         case BER_ID_LIST:
             ok = parse_list(p, start, end, depth);

@@ -264,26 +264,33 @@ static bool biv_type_bool(Visitor *v, const char *name, bool *obj, GError **errp
     return true;
 }
 
-static bool biv_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_t *obj,
+/* An integer member of exactly this kind: its 64 bits (two's complement if signed). */
+static bool take_integer(Visitor *v, const char *name, VisitIntKind kind, uint64_t *bits,
                          GError **errp)
 {
     size_t i;
     if (!take_typed(v, name, BER_ID_INT(kind), visit_int_kind_name(kind), &i, errp)) {
         return false;
     }
-    *obj = (int64_t)node(to_biv(v), i)->value;
+    *bits = node(to_biv(v), i)->value;
+    return true;
+}
+
+static bool biv_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_t *obj,
+                         GError **errp)
+{
+    uint64_t bits;
+    if (!take_integer(v, name, kind, &bits, errp)) {
+        return false;
+    }
+    *obj = (int64_t)bits;
     return true;
 }
 
 static bool biv_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint64_t *obj,
                           GError **errp)
 {
-    size_t i;
-    if (!take_typed(v, name, BER_ID_INT(kind), visit_int_kind_name(kind), &i, errp)) {
-        return false;
-    }
-    *obj = node(to_biv(v), i)->value;
-    return true;
+    return take_integer(v, name, kind, obj, errp);
 }
 
 static bool biv_type_str(Visitor *v, const char *name, char **obj, GError **errp)

@@ -106,22 +106,27 @@ static bool bo_type_bool(Visitor *v, const char *name, bool *obj, GError **errp)
     return true;
 }
 
-static bool bo_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_t *obj,
-                        GError **errp)
+/* An integer member: the 64 bits of a signed or an unsigned value of its kind. */
+static bool put_integer(Visitor *v, const char *name, VisitIntKind kind, uint64_t bits)
 {
     uint8_t buf[MEMBER_BUF];
     size_t k = member_name(v, name, buf);
-    append(v, buf, k + ber_encode_int(buf + k, BER_ID_INT(kind), *obj));
+    k += visit_int_kind_signed(kind) ? ber_encode_int(buf + k, BER_ID_INT(kind), (int64_t)bits)
+                                     : ber_encode_uint(buf + k, BER_ID_INT(kind), bits);
+    append(v, buf, k);
     return true;
+}
+
+static bool bo_type_int(Visitor *v, const char *name, VisitIntKind kind, int64_t *obj,
+                        GError **errp)
+{
+    return put_integer(v, name, kind, (uint64_t)*obj);
 }
 
 static bool bo_type_uint(Visitor *v, const char *name, VisitIntKind kind, uint64_t *obj,
                          GError **errp)
 {
-    uint8_t buf[MEMBER_BUF];
-    size_t k = member_name(v, name, buf);
-    append(v, buf, k + ber_encode_uint(buf + k, BER_ID_INT(kind), *obj));
-    return true;
+    return put_integer(v, name, kind, *obj);
 }
 
 /* A primitive of len bytes at data under identifier id. */

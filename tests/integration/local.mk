@@ -76,6 +76,7 @@ STREAM_FIXTURES = \
 EXTRA_DIST += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS) $(STREAM_FIXTURES) \
 	tests/fixtures/make-qemu-streams.sh tests/fixtures/qemu-streams.py \
 	tests/integration/tracetest.py tests/integration/stream-fixture.h \
+	tests/integration/view-test.sh \
 	tests/integration/testdev.h tests/integration/test-server-loop.h \
 	tests/integration/agent-test-util.h tests/integration/agent-fixture.h \
 	tests/integration/devhost-test-util.h tests/integration/http-test-util.h \

@@ -2,32 +2,7 @@
 # vmscope-view on the QEMU stream fixtures: stream (json, pretty text, --desc),
 # rewrite (edits, atomic output, nothing written on error), diff (output
 # and exit codes), and bad flags (one line + hint, exit 2).
-set -u
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-view=$top_builddir/viewers/vmscope-view
-fixtures=$top_srcdir/tests/fixtures
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT INT TERM
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect STATUS STDOUT-FILE-CONTENT STDERR-CONTENT -- command...
-expect() {
-    want_status=$1 want_out=$2 want_err=$3; shift 4
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    status=$?
-    [ "$status" = "$want_status" ] || fail "$*: exit $status, expected $want_status"
-    printf '%s' "$want_out" | cmp -s - "$tmp/out" ||
-        { fail "$*: stdout"; echo "--- got:"; cat "$tmp/out"; echo "--- expected:"; printf '%s' "$want_out"; }
-    printf '%s' "$want_err" | cmp -s - "$tmp/err" ||
-        { fail "$*: stderr"; echo "--- got:"; cat "$tmp/err"; echo "--- expected:"; printf '%s' "$want_err"; }
-}
-
-nl='
-'
-hint="Try 'vmscope-view --help'.$nl"
+. "$(dirname "$0")/view-test.sh"
 gunzip -c "$fixtures/pc-plain.mig.gz" >"$tmp/a.mig" || exit 99
 gunzip -c "$fixtures/pc-shared.mig.gz" >"$tmp/c.mig" || exit 99
 

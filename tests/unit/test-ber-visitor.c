@@ -656,7 +656,7 @@ static void test_bad_contents(void)
     ASSERT_PARSE_ERROR("offset 2: [0]: INTEGER of 9 bytes does not fit in 64 bits",
                        0x30, 0x0b, 0x83, 0x09, 0x01, 0, 0, 0, 0, 0, 0, 0, 0);
     ASSERT_PARSE_ERROR("offset 0: BOOLEAN of 2 bytes (expected 1)", 0x01, 0x02, 0xff, 0xff);
-    ASSERT_PARSE_ERROR("offset 0: NULL with 1 bytes of contents", 0x05, 0x01, 0x00);
+    ASSERT_PARSE_ERROR("offset 0: NULL of 1 bytes (expected 0)", 0x05, 0x01, 0x00);
     ASSERT_PARSE_ERROR("offset 0: number of 4 bytes (expected 8)", 0x88, 0x04, 0, 0, 0, 0);
     ASSERT_PARSE_ERROR("offset 0: string is not valid UTF-8", 0x89, 0x02, 0xc3, 0x28);
     ASSERT_PARSE_ERROR("offset 0: string contains a NUL byte", 0x89, 0x02, 'a', 0x00);
