@@ -126,12 +126,19 @@ static bool cmd_query_device_schema(QObject *args, QObject **ret, void *opaque, 
     AgentCommands *c = opaque;
     c->requests++;
     const char *path = qdict_get_str(args, "path");
+    const char *format = qdict_get_str(args, "format");
+    if (format && strcmp(format, "vmstate") != 0 && strcmp(format, "json-schema") != 0) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
+                    "Parameter 'format' does not accept value '%s'", format);
+        return false;
+    }
     g_autofree char *host = NULL, *id = NULL;
     if (!agent_device_path_parse(path, &host, &id, errp)) {
         return false;
     }
     GError *err = NULL;
-    if (!agent_registry_device_schema(c->reg, host, id, ret, &err)) {
+    bool json_schema = format && strcmp(format, "json-schema") == 0;
+    if (!agent_registry_device_schema(c->reg, host, id, json_schema, ret, &err)) {
         device_error(errp, err, path);
         return false;
     }
@@ -175,6 +182,7 @@ static const QmpArgSpec state_args[] = {
 
 static const QmpArgSpec schema_args[] = {
     { "path", QMP_ARG_STR, false },
+    { "format", QMP_ARG_STR, true },          /* "vmstate" (default) or "json-schema" */
     QMP_ARGS_END,
 };
 

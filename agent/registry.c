@@ -804,7 +804,7 @@ bool agent_registry_device_state(AgentRegistry *reg, const char *host, const cha
 }
 
 bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const char *id,
-                                  QObject **ret, GError **errp)
+                                  bool json_schema, QObject **ret, GError **errp)
 {
     AgentSnapshot snap;
     Host *h;
@@ -812,11 +812,17 @@ bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const ch
     if (!snapshot(reg, host, id, 0, NULL, &snap, &h, &d, errp)) {
         return false;
     }
+    QObject *schema = json_schema
+        ? vmstate_json_schema(d->desc->vmsd, d->desc->state_size, errp)
+        : qobject_ref(d->desc->json);
+    if (!schema) {
+        return false;
+    }
     QObject *o = qdict_new();
     qdict_put(o, "path", qstring_from_str(d->path));
     qdict_put(o, "type", qstring_from_str(d->info.type));
     qdict_put(o, "version-id", qnum_from_uint(d->info.version_id));
-    qdict_put(o, "schema", qobject_ref(d->desc->json));
+    qdict_put(o, "schema", schema);
     *ret = o;
     return true;
 }

@@ -105,9 +105,13 @@ QObject *agent_registry_devices(AgentRegistry *reg);
  */
 bool agent_registry_device_state(AgentRegistry *reg, const char *host, const char *id,
                                  const VmsFormat *format, QObject **ret, GError **errp);
-/* query-device-schema: {path, type, version-id, schema}. */
+/*
+ * query-device-schema: {path, type, version-id, schema}, the schema being
+ * the device's description as JSON (vmstate_describe's) or, with
+ * json_schema, a JSON Schema of its state (vmstate_json_schema).
+ */
 bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const char *id,
-                                  QObject **ret, GError **errp);
+                                  bool json_schema, QObject **ret, GError **errp);
 
 typedef struct AgentRegistryStats {
     uint64_t hosts;                /* listed hosts, lost and broken ones included */

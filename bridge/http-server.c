@@ -523,10 +523,17 @@ static enum MHD_Result serve_device(HttpRequest *r, const char *dev_path)
     g_autoptr(QObject) args = qdict_new();
 
     qdict_put(args, "path", qstring_from_str(dev_path));
+    const char *name = MHD_lookup_connection_value(r->mhd, MHD_GET_ARGUMENT_KIND, "format");
     if (r->endpoint == HTTP_EP_SCHEMA) {
+        if (name && strcmp(name, "vmstate") != 0 && strcmp(name, "json-schema") != 0) {
+            return http_respond_error(r, MHD_HTTP_BAD_REQUEST, QMP_ERROR_GENERIC_ERROR,
+                                      "format '%s': expected vmstate or json-schema", name);
+        }
+        if (name) {
+            qdict_put(args, "format", qstring_from_str(name));
+        }
         return serve_command(r, "query-device-schema", args, NULL);
     }
-    const char *name = MHD_lookup_connection_value(r->mhd, MHD_GET_ARGUMENT_KIND, "format");
     const VmsFormat *format = name ? vms_format_lookup(name) : NULL;
     if (name && !format) {
         g_autofree char *names = vms_format_names(NULL, " or ");

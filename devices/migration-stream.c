@@ -1,6 +1,6 @@
 /*
- * A device host's state as a QEMU migration stream, and back.  See
- * migration.h; the load is all or nothing.
+ * A device host's state as a migration stream, in QEMU's format or in BER,
+ * and back.  See migration.h; the load is all or nothing.
  */
 #include "config.h"
 
@@ -8,12 +8,47 @@
 #include <string.h>
 
 #include "migration.h"
+#include "vmscope/ber-stream.h"
+#include "vmscope/ber-visitor.h"
 #include "vmscope/error.h"
 #include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
 
-GBytes *migration_save_stream(DevHost *h, GError **errp)
+/* BER: the same sections, each device's state self-described; no vmdesc. */
+static GBytes *save_stream_ber(DevHost *h, GError **errp)
 {
+    VMStateContext ctx = devhost_region(h);
+    ByteWriter w, config;
+    BerWriter bw;
+    byte_writer_init(&w);
+    byte_writer_init(&config);
+    ber_writer_init(&bw, &w);
+    ber_stream_put_header(&bw);
+    byte_writer_be32(&config, (uint32_t)strlen(MIGRATION_MACHINE));
+    byte_writer_write(&config, MIGRATION_MACHINE, strlen(MIGRATION_MACHINE));
+    ber_stream_put_configuration(&bw, config.buf->data, config.buf->len);
+    byte_writer_clear(&config);
+    bool ok = true;
+    for (size_t i = 0; ok && i < devhost_n_devices(h); i++) {
+        DevHostDevice *d = devhost_device(h, i);
+        ok = ber_stream_put_device(&bw, (uint32_t)i, d->vmsd->name, d->instance_id, false,
+                                   d->vmsd, d->state, &ctx, errp);
+        if (!ok) {
+            vms_error_prefix(errp, "device %s", d->id);
+        }
+    }
+    ber_stream_put_end(&bw, NULL);
+    ber_writer_clear(&bw);
+    GBytes *out = ok ? byte_writer_take(&w) : NULL;
+    byte_writer_clear(&w);
+    return out;
+}
+
+GBytes *migration_save_stream(DevHost *h, bool ber, GError **errp)
+{
+    if (ber) {
+        return save_stream_ber(h, errp);
+    }
     VMStateContext ctx = devhost_region(h);
     g_autoptr(QemuStreamBuilder) b = qemu_stream_builder_new(MIGRATION_MACHINE);
     g_autoptr(QObject) vmdescs = qlist_new();
@@ -70,8 +105,18 @@ static void set_u64(uint8_t *state, size_t offset, uint64_t v)
     memcpy(state + offset, &v, sizeof(v));
 }
 
+/* A device section of either format, as loading needs it. */
+typedef struct Incoming {
+    const char *name;
+    uint32_t instance_id;
+    uint32_t version_id;
+    uint64_t offset;
+    GBytes *payload;            /* QEMU's format */
+    const BerValue *state;      /* BER */
+} Incoming;
+
 /* Load one section into a scratch copy of d's state. */
-static bool load_section(DevHost *h, DevHostDevice *d, const QemuStreamSection *sec, Staged *st,
+static bool load_section(DevHost *h, DevHostDevice *d, const Incoming *sec, Staged *st,
                          GError **errp)
 {
     const VMStateDescription *vmsd = d->vmsd;
@@ -109,11 +154,13 @@ static bool load_section(DevHost *h, DevHostDevice *d, const QemuStreamSection *
     st->new_blocks = g_new0(uint64_t, st->segptrs->len + 1);
     VMStateContext ctx = { .base = st->region, .size = st->region_size };
 
+    /* BER: type-checked against this host's description, every member named. */
     gsize len = 0;
-    const uint8_t *data = g_bytes_get_data(sec->payload, &len);
+    const uint8_t *data = sec->payload ? g_bytes_get_data(sec->payload, &len) : NULL;
     ByteReader r;
     byte_reader_init(&r, data, len, sec->offset);
-    Visitor *v = qemufile_input_visitor_new(&r);
+    Visitor *v = sec->state ? ber_input_visitor_new_value(sec->state)
+                            : qemufile_input_visitor_new(&r);
     bool ok = vmstate_load(v, vmsd, st->scratch, (int)sec->version_id, &ctx, errp);
     visit_free(v);
     if (!ok) {
@@ -178,10 +225,8 @@ static void commit_abort(DevHost *h, Staged *staged, size_t n)
     }
 }
 
-static bool check_configuration(const QemuStream *s, GError **errp)
+static bool check_machine(const char *machine, GError **errp)
 {
-    QObject *conf = qemu_stream_configuration(s);
-    const char *machine = conf ? qdict_get_str(conf, "name") : NULL;
     if (machine && strcmp(machine, MIGRATION_MACHINE) != 0) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                     "the stream is for machine '%s', this host is a %s", machine,
@@ -191,43 +236,112 @@ static bool check_configuration(const QemuStream *s, GError **errp)
     return true;
 }
 
-bool migration_load_stream(DevHost *h, GBytes *stream, GError **errp)
+/* The section for device d: staged, unless it is for no device or given twice. */
+static bool stage_section(DevHost *h, Staged *staged, const Incoming *in, GError **errp)
+{
+    DevHostDevice *d = devhost_find_device(h, in->name, in->instance_id);
+    if (!d) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND,
+                    "offset %" PRIu64 ": section '%s' (instance %" PRIu32
+                    "): no such device on this host", in->offset, in->name, in->instance_id);
+        return false;
+    }
+    if (staged[d->index].loaded) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_EXTRA,
+                    "offset %" PRIu64 ": section '%s' (instance %" PRIu32 ") appears twice",
+                    in->offset, in->name, in->instance_id);
+        return false;
+    }
+    return load_section(h, d, in, &staged[d->index], errp);
+}
+
+static bool iterative_refused(const char *name, uint8_t type, uint64_t offset, GError **errp)
+{
+    g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                "offset %" PRIu64 ": section '%s' (%s): iterative sections are not "
+                "supported by a device host", offset, name, qemu_section_type_name(type));
+    return false;
+}
+
+/* Every section of a QEMU stream, staged. */
+static bool stage_qemu(DevHost *h, Staged *staged, GBytes *stream, GError **errp)
 {
     g_autoptr(QemuStream) s = qemu_stream_parse(stream, errp);
-    if (!s || !check_configuration(s, errp)) {
+    QObject *conf = s ? qemu_stream_configuration(s) : NULL;
+    if (!s || !check_machine(conf ? qdict_get_str(conf, "name") : NULL, errp)) {
+        return false;
+    }
+    for (size_t i = 0; i < qemu_stream_n_sections(s); i++) {
+        const QemuStreamSection *sec = qemu_stream_section(s, i);
+        g_autofree char *name = qemu_stream_section_display_name(sec);
+        Incoming in = {
+            .name = sec->name, .instance_id = sec->instance_id, .version_id = sec->version_id,
+            .offset = sec->offset, .payload = sec->payload,
+        };
+        if (sec->type != QEMU_VM_SECTION_FULL) {
+            return iterative_refused(name, sec->type, sec->offset, errp);
+        }
+        if (!stage_section(h, staged, &in, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every section of a BER stream, staged: the states are type-checked as they load. */
+static bool stage_ber(DevHost *h, Staged *staged, GBytes *stream, GError **errp)
+{
+    g_autoptr(BerStream) s = ber_stream_parse(stream, errp);
+    g_autofree char *machine = s ? ber_stream_machine(s) : NULL;
+    if (!s || !check_machine(machine, errp)) {
+        return false;
+    }
+    for (size_t i = 0; i < ber_stream_n_sections(s); i++) {
+        const BerStreamSection *sec = ber_stream_section(s, i);
+        Incoming in = {
+            .name = sec->name, .instance_id = sec->instance_id, .version_id = sec->version_id,
+            .offset = sec->offset, .state = sec->state,
+        };
+        if (!sec->state) {
+            return iterative_refused(sec->name, sec->type, sec->offset, errp);
+        }
+        if (!stage_section(h, staged, &in, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The format of the stream must be the one this host was told to accept. */
+static bool check_format(GBytes *stream, bool ber, GError **errp)
+{
+    gsize len;
+    const uint8_t *d = g_bytes_get_data(stream, &len);
+    bool is_ber = ber_stream_is(d, len);
+    if (is_ber && !ber) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "offset 0: the stream is in the BER format, which this host was not told "
+                    "to accept (migration capability 'ber' is off)");
+        return false;
+    }
+    if (!is_ber && ber) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "offset 0: the stream is not in the BER format this host was told to "
+                    "accept (migration capability 'ber' is on)");
+        return false;
+    }
+    return true;
+}
+
+bool migration_load_stream(DevHost *h, GBytes *stream, bool ber, GError **errp)
+{
+    if (!check_format(stream, ber, errp)) {
         return false;
     }
     size_t n = devhost_n_devices(h);
     Staged *staged = g_new0(Staged, n);
-    bool ok = true;
+    bool ok = ber ? stage_ber(h, staged, stream, errp) : stage_qemu(h, staged, stream, errp);
 
-    for (size_t i = 0; ok && i < qemu_stream_n_sections(s); i++) {
-        const QemuStreamSection *sec = qemu_stream_section(s, i);
-        g_autofree char *name = qemu_stream_section_display_name(sec);
-        if (sec->type != QEMU_VM_SECTION_FULL) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "offset %" PRIu64 ": section '%s' (%s): iterative sections are not "
-                        "supported by a device host", sec->offset, name,
-                        qemu_section_type_name(sec->type));
-            ok = false;
-            break;
-        }
-        DevHostDevice *d = devhost_find_device(h, sec->name, sec->instance_id);
-        if (!d) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND,
-                        "offset %" PRIu64 ": section '%s' (instance %" PRIu32
-                        "): no such device on this host", sec->offset, sec->name,
-                        sec->instance_id);
-            ok = false;
-        } else if (staged[d->index].loaded) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_EXTRA,
-                        "offset %" PRIu64 ": section '%s' (instance %" PRIu32
-                        ") appears twice", sec->offset, sec->name, sec->instance_id);
-            ok = false;
-        } else {
-            ok = load_section(h, d, sec, &staged[d->index], errp);
-        }
-    }
     for (size_t i = 0; ok && i < n; i++) {
         if (!staged[i].loaded) {
             DevHostDevice *d = devhost_device(h, i);

@@ -40,7 +40,11 @@ static const char *const status_names[] = {
     [MIG_FAILED] = "failed", [MIG_CANCELLED] = "cancelled",
 };
 
-/* QEMU 7.2's capabilities, in its order; vmscope supports the first few it marks. */
+/*
+ * QEMU 7.2's capabilities, in its order; vmscope supports the few it marks.
+ * Then vmscope's own: "ber", the stream in BER (docs/ber.md) rather than in
+ * QEMU's format, both ways.
+ */
 static const struct {
     const char *name;
     bool supported;
@@ -53,6 +57,7 @@ static const struct {
     { "late-block-activate", false }, { "x-ignore-shared", true }, { "validate-uuid", false },
     { "background-snapshot", false }, { "zero-copy-send", false },
     { "postcopy-preempt", false },
+    { "ber", true },
 };
 #define N_CAPS G_N_ELEMENTS(capabilities)
 
@@ -69,6 +74,7 @@ typedef struct Worker {
     GSubprocess *proc;
     GOutputStream *pipe;            /* owns fd for exec */
     DevHost *host;                  /* frozen while the worker saves it */
+    bool ber;                       /* the stream's format: BER, or QEMU's */
     GBytes *stream;
     _Atomic uint64_t stream_bytes;  /* 0 until saved */
     _Atomic uint64_t sent;
@@ -320,7 +326,7 @@ static void send_thread(GTask *task, gpointer source, gpointer data, GCancellabl
 {
     Worker *w = data;
     GError *err = NULL;
-    w->stream = migration_save_stream(w->host, &err);
+    w->stream = migration_save_stream(w->host, w->ber, &err);
     if (!w->stream) {
         vms_error_prefix(&err, "saving the device state");
         g_task_return_error(task, err);
@@ -348,6 +354,7 @@ struct Migration {
     /* The last migration, either way. */
     MigStatus status;
     bool incoming;
+    bool ber;                        /* its format: BER, or QEMU's */
     char *error;
     int64_t start_ms, setup_ms, stop_ms, end_ms;
     uint64_t stream_bytes;
@@ -598,6 +605,7 @@ bool migration_start(Migration *m, const char *uri, GError **errp)
         worker_unref(m->worker);
     }
     m->worker = w;
+    m->ber = w->ber = migration_capability(m, "ber");
     g_clear_object(&m->cancel);
     m->cancel = g_cancellable_new();
     m->incoming = false;
@@ -663,7 +671,7 @@ static void incoming_finish(Migration *m, GError *err)
     if (!err) {
         g_autoptr(GBytes) stream = g_byte_array_free_to_bytes(g_steal_pointer(&m->inbuf));
         m->stream_bytes = g_bytes_get_size(stream);
-        if (!migration_load_stream(m->h, stream, &err)) {
+        if (!migration_load_stream(m->h, stream, m->ber, &err)) {
             vms_error_prefix(&err, "incoming migration");
         }
     }
@@ -747,6 +755,7 @@ static gboolean incoming_accept_cb(GSocket *sock, GIOCondition cond, gpointer op
     m->conn = conn;
     m->inbuf = g_byte_array_new();
     m->incoming = true;
+    m->ber = migration_capability(m, "ber");     /* the one format it accepts */
     g_clear_pointer(&m->error, g_free);
     m->start_ms = m->last_data_ms = now_ms();
     m->end_ms = 0;
@@ -860,6 +869,9 @@ QObject *migration_query(Migration *m)
             qdict_put(r, "total-time", qnum_from_int(m->end_ms - m->start_ms));
             qdict_put(r, "device-state", device_state_info(m, m->stream_bytes, m->stream_bytes));
         }
+        if (m->status != MIG_NONE) {
+            qdict_put(r, "format", qstring_from_str(m->ber ? "ber" : "qemu"));
+        }
         if (m->listener && m->socket_address) {
             qdict_put(r, "socket-address", qobject_ref(m->socket_address));
         }
@@ -895,6 +907,9 @@ QObject *migration_query(Migration *m)
         qdict_put(r, "status", qstring_from_str("failed"));
         qdict_put(r, "error-desc", qstring_from_str(m->error));
         break;
+    }
+    if (m->status != MIG_NONE) {
+        qdict_put(r, "format", qstring_from_str(m->ber ? "ber" : "qemu"));
     }
     return r;
 }

@@ -1,6 +1,14 @@
 /*
  * Migration of a device host's state to another device host, in QEMU's
- * wire format (docs/migration.md has the whole story).
+ * wire format or in BER (docs/migration.md has the whole story).
+ *
+ * Formats.  The "ber" migration capability (vmscope's own, after QEMU's in
+ * query-migrate-capabilities) chooses BER (docs/ber.md): a source with it
+ * on sends a BER stream, a destination with it on accepts only BER, one
+ * with it off only QEMU's format; a stream in the other format is refused
+ * by its first bytes, before any device is looked at.  Management tools
+ * (vmscope-view migrate) turn it on at both ends when both list it.
+ * query-migrate says "format": "qemu" or "ber".
  *
  * Streams (migration-stream.c).  migration_save_stream() writes every
  * device as one FULL section (idstr: the device's description name;
@@ -63,8 +71,15 @@
 
 /* ---- streams --------------------------------------------------------------- */
 
-GBytes *migration_save_stream(DevHost *h, GError **errp);
-bool migration_load_stream(DevHost *h, GBytes *stream, GError **errp);
+/*
+ * In BER (ber) the sections are the same, each state self-described
+ * (ber-stream.h), without a vmdesc; loading it is type-checked against each
+ * device's description ("device serial0: serial.divider: stream has uint16,
+ * description expects uint32").  Loading refuses a stream that is not in
+ * the format asked for (ber) first.
+ */
+GBytes *migration_save_stream(DevHost *h, bool ber, GError **errp);
+bool migration_load_stream(DevHost *h, GBytes *stream, bool ber, GError **errp);
 
 /* ---- migrations ------------------------------------------------------------ */
 

@@ -16,6 +16,18 @@
 #define TIMEOUT_MS 10000
 #define DEFAULT_FORMAT "pretty"
 
+int view_agent_execute(const char *address, const char *command, QObject *args, QObject **ret)
+{
+    g_autofree char *dflt = address ? NULL : address_agent_default();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QmpClient) c = qmp_client_connect(address ? address : dflt, TIMEOUT_MS, &err);
+    if (!c || !qmp_client_execute(c, command, args, ret, &err)) {
+        fprintf(stderr, "vmscope-view: %s\n", err->message);
+        return 1;
+    }
+    return 0;
+}
+
 int view_state_main(int argc, char **argv)
 {
     g_autofree char *format_opt = NULL;
@@ -42,17 +54,11 @@ int view_state_main(int argc, char **argv)
         return view_usage_error("state", "unexpected argument '%s'", operands[1]);
     }
     const char *path = operands[0];
-    if (!address) {
-        address = address_agent_default();
-    }
-
-    g_autoptr(QmpClient) c = qmp_client_connect(address, TIMEOUT_MS, &err);
     g_autoptr(QObject) args = qdict_new();
     g_autoptr(QObject) ret = NULL;
     qdict_put(args, "path", qstring_from_str(path));
     qdict_put(args, "format", qstring_from_str(format->name));
-    if (!c || !qmp_client_execute(c, "query-device-state", args, &ret, &err)) {
-        fprintf(stderr, "vmscope-view: %s\n", err->message);
+    if (view_agent_execute(address, "query-device-state", args, &ret)) {
         return 1;
     }
     /* json: the whole answer; another format: its result, bare (vmscope/format.h). */

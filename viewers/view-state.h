@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "vmscope/qobject.h"
+
 /*
  * argv: the arguments after "state".  Prints the result in the format
  * asked for (any in the format table, pretty by default), or for json the
@@ -17,6 +19,13 @@
  * not be reached: one line on stderr), 2 (bad usage).
  */
 int view_state_main(int argc, char **argv);
+
+/*
+ * Run one agent command at `address` (NULL: the default agent address) and
+ * set *ret to its return value: 0, or 1 after printing why it failed
+ * ("vmscope-view: ...") on stderr.
+ */
+int view_agent_execute(const char *address, const char *command, QObject *args, QObject **ret);
 
 /*
  * vmscope-view's one usage error (in vmscope-view.c): prints

@@ -6,6 +6,9 @@
  *   vmscope-view diff A B [--desc DESC]
  *   vmscope-view check FILE [--desc DESC] [--json]
  *   vmscope-view state PATH [--qmp ADDR] [--format pretty|json]   (view-state.c)
+ *   vmscope-view schema PATH|FILE [--qmp ADDR]
+ *   vmscope-view convert IN OUT --to ber|qemu
+ *   vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]   (view-migrate.c)
  *
  * DESC gives the descriptions of device sections (a stream with a vmdesc,
  * or a vmdesc JSON file) for streams that have none.  Exit status: 0
@@ -22,7 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "view-migrate.h"
 #include "view-state.h"
+#include "vmscope/ber-stream.h"
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
 #include "vmscope/format.h"
@@ -38,11 +43,14 @@ static const char *const usage_lines[] = {
     "       vmscope-view diff A B [--desc DESC]",
     "       vmscope-view check FILE [--desc DESC] [--json]",
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
+    "       vmscope-view schema PATH|FILE [--qmp ADDR]",
+    "       vmscope-view convert IN OUT --to ber|qemu",
+    "       vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]",
     "       vmscope-view --version",
     "DESC: a migration stream with a vmdesc, or a vmdesc JSON file",
 };
 
-#define COMMANDS "stream, rewrite, diff, check or state"
+#define COMMANDS "stream, rewrite, diff, check, state, schema, convert or migrate"
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -184,9 +192,17 @@ static QemuStream *load_stream(const char *path, QObject *desc, GError **errp)
     if (!data) {
         return NULL;
     }
-    QemuStreamOptions opts = { .desc = desc };
+    gsize len;
+    const uint8_t *d = g_bytes_get_data(data, &len);
     GError *err = NULL;
-    QemuStream *s = qemu_stream_parse_with(data, &opts, &err);
+    g_autoptr(BerStream) ber = ber_stream_is(d, len) ? ber_stream_parse(data, &err) : NULL;
+    if (ber_stream_is(d, len) && !ber) {
+        g_propagate_prefixed_error(errp, err, "%s: ", path);
+        return NULL;
+    }
+    g_autoptr(GBytes) qemu = ber ? ber_stream_to_qemu(ber, &err) : g_bytes_ref(data);
+    QemuStreamOptions opts = { .desc = desc };
+    QemuStream *s = qemu ? qemu_stream_parse_with(qemu, &opts, &err) : NULL;
     if (!s) {
         stream_error(errp, err, path, desc);
     }
@@ -225,11 +241,17 @@ static bool write_fd(const void *data, size_t len, void *opaque)
     return true;
 }
 
+/* What goes into a file: the bytes of a stream, or bytes as they are. */
+typedef struct Output {
+    const QemuStream *stream;
+    GBytes *bytes;
+} Output;
+
 /*
- * Write the stream to `path` through a temporary file in the same directory
+ * Write the output to `path` through a temporary file in the same directory
  * and rename(), so `path` is either untouched or complete.
  */
-static bool write_atomically(const char *path, const QemuStream *s, GError **errp)
+static bool write_atomically(const char *path, const Output *out, GError **errp)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
@@ -243,7 +265,10 @@ static bool write_atomically(const char *path, const QemuStream *s, GError **err
     }
     FdSink sink = { .fd = fd, .error = 0 };
     int e = 0;
-    if (!qemu_stream_write_chunks(s, write_fd, &sink)) {
+    gsize len = 0;
+    const void *bytes = out->bytes ? g_bytes_get_data(out->bytes, &len) : NULL;
+    if (out->stream ? !qemu_stream_write_chunks(out->stream, write_fd, &sink)
+                    : len && !write_fd(bytes, len, &sink)) {
         e = sink.error;
     }
     if (!e && fsync(fd) < 0) {
@@ -372,7 +397,49 @@ static int cmd_rewrite(int argc, char **argv)
             return fail(1, "%s", err->message);
         }
     }
-    if (!write_atomically(out, s, &err)) {
+    const Output o = { .stream = s };
+    if (!write_atomically(out, &o, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    return 0;
+}
+
+/* convert IN OUT --to ber|qemu: a stream in the other format (IN: either). */
+static int cmd_convert(int argc, char **argv)
+{
+    g_autofree char *to = NULL;
+    const GOptionEntry entries[] = {
+        { "to", 0, 0, G_OPTION_ARG_STRING, &to, NULL, "ber or qemu" },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return view_usage_error("convert", "%s", err->message);
+    }
+    int bad = two_operands("convert", args, "IN", "OUT");
+    if (bad) {
+        return bad;
+    }
+    if (!to) {
+        return view_usage_error("convert", "missing --to (ber or qemu)");
+    }
+    if (strcmp(to, "ber") != 0 && strcmp(to, "qemu") != 0) {
+        return view_usage_error("convert", "unknown --to '%s' (ber or qemu)", to);
+    }
+    g_autoptr(QemuStream) s = load_stream(args[0], NULL, &err);
+    if (!s) {
+        return fail(1, "%s", err->message);
+    }
+    Output o = { .stream = s };
+    g_autoptr(GBytes) ber = NULL;
+    if (strcmp(to, "ber") == 0) {
+        if (!(ber = ber_stream_from_qemu(s, &err))) {
+            return fail(1, "%s: %s", args[0], err->message);
+        }
+        o = (Output){ .bytes = ber };
+    }
+    if (!write_atomically(args[1], &o, &err)) {
         return fail(1, "%s", err->message);
     }
     return 0;
@@ -482,6 +549,80 @@ static int cmd_check(int argc, char **argv)
     return findings->len ? 1 : 0;
 }
 
+/* The JSON Schema of each device section of a stream (vmstate_json_schema). */
+static QObject *stream_schemas(const QemuStream *s, GError **errp)
+{
+    g_autoptr(QObject) list = qlist_new();
+    for (size_t i = 0; i < qemu_stream_n_sections(s); i++) {
+        const QemuStreamSection *sec = qemu_stream_section(s, i);
+        const uint8_t *state;
+        size_t size;
+        const VMStateDescription *vmsd = qemu_stream_section_device(s, i, &state, &size);
+        if (!vmsd) {
+            continue;
+        }
+        QObject *schema = vmstate_json_schema(vmsd, size, errp);
+        if (!schema) {
+            return NULL;
+        }
+        QObject *entry = qdict_new();
+        qdict_put(entry, "name", qstring_from_str(sec->name));
+        qdict_put(entry, "instance-id", qnum_from_uint(sec->instance_id));
+        qdict_put(entry, "version-id", qnum_from_uint(sec->version_id));
+        qdict_put(entry, "schema", schema);
+        qlist_append(list, entry);
+    }
+    QObject *o = qdict_new();
+    qdict_put(o, "sections", g_steal_pointer(&list));
+    return o;
+}
+
+/*
+ * schema PATH: the JSON Schema of a live device's state, from an agent;
+ * schema FILE: {"sections": [{"name", "instance-id", "version-id", "schema"}]}
+ * for each device section of a stream.  A PATH is /HOST/ID that is no file.
+ */
+static int cmd_schema(int argc, char **argv)
+{
+    g_autofree char *address = NULL;
+    const GOptionEntry entries[] = {
+        { "qmp", 0, 0, G_OPTION_ARG_FILENAME, &address, NULL, "unix:PATH or tcp:HOST:PORT" },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return view_usage_error("schema", "%s", err->message);
+    }
+    if (!args[0]) {
+        return view_usage_error("schema", "missing PATH (/HOST/ID) or FILE");
+    }
+    if (args[1]) {
+        return view_usage_error("schema", "unexpected argument '%s'", args[1]);
+    }
+    g_autoptr(QObject) out = NULL;
+    if (args[0][0] == '/' && !g_file_test(args[0], G_FILE_TEST_EXISTS)) {
+        g_autoptr(QObject) q = qdict_new();
+        g_autoptr(QObject) ret = NULL;
+        qdict_put(q, "path", qstring_from_str(args[0]));
+        qdict_put(q, "format", qstring_from_str("json-schema"));
+        if (view_agent_execute(address, "query-device-schema", q, &ret)) {
+            return 1;
+        }
+        out = qobject_ref(qdict_get(ret, "schema"));
+    } else {
+        g_autoptr(QemuStream) s = load_stream(args[0], NULL, &err);
+        if (!s || !(out = stream_schemas(s, &err))) {
+            return fail(1, "%s", err->message);
+        }
+    }
+    g_autofree char *json = qobject_to_json(out, false);
+    if (!print_text(json, strlen(json), &err) || !print_text("\n", 1, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -512,6 +653,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "state") == 0) {
         return view_state_main(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "schema") == 0) {
+        return cmd_schema(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "convert") == 0) {
+        return cmd_convert(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "migrate") == 0) {
+        return view_migrate_main(argc - 2, argv + 2);
     }
     return view_usage_error(NULL, "unknown command '%s' (" COMMANDS ")", cmd);
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "vmscope/ber-visitor.h"
 #include "vmscope/bytes.h"
 #include "vmscope/error.h"
 #include "vmscope/format.h"
@@ -47,6 +48,14 @@ static const VmsFormat formats[] = {
         .content_type = "text/plain; charset=utf-8",
         .output_new = pretty_output_visitor_new,
         .output_take = pretty_output_take,
+    },
+    {
+        .name = "ber",
+        .content_type = "application/x-vmscope-ber",
+        .binary = true,
+        .output_new = ber_output_visitor_new,
+        .output_take = ber_output_visitor_take,
+        .input_new = ber_input_visitor_new_bytes,
     },
 };
 

@@ -1058,6 +1058,18 @@ const QemuStreamSection *qemu_stream_find_section(const QemuStream *s, const cha
     return NULL;
 }
 
+const VMStateDescription *qemu_stream_section_device(const QemuStream *s, size_t index,
+                                                     const uint8_t **state, size_t *state_size)
+{
+    const QsDevice *dev = index < s->devices->len ? g_ptr_array_index(s->devices, index) : NULL;
+    if (!dev) {
+        return NULL;
+    }
+    *state = dev->state;
+    *state_size = dev->state_size;
+    return dev->vmsd;
+}
+
 QObject *qemu_stream_configuration(const QemuStream *s)
 {
     return s->config;
@@ -1066,6 +1078,16 @@ QObject *qemu_stream_configuration(const QemuStream *s)
 QObject *qemu_stream_vmdesc(const QemuStream *s)
 {
     return s->vmdesc;
+}
+
+GBytes *qemu_stream_configuration_payload(const QemuStream *s)
+{
+    return s->has_config ? s->config_payload : NULL;
+}
+
+GBytes *qemu_stream_vmdesc_text(const QemuStream *s)
+{
+    return s->has_vmdesc ? s->vmdesc_text : NULL;
 }
 
 uint64_t qemu_stream_eof_offset(const QemuStream *s)
@@ -1245,6 +1267,26 @@ static bool append_chunk(const void *data, size_t len, void *opaque)
 {
     byte_writer_write(opaque, data, len);
     return true;
+}
+
+GBytes *qemu_stream_write_parts(GBytes *config_payload, QemuStreamSection *const *sections,
+                                size_t n, GBytes *vmdesc_text)
+{
+    /* A model that only writing looks at: the version, the parts, the flags. */
+    QemuStream parts = {
+        .version = QEMU_VM_FILE_VERSION,
+        .has_config = config_payload != NULL,
+        .config_payload = config_payload,
+        .sections = g_ptr_array_new(),
+        .has_vmdesc = vmdesc_text != NULL,
+        .vmdesc_text = vmdesc_text,
+    };
+    for (size_t i = 0; i < n; i++) {
+        g_ptr_array_add(parts.sections, sections[i]);
+    }
+    GBytes *bytes = qemu_stream_write(&parts);
+    g_ptr_array_unref(parts.sections);
+    return bytes;
 }
 
 GBytes *qemu_stream_write(const QemuStream *s)

@@ -31,29 +31,35 @@ static bool visit_bool_elem(Visitor *v, const char *name, const VMStateInfo *inf
 static bool check_loaded(Visitor *v, const char *name, const VMStateInfo *info, bool is_signed,
                          uint64_t loaded, uint64_t current, GError **errp)
 {
-    char in[24], cur[24];
-    g_snprintf(in, sizeof(in), is_signed ? "%" PRId64 : "%" PRIu64, loaded);
-    g_snprintf(cur, sizeof(cur), is_signed ? "%" PRId64 : "%" PRIu64, current);
+    bool ok;
     switch (info->check) {
     case VMSTATE_CHECK_NONE:
         return true;
     case VMSTATE_CHECK_EQUAL:
-        if (loaded == current) {
-            return true;
-        }
+        ok = loaded == current;
+        break;
+    case VMSTATE_CHECK_LE:
+        ok = is_signed ? (int64_t)loaded >= 0 && (int64_t)loaded <= (int64_t)current
+                       : loaded <= current;
+        break;
+    default:
+        g_assert_not_reached();
+    }
+    if (ok) {
+        return true;
+    }
+    /* The numbers are written only for the error, off the path of every load. */
+    char in[24], cur[24];
+    g_snprintf(in, sizeof(in), is_signed ? "%" PRId64 : "%" PRIu64, loaded);
+    g_snprintf(cur, sizeof(cur), is_signed ? "%" PRId64 : "%" PRIu64, current);
+    if (info->check == VMSTATE_CHECK_EQUAL) {
         visit_error(v, name, errp, VMS_ERROR_INVALID,
                     "value %s in the input differs from the current value %s", in, cur);
-        return false;
-    case VMSTATE_CHECK_LE:
-        if (is_signed ? (int64_t)loaded >= 0 && (int64_t)loaded <= (int64_t)current
-                      : loaded <= current) {
-            return true;
-        }
+    } else {
         visit_error(v, name, errp, VMS_ERROR_RANGE,
                     "value %s in the input is not between 0 and the current value %s", in, cur);
-        return false;
     }
-    g_assert_not_reached();
+    return false;
 }
 
 static bool visit_int_elem(Visitor *v, const char *name, const VMStateInfo *info,

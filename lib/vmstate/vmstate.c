@@ -33,6 +33,7 @@ typedef struct StagedWrite {
 typedef struct Walk {
     Visitor *v;
     bool load;
+    bool describe;              /* save: the description, not the state (VMStateContext) */
     const VMStateContext *ctx;
     const VMStateHooks *hooks;  /* never NULL (no hooks: all callbacks NULL) */
     void *hooks_opaque;
@@ -87,6 +88,10 @@ static bool field_count(Walk *w, const VMStateField *f, const char *name,
     VisitIntKind kind = f->num_info->int_kind;
     unsigned bytes = visit_int_kind_bytes(kind);
     uint64_t n;
+    if (w->describe) {
+        *count = f->num;
+        return true;
+    }
     if (visit_int_kind_signed(kind)) {
         int64_t s = vmstate_get_int(opaque + f->num_offset, bytes);
         if (s < 0) {
@@ -115,6 +120,12 @@ static bool segptr_target(Walk *w, const VMStateField *f, const char *name,
     size_t len;
     *first = NULL;
     if (count == 0) {
+        return true;
+    }
+    if (w->describe) {
+        /* Elements of zeros, freed with the walk of the field. */
+        staged->data = g_malloc0(count * f->size);
+        *first = staged->data;
         return true;
     }
     if (!w->ctx || !w->ctx->base) {
@@ -245,7 +256,7 @@ static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateFie
         ok = ok && visit_check_list(v, errp);
         visit_end_list(v);
     }
-    if (ok && staged.data) {
+    if (ok && staged.data && w->load) {
         g_array_append_val(w->staged, staged);
     } else {
         g_free(staged.data);
@@ -255,8 +266,11 @@ static bool walk_field(Walk *w, const VMStateDescription *vmsd, const VMStateFie
 
 /* ---- subsections ---- */
 
-static bool subsection_needed(const VMStateDescription *sub, uint8_t *opaque)
+static bool subsection_needed(Walk *w, const VMStateDescription *sub, uint8_t *opaque)
 {
+    if (w->describe) {
+        return true;
+    }
     if (sub->has_presence) {
         return opaque[sub->presence_offset] != 0;
     }
@@ -268,7 +282,7 @@ static bool save_subsections(Walk *w, const VMStateDescription *vmsd, uint8_t *o
 {
     for (const VMStateDescription *const *s = vmsd->subsections; s && *s; s++) {
         const VMStateDescription *sub = *s;
-        bool present = subsection_needed(sub, opaque);
+        bool present = subsection_needed(w, sub, opaque);
         if (visit_optional(w->v, sub->name, &present) &&
             !walk_vmsd(w, sub, opaque, VISIT_STRUCT_SUBSECTION, sub->name, sub->version_id,
                        errp)) {
@@ -351,7 +365,7 @@ static bool walk_vmsd(Walk *w, const VMStateDescription *vmsd, uint8_t *opaque,
 {
     Visitor *v = w->v;
     const VMStateHooks *h = w->hooks;
-    if (!w->load && vmsd->pre_save && !vmsd->pre_save(opaque, errp)) {
+    if (!w->load && !w->describe && vmsd->pre_save && !vmsd->pre_save(opaque, errp)) {
         return false;
     }
     VisitStructInfo info = { .kind = kind, .vmsd_name = vmsd->name, .version_id = version_id };
@@ -385,6 +399,7 @@ static void walk_init(Walk *w, Visitor *v, bool load, const VMStateContext *ctx)
         .v = v,
         .load = load,
         .ctx = ctx,
+        .describe = !load && ctx && ctx->describe,
         .hooks = ctx && ctx->hooks ? ctx->hooks : &no_hooks,
         .hooks_opaque = ctx ? ctx->hooks_opaque : NULL,
     };

@@ -9,8 +9,9 @@
  * a --devices list (default serial:1000).  For each run a source migrates
  * to a fresh -S destination over a Unix socket (the whole protocol: save,
  * send, load, result line), then to `exec:cat > /dev/null` (save and send
- * only); between runs the source is resumed with `cont`.  Printed per
- * transport: query-migrate's total-time and downtime and the wall time from
+ * only); between runs the source is resumed with `cont`.  All of it in
+ * QEMU's format, then again in BER (the "ber" capability on at both ends).
+ * Printed per format and transport: query-migrate's total-time and downtime and the wall time from
  * `migrate` to "completed" seen by polling, as min/mean/max in ms, and the
  * stream size.  Run it under a tracer (vmscope-trace -b DEVHOST) to compare
  * traced and untraced figures.  It never fails on timing.
@@ -83,6 +84,56 @@ static bool run_once(Devhost *src, const char *uri, Stats *total, Stats *down, S
     return c != NULL;
 }
 
+/* migrate-set-capabilities ber on or off. */
+static bool set_ber(Devhost *dh, bool on)
+{
+    g_autofree char *args = g_strdup_printf(
+        "{\"capabilities\": [{\"capability\": \"ber\", \"state\": %s}]}", on ? "true" : "false");
+    g_autoptr(GError) err = NULL;
+    g_autoptr(QObject) r = dh_qmp(dh, "migrate-set-capabilities", args, &err);
+    if (!r) {
+        fprintf(stderr, "migrate-set-capabilities: %s\n", err->message);
+    }
+    return r != NULL;
+}
+
+/* RUNS migrations in one format, through a destination and to cat: figures printed. */
+static int bench_format(Devhost *src, const char *dev_flag, int runs, bool ber)
+{
+    Stats total = { 0 }, down = { 0 }, wall = { 0 };
+    uint64_t bytes = 0;
+    g_autofree char *sock = dh_path("bench.sock");
+    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
+    g_autofree char *incoming = g_strdup_printf("--incoming=%s", uri);
+    if (!set_ber(src, ber)) {
+        return 1;
+    }
+    for (int i = 0; i < runs; i++) {
+        Devhost *dst = dh_start("bench-dst", dev_flag, incoming, "-S", NULL);
+        bool ok = dst && set_ber(dst, ber) && run_once(src, uri, &total, &down, &wall, &bytes);
+        dh_stop(dst);
+        if (!ok) {
+            return 1;
+        }
+    }
+    Stats etotal = { 0 }, edown = { 0 }, ewall = { 0 };
+    for (int i = 0; i < runs; i++) {
+        if (!run_once(src, "exec:cat > /dev/null", &etotal, &edown, &ewall, &bytes)) {
+            return 1;
+        }
+    }
+    printf("  %s format, stream %" PRIu64 " bytes\n", ber ? "BER" : "QEMU's", bytes);
+    printf("   unix: to a -S destination (save, send, load, result):\n");
+    stats_print("total-time", &total);
+    stats_print("downtime", &down);
+    stats_print("wall", &wall);
+    printf("   exec:cat > /dev/null (save, send):\n");
+    stats_print("total-time", &etotal);
+    stats_print("downtime", &edown);
+    stats_print("wall", &ewall);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     dh_init(argv[0]);
@@ -104,38 +155,10 @@ int main(int argc, char **argv)
         dh_cleanup();
         return 1;
     }
-    int rc = 0;
-    Stats total = { 0 }, down = { 0 }, wall = { 0 };
-    uint64_t bytes = 0;
-    g_autofree char *sock = dh_path("bench.sock");
-    g_autofree char *uri = g_strdup_printf("unix:%s", sock);
-    g_autofree char *incoming = g_strdup_printf("--incoming=%s", uri);
-    for (int i = 0; i < runs && rc == 0; i++) {
-        Devhost *dst = dh_start("bench-dst", dev_flag, incoming, "-S", NULL);
-        if (!dst || !run_once(src, uri, &total, &down, &wall, &bytes)) {
-            rc = 1;
-        }
-        dh_stop(dst);
-    }
-    Stats etotal = { 0 }, edown = { 0 }, ewall = { 0 };
-    for (int i = 0; i < runs && rc == 0; i++) {
-        if (!run_once(src, "exec:cat > /dev/null", &etotal, &edown, &ewall, &bytes)) {
-            rc = 1;
-        }
-    }
+    printf("devhost migration: %s, %d runs each\n", devices, runs);
+    int rc = bench_format(src, dev_flag, runs, false);
+    rc = rc ? rc : bench_format(src, dev_flag, runs, true);
     dh_stop(src);
-    if (rc == 0) {
-        printf("devhost migration: %s, stream %" PRIu64 " bytes, %d runs each\n", devices,
-               bytes, runs);
-        printf("  unix: to a -S destination (save, send, load, result):\n");
-        stats_print("total-time", &total);
-        stats_print("downtime", &down);
-        stats_print("wall", &wall);
-        printf("  exec:cat > /dev/null (save, send):\n");
-        stats_print("total-time", &etotal);
-        stats_print("downtime", &edown);
-        stats_print("wall", &ewall);
-    }
     dh_cleanup();
     return rc;
 }

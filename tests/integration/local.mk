@@ -55,7 +55,8 @@ tests_integration_test_devhost_agent_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 # Scripts: vmscope-view on the fixtures; live QEMU streams; vmscope-trace.
 SCRIPT_TESTS = tests/integration/stream-view.sh tests/integration/stream-qemu-live.sh \
 	tests/integration/view-disk-full.sh \
-	tests/integration/trace-errors.py
+	tests/integration/trace-errors.py tests/integration/schema-agent.py \
+	tests/integration/ber-view.sh tests/integration/migrate-ber.py
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py tests/integration/trace-bpftrace.py \
 	tests/integration/trace-live.py tests/integration/trace-devhost-live.py \
@@ -81,6 +82,7 @@ STREAM_FIXTURES = \
 EXTRA_DIST += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS) $(STREAM_FIXTURES) \
 	tests/fixtures/make-qemu-streams.sh tests/fixtures/qemu-streams.py \
 	tests/integration/tracetest.py tests/integration/stream-fixture.h \
+	tests/integration/view-test.sh \
 	tests/integration/testdev.h tests/integration/test-server-loop.h \
 	tests/integration/agent-test-util.h tests/integration/agent-fixture.h \
 	tests/integration/devhost-test-util.h tests/integration/http-test-util.h \

@@ -4,42 +4,17 @@
 # and exit codes), bad flags (one line + hint, exit 2); every fixture read,
 # rewritten byte for byte and checked (streams without a vmdesc with
 # --desc), warnings, and check's findings and exit codes.
-set -u
-top_srcdir=${top_srcdir:-.}
-top_builddir=${top_builddir:-.}
-view=$top_builddir/viewers/vmscope-view
-fixtures=$top_srcdir/tests/fixtures
-tmp=$(mktemp -d) || exit 99
-trap 'rm -rf "$tmp"' EXIT INT TERM
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect STATUS STDOUT-FILE-CONTENT STDERR-CONTENT -- command...
-expect() {
-    want_status=$1 want_out=$2 want_err=$3; shift 4
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    status=$?
-    [ "$status" = "$want_status" ] || fail "$*: exit $status, expected $want_status"
-    printf '%s' "$want_out" | cmp -s - "$tmp/out" ||
-        { fail "$*: stdout"; echo "--- got:"; cat "$tmp/out"; echo "--- expected:"; printf '%s' "$want_out"; }
-    printf '%s' "$want_err" | cmp -s - "$tmp/err" ||
-        { fail "$*: stderr"; echo "--- got:"; cat "$tmp/err"; echo "--- expected:"; printf '%s' "$want_err"; }
-}
-
-nl='
-'
-hint="Try 'vmscope-view --help'.$nl"
+. "$(dirname "$0")/view-test.sh"
 gunzip -c "$fixtures/pc-plain.mig.gz" >"$tmp/a.mig" || exit 99
 gunzip -c "$fixtures/pc-shared.mig.gz" >"$tmp/c.mig" || exit 99
 
 # --- bad usage: one line + hint, exit 2 ---------------------------------------
-expect 2 "" "vmscope-view: missing command (stream, rewrite, diff, check or state)$nl$hint" -- "$view"
-expect 2 "" "vmscope-view: unknown command 'frob' (stream, rewrite, diff, check or state)$nl$hint" -- "$view" frob
+expect 2 "" "vmscope-view: missing command (stream, rewrite, diff, check, state, schema, convert or migrate)$nl$hint" -- "$view"
+expect 2 "" "vmscope-view: unknown command 'frob' (stream, rewrite, diff, check, state, schema, convert or migrate)$nl$hint" -- "$view" frob
 expect 2 "" "vmscope-view: stream: missing FILE$nl$hint" -- "$view" stream
-expect 2 "" "vmscope-view: stream: unknown format 'xml' (json or pretty)$nl$hint" -- \
+expect 2 "" "vmscope-view: stream: unknown format 'xml' (json, pretty or ber)$nl$hint" -- \
     "$view" stream "$tmp/a.mig" --format xml
-expect 2 "" "vmscope-view: stream: option '--format' needs a value (json or pretty)$nl$hint" -- \
+expect 2 "" "vmscope-view: stream: option '--format' needs a value (json, pretty or ber)$nl$hint" -- \
     "$view" stream "$tmp/a.mig" --format
 expect 2 "" "vmscope-view: stream: unknown option '--bogus'$nl$hint" -- "$view" stream --bogus "$tmp/a.mig"
 expect 2 "" "vmscope-view: stream: unexpected argument 'x'$nl$hint" -- "$view" stream "$tmp/a.mig" x

@@ -308,7 +308,7 @@ static void test_errors(void)
         { "query-device-state", NULL, "ERROR GenericError: Parameter 'path' is missing" },
         { "query-device-state", "{}", "ERROR GenericError: Parameter 'path' is missing" },
         { "query-device-schema", "{\"path\": \"/h1/t1\", \"format\": \"json\"}",
-          "ERROR GenericError: Parameter 'format' is unexpected" },
+          "ERROR GenericError: Parameter 'format' does not accept value 'json'" },
         { "query-device-state", "{\"path\": \"/h1/t1\", \"foo\": 1}",
           "ERROR GenericError: Parameter 'foo' is unexpected" },
         { "query-device-state", "{\"path\": 5}",
@@ -735,7 +735,7 @@ static void test_view_state(void)
     ASSERT_VIEW(1, "", noconn, "state", "/h1/t1", "--qmp", noaddr);
     g_autofree char *u1 = g_strconcat("vmscope-view: state: missing PATH (/HOST/ID)\n", hint, NULL);
     ASSERT_VIEW(2, "", u1, "state", "--qmp", a);
-    g_autofree char *u2 = g_strconcat("vmscope-view: state: unknown format 'xml' (pretty or json)\n",
+    g_autofree char *u2 = g_strconcat("vmscope-view: state: unknown format 'xml' (pretty, json or ber)\n",
                                       hint, NULL);
     ASSERT_VIEW(2, "", u2, "state", "/h1/t1", "--format", "xml");
     g_autofree char *u3 = g_strconcat("vmscope-view: state: option '--qmp' needs a value "

@@ -103,7 +103,7 @@ static void test_unix_to_paused_destination(void)
         (void)val;
         g_string_append_printf(keys, "%s ", key);
     }
-    ASSERT_STR_EQ(keys->str, "status setup-time downtime total-time ram device-state ");
+    ASSERT_STR_EQ(keys->str, "status setup-time downtime total-time ram device-state format ");
     g_string_free(keys, TRUE);
     QObject *ds = qdict_get(q, "device-state");
     uint64_t devices = 0, bytes = 0, sent = 0, ram_sent = 0;
@@ -364,7 +364,7 @@ static void test_new_source_old_destination(void)
     assert_status(dst, "inmigrate");
     g_autofree char *dq = dh_qmp_text(dst, "query-migrate", NULL);
     g_autofree char *want_dq = g_strdup_printf(
-        "{\"status\":\"failed\",\"error-desc\":\"%s\",\"socket-address\":"
+        "{\"status\":\"failed\",\"error-desc\":\"%s\",\"format\":\"qemu\",\"socket-address\":"
         "[{\"path\":\"%s\",\"type\":\"unix\"}]}", refusal, uri + 5);
     ASSERT_STR_EQ(dq, want_dq);
 
@@ -406,7 +406,7 @@ static void test_destination_not_there(void)
     g_autoptr(QObject) q = migrate_wait(src, uri);
     g_autofree char *want = g_strdup_printf(
         "{\"status\":\"failed\",\"error-desc\":\"Failed to connect to '%s': No such file or "
-        "directory\"}", path);
+        "directory\",\"format\":\"qemu\"}", path);
     g_autofree char *got = q ? qobject_to_json(q, false) : NULL;
     ASSERT_STR_EQ(got, want);
     assert_status(src, "running");
@@ -525,7 +525,7 @@ static void test_cancel_and_quit(void)
     assert_text(src, "migrate_cancel", NULL, "{}");
     g_autoptr(QObject) q = dh_wait_migration(src);
     g_autofree char *text = q ? qobject_to_json(q, false) : NULL;
-    ASSERT_STR_EQ(text, "{\"status\":\"cancelled\"}");
+    ASSERT_STR_EQ(text, "{\"status\":\"cancelled\",\"format\":\"qemu\"}");
     assert_status(src, "running");
     g_autofree char *ev = dh_events(src);
     ASSERT_STR_EQ(ev, "MIGRATION:setup MIGRATION:active STOP MIGRATION:cancelling "

@@ -201,7 +201,8 @@ static void test_capabilities(void)
     /* dh_start turned "events" on. */
     assert_text(dh, "query-migrate-capabilities", NULL,
                 "[{\"state\":true,\"capability\":\"events\"},"
-                "{\"state\":false,\"capability\":\"x-ignore-shared\"}]");
+                "{\"state\":false,\"capability\":\"x-ignore-shared\"},"
+                "{\"state\":false,\"capability\":\"ber\"}]");
     static const struct {
         const char *args;
         const char *answer;
@@ -234,7 +235,8 @@ static void test_capabilities(void)
     /* Only the first case changed anything: refused lists are not applied. */
     assert_text(dh, "query-migrate-capabilities", NULL,
                 "[{\"state\":true,\"capability\":\"events\"},"
-                "{\"state\":true,\"capability\":\"x-ignore-shared\"}]");
+                "{\"state\":true,\"capability\":\"x-ignore-shared\"},"
+                "{\"state\":false,\"capability\":\"ber\"}]");
     CU_ASSERT_EQUAL(dh_stop(dh), 0);
 }
 

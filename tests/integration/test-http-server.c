@@ -193,9 +193,9 @@ static void test_api_errors(void)
     ASSERT_HTTP_ERROR(broken, 500, "GenericError",
                       "host h1: segment offset 4096: device state runs past the segment end");
     g_autoptr(HtReply) fmt = ht_get(port, "/api/devices/h1/serial0/state?format=xml");
-    ASSERT_HTTP_ERROR(fmt, 400, "GenericError", "format 'xml': expected json or pretty");
+    ASSERT_HTTP_ERROR(fmt, 400, "GenericError", "format 'xml': expected json, pretty or ber");
     g_autoptr(HtReply) fmt2 = ht_get(port, "/api/devices/h1/serial0/state?format=");
-    ASSERT_HTTP_ERROR(fmt2, 400, "GenericError", "format '': expected json or pretty");
+    ASSERT_HTTP_ERROR(fmt2, 400, "GenericError", "format '': expected json, pretty or ber");
 }
 
 static void test_malformed_paths(void)

@@ -194,7 +194,8 @@ class Qmp:
         line, self._buf = self._buf.split(b"\n", 1)
         return json.loads(line)
 
-    def cmd(self, execute, **arguments):
+    def call(self, execute, **arguments):
+        """The whole answer: {"return": ...} or {"error": ...}."""
         msg = {"execute": execute}
         if arguments:
             msg["arguments"] = arguments
@@ -204,9 +205,13 @@ class Qmp:
             if "event" in r:
                 self.events.append(r)
                 continue
-            if "error" in r:
-                fail(f"{self.name}: {execute}: {r['error']}")
-            return r["return"]
+            return r
+
+    def cmd(self, execute, **arguments):
+        r = self.call(execute, **arguments)
+        if "error" in r:
+            fail(f"{self.name}: {execute}: {r['error']}")
+        return r["return"]
 
     def set_capabilities(self, **caps):
         self.cmd("migrate-set-capabilities",

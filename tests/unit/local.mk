@@ -10,7 +10,8 @@ UNIT_TESTS = \
 	tests/unit/test-qemu-stream tests/unit/test-devices \
 	tests/unit/test-qmp-dispatch tests/unit/test-qmp-json \
 	tests/unit/test-agent-snapshot tests/unit/test-agent-registry tests/unit/test-trace-report \
-	tests/unit/test-devhost
+	tests/unit/test-devhost tests/unit/test-ber-visitor tests/unit/test-json-schema-visitor \
+	tests/unit/test-ber-stream
 if PROBES
 # trace-points on this very test program, which carries vmscope's USDT probes.
 UNIT_TESTS += tests/unit/test-trace-points
@@ -63,4 +64,7 @@ tests_unit_test_trace_points_SOURCES = tests/unit/test-trace-points.c \
 tests_unit_test_trace_points_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_trace_points_LDADD = $(LDADD) -lelf
 tests_unit_test_devhost_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_ber_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_json_schema_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_ber_stream_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_devhost_LDADD = $(DEVHOST_LIBS) $(LDADD)

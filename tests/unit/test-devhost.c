@@ -13,6 +13,7 @@
 #include "cutest.h"
 #include "devhost.h"
 #include "migration.h"
+#include "vmscope/ber-stream.h"
 #include "vmscope/qemu-stream.h"
 #include "vmscope/qobject-visitor.h"
 
@@ -110,9 +111,9 @@ static void test_round_trip(void)
         devhost_tick(src);
     }
     g_autoptr(GError) err = NULL;
-    g_autoptr(GBytes) stream = migration_save_stream(src, &err);
+    g_autoptr(GBytes) stream = migration_save_stream(src, false, &err);
     ASSERT_NO_ERROR(err);
-    CU_ASSERT_TRUE(migration_load_stream(dst, stream, &err));
+    CU_ASSERT_TRUE(migration_load_stream(dst, stream, false, &err));
     ASSERT_NO_ERROR(err);
     g_autoptr(QObject) a = host_states(src);
     g_autoptr(QObject) b = host_states(dst);
@@ -121,7 +122,7 @@ static void test_round_trip(void)
     /* Each device changed in exactly one update. */
     CU_ASSERT_EQUAL(shm_device_updates(devhost_device(dst, 7)->shm), 2);
     /* Loading again replaces the lists, freeing the old blocks. */
-    CU_ASSERT_TRUE(migration_load_stream(dst, stream, &err));
+    CU_ASSERT_TRUE(migration_load_stream(dst, stream, false, &err));
     ASSERT_NO_ERROR(err);
     g_autoptr(QObject) c = host_states(dst);
     CU_ASSERT_TRUE(qobject_equal(a, c));
@@ -136,7 +137,7 @@ static void test_late_failure_changes_nothing(void)
         devhost_tick(dst);               /* the destination has a list of its own */
     }
     g_autoptr(GError) err = NULL;
-    g_autoptr(GBytes) stream = migration_save_stream(src, &err);
+    g_autoptr(GBytes) stream = migration_save_stream(src, false, &err);
     ASSERT_NO_ERROR(err);
     g_autoptr(QemuStream) s = qemu_stream_parse(stream, &err);
     ASSERT_NO_ERROR(err);
@@ -146,7 +147,7 @@ static void test_late_failure_changes_nothing(void)
     g_autoptr(GBytes) bad = qemu_stream_write(s);
 
     g_autoptr(GByteArray) before = host_bytes(dst);
-    CU_ASSERT_FALSE(migration_load_stream(dst, bad, &err));
+    CU_ASSERT_FALSE(migration_load_stream(dst, bad, false, &err));
     ASSERT_ERROR(err, "device slirp0: slirp.sockets: array length 257 exceeds the maximum 256");
     g_autoptr(GByteArray) after = host_bytes(dst);
     CU_ASSERT_TRUE(bytes_equal(before, after));
@@ -161,7 +162,7 @@ static void test_heap_full(void)
         devhost_tick(src);
     }
     g_autoptr(GError) err = NULL;
-    g_autoptr(GBytes) stream = migration_save_stream(src, &err);
+    g_autoptr(GBytes) stream = migration_save_stream(src, false, &err);
     ASSERT_NO_ERROR(err);
 
     /* Fill the destination's heap with 64-byte blocks. */
@@ -177,7 +178,7 @@ static void test_heap_full(void)
     }
     CU_ASSERT_TRUE(filler->len > 10);
     g_autoptr(GByteArray) before = host_bytes(dst);
-    CU_ASSERT_FALSE(migration_load_stream(dst, stream, &err));
+    CU_ASSERT_FALSE(migration_load_stream(dst, stream, false, &err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_TRUE(g_str_has_prefix(err->message, "device slirp0: vmscope-u-dst3: heap: out of "
                                                   "space for 240 bytes"));
@@ -188,11 +189,98 @@ static void test_heap_full(void)
     for (guint i = 0; i < filler->len; i++) {
         CU_ASSERT_TRUE(shm_heap_free(w, g_array_index(filler, uint64_t, i), &err));
     }
-    CU_ASSERT_TRUE(migration_load_stream(dst, stream, &err));
+    CU_ASSERT_TRUE(migration_load_stream(dst, stream, false, &err));
     ASSERT_NO_ERROR(err);
     g_autoptr(QObject) a = host_states(src);
     g_autoptr(QObject) b = host_states(dst);
     CU_ASSERT_TRUE(qobject_equal(a, b));
+}
+
+/* The same in BER: equal states, every list; loading again works too. */
+static void test_round_trip_ber(void)
+{
+    g_autoptr(DevHost) src = host_new("u-bsrc", NULL, DEVHOST_RUNNING);
+    g_autoptr(DevHost) dst = host_new("u-bdst", NULL, DEVHOST_INMIGRATE);
+    for (int i = 0; i < 60; i++) {
+        devhost_tick(src);
+    }
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) stream = migration_save_stream(src, true, &err);
+    ASSERT_NO_ERROR(err);
+    gsize len;
+    const uint8_t *p = g_bytes_get_data(stream, &len);
+    CU_ASSERT_TRUE(ber_stream_is(p, len));
+    CU_ASSERT_TRUE(migration_load_stream(dst, stream, true, &err));
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QObject) a = host_states(src);
+    g_autoptr(QObject) b = host_states(dst);
+    CU_ASSERT_TRUE(qobject_equal(a, b));
+    CU_ASSERT_EQUAL(qlist_size(qdict_get(qdict_get(b, "slirp0"), "sockets")), 11);
+    CU_ASSERT_TRUE(migration_load_stream(dst, stream, true, &err));
+    ASSERT_NO_ERROR(err);
+}
+
+/* A stream in the format the host was not told to accept: refused by its first bytes. */
+static void test_format_refused(void)
+{
+    g_autoptr(DevHost) src = host_new("u-fsrc", "serial", DEVHOST_RUNNING);
+    g_autoptr(DevHost) dst = host_new("u-fdst", "serial", DEVHOST_INMIGRATE);
+    devhost_tick(src);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) qemu = migration_save_stream(src, false, &err);
+    g_autoptr(GBytes) ber = migration_save_stream(src, true, &err);
+    ASSERT_NO_ERROR(err);
+    g_autoptr(GByteArray) before = host_bytes(dst);
+    CU_ASSERT_FALSE(migration_load_stream(dst, ber, false, &err));
+    ASSERT_ERROR(err, "offset 0: the stream is in the BER format, which this host was not told "
+                      "to accept (migration capability 'ber' is off)");
+    CU_ASSERT_FALSE(migration_load_stream(dst, qemu, true, &err));
+    ASSERT_ERROR(err, "offset 0: the stream is not in the BER format this host was told to "
+                      "accept (migration capability 'ber' is on)");
+    g_autoptr(GByteArray) after = host_bytes(dst);
+    CU_ASSERT_TRUE(bytes_equal(before, after));
+}
+
+/* BER loads are type-checked against the host's descriptions; versions as VMState says. */
+static void test_ber_type_checked(void)
+{
+    g_autoptr(DevHost) src = host_new("u-tsrc", "serial", DEVHOST_RUNNING);
+    g_autoptr(DevHost) dst = host_new("u-tdst", "serial", DEVHOST_INMIGRATE);
+    devhost_tick(src);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GBytes) ber = migration_save_stream(src, true, &err);
+    ASSERT_NO_ERROR(err);
+    /* The source's divider as if it were a uint32: [5] becomes [6]. */
+    gsize len;
+    const uint8_t *p = g_bytes_get_data(ber, &len);
+    g_autofree uint8_t *bad = g_memdup2(p, len);
+    static const uint8_t divider[] = { 0x0c, 0x07, 'd', 'i', 'v', 'i', 'd', 'e', 'r', 0x85 };
+    uint8_t *at = NULL;
+    for (size_t i = 0; !at && i + sizeof(divider) <= len; i++) {
+        at = memcmp(bad + i, divider, sizeof(divider)) == 0 ? bad + i : NULL;
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    at[sizeof(divider) - 1] = 0x86;
+    g_autoptr(GBytes) tampered = g_bytes_new(bad, len);
+    g_autoptr(GByteArray) before = host_bytes(dst);
+    CU_ASSERT_FALSE(migration_load_stream(dst, tampered, true, &err));
+    ASSERT_ERROR(err, "device serial0: serial.divider: stream has uint32, description expects "
+                      "uint16");
+    g_autoptr(GByteArray) after = host_bytes(dst);
+    CU_ASSERT_TRUE(bytes_equal(before, after));
+
+    /* An older source (version 3: no rx_total) loads; the field keeps its value. */
+    DevHostConfig old = { .name = "u-told", .shm_dir = dir, .devices = "serial",
+                          .versions = (const char *const[]){ "serial=3", NULL } };
+    g_autoptr(DevHost) oldsrc = devhost_new(&old, DEVHOST_RUNNING, &err);
+    ASSERT_NO_ERROR(err);
+    devhost_tick(oldsrc);
+    g_autoptr(GBytes) v3 = migration_save_stream(oldsrc, true, &err);
+    CU_ASSERT_TRUE(migration_load_stream(dst, v3, true, &err));
+    ASSERT_NO_ERROR(err);
+    /* A newer one is refused. */
+    CU_ASSERT_FALSE(migration_load_stream(oldsrc, ber, true, &err));
+    ASSERT_ERROR(err, "device serial0: the stream has serial version 4, this host runs version 3");
 }
 
 static void collect_error(const GError *err, void *opaque)
@@ -280,6 +368,9 @@ static const CuTest devhost_tests[] = {
     { "a failing last section changes nothing", test_late_failure_changes_nothing },
     { "heap full at commit changes nothing", test_heap_full },
     { "errors without a caller go to the error function", test_error_func },
+    { "save, load in BER", test_round_trip_ber },
+    { "a stream in the format not asked for is refused", test_format_refused },
+    { "BER loads are type-checked", test_ber_type_checked },
     { NULL, NULL },
 };
 

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "cutest.h"
+#include "vmscope/bytes.h"
 #include "vmscope/error.h"
 #include "vmscope/format.h"
 
@@ -30,8 +31,8 @@ static bool visit_uart(Visitor *v, const char *name, Uart *u, GError **errp)
     return ok;
 }
 
-/* Walk a Uart through format name's output visitor; the result as a string. */
-static char *walk(const char *name)
+/* Walk a Uart through format name's output visitor; the result as bytes. */
+static GBytes *walk_bytes(const char *name)
 {
     Uart u = { .ier = 5, .on = true, .mac = { 0x52, 0x54, 0x00 } };
     const VmsFormat *f = vms_format_lookup(name);
@@ -40,8 +41,15 @@ static char *walk(const char *name)
     GError *err = NULL;
     CU_ASSERT_TRUE(visit_uart(v, "uart", &u, &err));
     ASSERT_NO_ERROR(err);
-    g_autoptr(GBytes) out = f->output_take(v);
+    GBytes *out = f->output_take(v);
     visit_free(v);
+    return out;
+}
+
+/* The same, as a string (text formats). */
+static char *walk(const char *name)
+{
+    g_autoptr(GBytes) out = walk_bytes(name);
     gsize len;
     const char *p = g_bytes_get_data(out, &len);
     return g_strndup(p, len);
@@ -62,6 +70,11 @@ static void test_lookup(void)
     ASSERT_STR_EQ(pretty->content_type, "text/plain; charset=utf-8");
     CU_ASSERT_FALSE(pretty->binary);
     CU_ASSERT_PTR_NULL(pretty->input_new);
+    const VmsFormat *ber = vms_format_lookup("ber");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ber);
+    ASSERT_STR_EQ(ber->content_type, "application/x-vmscope-ber");
+    CU_ASSERT_TRUE(ber->binary);
+    CU_ASSERT_PTR_NOT_NULL(ber->input_new);
 
     CU_ASSERT_PTR_NULL(vms_format_lookup("xml"));
     CU_ASSERT_PTR_NULL(vms_format_lookup("JSON"));
@@ -72,14 +85,14 @@ static void test_lookup(void)
 static void test_names(void)
 {
     g_autofree char *a = vms_format_names(NULL, " or ");
-    ASSERT_STR_EQ(a, "json or pretty");
+    ASSERT_STR_EQ(a, "json, pretty or ber");
     g_autofree char *b = vms_format_names("pretty", " or ");
-    ASSERT_STR_EQ(b, "pretty or json");
+    ASSERT_STR_EQ(b, "pretty, json or ber");
     g_autofree char *c = vms_format_names("json", ", ");
-    ASSERT_STR_EQ(c, "json, pretty");
+    ASSERT_STR_EQ(c, "json, pretty, ber");
     /* A name that is no format is not listed. */
     g_autofree char *d = vms_format_names("xml", " or ");
-    ASSERT_STR_EQ(d, "json or pretty");
+    ASSERT_STR_EQ(d, "json, pretty or ber");
 }
 
 static void test_outputs(void)
@@ -92,6 +105,13 @@ static void test_outputs(void)
                           "  on: bool = true\n"
                           "  mac: buffer[3] = 52 54 00\n"
                           "}\n");
+    /* BER (docs/ber.md): [APPLICATION 2] "uart" version 1, then names and values. */
+    g_autoptr(GBytes) ber = walk_bytes("ber");
+    gsize len;
+    const uint8_t *p = g_bytes_get_data(ber, &len);
+    g_autofree char *hex = hex_encode(p, len);
+    ASSERT_STR_EQ(hex, "62220c04756172740201010c03696572840105"
+                       "0c026f6e0101ff0c036d61630403525400");
 }
 
 /* Read text back through format name's input visitor into *u. */
@@ -106,6 +126,26 @@ static bool read_back(const char *name, const char *text, Uart *u, GError **errp
     bool ok = visit_uart(v, "uart", u, errp);
     visit_free(v);
     return ok;
+}
+
+/* Bytes back through the ber input visitor: type-checked. */
+static void test_ber_input(void)
+{
+    Uart u = { 0 };
+    GError *err = NULL;
+    const VmsFormat *f = vms_format_lookup("ber");
+    Uart src = { .ier = 5, .on = true, .mac = { 0x52, 0x54, 0x00 } };
+    g_autoptr(GBytes) data = walk_bytes("ber");
+    Visitor *v = f->input_new(data, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(visit_uart(v, "uart", &u, &err));
+    ASSERT_NO_ERROR(err);
+    visit_free(v);
+    CU_ASSERT_EQUAL(memcmp(&u, &src, sizeof(u)), 0);
+
+    g_autoptr(GBytes) junk = g_bytes_new("{}", 2);
+    CU_ASSERT_PTR_NULL(f->input_new(junk, &err));
+    ASSERT_ERROR(err, "offset 0: truncated: need 127 bytes, 2 left");
 }
 
 static void test_json_input(void)
@@ -192,6 +232,7 @@ static const CuTest format_tests[] = {
     { "names", test_names },
     { "outputs", test_outputs },
     { "json input", test_json_input },
+    { "ber input", test_ber_input },
     { "results in JSON", test_results_in_json },
     { NULL, NULL },
 };

@@ -198,6 +198,14 @@ const QemuStreamSection *qemu_stream_find_section(const QemuStream *s, const cha
                                                   uint32_t instance_id);
 /* "serial", "serial:1", "slirp#1" (g_malloc'd). */
 char *qemu_stream_section_display_name(const QemuStreamSection *sec);
+/*
+ * A FULL section's device as the stream decoded it: the description learned
+ * from its vmdesc entry, and its state (*state, *state_size bytes), for
+ * walks of one's own (a JSON Schema of the section, a BER encoding); NULL
+ * for other sections.  Borrowed from the stream.
+ */
+const VMStateDescription *qemu_stream_section_device(const QemuStream *s, size_t index,
+                                                     const uint8_t **state, size_t *state_size);
 
 /*
  * The configuration section decoded ({"name": machine, "target-page-bits",
@@ -207,6 +215,24 @@ char *qemu_stream_section_display_name(const QemuStreamSection *sec);
 QObject *qemu_stream_configuration(const QemuStream *s);
 /* The vmdesc as parsed, or NULL if the stream has none.  Borrowed. */
 QObject *qemu_stream_vmdesc(const QemuStream *s);
+/*
+ * The bytes as the stream has them, for writers of other formats that must
+ * give them back unchanged: the configuration section's payload (after the
+ * 0x07 tag) and the vmdesc's JSON text; NULL when the stream has none.
+ * Borrowed.
+ */
+GBytes *qemu_stream_configuration_payload(const QemuStream *s);
+GBytes *qemu_stream_vmdesc_text(const QemuStream *s);
+/*
+ * The inverse: the bytes of a stream made of these parts, written as
+ * qemu_stream_write() writes a parsed one: the configuration payload (NULL:
+ * none), the sections (type, section_id, name, instance_id, version_id,
+ * has_footer and payload are used; the name, instance and version only for
+ * START and FULL), and the vmdesc's text (NULL: none).  Nothing is checked:
+ * parse the result to know it is a stream.
+ */
+GBytes *qemu_stream_write_parts(GBytes *config_payload, QemuStreamSection *const *sections,
+                                size_t n, GBytes *vmdesc_text);
 /* Offset of the EOF byte (the vmdesc, if any, follows it). */
 uint64_t qemu_stream_eof_offset(const QemuStream *s);
 

@@ -111,6 +111,11 @@
  * QEMU's vmdesc writer (qemu_stream_save_device, qemu-stream.h) measures the
  * bytes each field wrote, and qemu_stream_set finds a field's bytes.
  *
+ * Describing: a save walk with VMStateContext.describe set visits the
+ * description rather than one state: all subsections, every counted array
+ * at its maximum length.  Through the JSON-schema visitor that is a JSON
+ * Schema of every state the description can save (vmstate_json_schema).
+ *
  * Descriptions as data: vmstate_describe turns a description into JSON
  * (see docs/vmstate.md for the format); vmstate_from_description rebuilds a
  * walkable description from that JSON after checking every offset and size
@@ -266,6 +271,14 @@ typedef struct VMStateContext {
     size_t size;        /* only by vmstate_load, and only on success */
     const VMStateHooks *hooks;      /* or NULL */
     void *hooks_opaque;
+    /*
+     * Save only: walk the description rather than a state (see "Describing"
+     * above): every subsection is visited, every VARRAY, PARTIAL and SEGPTR
+     * field with its maximum number of elements (SEGPTR ones from zeros, no
+     * region needed), pre_save is not called.  The state is read as usual,
+     * so pass one of zeros.
+     */
+    bool describe;
 } VMStateContext;
 
 /* Save `opaque` through output visitor v; ctx may be NULL. */
@@ -290,6 +303,17 @@ bool vmstate_save_as(Visitor *v, const char *name, const VMStateDescription *vms
                      void *opaque, const VMStateContext *ctx, GError **errp);
 bool vmstate_load_as(Visitor *v, const char *name, const VMStateDescription *vmsd,
                      void *opaque, int version_id, const VMStateContext *ctx, GError **errp);
+
+/*
+ * A JSON Schema (draft-07) of the JSON any state of the description saves
+ * to (the QObject output visitor's), from a describing walk (see
+ * "Describing") through the JSON-schema output visitor
+ * (json-schema-visitor.h), each field annotated with its type name
+ * ("description") and the version it appeared in ("$comment": "since
+ * version 3"); counted arrays may have 0 to their maximum elements.
+ * state_size bytes of zeros are walked.  New reference, or NULL with *errp.
+ */
+QObject *vmstate_json_schema(const VMStateDescription *vmsd, size_t state_size, GError **errp);
 
 /* vmstate_load into a copy of the `size` bytes at opaque; copied back on success only. */
 bool vmstate_load_copy(Visitor *v, const VMStateDescription *vmsd, void *opaque, size_t size,
