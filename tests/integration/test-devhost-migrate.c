@@ -504,16 +504,36 @@ static bool wait_active(Devhost *src)
     return false;
 }
 
+/*
+ * A destination that never answers: a socket that listens and never
+ * accepts.  The stream fits in the connection's buffer, so the source waits
+ * for an answer that does not come (a stopped devhost is not as sure: under
+ * load SIGSTOP can come after it has answered).
+ */
+static int mute_destination(const char *uri)
+{
+    const char *path = uri + strlen("unix:");
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+    unlink(path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 4) < 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    return fd;
+}
+
 /* migrate_cancel, and quit, while the destination does not answer. */
 static void test_cancel_and_quit(void)
 {
     g_autofree char *uri = unix_uri("mig-cancel.sock");
-    g_autofree char *incoming = g_strdup_printf("--incoming=%s", uri);
     Devhost *src = dh_start("csrc", NULL);
-    Devhost *dst = dh_start("cdst", incoming, "-S", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(src);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(dst);
-    g_subprocess_send_signal(dst->proc, SIGSTOP);
+    int mute = mute_destination(uri);
+    CU_ASSERT_TRUE_FATAL(mute >= 0);
     g_free(dh_events(src));
     CU_ASSERT_TRUE_FATAL(migrate(src, uri));
     CU_ASSERT_TRUE(wait_active(src));
@@ -541,8 +561,8 @@ static void test_cancel_and_quit(void)
     CU_ASSERT_EQUAL(dh_stop(src), 0);
     g_autofree char *seg = dh_path("vmscope-csrc");
     CU_ASSERT_FALSE(g_file_test(seg, G_FILE_TEST_EXISTS));
-    g_subprocess_send_signal(dst->proc, SIGCONT);
-    CU_ASSERT_EQUAL(dh_stop(dst), 0);
+    close(mute);
+    unlink(uri + strlen("unix:"));
 }
 
 /* A destination played by the test: what it does with the stream. */
