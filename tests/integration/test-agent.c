@@ -9,7 +9,9 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
@@ -583,6 +585,122 @@ static void test_scribbling_host(void)
     fix_teardown(&f);
 }
 
+/*
+ * Somebody truncates a host's segment file under the agent, once and then
+ * again and again: answers for that host are errors (or its state, while
+ * the file is whole), the other host is served as before, and the agent
+ * lives on (it reads segments with pread; a mapping would SIGBUS).
+ */
+typedef struct Cutter {
+    const char *path;
+    GBytes *whole;                /* the file's bytes, put back after each cut */
+    atomic_bool stop;
+    unsigned cuts;
+} Cutter;
+
+static gpointer cutter_thread(gpointer data)
+{
+    Cutter *c = data;
+    gsize size;
+    const void *bytes = g_bytes_get_data(c->whole, &size);
+    int fd = open(c->path, O_RDWR | O_CLOEXEC);
+    GRand *rng = g_rand_new_with_seed(7);
+    while (fd >= 0 && !atomic_load(&c->stop)) {
+        off_t cut = g_rand_boolean(rng) ? 0 : (off_t)g_rand_int_range(rng, 1, (gint32)size);
+        if (ftruncate(fd, cut) < 0) {
+            break;
+        }
+        g_usleep(g_rand_int_range(rng, 0, 500));
+        if (ftruncate(fd, (off_t)size) < 0 || pwrite(fd, bytes, size, 0) != (ssize_t)size) {
+            break;
+        }
+        c->cuts++;
+        g_usleep(g_rand_int_range(rng, 0, 500));
+    }
+    g_rand_free(rng);
+    if (fd >= 0) {
+        close(fd);
+    }
+    return NULL;
+}
+
+static void test_truncated_segment(void)
+{
+    Fix f;
+    fix_setup(&f, argv0);
+    Child *cut = publisher_start(argv0, f.dir, "cut", NULL);
+    Child *other = publisher_start(argv0, f.dir, "other", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cut);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+    CU_ASSERT_TRUE(publisher_cmd(cut, "add t1 testdev"));
+    CU_ASSERT_TRUE(publisher_cmd(other, "add t1 testdev"));
+    CU_ASSERT_TRUE(wait_device(&f, "/cut/t1"));
+    CU_ASSERT_TRUE(wait_device(&f, "/other/t1"));
+    g_autofree char *want_cut = run(&f, "query-device-state", "{\"path\": \"/cut/t1\"}");
+    g_autofree char *want_other = run(&f, "query-device-state", "{\"path\": \"/other/t1\"}");
+    CU_ASSERT_TRUE(g_str_has_prefix(want_cut, "{\"path\": \"/cut/t1\""));
+    CU_ASSERT_TRUE(g_str_has_prefix(want_other, "{\"path\": \"/other/t1\""));
+
+    /* Cut to one page: an error naming the segment; the other host as before. */
+    g_autofree char *path = g_build_filename(f.dir, "vmscope-cut", NULL);
+    g_autoptr(GBytes) whole = NULL;
+    {
+        g_autofree char *bytes = NULL;
+        gsize size = 0;
+        CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &bytes, &size, NULL));
+        whole = g_bytes_new_take(g_steal_pointer(&bytes), size);
+    }
+    CU_ASSERT_EQUAL_FATAL(truncate(path, 4096), 0);
+    g_autofree char *want_error = g_strdup_printf(
+        "ERROR GenericError: vmscope-cut: segment file shrank to 4096 bytes (opened at %zu)",
+        g_bytes_get_size(whole));
+    ASSERT_RUN(&f, "query-device-state", "{\"path\": \"/cut/t1\"}", want_error);
+    ASSERT_RUN(&f, "query-device-state", "{\"path\": \"/other/t1\"}", want_other);
+    g_usleep(AGENT_POLL_MS_FOR_TEST * 1000);            /* a poll finds the host broken */
+    g_autofree char *hosts = run(&f, "query-hosts", NULL);
+    g_autofree char *broken = g_strdup_printf("\"error\": \"%s\"",
+                                              want_error + strlen("ERROR GenericError: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hosts, broken));
+
+    /* Cut and put back, again and again, while both hosts are asked. */
+    Cutter c = { .path = path, .whole = whole };
+    GThread *th = g_thread_new("cutter", cutter_thread, &c);
+    unsigned states = 0, errors = 0, bad = 0;
+    gint64 end = g_get_monotonic_time() + 1500 * 1000;
+    while (g_get_monotonic_time() < end || c.cuts < 20) {
+        g_autofree char *a = run(&f, "query-device-state", "{\"path\": \"/cut/t1\"}");
+        g_autofree char *b = run(&f, "query-device-state", "{\"path\": \"/other/t1\"}");
+        if (strcmp(a, want_cut) == 0) {
+            states++;
+        } else if (g_str_has_prefix(a, "ERROR ")) {
+            errors++;
+        } else {
+            fprintf(stderr, "\n/cut/t1: %s\n", a);
+            bad++;
+        }
+        if (strcmp(b, want_other) != 0) {
+            fprintf(stderr, "\n/other/t1: %s\n", b);
+            bad++;
+        }
+        if (g_str_has_prefix(a, "FAILED") || g_str_has_prefix(b, "FAILED")) {
+            break;                                  /* the connection is gone */
+        }
+    }
+    atomic_store(&c.stop, true);
+    g_thread_join(th);
+    fprintf(stderr, "\n  %u cuts: /cut/t1 answered %u states, %u errors\n", c.cuts, states,
+            errors);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_TRUE(errors > 0);
+    /* Whole again: served again, and the agent is the one that started. */
+    g_usleep(AGENT_POLL_MS_FOR_TEST * 1000);
+    ASSERT_RUN(&f, "query-device-state", "{\"path\": \"/cut/t1\"}", want_cut);
+    CU_ASSERT_EQUAL(kill(f.agent->pid, 0), 0);
+    publisher_exit(cut);
+    publisher_exit(other);
+    fix_teardown(&f);
+}
+
 /* ---- state changes ---------------------------------------------------------------- */
 
 static void test_state_changed(void)
@@ -844,6 +962,7 @@ static const CuTest life_tests[] = {
     { "kill -9 of a host", test_kill9 },
     { "broken and hostile segments", test_broken_segments },
     { "a host scribbling over its segment", test_scribbling_host },
+    { "a segment truncated under the agent", test_truncated_segment },
     { "DEVICE_STATE_CHANGED paths", test_state_changed },
     { NULL, NULL },
 };
