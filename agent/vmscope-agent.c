@@ -3,7 +3,7 @@
  * about their devices over QMP (and HTTP).
  *
  *   vmscope-agent [--qmp unix:PATH|tcp:HOST:PORT]... [--http HOST:PORT|--no-http]
- *                 [--shm-dir DIR] [--qemu NAME=unix:PATH]...
+ *                 [--shm-dir DIR] [--qemu NAME=unix:PATH]... [--group GROUP]
  *
  * Thin: flags, wiring, the GLib main loop.  The registry (registry.h) finds
  * hosts and devices and sends events, the commands (commands.h) answer, the
@@ -28,6 +28,7 @@
 #include "qemu-host.h"
 #include "registry.h"
 #include "vmscope/address.h"
+#include "vmscope/cmdline.h"
 #include "vmscope/shm-segment.h"
 
 #define EXIT_USAGE 2
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     g_auto(GStrv) qmp_addrs = NULL, qemu_opts = NULL;
-    g_autofree char *http = NULL, *shm_dir = NULL;
+    g_autofree char *http = NULL, *shm_dir = NULL, *group_name = NULL;
     gboolean no_http = FALSE;
     const GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qmp_addrs,
@@ -139,6 +140,8 @@ int main(int argc, char **argv)
           "Look for segments in DIR (default " SHM_DEFAULT_DIR ")", "DIR" },
         { "qemu", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qemu_opts,
           "Also list the QEMU whose QMP monitor is at ADDRESS (repeatable)", "NAME=unix:PATH" },
+        { "group", 0, 0, G_OPTION_ARG_STRING, &group_name,
+          "Let GROUP use the QMP Unix sockets (mode 0660; default 0600)", "GROUP" },
         { NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- show device state from shared memory");
@@ -153,6 +156,10 @@ int main(int argc, char **argv)
     }
     if (no_http && http) {
         return usage_error("--http and --no-http exclude each other");
+    }
+    gid_t group = (gid_t)-1;
+    if (group_name && !cmdline_group("--group", group_name, &group, &err)) {
+        return usage_error(err->message);
     }
     g_autoptr(GPtrArray) qemu_names = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) qemu_addrs = g_ptr_array_new_with_free_func(g_free);
@@ -177,6 +184,7 @@ int main(int argc, char **argv)
     a.registry = agent_registry_new(shm_dir, emit_event, a.dispatcher);
     a.commands = agent_commands_new(a.dispatcher, a.registry);
     a.qmp = qmp_server_new(a.dispatcher, NULL);
+    qmp_server_set_group(a.qmp, group);
     agent_registry_set_watch_func(a.registry, anybody_listening, &a);
     agent_registry_set_error_func(a.registry, print_error, NULL);
     agent_registry_poll(a.registry);

@@ -61,6 +61,7 @@ struct QmpServer {
     GSource *reaper;
     size_t max_request;
     size_t max_output;
+    gid_t group;           /* of Unix socket files; (gid_t)-1: the process's */
 };
 
 static void conn_update_sources(QmpConn *c);
@@ -329,7 +330,7 @@ static void listener_free(gpointer data)
 
 bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError **errp)
 {
-    GSocket *sock = address_listen("QMP address", address, bound, errp);
+    GSocket *sock = address_listen_group("QMP address", address, s->group, bound, errp);
     if (!sock) {
         return false;
     }
@@ -383,6 +384,7 @@ QmpServer *qmp_server_new(QmpDispatcher *d, GMainContext *ctx)
     s->zombies = g_ptr_array_new_with_free_func((GDestroyNotify)conn_free);
     s->max_request = QMP_SERVER_DEFAULT_MAX_REQUEST;
     s->max_output = QMP_SERVER_DEFAULT_MAX_OUTPUT;
+    s->group = (gid_t)-1;
     s->listener_id = qmp_dispatcher_add_event_listener(d, on_dispatcher_event, s);
     return s;
 }
@@ -412,6 +414,11 @@ void qmp_server_set_limits(QmpServer *s, size_t max_request, size_t max_output)
     if (max_output) {
         s->max_output = max_output;
     }
+}
+
+void qmp_server_set_group(QmpServer *s, gid_t group)
+{
+    s->group = group;
 }
 
 void qmp_server_emit_event(QmpServer *s, const char *name, QObject *data)

@@ -60,12 +60,18 @@ QmpServer *qmp_server_new(QmpDispatcher *d, GMainContext *ctx);
 void qmp_server_free(QmpServer *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpServer, qmp_server_free)
 
+/* The group of the Unix socket files of later listens ((gid_t)-1: none). */
+void qmp_server_set_group(QmpServer *s, gid_t group);
+
 /* Limits for clients accepted from now on (0 keeps the current value). */
 void qmp_server_set_limits(QmpServer *s, size_t max_request, size_t max_output);
 
 /*
  * Listen on address.  *bound (if bound is not NULL) is the address in
- * effect, in the same notation: for tcp with port 0, the port picked.
+ * effect, in the same notation: for tcp with port 0, the port picked.  A
+ * Unix socket file is made mode 0600 (only its owner, and root, may
+ * connect), or 0660 and given to the group set with qmp_server_set_group
+ * (see address_listen_group).
  */
 bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError **errp);
 

@@ -52,6 +52,7 @@ struct ShmReader {
     int fd;
     dev_t dev;
     ino_t ino;
+    uid_t file_uid;
     size_t size;                  /* as checked at open; reads never go beyond */
     uint64_t dir_offset;
     uint32_t max_devices;
@@ -281,6 +282,26 @@ static bool check_access(ShmReader *r, GError **errp)
     return true;
 }
 
+/*
+ * A live owner must be the user the file belongs to: anyone may write a
+ * file in /dev/shm and claim any pid in it, but only the owner's user (or
+ * root) can create a file owned by that user.  /proc/PID belongs to the
+ * process's effective user.  Not known (no /proc): not checked.
+ */
+static bool check_owner_uid(const ShmReader *r, GError **errp)
+{
+    char proc[32];
+    struct stat st;
+    g_snprintf(proc, sizeof(proc), "/proc/%d", (int)r->owner_pid);
+    if (stat(proc, &st) < 0 || st.st_uid == r->file_uid) {
+        return true;
+    }
+    g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                "%s: the file belongs to uid %u, its owner pid %d runs as uid %u", r->name,
+                (unsigned)r->file_uid, (int)r->owner_pid, (unsigned)st.st_uid);
+    return false;
+}
+
 static bool check_header(ShmReader *r, const ShmSegmentHeader *h, GError **errp)
 {
     const uint64_t expect_dir = sizeof(ShmSegmentHeader);
@@ -415,6 +436,7 @@ ShmReader *shm_reader_open(const char *dir, const char *host, GError **errp)
     }
     r->dev = st.st_dev;
     r->ino = st.st_ino;
+    r->file_uid = st.st_uid;
     r->size = (size_t)st.st_size;
 
     /* Check a private copy: the writer (or anyone) may change the original. */
@@ -429,7 +451,10 @@ ShmReader *shm_reader_open(const char *dir, const char *host, GError **errp)
     r->owner_pid = h.owner_pid;
     r->owner_start_time = h.owner_start_time;
     r->owner_fd = owner_pidfd_open(h.owner_pid);
-    owner_checked(r);
+    if (!owner_checked(r) && !check_owner_uid(r, errp)) {
+        reader_free(r);
+        return NULL;
+    }
     return r;
 }
 

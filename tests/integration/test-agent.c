@@ -886,6 +886,8 @@ static void test_agent_cli(void)
         { { "--no-http", "--http", "127.0.0.1:1" },
           "vmscope-agent: --http and --no-http exclude each other\n" },
         { { "--qemu", "q" }, "vmscope-agent: --qemu 'q': expected NAME=ADDRESS\n" },
+        { { "--group", "no-such-group-here" },
+          "vmscope-agent: --group 'no-such-group-here': no such group\n" },
         { { "--qemu", "q=foo:bar" },
           "vmscope-agent: --qemu 'q=foo:bar': QMP address 'foo:bar': expected unix:PATH or "
           "tcp:HOST:PORT\n" },
@@ -933,6 +935,11 @@ static void test_agent_cli(void)
         g_autoptr(QObject) ret = NULL;
         CU_ASSERT_TRUE(c && qmp_client_execute(c, "query-hosts", NULL, &ret, &err));
     }
+    /* Only its owner may connect (docs/security.md). */
+    g_autofree char *sock_path = g_strdup_printf("%s/a.qmp", dir);
+    g_autofree char *access = cutest_file_access(sock_path);
+    g_autofree char *want_access = g_strdup_printf("0600 %u", (unsigned)getegid());
+    ASSERT_STR_EQ(access, want_access);
     /* A second agent on the same socket is refused. */
     Child *second = child_start(argv, false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(second);
@@ -945,6 +952,28 @@ static void test_agent_cli(void)
     child_free(agent);
     g_autofree char *path = g_strdup_printf("%s/a.qmp", dir);
     CU_ASSERT_FALSE(g_file_test(path, G_FILE_TEST_EXISTS));
+
+    /* --group: the group may connect too. */
+    gid_t other = cutest_other_group();
+    g_autofree char *group = g_strdup_printf("--group=%u", (unsigned)other);
+    const char *gargv[] = { prog, "--shm-dir", dir, "--qmp", sock, "--no-http", group, NULL };
+    agent = child_start(gargv, false);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(agent);
+    g_autofree char *l3 = child_read_line(agent);
+    ASSERT_STR_EQ(l3, want1);
+    g_autofree char *gaccess = cutest_file_access(sock_path);
+    g_autofree char *want_gaccess = g_strdup_printf("0660 %u", (unsigned)other);
+    ASSERT_STR_EQ(gaccess, want_gaccess);
+    {
+        g_autoptr(QmpClient) c = qmp_client_connect(want1 + strlen("qmp: listening on "), 10000,
+                                                    &err);
+        ASSERT_NO_ERROR(err);
+        CU_ASSERT_TRUE(qmp_client_execute(c, "query-hosts", NULL, NULL, &err));
+        ASSERT_NO_ERROR(err);
+    }
+    kill(agent->pid, SIGTERM);
+    CU_ASSERT_EQUAL(child_wait(agent), 0);
+    child_free(agent);
     remove_tree(dir);
 }
 

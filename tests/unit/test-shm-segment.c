@@ -933,6 +933,54 @@ static void test_read_only(void)
     fix_teardown(&f);
 }
 
+/* ---- who may read a segment --------------------------------------------------- */
+
+/* Mode 0640 less the umask, the process's group or the one asked for. */
+static void test_segment_access(void)
+{
+    char *dir = make_dir();
+    g_autofree char *path = g_build_filename(dir, "vmscope-t", NULL);
+    GError *err = NULL;
+    static const struct {
+        mode_t umask;
+        const char *mode;
+    } cases[] = { { 022, "0640" }, { 027, "0640" }, { 077, "0600" }, { 0, "0640" } };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        mode_t old = umask(cases[i].umask);
+        ShmWriter *w = shm_writer_create(dir, "t", SEG_SIZE, 4, &err);
+        umask(old);
+        ASSERT_NO_ERROR(err);
+        g_autofree char *want = g_strdup_printf("%s %u", cases[i].mode, (unsigned)getegid());
+        g_autofree char *got = cutest_file_access(path);
+        ASSERT_STR_EQ(got, want);
+        shm_writer_destroy(w);
+    }
+    gid_t group = cutest_other_group();
+    ShmWriter *w = shm_writer_create_group(dir, "t", SEG_SIZE, 4, group, &err);
+    ASSERT_NO_ERROR(err);
+    g_autofree char *want = g_strdup_printf("0640 %u", (unsigned)group);
+    g_autofree char *got = cutest_file_access(path);
+    ASSERT_STR_EQ(got, want);
+
+    if (geteuid() == 0) {
+        /* A file that belongs to another user than its live owner's: refused. */
+        CU_ASSERT_EQUAL(chown(path, 4242, (gid_t)-1), 0);
+        ShmReader *r = shm_reader_open(dir, "t", &err);
+        CU_ASSERT_PTR_NULL(r);
+        g_autofree char *why = g_strdup_printf("vmscope-t: the file belongs to uid 4242, its "
+                                               "owner pid %d runs as uid 0", (int)getpid());
+        ASSERT_ERROR(err, why);
+    } else {
+        /* Only root gives files to groups it is not in. */
+        ShmWriter *w2 = shm_writer_create_group(dir, "u", SEG_SIZE, 4, 4242, &err);
+        CU_ASSERT_PTR_NULL(w2);
+        ASSERT_ERROR(err, "vmscope-u: cannot give the segment to group 4242: Operation not "
+                          "permitted");
+    }
+    shm_writer_destroy(w);
+    remove_dir(dir);
+}
+
 /* ---- broken segments ------------------------------------------------------ */
 
 static void expect_open_error(const char *dir, const char *host, const char *expected)
@@ -1753,6 +1801,7 @@ static const CuTest rw_tests[] = {
     { "read in place through heap pointers", test_read_in_place },
     { "readers against a writer at full speed", test_concurrent },
     { "the reader maps nothing, reads O_RDONLY", test_read_only },
+    { "who may read a segment", test_segment_access },
     { NULL, NULL },
 };
 

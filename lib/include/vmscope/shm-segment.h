@@ -123,6 +123,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <glib.h>
 
 #define SHM_DEFAULT_DIR "/dev/shm"
@@ -177,9 +178,21 @@ typedef struct ShmDevice ShmDevice;
  * max_devices directory entries and some data area.  An existing segment
  * whose owner is gone is replaced; a live one is refused:
  * "vmscope-foo: segment in use by live pid 1234".
+ *
+ * Access: the file's mode is SHM_SEGMENT_MODE less the process's umask
+ * (0640 with the usual 022, 0600 with 077): its owner reads and writes it,
+ * its group may read it, nobody else may open it.  Its group is the
+ * process's (or DIR's, in a set-group-ID directory); _group gives it to
+ * `group` instead ((gid_t)-1: no change), before it is published, so that
+ * an agent running in that group can read it ("vmscope-foo: cannot give
+ * the segment to group 1234: Operation not permitted" unless the process
+ * is in that group or root).
  */
+#define SHM_SEGMENT_MODE 0640
 ShmWriter *shm_writer_create(const char *dir, const char *host, size_t segment_size,
                              uint32_t max_devices, GError **errp);
+ShmWriter *shm_writer_create_group(const char *dir, const char *host, size_t segment_size,
+                                   uint32_t max_devices, gid_t group, GError **errp);
 /*
  * Mark the segment closed, unmap it and unlink it; false with an error if
  * the unlink failed ("vmscope-foo: cannot unlink /dev/shm/vmscope-foo: ..."),
