@@ -587,8 +587,8 @@ static void test_scribbling_host(void)
 
 /*
  * Somebody truncates a host's segment file under the agent, once and then
- * again and again: answers for that host are errors (or its state, while
- * the file is whole), the other host is served as before, and the agent
+ * again and again: answers for that host are errors (or a state, while the
+ * file is long enough), the other host is served as before, and the agent
  * lives on (it reads segments with pread; a mapping would SIGBUS).
  */
 typedef struct Cutter {
@@ -670,7 +670,12 @@ static void test_truncated_segment(void)
     while (g_get_monotonic_time() < end || c.cuts < 20) {
         g_autofree char *a = run(&f, "query-device-state", "{\"path\": \"/cut/t1\"}");
         g_autofree char *b = run(&f, "query-device-state", "{\"path\": \"/other/t1\"}");
-        if (strcmp(a, want_cut) == 0) {
+        /*
+         * Whatever the file holds when it is read: the cutter puts the bytes
+         * back with plain writes, not under the seqlock, so a state read
+         * while they are being put back is the zeros the file holds then.
+         */
+        if (g_str_has_prefix(a, "{\"path\": \"/cut/t1\", ")) {
             states++;
         } else if (g_str_has_prefix(a, "ERROR ")) {
             errors++;
