@@ -48,6 +48,25 @@ static inline char *build_path(const char *argv0, const char *rel)
     return g_build_filename(dir, "..", "..", rel, NULL);
 }
 
+/* Wrap a subprocess started with a stdout pipe (and a stdin pipe if stdin_pipe). */
+static inline Child *child_new(GSubprocess *proc, bool stdin_pipe)
+{
+    Child *c = g_new0(Child, 1);
+    c->proc = proc;
+    c->out_fd = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(proc)));
+    c->in_fd = stdin_pipe ?
+        g_unix_output_stream_get_fd(G_UNIX_OUTPUT_STREAM(g_subprocess_get_stdin_pipe(proc))) : -1;
+    c->buf = g_string_new(NULL);
+    /*
+     * GLib reaps children in its worker thread and forgets the pid then: a
+     * child that has already exited (a second agent refused at once, on a
+     * loaded machine) has no identifier any more.  Never atoi(NULL).
+     */
+    const char *id = g_subprocess_get_identifier(proc);
+    c->pid = id ? atoi(id) : 0;
+    return c;
+}
+
 static inline Child *child_start(const char *const *argv, bool stdin_pipe)
 {
     g_autoptr(GError) err = NULL;
@@ -59,14 +78,7 @@ static inline Child *child_start(const char *const *argv, bool stdin_pipe)
         fprintf(stderr, "cannot start %s: %s\n", argv[0], err->message);
         return NULL;
     }
-    Child *c = g_new0(Child, 1);
-    c->proc = proc;
-    c->out_fd = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(proc)));
-    c->in_fd = stdin_pipe ?
-        g_unix_output_stream_get_fd(G_UNIX_OUTPUT_STREAM(g_subprocess_get_stdin_pipe(proc))) : -1;
-    c->buf = g_string_new(NULL);
-    c->pid = atoi(g_subprocess_get_identifier(proc));
-    return c;
+    return child_new(proc, stdin_pipe);
 }
 
 /* The next stdout line without its newline (g_free it), or NULL (EOF, timeout). */
@@ -113,6 +125,16 @@ static inline bool child_write_line(Child *c, const char *line)
         off += (size_t)n;
     }
     return true;
+}
+
+/*
+ * Send it a signal if it still runs.  Not kill(c->pid, sig): a child gone
+ * before child_start saw its pid has pid 0, and kill(0, sig) would signal
+ * the test's whole process group.
+ */
+static inline void child_signal(Child *c, int sig)
+{
+    g_subprocess_send_signal(c->proc, sig);
 }
 
 /* Wait for it to exit (bounded; then SIGKILL).  Its exit status, or -1 if killed by a signal. */
@@ -238,7 +260,7 @@ static inline Child *agent_start(const char *argv0, const char *dir, char **addr
 /* SIGTERM, then its exit status. */
 static inline int agent_stop(Child *c)
 {
-    kill(c->pid, SIGTERM);
+    child_signal(c, SIGTERM);
     return child_wait(c);
 }
 

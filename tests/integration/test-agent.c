@@ -929,6 +929,8 @@ static void test_agent_cli(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(agent);
     g_autofree char *l1 = child_read_line(agent);
     g_autofree char *l2 = child_read_line(agent);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
     g_autofree char *want1 = g_strdup_printf("qmp: listening on %s", sock);
     ASSERT_STR_EQ(l1, want1);
     CU_ASSERT_TRUE(l2 && g_str_has_prefix(l2, "qmp: listening on tcp:127.0.0.1:") &&
@@ -952,7 +954,7 @@ static void test_agent_cli(void)
     child_free(second);
 
     /* SIGINT: a clean exit that removes the socket. */
-    kill(agent->pid, SIGINT);
+    child_signal(agent, SIGINT);
     CU_ASSERT_EQUAL(child_wait(agent), 0);
     child_free(agent);
     g_autofree char *path = g_strdup_printf("%s/a.qmp", dir);
@@ -976,7 +978,7 @@ static void test_agent_cli(void)
         CU_ASSERT_TRUE(qmp_client_execute(c, "query-hosts", NULL, NULL, &err));
         ASSERT_NO_ERROR(err);
     }
-    kill(agent->pid, SIGTERM);
+    child_signal(agent, SIGTERM);
     CU_ASSERT_EQUAL(child_wait(agent), 0);
     child_free(agent);
     remove_tree(dir);
@@ -1001,9 +1003,34 @@ static const CuTest life_tests[] = {
     { NULL, NULL },
 };
 
+/*
+ * A child that is gone before the test reads its pid (the refused second
+ * agent above, on a loaded machine: GLib's worker thread reaped it and
+ * forgot its pid) is still a Child: pid 0, signals go nowhere.  Reading its
+ * pid was atoi(NULL), the segfault of test-agent seen once in CI.
+ */
+static void test_child_gone_at_once(void)
+{
+    const char *argv[] = { "/bin/sh", "-c", "exit 3", NULL };
+    g_autoptr(GError) err = NULL;
+    GSubprocess *proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+    ASSERT_NO_ERROR(err);
+    for (int i = 0; i < 1000 && g_subprocess_get_identifier(proc); i++) {
+        g_usleep(10000);
+    }
+    CU_ASSERT_PTR_NULL_FATAL(g_subprocess_get_identifier(proc));
+    Child *c = child_new(proc, false);
+    CU_ASSERT_EQUAL(c->pid, 0);
+    child_signal(c, SIGTERM);
+    CU_ASSERT_PTR_NULL(child_read_line(c));
+    CU_ASSERT_EQUAL(child_wait(c), 3);
+    child_free(c);
+}
+
 static const CuTest program_tests[] = {
     { "vmscope-view state", test_view_state },
     { "vmscope-agent command line", test_agent_cli },
+    { "a child gone before its pid is read", test_child_gone_at_once },
     { NULL, NULL },
 };
 
