@@ -58,10 +58,13 @@ static bool anybody_listening(void *opaque)
            (a->http && http_server_sse_client_count(a->http) > 0);
 }
 
-/* Errors of the background polls: the segment directory cannot be listed. */
+/*
+ * Errors of the background polls (the segment directory cannot be listed)
+ * and clients the QMP server dropped (opaque: "qmp: ").
+ */
 static void print_error(const GError *err, void *opaque)
 {
-    fprintf(stderr, "vmscope-agent: %s\n", err->message);
+    fprintf(stderr, "vmscope-agent: %s%s\n", opaque ? (const char *)opaque : "", err->message);
 }
 
 static gboolean on_signal(gpointer data)
@@ -129,6 +132,7 @@ int main(int argc, char **argv)
     g_auto(GStrv) qmp_addrs = NULL, qemu_opts = NULL;
     g_autofree char *http = NULL, *shm_dir = NULL, *group_name = NULL;
     gboolean no_http = FALSE;
+    gint64 max_output = 0;
     const GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qmp_addrs,
           "Serve QMP at ADDR (repeatable; default unix:${XDG_RUNTIME_DIR:-/tmp}/vmscope/agent.qmp)",
@@ -142,6 +146,9 @@ int main(int argc, char **argv)
           "Also list the QEMU whose QMP monitor is at ADDRESS (repeatable)", "NAME=unix:PATH" },
         { "group", 0, 0, G_OPTION_ARG_STRING, &group_name,
           "Let GROUP use the QMP Unix sockets (mode 0660; default 0600)", "GROUP" },
+        { "qmp-max-output", 0, 0, G_OPTION_ARG_INT64, &max_output,
+          "Disconnect a QMP client with more than BYTES of events unread (default 8 MiB)",
+          "BYTES" },
         { NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- show device state from shared memory");
@@ -160,6 +167,9 @@ int main(int argc, char **argv)
     gid_t group = (gid_t)-1;
     if (group_name && !cmdline_group("--group", group_name, &group, &err)) {
         return usage_error(err->message);
+    }
+    if (max_output < 0 || (max_output > 0 && max_output < 4096)) {
+        return usage_error("--qmp-max-output: BYTES must be at least 4096");
     }
     g_autoptr(GPtrArray) qemu_names = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) qemu_addrs = g_ptr_array_new_with_free_func(g_free);
@@ -185,6 +195,8 @@ int main(int argc, char **argv)
     a.commands = agent_commands_new(a.dispatcher, a.registry);
     a.qmp = qmp_server_new(a.dispatcher, NULL);
     qmp_server_set_group(a.qmp, group);
+    qmp_server_set_limits(a.qmp, 0, (size_t)max_output);
+    qmp_server_set_drop_func(a.qmp, print_error, (void *)"qmp: ");
     agent_registry_set_watch_func(a.registry, anybody_listening, &a);
     agent_registry_set_error_func(a.registry, print_error, NULL);
     agent_registry_poll(a.registry);

@@ -101,6 +101,12 @@ static void print_error(const GError *err, void *opaque)
     fail(err->message);
 }
 
+/* A QMP client the server disconnected (it did not read its output). */
+static void print_dropped(const GError *why, void *opaque)
+{
+    fprintf(stderr, "vmscope-devhost: qmp: %s\n", why->message);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -188,6 +194,7 @@ int main(int argc, char **argv)
     g_autoptr(DevHostMonitor) mon = devhost_monitor_new(d, h, m, quit_loop, NULL);
     g_autoptr(QmpServer) server = qmp_server_new(d, NULL);
     qmp_server_set_group(server, group);
+    qmp_server_set_drop_func(server, print_dropped, NULL);
 
     printf("segment: %s\n", devhost_segment_path(h));
     for (char **a = opt_qmp; a && *a; a++) {

@@ -22,6 +22,7 @@
 #include "bridge/qmp-client.h"
 #include "bridge/qmp-json.h"
 #include "testdev.h"
+#include "vmscope/address.h"
 #include "vmscope/error.h"
 
 #define EVENT_TIMEOUT_MS 10000
@@ -706,6 +707,76 @@ static void test_truncated_segment(void)
     fix_teardown(&f);
 }
 
+/* ---- a client that never reads ------------------------------------------------------ */
+
+/*
+ * A QMP client asks for large answers and never reads them while events
+ * flow (100 devices ticking): past --qmp-max-output of unread output the
+ * agent disconnects it and logs why, and another client is answered all
+ * along.  How long the others wait meanwhile: tests/bench/bench-qmp.
+ */
+static void test_client_never_reads(void)
+{
+    Fix f;
+    memset(&f, 0, sizeof(f));
+    g_autoptr(GError) err = NULL;
+    f.dir = g_dir_make_tmp("vmscope-agent-test-XXXXXX", &err);
+    ASSERT_NO_ERROR(err);
+    const char *limit[] = { "--qmp-max-output", "131072", NULL };
+    f.agent = agent_start_piped(argv0, f.dir, limit, true, &f.address);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f.agent);
+    f.qmp = qmp_client_connect(f.address, 10000, &err);
+    ASSERT_NO_ERROR(err);
+    const char *many[] = { "--count", "100", "--type", "testdev", "--tick-ms", "10",
+                           "--max-devices", "128", "--segment-size", "4194304", NULL };
+    Child *p = publisher_start(argv0, f.dir, "busy", many);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_TRUE(wait_device(&f, "/busy/testdev-99"));
+
+    /* The stalled client: negotiates, asks for 30 device lists, reads nothing. */
+    g_autoptr(GSocketAddress) where = address_parse("QMP address", f.address, &err);
+    g_autoptr(GSocket) stalled = address_connect(where, 10000, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    GString *requests = g_string_new("{\"execute\": \"qmp_capabilities\"}\n");
+    for (int i = 0; i < 30; i++) {
+        g_string_append(requests, "{\"execute\": \"query-devices\"}\n");
+    }
+    CU_ASSERT_EQUAL(g_socket_send(stalled, requests->str, requests->len, NULL, &err),
+                    (gssize)requests->len);
+    g_string_free(requests, TRUE);
+
+    /* Others are answered until the agent says it dropped the stalled one. */
+    g_autofree char *why = NULL;
+    unsigned answered = 0, asked = 0;
+    gint64 end = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!why && g_get_monotonic_time() < end) {
+        g_autofree char *st = run(&f, "query-device-state", "{\"path\": \"/busy/testdev-7\"}");
+        asked++;
+        answered += g_str_has_prefix(st, "{\"path\": \"/busy/testdev-7\"");
+        why = child_read_err_line(f.agent, 20);
+    }
+    CU_ASSERT_TRUE(asked > 0 && answered == asked);
+    g_autofree char *quoted = g_regex_escape_string(f.address, -1);
+    g_autofree char *pattern = g_strdup_printf(
+        "^vmscope-agent: qmp: client [0-9]+ on %s: [0-9]+ bytes of output unread and [0-9]+ "
+        "more to send, over the limit of 131072: disconnected$", quoted);
+    if (!why || !g_regex_match_simple(pattern, why, 0, 0)) {
+        fprintf(stderr, "\nthe agent said: %s\n", why ? why : "(nothing)");
+        CU_FAIL("no disconnection logged");
+    }
+    /* The stalled client finds its connection closed once it reads. */
+    char buf[65536];
+    gssize n;
+    g_socket_set_timeout(stalled, 10);
+    while ((n = g_socket_receive(stalled, buf, sizeof(buf), NULL, NULL)) > 0) {
+    }
+    CU_ASSERT_EQUAL(n, 0);
+    g_autofree char *after = run(&f, "query-device-state", "{\"path\": \"/busy/testdev-0\"}");
+    CU_ASSERT_TRUE(g_str_has_prefix(after, "{\"path\": \"/busy/testdev-0\""));
+    publisher_exit(p);
+    fix_teardown(&f);
+}
+
 /* ---- state changes ---------------------------------------------------------------- */
 
 static void test_state_changed(void)
@@ -893,6 +964,8 @@ static void test_agent_cli(void)
         { { "--qemu", "q" }, "vmscope-agent: --qemu 'q': expected NAME=ADDRESS\n" },
         { { "--group", "no-such-group-here" },
           "vmscope-agent: --group 'no-such-group-here': no such group\n" },
+        { { "--qmp-max-output", "100" },
+          "vmscope-agent: --qmp-max-output: BYTES must be at least 4096\n" },
         { { "--qemu", "q=foo:bar" },
           "vmscope-agent: --qemu 'q=foo:bar': QMP address 'foo:bar': expected unix:PATH or "
           "tcp:HOST:PORT\n" },
@@ -999,6 +1072,7 @@ static const CuTest life_tests[] = {
     { "broken and hostile segments", test_broken_segments },
     { "a host scribbling over its segment", test_scribbling_host },
     { "a segment truncated under the agent", test_truncated_segment },
+    { "a QMP client that never reads", test_client_never_reads },
     { "DEVICE_STATE_CHANGED paths", test_state_changed },
     { NULL, NULL },
 };
@@ -1019,7 +1093,7 @@ static void test_child_gone_at_once(void)
         g_usleep(10000);
     }
     CU_ASSERT_PTR_NULL_FATAL(g_subprocess_get_identifier(proc));
-    Child *c = child_new(proc, false);
+    Child *c = child_new(proc, false, false);
     CU_ASSERT_EQUAL(c->pid, 0);
     child_signal(c, SIGTERM);
     CU_ASSERT_PTR_NULL(child_read_line(c));
