@@ -749,17 +749,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const ch
 /* ---- listening ---------------------------------------------------------- */
 
 /*
- * Listen on address (HOST:PORT) and keep a duplicate of the descriptor for
- * libmicrohttpd, which owns the listening descriptor it is given.
+ * Serve on sock (taken): keep a duplicate of its descriptor for
+ * libmicrohttpd, which owns the listening descriptor it is given, and
+ * close sock.  address names it in errors.
  */
-static bool listen_on(HttpServer *s, const char *address, GError **errp)
+static bool listen_on_socket(HttpServer *s, GSocket *sock, const char *address, GError **errp)
 {
     g_autoptr(GError) err = NULL;
-    GSocket *sock = address_listen_inet("http address", address, errp);
-    if (!sock) {
-        return false;
-    }
     g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, &err);
+    if (local && !G_IS_INET_SOCKET_ADDRESS(local)) {
+        g_clear_object(&local);
+        g_set_error_literal(&err, VMS_ERROR, VMS_ERROR_INVALID, "not a TCP socket");
+    }
     if (local) {
         s->listen_fd = fcntl(g_socket_get_fd(sock), F_DUPFD_CLOEXEC, 0);
     }
@@ -814,8 +815,9 @@ HttpServer *http_server_new(QmpDispatcher *d, const char *address, const char *d
     return http_server_new_full(d, address, dashboard_dir, NULL, errp);
 }
 
-HttpServer *http_server_new_full(QmpDispatcher *d, const char *address, const char *dashboard_dir,
-                                 const HttpServerLimits *limits, GError **errp)
+/* A server that does not listen yet: the part both constructors share. */
+static HttpServer *server_new(QmpDispatcher *d, const char *dashboard_dir,
+                              const HttpServerLimits *limits)
 {
     HttpServer *s = g_new0(HttpServer, 1);
 
@@ -832,8 +834,25 @@ HttpServer *http_server_new_full(QmpDispatcher *d, const char *address, const ch
             g_debug("http: dashboard directory %s not found", dashboard_dir);
         }
     }
+    return s;
+}
 
-    if (!listen_on(s, address, errp)) {
+HttpServer *http_server_new_full(QmpDispatcher *d, const char *address, const char *dashboard_dir,
+                                 const HttpServerLimits *limits, GError **errp)
+{
+    GSocket *sock = address_listen_inet("http address", address, errp);
+    if (!sock) {
+        return NULL;
+    }
+    return http_server_new_socket(d, sock, address, dashboard_dir, limits, errp);
+}
+
+HttpServer *http_server_new_socket(QmpDispatcher *d, GSocket *sock, const char *address,
+                                   const char *dashboard_dir, const HttpServerLimits *limits,
+                                   GError **errp)
+{
+    HttpServer *s = server_new(d, dashboard_dir, limits);
+    if (!listen_on_socket(s, sock, address, errp)) {
         http_server_free(s);
         return NULL;
     }

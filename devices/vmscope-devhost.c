@@ -27,6 +27,7 @@ static char *opt_shm_dir;
 static char *opt_group;
 static int opt_tick_ms = DEVICE_TICK_MS;
 static gboolean opt_list_devices;
+static gboolean opt_version;
 
 static GMainLoop *loop;
 
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
           "Let GROUP read the segment (mode 0640) and use the Unix sockets (0660); "
           "default: the segment 0640 less the umask with the process's group, sockets 0600",
           "GROUP" },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         { NULL }
     };
     g_autofree char *types_help = device_types_help();
@@ -157,6 +159,10 @@ int main(int argc, char **argv)
     if (argc > 1) {
         g_autofree char *msg = g_strdup_printf("unexpected argument '%s'", argv[1]);
         return fail(msg);
+    }
+    if (opt_version) {
+        printf("vmscope-devhost %s\n", PACKAGE_VERSION);
+        return 0;
     }
     if (opt_list_devices) {
         DevHostConfig wanted = {

@@ -2,8 +2,9 @@
 # Install dependencies, build vmscope from scratch and run the whole test suite.
 #   scripts/test.sh          make check in a plain build and in an ASan/UBSan
 #                            build, every libFuzzer harness for FUZZ_SECONDS
-#                            (default 40) each in a clang build, then make
-#                            distcheck (what CI runs)
+#                            (default 40) each in a clang build, make
+#                            distcheck, then the Debian packages
+#                            (scripts/test-packages.sh; what CI runs)
 #   scripts/test.sh --quick  the plain build's make check only
 # Ends with a line "N passed, N failed, N skipped" (test programs).
 set -e
@@ -39,6 +40,15 @@ if [ "$full" = yes ]; then
     else
         tail -40 _build/distcheck.log; echo "distcheck: FAILED (log: _build/distcheck.log)"; status=1
     fi
+    # The Debian packages: built without the suites (they just ran), installed
+    # on this machine, checked, purged (docs/debian.md).  At most 15 minutes.
+    if timeout 900 scripts/test-packages.sh > _build/packages.log 2>&1; then
+        echo "packages: ok"
+    else
+        tail -40 _build/packages.log; echo "packages: FAILED (log: _build/packages.log)"; status=1
+    fi
+    tail -1 _build/packages.log | sed -n 's/^\([0-9]* passed, [0-9]* failed\)$/\1, 0 skipped  (packages)/p' \
+        >> _build/summary.txt
 fi
 cat _build/summary.txt
 awk '{p+=$1; f+=$3; s+=$5} END {printf "%d passed, %d failed, %d skipped\n", p, f, s;

@@ -1,13 +1,17 @@
 /*
- * vmscope-view: look at, edit and compare QEMU migration streams.
+ * vmscope-view: look at, edit, compare and check QEMU migration streams.
  *
- *   vmscope-view stream FILE [--format json|pretty] [--desc]
- *   vmscope-view rewrite IN OUT [--set PATH=VALUE]...
- *   vmscope-view diff A B
+ *   vmscope-view stream FILE [--format json|pretty] [--desc DESC] [--vmdesc]
+ *   vmscope-view rewrite IN OUT [--set PATH=VALUE]... [--desc DESC]
+ *   vmscope-view diff A B [--desc DESC]
+ *   vmscope-view check FILE [--desc DESC] [--json]
  *   vmscope-view state PATH [--qmp ADDR] [--format pretty|json]   (view-state.c)
  *
- * Exit status: 0 success (diff: equal), 1 failure (diff: different),
- * 2 bad usage (diff: also any failure).  See docs/vmscope-view.md.
+ * DESC gives the descriptions of device sections (a stream with a vmdesc,
+ * or a vmdesc JSON file) for streams that have none.  Exit status: 0
+ * success (diff: equal; check: clean), 1 failure (diff: different; check:
+ * findings), 2 bad usage (diff, check: also any failure).  See
+ * docs/vmscope-view.md.
  */
 #include "config.h"
 
@@ -25,13 +29,20 @@
 #include "vmscope/qemu-stream.h"
 
 #define EXIT_USAGE 2
+#define DESC_WHAT "a migration stream with a vmdesc from the same QEMU and machine, " \
+                  "or a vmdesc JSON file"
 
 static const char *const usage_lines[] = {
-    "usage: vmscope-view stream FILE [--format json|pretty] [--desc]",
-    "       vmscope-view rewrite IN OUT [--set PATH=VALUE]...",
-    "       vmscope-view diff A B",
+    "usage: vmscope-view stream FILE [--format json|pretty] [--desc DESC] [--vmdesc]",
+    "       vmscope-view rewrite IN OUT [--set PATH=VALUE]... [--desc DESC]",
+    "       vmscope-view diff A B [--desc DESC]",
+    "       vmscope-view check FILE [--desc DESC] [--json]",
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
+    "       vmscope-view --version",
+    "DESC: a migration stream with a vmdesc, or a vmdesc JSON file",
 };
+
+#define COMMANDS "stream, rewrite, diff, check or state"
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -42,6 +53,18 @@ int view_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "vmscope-view: %s%s%s\n", cmd ? cmd : "", cmd ? ": " : "", msg);
     fprintf(stderr, "Try 'vmscope-view --help'.\n");
     return EXIT_USAGE;
+}
+
+/* The operands of cmd must be one, called what: 0, or usage_error's status. */
+static int one_operand(const char *cmd, char **args, const char *what)
+{
+    if (!args[0]) {
+        return view_usage_error(cmd, "missing %s", what);
+    }
+    if (args[1]) {
+        return view_usage_error(cmd, "unexpected argument '%s'", args[1]);
+    }
+    return 0;
 }
 
 /* The operands of cmd must be two, called first and second: 0, or usage_error's status. */
@@ -123,17 +146,59 @@ static GBytes *read_file(const char *path, GError **errp)
     return g_byte_array_free_to_bytes(buf);
 }
 
-static QemuStream *load_stream(const char *path, GError **errp)
+/* --desc DESC: the descriptions in a stream's vmdesc or a vmdesc JSON file. */
+static bool load_desc(const char *path, QObject **desc, GError **errp)
+{
+    if (!path) {
+        *desc = NULL;
+        return true;
+    }
+    g_autoptr(GBytes) data = read_file(path, errp);
+    *desc = data ? qemu_stream_load_desc(data, errp) : NULL;
+    if (data && !*desc) {
+        vms_error_prefix(errp, "%s", path);
+    }
+    return *desc != NULL;
+}
+
+/*
+ * A stream could not be read (err): errp gets the error with the file name
+ * in front, and, for a stream without a vmdesc read without --desc, how to
+ * give the descriptions.
+ */
+static void stream_error(GError **errp, GError *err, const char *path, const QObject *desc)
+{
+    if (!desc && g_error_matches(err, VMS_ERROR, VMS_ERROR_MISSING)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_MISSING, "%s: %s; give them with --desc DESC (%s)",
+                    path, err->message, DESC_WHAT);
+        g_error_free(err);
+        return;
+    }
+    g_propagate_prefixed_error(errp, err, "%s: ", path);
+}
+
+/* Parse a stream, with the descriptions from --desc if given. */
+static QemuStream *load_stream(const char *path, QObject *desc, GError **errp)
 {
     g_autoptr(GBytes) data = read_file(path, errp);
     if (!data) {
         return NULL;
     }
-    QemuStream *s = qemu_stream_parse(data, errp);
+    QemuStreamOptions opts = { .desc = desc };
+    GError *err = NULL;
+    QemuStream *s = qemu_stream_parse_with(data, &opts, &err);
     if (!s) {
-        vms_error_prefix(errp, "%s", path);
+        stream_error(errp, err, path, desc);
     }
     return s;
+}
+
+/* "warning: FILE: offset ...: ..." on stderr, for each warning of the stream. */
+static void print_warnings(const char *path, const QemuStream *s)
+{
+    for (size_t i = 0; i < qemu_stream_n_warnings(s); i++) {
+        fprintf(stderr, "warning: %s: %s\n", path, qemu_stream_warning(s, i)->message);
+    }
 }
 
 typedef struct FdSink {
@@ -208,14 +273,18 @@ static bool print_text(const char *text, size_t len, GError **errp)
     return true;
 }
 
+#define DESC_ENTRY(var) \
+    { "desc", 0, 0, G_OPTION_ARG_FILENAME, &(var), NULL, "DESC" }
+
 static int cmd_stream(int argc, char **argv)
 {
-    g_autofree char *format_opt = NULL;
-    gboolean with_desc = FALSE;
+    g_autofree char *format_opt = NULL, *desc_path = NULL;
+    gboolean with_vmdesc = FALSE;
     g_autofree char *names = vms_format_names(NULL, " or ");   /* json, the default, first */
     const GOptionEntry entries[] = {
         { "format", 0, 0, G_OPTION_ARG_STRING, &format_opt, NULL, names },
-        { "desc", 0, 0, G_OPTION_ARG_NONE, &with_desc, NULL, NULL },
+        DESC_ENTRY(desc_path),
+        { "vmdesc", 0, 0, G_OPTION_ARG_NONE, &with_vmdesc, NULL, NULL },
         { NULL },
     };
     g_autoptr(GError) err = NULL;
@@ -227,21 +296,26 @@ static int cmd_stream(int argc, char **argv)
     if (!format) {
         return view_usage_error("stream", "unknown format '%s' (%s)", format_opt, names);
     }
-    if (!args[0]) {
-        return view_usage_error("stream", "missing FILE");
-    }
-    if (args[1]) {
-        return view_usage_error("stream", "unexpected argument '%s'", args[1]);
+    int bad = one_operand("stream", args, "FILE");
+    if (bad) {
+        return bad;
     }
     const char *file = args[0];
 
-    g_autoptr(QemuStream) s = load_stream(file, &err);
+    g_autoptr(QObject) desc = NULL;
+    if (!load_desc(desc_path, &desc, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    g_autoptr(QemuStream) s = load_stream(file, desc, &err);
     if (!s) {
         return fail(1, "%s", err->message);
     }
-    /* One walk over the stream, through the format's visitor. */
+    /* One walk over the stream, through the format's visitor; JSON carries the warnings. */
+    if (format != vms_format_json()) {
+        print_warnings(file, s);
+    }
     Visitor *v = format->output_new();
-    bool ok = qemu_stream_visit(v, "stream", s, with_desc, &err);
+    bool ok = qemu_stream_visit(v, "stream", s, with_vmdesc, &err);
     g_autoptr(GBytes) result = ok ? format->output_take(v) : NULL;
     visit_free(v);
     if (!ok) {
@@ -259,8 +333,10 @@ static int cmd_stream(int argc, char **argv)
 static int cmd_rewrite(int argc, char **argv)
 {
     g_auto(GStrv) sets = NULL;
+    g_autofree char *desc_path = NULL;
     const GOptionEntry entries[] = {
         { "set", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &sets, NULL, "PATH=VALUE" },
+        DESC_ENTRY(desc_path),
         { NULL },
     };
     g_autoptr(GError) err = NULL;
@@ -279,10 +355,15 @@ static int cmd_rewrite(int argc, char **argv)
     }
     const char *in = args[0], *out = args[1];
 
-    g_autoptr(QemuStream) s = load_stream(in, &err);
+    g_autoptr(QObject) desc = NULL;
+    if (!load_desc(desc_path, &desc, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    g_autoptr(QemuStream) s = load_stream(in, desc, &err);
     if (!s) {
         return fail(1, "%s", err->message);
     }
+    print_warnings(in, s);
     for (char **v = sets; v && *v; v++) {
         const char *arg = *v;
         const char *eq = strchr(arg, '=');
@@ -299,7 +380,8 @@ static int cmd_rewrite(int argc, char **argv)
 
 static int cmd_diff(int argc, char **argv)
 {
-    const GOptionEntry entries[] = { { NULL } };
+    g_autofree char *desc_path = NULL;
+    const GOptionEntry entries[] = { DESC_ENTRY(desc_path), { NULL } };
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
     if (!args) {
@@ -310,14 +392,20 @@ static int cmd_diff(int argc, char **argv)
         return bad;
     }
     const char *a = args[0], *b = args[1];
-    g_autoptr(QemuStream) sa = load_stream(a, &err);
+    g_autoptr(QObject) desc = NULL;
+    if (!load_desc(desc_path, &desc, &err)) {
+        return fail(2, "%s", err->message);
+    }
+    g_autoptr(QemuStream) sa = load_stream(a, desc, &err);
     if (!sa) {
         return fail(2, "%s", err->message);
     }
-    g_autoptr(QemuStream) sb = load_stream(b, &err);
+    g_autoptr(QemuStream) sb = load_stream(b, desc, &err);
     if (!sb) {
         return fail(2, "%s", err->message);
     }
+    print_warnings(a, sa);
+    print_warnings(b, sb);
     g_autoptr(GPtrArray) lines = qemu_stream_diff(sa, sb);
     g_autoptr(GString) out = g_string_new(NULL);
     for (guint i = 0; i < lines->len; i++) {
@@ -330,16 +418,84 @@ static int cmd_diff(int argc, char **argv)
     return lines->len ? 1 : 0;
 }
 
+/* A finding as JSON: {"offset": N or null, "where": "section ..." or null, "finding": TEXT}. */
+static QObject *finding_to_qobject(const GError *finding)
+{
+    QObject *obj = qdict_new();
+    uint64_t offset;
+    const char *where = vms_error_where(finding);
+    qdict_put(obj, "offset", vms_error_offset(finding, &offset) ? qnum_from_uint(offset)
+                                                                  : qnull());
+    qdict_put(obj, "where", where ? qstring_from_str(where) : qnull());
+    qdict_put(obj, "finding", qstring_from_str(vms_error_text(finding)));
+    return obj;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    g_autofree char *desc_path = NULL;
+    gboolean json = FALSE;
+    const GOptionEntry entries[] = {
+        DESC_ENTRY(desc_path),
+        { "json", 0, 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
+        { NULL },
+    };
+    g_autoptr(GError) err = NULL;
+    g_auto(GStrv) args = cmdline_parse(entries, argc, argv, &err);
+    if (!args) {
+        return view_usage_error("check", "%s", err->message);
+    }
+    int bad = one_operand("check", args, "FILE");
+    if (bad) {
+        return bad;
+    }
+    const char *file = args[0];
+    g_autoptr(QObject) desc = NULL;
+    g_autoptr(GBytes) data = NULL;
+    if (!load_desc(desc_path, &desc, &err) || !(data = read_file(file, &err))) {
+        return fail(2, "%s", err->message);
+    }
+    QemuStreamOptions opts = { .desc = desc };
+    g_autoptr(GPtrArray) findings = NULL;
+    GError *cerr = NULL;
+    if (!qemu_stream_check(data, &opts, &findings, &cerr)) {
+        stream_error(&err, cerr, file, desc);
+        return fail(2, "%s", err->message);
+    }
+    g_autoptr(GString) out = g_string_new(NULL);
+    if (json) {
+        g_autoptr(QObject) list = qlist_new();
+        for (guint i = 0; i < findings->len; i++) {
+            qlist_append(list, finding_to_qobject(g_ptr_array_index(findings, i)));
+        }
+        g_autofree char *text = qobject_to_json(list, false);
+        g_string_append_printf(out, "%s\n", text);
+    } else {
+        for (guint i = 0; i < findings->len; i++) {
+            g_string_append_printf(out, "%s\n",
+                                   ((const GError *)g_ptr_array_index(findings, i))->message);
+        }
+    }
+    if (!print_text(out->str, out->len, &err)) {
+        return fail(2, "%s", err->message);
+    }
+    return findings->len ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        return view_usage_error(NULL, "missing command (stream, rewrite, diff or state)");
+        return view_usage_error(NULL, "missing command (" COMMANDS ")");
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         for (size_t i = 0; i < G_N_ELEMENTS(usage_lines); i++) {
             printf("%s\n", usage_lines[i]);
         }
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("vmscope-view %s\n", PACKAGE_VERSION);
         return 0;
     }
     if (strcmp(cmd, "stream") == 0) {
@@ -351,8 +507,11 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "diff") == 0) {
         return cmd_diff(argc - 2, argv + 2);
     }
+    if (strcmp(cmd, "check") == 0) {
+        return cmd_check(argc - 2, argv + 2);
+    }
     if (strcmp(cmd, "state") == 0) {
         return view_state_main(argc - 2, argv + 2);
     }
-    return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff or state)", cmd);
+    return view_usage_error(NULL, "unknown command '%s' (" COMMANDS ")", cmd);
 }

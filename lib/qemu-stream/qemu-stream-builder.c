@@ -111,7 +111,7 @@ static bool check_payload(const BuiltSection *bs, size_t index, QObject *desc, s
     g_autofree char *where = g_strdup_printf("section '%s' (id %zu)", bs->name, index);
     ByteReader r;
     byte_reader_init(&r, d, n, at);
-    g_autoptr(QsDevice) dev = qs_device_learn(desc, at, n, bs->version_id, where, errp);
+    g_autoptr(QsDevice) dev = qs_device_learn(desc, at, n, bs->version_id, true, where, errp);
     if (!dev || !qs_device_load(dev, &r, (int)bs->version_id, where, errp)) {
         return false;
     }

@@ -21,9 +21,32 @@
 #define NOT_FOUND SIZE_MAX
 
 /*
+ * A number after `sep` at *p ("serial:1", "slirp#2"): *value and *p moved
+ * past it; nothing there: 0, *p unchanged.
+ */
+static bool section_suffix(const char **p, char sep, const char *what, const char *path,
+                           guint64 *value, GError **errp)
+{
+    *value = 0;
+    if (**p != sep) {
+        return true;
+    }
+    size_t digits = strspn(*p + 1, "0123456789");
+    g_autofree char *number = g_strndup(*p + 1, digits);
+    if (!digits || !g_ascii_string_to_unsigned(number, 10, 0, UINT32_MAX, value, NULL)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: expected %s after '%c'", path,
+                    what, sep);
+        return false;
+    }
+    *p += 1 + digits;
+    return true;
+}
+
+/*
  * The device section a path starts with: the longest idstr followed by '.',
- * ':' or the end, then ":N" for instance N (0 when absent).  *rest is set to
- * the field part.
+ * ':', '#' or the end, then ":N" for instance N (0 when absent), then "#K"
+ * for the K-th section of that idstr and instance (0 when absent).  *rest
+ * is set to the field part.
  */
 static size_t resolve_section(QemuStream *s, const char *path, const char **rest,
                               GError **errp)
@@ -34,8 +57,7 @@ static size_t resolve_section(QemuStream *s, const char *path, const char **rest
         const QemuStreamSection *sec = g_ptr_array_index(s->sections, i);
         size_t len = strlen(sec->name);
         if (sec->type == QEMU_VM_SECTION_FULL && len >= best_len &&
-            strncmp(path, sec->name, len) == 0 &&
-            (path[len] == '.' || path[len] == ':' || path[len] == '\0')) {
+            strncmp(path, sec->name, len) == 0 && strchr(".:#", path[len])) {
             best_len = len;
             found = true;
         }
@@ -46,33 +68,38 @@ static size_t resolve_section(QemuStream *s, const char *path, const char **rest
         return NOT_FOUND;
     }
     const char *p = path + best_len;
-    guint64 instance = 0;
-    if (*p == ':') {
-        size_t digits = strspn(p + 1, "0123456789");
-        g_autofree char *number = g_strndup(p + 1, digits);
-        if (!digits ||
-            !g_ascii_string_to_unsigned(number, 10, 0, UINT32_MAX, &instance, NULL)) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                        "%s: expected an instance number after ':'", path);
-            return NOT_FOUND;
-        }
-        p += 1 + digits;
+    guint64 instance, occurrence;
+    if (!section_suffix(&p, ':', "an instance number", path, &instance, errp) ||
+        !section_suffix(&p, '#', "a section number", path, &occurrence, errp)) {
+        return NOT_FOUND;
     }
+    size_t count = 0;
     for (size_t i = 0; i < s->sections->len; i++) {
         QemuStreamSection *c = g_ptr_array_index(s->sections, i);
-        if (c->type == QEMU_VM_SECTION_FULL && c->instance_id == instance &&
-            strlen(c->name) == best_len && strncmp(path, c->name, best_len) == 0) {
-            if (*p != '.' || p[1] == '\0') {
-                g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
-                            "%s: names a section, not a field (SECTION.FIELD)", path);
-                return NOT_FOUND;
-            }
-            *rest = p + 1;
-            return i;
+        if (c->type != QEMU_VM_SECTION_FULL || c->instance_id != instance ||
+            strlen(c->name) != best_len || strncmp(path, c->name, best_len) != 0) {
+            continue;
         }
+        if (c->occurrence != occurrence) {
+            count++;
+            continue;
+        }
+        if (*p != '.' || p[1] == '\0') {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                        "%s: names a section, not a field (SECTION.FIELD)", path);
+            return NOT_FOUND;
+        }
+        *rest = p + 1;
+        return i;
     }
-    g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND, "%s: section '%.*s' has no instance %"
-                G_GUINT64_FORMAT, path, (int)best_len, path, instance);
+    if (count) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND, "%s: section '%.*s' instance %"
+                    G_GUINT64_FORMAT " has no #%" G_GUINT64_FORMAT ": the stream has %zu of"
+                    " them", path, (int)best_len, path, instance, occurrence, count);
+    } else {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND, "%s: section '%.*s' has no instance %"
+                    G_GUINT64_FORMAT, path, (int)best_len, path, instance);
+    }
     return NOT_FOUND;
 }
 

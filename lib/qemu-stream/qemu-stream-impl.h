@@ -22,6 +22,7 @@ struct QemuStream {
     GPtrArray *sections;        /* QemuStreamSection *, owned */
     GPtrArray *devices;         /* QsDevice * of each section (NULL: not a device), owned */
     uint64_t eof_offset;
+    GPtrArray *warnings;        /* GError * (located), in stream order, owned */
 
     bool has_vmdesc;
     uint64_t vmdesc_offset;     /* offset of the 0x06 tag */
@@ -56,7 +57,8 @@ typedef struct QsListedSubsection QsListedSubsection;
 typedef struct QsDevice {
     VMStateDescription *vmsd;   /* owned */
     size_t state_size;
-    uint64_t wire_size;         /* payload bytes the vmdesc describes */
+    bool exact;                 /* learned from the stream's own vmdesc (see qs_device_learn) */
+    uint64_t wire_size;         /* exact: payload bytes the vmdesc describes */
     GArray *listed;             /* QsListedSubsection: what the vmdesc says is there */
     uint8_t *state;             /* state_size bytes, once loaded */
 } QsDevice;
@@ -68,13 +70,20 @@ typedef struct QsDevice {
  * size in the vmdesc is checked against them (and against each other)
  * before anything is decoded.  Errors name the offset, `where` and the
  * field path.
+ *
+ * `exact`: the entry comes from the stream's own vmdesc, so it describes
+ * these very bytes: every subsection it lists was sent, and wire_size is
+ * the payload's size.  Otherwise (descriptions of another stream of the
+ * same QEMU) the subsections it lists are the ones the loader knows, any of
+ * which may be in the stream or not, and the payload's size is known only
+ * once it is decoded.
  */
 QsDevice *qs_device_learn(QObject *desc, uint64_t at, uint64_t avail, uint32_t version,
-                          const char *where, GError **errp);
+                          bool exact, const char *where, GError **errp);
 /*
  * Decode the payload at r with the engine (QEMUFile input visitor) into
- * dev->state; r is left just after the payload, which must be exactly the
- * bytes the vmdesc describes, subsections included.
+ * dev->state; r is left just after the payload, which (exact) must be
+ * exactly the bytes the vmdesc describes, subsections included.
  */
 bool qs_device_load(QsDevice *dev, ByteReader *r, int version, const char *where,
                     GError **errp);
@@ -90,6 +99,33 @@ bool qs_device_save(Visitor *v, const char *name, const QsDevice *dev, uint8_t *
 QObject *qs_device_to_qobject(const QsDevice *dev);
 void qs_device_free(QsDevice *dev);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QsDevice, qs_device_free)
+
+/*
+ * Device descriptions (qemu-stream-descs.c): the vmdesc found by its frame
+ * at the end of the data (*tag_at: the 0x06), its JSON (errors located at
+ * `at` + the place in the text, under `where`), and a table of vmdesc
+ * entries matched to sections by idstr, instance id and order among
+ * duplicates.  `own`: the stream's own vmdesc (exact descriptions).
+ */
+bool qs_find_vmdesc(const uint8_t *d, size_t n, size_t *tag_at);
+bool qs_parse_vmdesc_json(const char *text, size_t len, uint64_t at, const char *where,
+                          QObject **out, GError **errp);
+char *qs_device_key(const char *name, uint64_t instance_id);
+
+typedef struct QsDescs QsDescs;
+QsDescs *qs_descs_new(QObject *vmdesc, bool own, uint64_t at, GError **errp);
+void qs_descs_free(QsDescs *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QsDescs, qs_descs_free)
+bool qs_descs_own(const QsDescs *d);
+uint32_t qs_descs_page_size(const QsDescs *d);      /* 0: not given */
+/* The entry for the next section of name:instance, or NULL if none is left. */
+QObject *qs_descs_take(QsDescs *d, const char *name, uint32_t instance_id);
+/*
+ * The first (in vmdesc order) name:instance with entries no section took:
+ * how many are listed and how many were taken.
+ */
+bool qs_descs_unused(const QsDescs *d, const char **name, uint64_t *instance_id,
+                     guint *listed, guint *used);
 
 /* RAM: the state carried across the sections of one "ram" stream. */
 typedef struct QsRam {

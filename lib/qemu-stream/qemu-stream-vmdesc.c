@@ -61,6 +61,7 @@ typedef struct Learn {
     uint64_t pos;               /* absolute stream offset the next field starts at */
     unsigned depth;
     GArray *listed;             /* QsListedSubsection */
+    bool exact;                 /* the stream's own vmdesc: listed subsections were sent */
     bool in_array;              /* inside an element of an "array_len" array */
     GError **errp;
 } Learn;
@@ -352,14 +353,22 @@ static bool learn_subsections(Learn *l, const QObject *list, const char *parent,
                                "vmdesc: subsection '%s' in an element of an \"array_len\""
                                " array", name);
         }
-        QsListedSubsection listed = {
-            .presence = base + *state_off,
-            .at = l->pos,
-            .name = g_strdup(name),
-            .version = version,
-            .path = g_strdup(l->path->str),
-        };
-        g_array_append_val(l->listed, listed);
+        /*
+         * Exact: the subsection is in the stream, where the vmdesc says.
+         * Otherwise it was where the vmdesc says in the stream it comes
+         * from, and sizes are checked on that layout; in this stream it may
+         * be there or not.
+         */
+        if (l->exact) {
+            QsListedSubsection listed = {
+                .presence = base + *state_off,
+                .at = l->pos,
+                .name = g_strdup(name),
+                .version = version,
+                .path = g_strdup(l->path->str),
+            };
+            g_array_append_val(l->listed, listed);
+        }
         size_t presence = (*state_off)++;
         if (!need(l, 1 + 1 + len + 4, limit)) {
             return false;
@@ -455,7 +464,7 @@ void qs_device_free(QsDevice *dev)
 }
 
 QsDevice *qs_device_learn(QObject *desc, uint64_t at, uint64_t avail, uint32_t version,
-                          const char *where, GError **errp)
+                          bool exact, const char *where, GError **errp)
 {
     if (version > INT32_MAX) {
         vms_error_set_at(errp, VMS_ERROR_VERSION, at, where, NULL,
@@ -470,8 +479,10 @@ QsDevice *qs_device_learn(QObject *desc, uint64_t at, uint64_t avail, uint32_t v
         .path = g_string_new(NULL),
         .pos = at,
         .listed = dev->listed,
+        .exact = exact,
         .errp = errp,
     };
+    dev->exact = exact;
     const char *name = qdict_get_str(desc, "vmsd_name");
     if (!name || !*name) {
         name = qdict_get_str(desc, "name");
@@ -568,7 +579,7 @@ bool qs_device_load(QsDevice *dev, ByteReader *r, int version, const char *where
         g_propagate_error(errp, err);
         return false;
     }
-    if (byte_reader_offset(r) - start != dev->wire_size) {
+    if (dev->exact && byte_reader_offset(r) - start != dev->wire_size) {
         vms_error_set_at(errp, VMS_ERROR_INVALID, byte_reader_offset(r), where, NULL,
                          "the vmdesc describes %" PRIu64 " bytes, the state has %" PRIu64,
                          dev->wire_size, byte_reader_offset(r) - start);

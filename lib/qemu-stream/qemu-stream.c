@@ -18,7 +18,6 @@
 #include "vmscope/qobject-visitor.h"
 
 #define DEFAULT_PAGE_SIZE 4096u
-#define VMDESC_MAX_DEPTH 256    /* JSON nesting; QEMU 7.2's pc/q35 need 14 */
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -49,8 +48,14 @@ char *qs_where_section(const QemuStreamSection *sec)
 
 char *qemu_stream_section_display_name(const QemuStreamSection *sec)
 {
-    return sec->instance_id ? g_strdup_printf("%s:%" PRIu32, sec->name, sec->instance_id)
-                            : g_strdup(sec->name);
+    GString *name = g_string_new(sec->name);
+    if (sec->instance_id) {
+        g_string_append_printf(name, ":%" PRIu32, sec->instance_id);
+    }
+    if (sec->occurrence) {
+        g_string_append_printf(name, "#%" PRIu32, sec->occurrence);
+    }
+    return g_string_free(name, FALSE);
 }
 
 void qemu_stream_free(QemuStream *s)
@@ -63,6 +68,7 @@ void qemu_stream_free(QemuStream *s)
     qobject_unref(s->config);
     g_ptr_array_unref(s->sections);
     g_ptr_array_unref(s->devices);
+    g_ptr_array_unref(s->warnings);
     g_bytes_unref(s->vmdesc_text);
     qobject_unref(s->vmdesc);
     g_free(s);
@@ -158,155 +164,167 @@ static bool config_has_capability(const QObject *config, const char *cap)
     return false;
 }
 
-/* ---- vmdesc -------------------------------------------------------------- */
-
-/*
- * The vmdesc is the stream's tail: 0x06, be32 length, that many bytes of
- * JSON, end of data.  JSON text never holds a raw 0x06 byte, so the tag is
- * the last 0x06 whose length field reaches exactly to the end.
- */
-static bool find_vmdesc(const uint8_t *d, size_t n, size_t *tag_at)
-{
-    for (size_t p = n; p-- > 0;) {
-        if (d[p] == QEMU_VM_VMDESCRIPTION && n - p >= 5) {
-            uint32_t len = (uint32_t)d[p + 1] << 24 | (uint32_t)d[p + 2] << 16 |
-                           (uint32_t)d[p + 3] << 8 | d[p + 4];
-            if (len == n - p - 5) {
-                *tag_at = p;
-                return true;
-            }
-        }
-    }
-    return false;
-}
-
-/*
- * The vmdesc's JSON, with json-c directly: nested structs make it deeper
- * than the tokener's default limit allows, and errors should name the
- * offset in the stream.
- */
-static bool parse_vmdesc_json(const char *text, size_t len, uint64_t at, QObject **out,
-                              GError **errp)
-{
-    if (len > INT_MAX) {
-        vms_error_set_at(errp, VMS_ERROR_RANGE, at, "vmdesc", NULL, "JSON too long (%zu bytes)",
-                         len);
-        return false;
-    }
-    /* JSON is UTF-8; json-c's own check takes overlong forms.  A NUL is json-c's to refuse. */
-    const char *bad;
-    if (!g_utf8_validate(text, (gssize)strnlen(text, len), &bad)) {
-        vms_error_set_at(errp, VMS_ERROR_INVALID, at + (uint64_t)(bad - text), "vmdesc", NULL,
-                         "bad JSON: not UTF-8");
-        return false;
-    }
-    json_tokener *tok = json_tokener_new_ex(VMDESC_MAX_DEPTH);
-    QObject *obj = json_tokener_parse_ex(tok, text, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (jerr == json_tokener_success && end == len) {
-        *out = obj;
-        return true;
-    }
-    qobject_unref(obj);
-    if (jerr == json_tokener_continue) {
-        vms_error_set_at(errp, VMS_ERROR_TRUNCATED, at + len, "vmdesc", NULL,
-                         "JSON ends early");
-    } else if (jerr == json_tokener_success) {
-        vms_error_set_at(errp, VMS_ERROR_INVALID, at + end, "vmdesc", NULL,
-                         "text after the JSON value");
-    } else {
-        vms_error_set_at(errp, VMS_ERROR_INVALID, at + end, "vmdesc", NULL, "bad JSON: %s",
-                         json_tokener_error_desc(jerr));
-    }
-    return false;
-}
-
-static char *device_key(const char *name, uint64_t instance_id)
-{
-    return g_strdup_printf("%s:%" PRIu64, name, instance_id);
-}
-
-static bool load_vmdesc(QemuStream *s, const uint8_t *d, size_t n, GHashTable *devices,
-                        GError **errp)
-{
-    size_t at;
-    if (!find_vmdesc(d, n, &at)) {
-        return true;
-    }
-    uint64_t json_at = at + 5;
-    QObject *desc = NULL;
-    if (!parse_vmdesc_json((const char *)d + json_at, n - json_at, json_at, &desc, errp)) {
-        return false;
-    }
-    s->vmdesc = desc;
-    s->has_vmdesc = true;
-    s->vmdesc_offset = at;
-    s->vmdesc_text = g_bytes_new_from_bytes(s->input, json_at, n - json_at);
-
-    QObject *list = qdict_get(desc, "devices");
-    if (qobject_type(desc) != QTYPE_DICT || qobject_type(list) != QTYPE_LIST) {
-        vms_error_set_at(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
-                         "not an object with a \"devices\" list");
-        return false;
-    }
-    QObject *ps = qdict_get(desc, "page_size");
-    if (ps) {
-        uint64_t page_size;
-        if (!qnum_get_uint(ps, &page_size) || page_size < 512 || page_size > 65536 ||
-            (page_size & (page_size - 1))) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
-                             "\"page_size\" is not a power of two between 512 and 65536");
-            return false;
-        }
-        s->page_size = (uint32_t)page_size;
-    }
-    for (size_t i = 0; i < qlist_size(list); i++) {
-        QObject *dev = qlist_get(list, i);
-        const char *name = qdict_get_str(dev, "name");
-        uint64_t instance_id;
-        if (!name || !qnum_get_uint(qdict_get(dev, "instance_id"), &instance_id)) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
-                             "device %zu has no \"name\" or \"instance_id\"", i);
-            return false;
-        }
-        /*
-         * QEMU 7.2 may save two sections of one name and instance (8.1
-         * refuses to register such a pair): its vmdesc then describes both,
-         * in section order, and so they are paired here.
-         */
-        char *key = device_key(name, instance_id);
-        GQueue *entries = g_hash_table_lookup(devices, key);
-        if (!entries) {
-            entries = g_queue_new();
-            g_hash_table_insert(devices, key, entries);
-        } else {
-            g_free(key);
-        }
-        g_queue_push_tail(entries, dev);
-    }
-    return true;
-}
-
 /* ---- parsing ------------------------------------------------------------- */
 
 typedef enum { FOOTERS_UNKNOWN, FOOTERS_YES, FOOTERS_NO } FooterMode;
 
 typedef struct Parser {
     QemuStream *s;
+    const uint8_t *data;
+    size_t len;
     ByteReader r;
-    GHashTable *devices;        /* "name:instance" -> GQueue of vmdesc entries (borrowed)
-                                   not yet paired with a section, in vmdesc order */
+    QsDescs *descs;             /* what device sections are decoded with; NULL: nothing */
+    QsDescs *own;               /* with given descriptions: the stream's own vmdesc (checked) */
     GHashTable *started;        /* section id -> START section (borrowed) */
+    GHashTable *occurrences;    /* "name:instance" -> FULL sections so far */
     FooterMode footers;
     QsRam ram;
+    bool check;                 /* qemu_stream_check: problems are findings where possible */
+    bool stopped;               /* check: stopped at a finding it cannot read past */
+    const QemuStreamSection *first_full;   /* without descriptions: for the error */
 } Parser;
+
+static uint64_t header_offset(const QemuStreamSection *sec)
+{
+    return sec->offset - (1 + 4 + 1 + strlen(sec->name) + 4 + 4);
+}
+
+/* Take `err` as a warning, keeping the warnings in the order of their offsets. */
+static void add_warning(QemuStream *s, GError *err)
+{
+    uint64_t at = VMS_NO_OFFSET, prev;
+    vms_error_offset(err, &at);
+    guint i = s->warnings->len;
+    while (i > 0 && (!vms_error_offset(g_ptr_array_index(s->warnings, i - 1), &prev) ||
+                     prev > at)) {
+        i--;
+    }
+    g_ptr_array_insert(s->warnings, (gint)i, err);
+}
+
+/* A located error, as warnings and findings are (error.h). */
+static GError *located(uint64_t at, const char *where, const char *fmt, va_list ap)
+    G_GNUC_PRINTF(3, 0);
+static GError *located(uint64_t at, const char *where, const char *fmt, va_list ap)
+{
+    g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    GError *err = NULL;
+    vms_error_set_at(&err, VMS_ERROR_INVALID, at, where, NULL, "%s", text);
+    return err;
+}
+
+static void warn(Parser *p, uint64_t at, const char *where, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+static void warn(Parser *p, uint64_t at, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_warning(p->s, located(at, where, fmt, ap));
+    va_end(ap);
+}
+
+/*
+ * Something a destination would fail on, after which reading can go on: an
+ * error, or, when checking, a finding (and true).
+ */
+static bool problem(Parser *p, GError **errp, GError *err)
+{
+    if (p->check) {
+        add_warning(p->s, err);
+        return true;
+    }
+    g_propagate_error(errp, err);
+    return false;
+}
+
+static bool problem_at(Parser *p, GError **errp, uint64_t at, const char *where,
+                       const char *fmt, ...) G_GNUC_PRINTF(5, 6);
+static bool problem_at(Parser *p, GError **errp, uint64_t at, const char *where,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    GError *err = located(at, where, fmt, ap);
+    va_end(ap);
+    return problem(p, errp, err);
+}
 
 static bool is_tag(uint8_t b)
 {
     return b == QEMU_VM_EOF || (b >= QEMU_VM_SECTION_START && b <= QEMU_VM_SECTION_FULL) ||
            b == QEMU_VM_COMMAND;
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Is there something a stream can go on with at `at` (after a footer)? */
+static bool plausible_next(const Parser *p, uint64_t at)
+{
+    const uint8_t *d = p->data;
+    size_t n = p->len;
+    if (at >= n) {
+        return false;
+    }
+    switch (d[at]) {
+    case QEMU_VM_EOF:
+        return at + 1 == n || d[at + 1] == QEMU_VM_VMDESCRIPTION;
+    case QEMU_VM_SECTION_PART:
+    case QEMU_VM_SECTION_END:
+        return n - at >= 5 && g_hash_table_contains(p->started,
+                                                    GUINT_TO_POINTER(be32_at(d + at + 1)));
+    case QEMU_VM_SECTION_START:
+    case QEMU_VM_SECTION_FULL: {
+        size_t len = n - at >= 6 ? d[at + 5] : 0;
+        if (len == 0 || n - at - 6 < len + 8) {
+            return false;
+        }
+        for (size_t i = 0; i < len; i++) {
+            if (d[at + 6 + i] <= ' ' || d[at + 6 + i] >= 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+/*
+ * Where a section whose description is missing or wrong ends, in a stream
+ * with footers: at the first footer of its id (0x7e, be32 id) from `from`
+ * on that is followed by something a stream goes on with (a section header
+ * whose name is printable, a part of a started section, EOF at the end of
+ * the data or before a vmdesc).  *at: the footer's offset.
+ */
+static bool find_footer(const Parser *p, uint64_t from, uint32_t id, uint64_t *at)
+{
+    const uint8_t want[5] = { QEMU_VM_SECTION_FOOTER, (uint8_t)(id >> 24), (uint8_t)(id >> 16),
+                              (uint8_t)(id >> 8), (uint8_t)id };
+    if (p->footers == FOOTERS_NO) {
+        return false;
+    }
+    for (size_t q = from; q < p->len && p->len - q >= 5; q++) {
+        const uint8_t *f = memchr(p->data + q, QEMU_VM_SECTION_FOOTER, p->len - q);
+        if (!f) {
+            return false;
+        }
+        q = (size_t)(f - p->data);
+        if (p->len - q >= 5 && memcmp(f, want, 5) == 0 && plausible_next(p, q + 5)) {
+            *at = q;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool footer_at(const Parser *p, uint64_t at, uint32_t id)
+{
+    return p->len - MIN(at, p->len) >= 5 && p->data[at] == QEMU_VM_SECTION_FOOTER &&
+           be32_at(p->data + at + 1) == id;
 }
 
 static bool read_footer(Parser *p, QemuStreamSection *sec, const char *where, GError **errp)
@@ -325,13 +343,11 @@ static bool read_footer(Parser *p, QemuStreamSection *sec, const char *where, GE
             qs_propagate(errp, err, where, "footer");
             return false;
         }
-        if (id != sec->section_id) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, at, where, NULL,
-                             "footer is for section id %" PRIu32, id);
-            return false;
-        }
         sec->has_footer = true;
         p->footers = FOOTERS_YES;
+        if (id != sec->section_id) {
+            return problem_at(p, errp, at, where, "footer is for section id %" PRIu32, id);
+        }
         return true;
     }
     if (p->footers == FOOTERS_YES) {
@@ -348,54 +364,232 @@ static bool read_footer(Parser *p, QemuStreamSection *sec, const char *where, GE
     return true;
 }
 
-static bool parse_payload(Parser *p, QemuStreamSection *sec, const char *where, GError **errp)
+/* The payload of a device section is [sec->offset, end), decoded by dev. */
+static void section_decoded(Parser *p, QemuStreamSection *sec, size_t index, QsDevice *dev,
+                            uint64_t end)
 {
-    uint64_t start = byte_reader_offset(&p->r);
-    sec->offset = start;
-    if (sec->type == QEMU_VM_SECTION_FULL) {
-        g_autofree char *key = device_key(sec->name, sec->instance_id);
-        GQueue *entries = g_hash_table_lookup(p->devices, key);
-        QObject *desc = entries ? g_queue_pop_head(entries) : NULL;
-        uint64_t version;
-        if (!p->s->has_vmdesc) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
-                             "cannot decode: the stream has no vmdesc at its end");
+    sec->size = end - sec->offset;
+    g_clear_pointer(&sec->payload, g_bytes_unref);
+    sec->payload = g_bytes_new_from_bytes(p->s->input, sec->offset, sec->size);
+    qobject_unref(sec->state);
+    sec->state = qs_device_to_qobject(dev);
+    QsDevice **slot = (QsDevice **)&g_ptr_array_index(p->s->devices, index);
+    qs_device_free(*slot);
+    *slot = dev;
+    p->r.pos = end - p->r.origin;
+}
+
+/*
+ * What QEMU's vmdesc says of an old-style section (SaveVMHandlers
+ * save_state, no VMStateDescription): its bytes, as one "data" buffer.  The
+ * same stands for a section that has no description at all.
+ */
+static QObject *data_entry(const QemuStreamSection *sec, uint64_t size)
+{
+    QObject *entry = qdict_new();
+    qdict_put(entry, "name", qstring_from_str(sec->name));
+    qdict_put(entry, "instance_id", qnum_from_uint(sec->instance_id));
+    qdict_put(entry, "size", qnum_from_uint(size));
+    QObject *fields = qlist_new();
+    if (size) {
+        QObject *data = qdict_new();
+        qdict_put(data, "name", qstring_from_str("data"));
+        qdict_put(data, "size", qnum_from_uint(size));
+        qdict_put(data, "type", qstring_from_str("buffer"));
+        qlist_append(fields, data);
+    }
+    qdict_put(entry, "fields", fields);
+    return entry;
+}
+
+static bool is_old_style(const QObject *entry)
+{
+    return !qdict_haskey(entry, "vmsd_name");
+}
+
+/*
+ * A description that does not fit the section: it covers `covered` bytes
+ * from `start`, the section has `size`.  Located where they part.
+ */
+static GError *misfit(uint64_t start, uint64_t covered, uint64_t size, const char *where)
+{
+    uint64_t diff = covered > size ? covered - size : size - covered;
+    GError *err = NULL;
+    vms_error_set_at(&err, VMS_ERROR_INVALID, start + MIN(covered, size), where, NULL,
+                     "the description covers %" PRIu64 " bytes, the section has %" PRIu64
+                     " (%" PRIu64 " byte%s %s)", covered, size, diff, diff == 1 ? "" : "s",
+                     covered < size ? "short" : "too many");
+    return err;
+}
+
+/* The section's bytes up to `end` as one "data" buffer. */
+static bool keep_data(Parser *p, QemuStreamSection *sec, size_t index, uint64_t end,
+                      const char *where, GError **errp)
+{
+    g_autoptr(QObject) entry = data_entry(sec, end - sec->offset);
+    QsDevice *dev = qs_device_learn(entry, sec->offset, end - sec->offset, sec->version_id,
+                                    true, where, errp);
+    ByteReader r;
+    byte_reader_init(&r, p->data + sec->offset, end - sec->offset, sec->offset);
+    if (!dev || !qs_device_load(dev, &r, (int)sec->version_id, where, errp)) {
+        qs_device_free(dev);
+        return false;
+    }
+    section_decoded(p, sec, index, dev, end);
+    return true;
+}
+
+/*
+ * The section cannot be decoded: `err` says why.  Checking, when a footer
+ * shows where the section ends, that is a finding, and the section is kept
+ * as bytes; otherwise it is the error.
+ */
+static bool undecodable(Parser *p, QemuStreamSection *sec, size_t index, uint64_t known_end,
+                        GError *err, const char *where, GError **errp)
+{
+    uint64_t end = known_end;
+    if (p->check && (end || find_footer(p, sec->offset, sec->section_id, &end))) {
+        add_warning(p->s, err);
+        return keep_data(p, sec, index, end, where, errp);
+    }
+    g_propagate_error(errp, err);
+    return false;
+}
+
+/*
+ * Decode a device section with its description `entry`; exact: the
+ * stream's own vmdesc entry.  The decode must end where the section does:
+ * at known_end if that is given, else where a footer is (if the stream has
+ * footers).  A description that does not fit is an error that says by how
+ * much; one that runs past the end of a section it does not describe
+ * exactly is named as that, not by what it then misread.
+ */
+static bool decode_described(Parser *p, QemuStreamSection *sec, size_t index, QObject *entry,
+                             bool exact, uint64_t known_end, const char *where, GError **errp)
+{
+    uint64_t start = sec->offset, end = known_end;
+    GError *err = NULL;
+
+    if (is_old_style(entry) && !exact &&
+        (end || find_footer(p, start, sec->section_id, &end))) {
+        /* Bytes of QEMU's own save_state: their size is this section's, not the donor's. */
+        return keep_data(p, sec, index, end, where, errp);
+    }
+    g_autoptr(QsDevice) dev = qs_device_learn(entry, start, p->len - start, sec->version_id,
+                                              exact, where, &err);
+    ByteReader r;
+    byte_reader_init(&r, p->data + start, (known_end ? known_end : p->len) - start, start);
+    if (!dev || !qs_device_load(dev, &r, (int)sec->version_id, where, &err)) {
+        uint64_t at;
+        if (!exact && dev && (end || find_footer(p, start, sec->section_id, &end)) &&
+            vms_error_offset(err, &at) && at >= end) {
+            g_clear_error(&err);
+            vms_error_set_at(&err, VMS_ERROR_INVALID, end, where, NULL,
+                             "the description runs past the section's end (the section has %"
+                             PRIu64 " bytes)", end - start);
+        }
+        return undecodable(p, sec, index, known_end, err, where, errp);
+    }
+    uint64_t decoded = byte_reader_offset(&r);
+    if (!end && p->footers != FOOTERS_NO && !footer_at(p, decoded, sec->section_id)) {
+        find_footer(p, start, sec->section_id, &end);
+    }
+    if (end && decoded != end) {
+        return undecodable(p, sec, index, end,
+                           misfit(start, decoded - start, end - start, where), where, errp);
+    }
+    section_decoded(p, sec, index, g_steal_pointer(&dev), decoded);
+    return true;
+}
+
+static bool no_descriptions(Parser *p, GError **errp)
+{
+    const QemuStreamSection *sec = p->first_full;
+    g_autofree char *where = qs_where_section(sec);
+    vms_error_set_at(errp, VMS_ERROR_MISSING, sec->offset, where, NULL,
+                     "cannot decode: the stream has no vmdesc, and no descriptions were given");
+    return false;
+}
+
+/* Which of the sections of its idstr and instance this one is. */
+static uint32_t count_occurrence(Parser *p, const QemuStreamSection *sec)
+{
+    char *key = qs_device_key(sec->name, sec->instance_id);
+    uint32_t n = GPOINTER_TO_UINT(g_hash_table_lookup(p->occurrences, key));
+    g_hash_table_insert(p->occurrences, key, GUINT_TO_POINTER(n + 1));
+    return n;
+}
+
+/*
+ * A device section: decoded with its description, or kept as bytes (with a
+ * warning) when there is none and its footer shows where it ends.
+ * known_end: where it ends when that is known already (0: not known).
+ */
+static bool parse_full(Parser *p, QemuStreamSection *sec, size_t index, uint64_t known_end,
+                       const char *where, GError **errp)
+{
+    uint64_t start = sec->offset, end = known_end, version;
+    if (!p->descs) {
+        /*
+         * Nothing to decode with: walk on by footers to see whether a vmdesc
+         * turns up after EOF (with data after it, or it would have been
+         * found); the error comes at EOF if none does.
+         */
+        p->first_full = p->first_full ? p->first_full : sec;
+        if (!find_footer(p, start, sec->section_id, &end)) {
+            return no_descriptions(p, errp);
+        }
+        return keep_data(p, sec, index, end, where, errp);
+    }
+
+    bool own = qs_descs_own(p->descs);
+    const char *source = own ? "the vmdesc" : "the descriptions given";
+    QObject *entry = qs_descs_take(p->descs, sec->name, sec->instance_id);
+    g_autofree char *why = NULL;
+    if (!entry) {
+        why = g_strdup_printf("not described by %s", source);
+    } else if (qdict_haskey(entry, "version") &&
+               (!qnum_get_uint(qdict_get(entry, "version"), &version) ||
+                version != sec->version_id)) {
+        g_autofree char *v = qobject_to_json(qdict_get(entry, "version"), false);
+        why = g_strdup_printf("%s %s version %s, the section has version %" PRIu32, source,
+                              own ? "has" : "have", v, sec->version_id);
+        if (own && !p->check) {
+            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL, "%s", why);
             return false;
         }
-        if (!desc) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
-                             "cannot decode: no vmdesc entry for instance %" PRIu32,
-                             sec->instance_id);
-            return false;
-        }
-        if (!qnum_get_uint(qdict_get(desc, "version"), &version) || version != sec->version_id) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
-                             "vmdesc version does not match the section's version %" PRIu32,
-                             sec->version_id);
-            return false;
-        }
-        g_autoptr(QsDevice) dev = qs_device_learn(desc, start, byte_reader_left(&p->r),
-                                                  sec->version_id, where, errp);
-        if (!dev || !qs_device_load(dev, &p->r, (int)sec->version_id, where, errp)) {
-            return false;
-        }
-        sec->state = qs_device_to_qobject(dev);
-        g_ptr_array_index(p->s->devices, p->s->devices->len - 1) = g_steal_pointer(&dev);
+    }
+    if (!why) {
+        return decode_described(p, sec, index, entry, own, known_end, where, errp);
+    }
+    if (!end && !find_footer(p, start, sec->section_id, &end)) {
+        vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
+                         "cannot decode: %s, and no footer shows where the section ends", why);
+        return false;
+    }
+    if (p->check) {
+        warn(p, start, where, "%s", why);
     } else {
-        if (strcmp(sec->name, "ram") != 0) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
-                             "cannot decode iterative section '%s' (only 'ram' is known)",
-                             sec->name);
-            return false;
-        }
-        if (sec->version_id != 4) {
-            vms_error_set_at(errp, VMS_ERROR_VERSION, start, where, NULL,
-                             "RAM section version %" PRIu32 ", expected 4", sec->version_id);
-            return false;
-        }
-        if (!qs_ram_section(&p->ram, &p->r, where, &sec->state, errp)) {
-            return false;
-        }
+        warn(p, start, where, "%s: kept as %" PRIu64 " bytes of data", why, end - start);
+    }
+    return keep_data(p, sec, index, end, where, errp);
+}
+
+static bool parse_ram(Parser *p, QemuStreamSection *sec, const char *where, GError **errp)
+{
+    uint64_t start = sec->offset;
+    if (strcmp(sec->name, "ram") != 0) {
+        vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
+                         "cannot decode iterative section '%s' (only 'ram' is known)", sec->name);
+        return false;
+    }
+    if (sec->version_id != 4) {
+        vms_error_set_at(errp, VMS_ERROR_VERSION, start, where, NULL,
+                         "RAM section version %" PRIu32 ", expected 4", sec->version_id);
+        return false;
+    }
+    if (!qs_ram_section(&p->ram, &p->r, where, &sec->state, errp)) {
+        return false;
     }
     sec->size = byte_reader_offset(&p->r) - start;
     sec->payload = g_bytes_new_from_bytes(p->s->input, start, sec->size);
@@ -460,39 +654,224 @@ static bool parse_section(Parser *p, uint8_t type, GError **errp)
     }
 
     g_autofree char *where = qs_where_section(sec);
-    return parse_payload(p, sec, where, errp) && read_footer(p, sec, where, errp);
+    sec->offset = byte_reader_offset(&p->r);
+    if (type == QEMU_VM_SECTION_FULL) {
+        sec->occurrence = count_occurrence(p, sec);
+        if (!parse_full(p, sec, p->s->sections->len - 1, 0, where, errp)) {
+            return false;
+        }
+    } else if (!parse_ram(p, sec, where, errp)) {
+        return false;
+    }
+    return read_footer(p, sec, where, errp);
 }
 
-/* Every device the vmdesc describes must have had its section (each its own). */
-static bool check_devices_seen(Parser *p, uint64_t at, GError **errp)
+/* Duplicate sections: one warning for each idstr and instance id that has several. */
+static void warn_duplicates(Parser *p)
 {
-    QObject *list = qdict_get(p->s->vmdesc, "devices");
-    for (size_t i = 0; i < qlist_size(list); i++) {
-        QObject *dev = qlist_get(list, i);
-        const char *name = qdict_get_str(dev, "name");
-        uint64_t instance_id = 0;
-        (void)qnum_get_uint(qdict_get(dev, "instance_id"), &instance_id);
-        g_autofree char *key = device_key(name, instance_id);
-        GQueue *unpaired = g_hash_table_lookup(p->devices, key);
-        if (instance_id > UINT32_MAX || (unpaired && g_queue_find(unpaired, dev))) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL,
-                             "the vmdesc describes section '%s' instance %" PRIu64
-                             ", which is not in the stream", name, instance_id);
+    QemuStream *s = p->s;
+    for (size_t i = 0; i < s->sections->len; i++) {
+        const QemuStreamSection *first = g_ptr_array_index(s->sections, i);
+        if (first->type != QEMU_VM_SECTION_FULL || first->occurrence != 0) {
+            continue;
+        }
+        g_autoptr(GString) ids = g_string_new(NULL);
+        size_t count = 0;
+        for (size_t k = i; k < s->sections->len; k++) {
+            const QemuStreamSection *sec = g_ptr_array_index(s->sections, k);
+            if (sec->type == QEMU_VM_SECTION_FULL && sec->instance_id == first->instance_id &&
+                strcmp(sec->name, first->name) == 0) {
+                g_string_append_printf(ids, "%s%" PRIu32, count ? ", " : "", sec->section_id);
+                count++;
+            }
+        }
+        if (count > 1) {
+            g_autofree char *where = g_strdup_printf("section '%s' instance %" PRIu32,
+                                                     first->name, first->instance_id);
+            warn(p, header_offset(first), where, "%zu sections (ids %s): a destination QEMU"
+                 " would load all of them into one device", count, ids->str);
+        }
+    }
+}
+
+/* Every device the stream's own vmdesc describes must have had its section. */
+static bool check_all_described(Parser *p, QsDescs *descs, uint64_t at, GError **errp)
+{
+    const char *name;
+    uint64_t instance_id;
+    guint listed, used;
+    if (!qs_descs_unused(descs, &name, &instance_id, &listed, &used)) {
+        return true;
+    }
+    if (used == 0) {
+        return problem_at(p, errp, at, NULL, "the vmdesc describes section '%s' instance %"
+                          PRIu64 ", which is not in the stream", name, instance_id);
+    }
+    return problem_at(p, errp, at, NULL, "the vmdesc describes section '%s' instance %" PRIu64
+                      " %u times, the stream has %u such sections", name, instance_id, listed,
+                      used);
+}
+
+/*
+ * Checking with given descriptions: the stream's own vmdesc must still
+ * agree with the sections (entries, versions, sizes).
+ */
+static void check_own_vmdesc(Parser *p, uint64_t eof)
+{
+    QemuStream *s = p->s;
+    for (size_t i = 0; i < s->sections->len; i++) {
+        const QemuStreamSection *sec = g_ptr_array_index(s->sections, i);
+        if (sec->type != QEMU_VM_SECTION_FULL) {
+            continue;
+        }
+        g_autofree char *where = qs_where_section(sec);
+        QObject *entry = qs_descs_take(p->own, sec->name, sec->instance_id);
+        uint64_t version;
+        if (!entry) {
+            warn(p, sec->offset, where, "not described by the vmdesc");
+            continue;
+        }
+        if (qdict_haskey(entry, "version") &&
+            (!qnum_get_uint(qdict_get(entry, "version"), &version) ||
+             version != sec->version_id)) {
+            g_autofree char *v = qobject_to_json(qdict_get(entry, "version"), false);
+            warn(p, sec->offset, where, "the vmdesc has version %s, the section has version %"
+                 PRIu32, v, sec->version_id);
+            continue;
+        }
+        GError *err = NULL;
+        g_autoptr(QsDevice) dev = qs_device_learn(entry, sec->offset, p->len - sec->offset,
+                                                  sec->version_id, true, where, &err);
+        if (!dev) {
+            add_warning(s, err);
+        } else if (dev->wire_size != sec->size) {
+            add_warning(s, misfit(sec->offset, dev->wire_size, sec->size, where));
+        }
+    }
+    check_all_described(p, p->own, eof, NULL);
+}
+
+/*
+ * Checking a stream whose vmdesc is followed by more data: its sections
+ * were kept as bytes by their footers; decode them with that vmdesc now.
+ */
+static bool decode_later(Parser *p, uint64_t json_at, size_t json_len, uint64_t eof,
+                         GError **errp)
+{
+    QObject *vmdesc = NULL;
+    GError *err = NULL;
+    if (!qs_parse_vmdesc_json((const char *)p->data + json_at, json_len, json_at, "vmdesc",
+                              &vmdesc, &err) ||
+        !(p->descs = qs_descs_new(vmdesc, true, json_at, &err))) {
+        qobject_unref(vmdesc);
+        return problem(p, errp, err);
+    }
+    qobject_unref(vmdesc);
+    size_t pos = p->r.pos;
+    for (size_t i = 0; i < p->s->sections->len; i++) {
+        QemuStreamSection *sec = g_ptr_array_index(p->s->sections, i);
+        g_autofree char *where = qs_where_section(sec);
+        if (sec->type == QEMU_VM_SECTION_FULL &&
+            !parse_full(p, sec, i, sec->offset + sec->size, where, errp)) {
             return false;
         }
     }
+    p->r.pos = pos;
+    return check_all_described(p, p->descs, eof, errp);
+}
+
+/* After EOF: the vmdesc, or nothing. */
+static bool parse_end(Parser *p, uint64_t eof, GError **errp)
+{
+    QemuStream *s = p->s;
+    uint64_t after = eof + 1;
+    s->eof_offset = eof;
+    if (s->has_vmdesc) {
+        if (after != s->vmdesc_offset &&
+            !problem_at(p, errp, after, NULL, "unexpected data after EOF (the vmdesc starts at"
+                        " offset %" PRIu64 ")", s->vmdesc_offset)) {
+            return false;
+        }
+    } else if (after < p->len && p->data[after] == QEMU_VM_VMDESCRIPTION &&
+               p->len - after >= 5) {
+        /* A vmdesc by its frame, going forward from EOF, that does not end the data. */
+        uint64_t json_at = after + 5, len = be32_at(p->data + after + 1);
+        if (len > p->len - json_at) {
+            if (!problem_at(p, errp, json_at, "vmdesc", "truncated: need %" PRIu64
+                            " bytes, %" PRIu64 " left", len, p->len - json_at)) {
+                return false;
+            }
+        } else {
+            uint64_t more = p->len - json_at - len;
+            if (!problem_at(p, errp, json_at + len, NULL, "%" PRIu64 " byte%s of data after"
+                            " the vmdesc", more, more == 1 ? "" : "s")) {
+                return false;
+            }
+            if (!p->descs && p->first_full && !decode_later(p, json_at, len, eof, errp)) {
+                return false;
+            }
+        }
+    } else if (after < p->len) {
+        if (!problem_at(p, errp, after, NULL, "unexpected data after EOF: 0x%02x",
+                        p->data[after])) {
+            return false;
+        }
+    }
+    if (!p->descs && p->first_full) {
+        return no_descriptions(p, errp);
+    }
+    if (p->descs && qs_descs_own(p->descs) && !check_all_described(p, p->descs, eof, errp)) {
+        return false;
+    }
+    if (p->own && p->check) {
+        check_own_vmdesc(p, eof);
+    }
+    warn_duplicates(p);
     return true;
 }
 
-static bool parse_stream(Parser *p, GError **errp)
+/* The vmdesc that ends the data, if any; descriptions to decode with. */
+static bool load_vmdesc(Parser *p, const QemuStreamOptions *opts, GError **errp)
+{
+    QemuStream *s = p->s;
+    size_t at;
+    if (qs_find_vmdesc(p->data, p->len, &at)) {
+        uint64_t json_at = at + 5;
+        QObject *desc = NULL;
+        if (!qs_parse_vmdesc_json((const char *)p->data + json_at, p->len - json_at, json_at,
+                                  "vmdesc", &desc, errp)) {
+            return false;
+        }
+        s->vmdesc = desc;
+        s->has_vmdesc = true;
+        s->vmdesc_offset = at;
+        s->vmdesc_text = g_bytes_new_from_bytes(s->input, json_at, p->len - json_at);
+        QsDescs *own = qs_descs_new(desc, true, json_at, errp);
+        if (!own) {
+            return false;
+        }
+        if (opts && opts->desc) {
+            p->own = own;
+        } else {
+            p->descs = own;
+        }
+    }
+    if (opts && opts->desc && !(p->descs = qs_descs_new(opts->desc, false, VMS_NO_OFFSET, errp))) {
+        return false;
+    }
+    uint32_t page_size = s->has_vmdesc ? qs_descs_page_size(p->own ? p->own : p->descs)
+                                       : p->descs ? qs_descs_page_size(p->descs) : 0;
+    s->page_size = page_size ? page_size : s->page_size;
+    return true;
+}
+
+static bool parse_stream(Parser *p, const QemuStreamOptions *opts, GError **errp)
 {
     QemuStream *s = p->s;
     GError *err = NULL;
     uint32_t magic;
-    size_t n;
-    const uint8_t *d = g_bytes_get_data(s->input, &n);
 
-    byte_reader_init(&p->r, d, n, 0);
+    byte_reader_init(&p->r, p->data, p->len, 0);
     if (!byte_reader_be32(&p->r, &magic, &err)) {
         qs_propagate(errp, err, "header", NULL);
         return false;
@@ -513,7 +892,7 @@ static bool parse_stream(Parser *p, GError **errp)
                          QEMU_VM_FILE_VERSION);
         return false;
     }
-    if (!load_vmdesc(s, d, n, p->devices, errp)) {
+    if (!load_vmdesc(p, opts, errp)) {
         return false;
     }
 
@@ -569,23 +948,7 @@ static bool parse_stream(Parser *p, GError **errp)
             }
             break;
         case QEMU_VM_EOF:
-            s->eof_offset = at;
-            if (!check_devices_seen(p, at, errp)) {
-                return false;
-            }
-            if (s->has_vmdesc && at + 1 != s->vmdesc_offset) {
-                vms_error_set_at(errp, VMS_ERROR_INVALID, at + 1, NULL, NULL,
-                                 "unexpected data after EOF (the vmdesc starts at offset %"
-                                 PRIu64 ")",
-                                 s->vmdesc_offset);
-                return false;
-            }
-            if (!s->has_vmdesc && byte_reader_left(&p->r)) {
-                vms_error_set_at(errp, VMS_ERROR_INVALID, at + 1, NULL, NULL,
-                                 "unexpected data after EOF: 0x%02x", p->r.data[p->r.pos]);
-                return false;
-            }
-            return true;
+            return parse_end(p, at, errp);
         case QEMU_VM_COMMAND:
             vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL,
                              "QEMU_VM_COMMAND (postcopy/COLO) is not supported");
@@ -594,37 +957,80 @@ static bool parse_stream(Parser *p, GError **errp)
             vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL, "vmdesc (0x06) before EOF");
             return false;
         default:
-            vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL, "unknown section type 0x%02x",
-                             tag);
-            return false;
+            /* Nothing says how long it is: nothing after it can be read. */
+            if (!problem_at(p, errp, at, NULL, "unknown section type 0x%02x%s", tag,
+                            p->check ? "; the rest of the stream cannot be read" : "")) {
+                return false;
+            }
+            warn_duplicates(p);
+            p->stopped = true;
+            return true;
         }
     }
 }
 
-QemuStream *qemu_stream_parse(GBytes *data, GError **errp)
+static QemuStream *parse(GBytes *data, const QemuStreamOptions *opts, bool check,
+                         GError **errp)
 {
     QemuStream *s = g_new0(QemuStream, 1);
     s->input = g_bytes_ref(data);
     s->sections = g_ptr_array_new_with_free_func(section_free);
     s->devices = g_ptr_array_new_with_free_func((GDestroyNotify)qs_device_free);
+    s->warnings = g_ptr_array_new_with_free_func((GDestroyNotify)g_error_free);
     s->page_size = DEFAULT_PAGE_SIZE;
 
     Parser p = {
         .s = s,
-        .devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify)g_queue_free),
         .started = g_hash_table_new(g_direct_hash, g_direct_equal),
+        .occurrences = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
         .footers = FOOTERS_UNKNOWN,
+        .check = check,
     };
-    bool ok = parse_stream(&p, errp);
-    g_hash_table_destroy(p.devices);
+    p.data = g_bytes_get_data(s->input, &p.len);
+    bool ok = parse_stream(&p, opts, errp);
     g_hash_table_destroy(p.started);
+    g_hash_table_destroy(p.occurrences);
+    qs_descs_free(p.descs);
+    qs_descs_free(p.own);
     qs_ram_clear(&p.ram);
     if (!ok) {
         qemu_stream_free(s);
         return NULL;
     }
     return s;
+}
+
+QemuStream *qemu_stream_parse_with(GBytes *data, const QemuStreamOptions *opts, GError **errp)
+{
+    return parse(data, opts, false, errp);
+}
+
+QemuStream *qemu_stream_parse(GBytes *data, GError **errp)
+{
+    return parse(data, NULL, false, errp);
+}
+
+bool qemu_stream_check(GBytes *data, const QemuStreamOptions *opts, GPtrArray **findings,
+                       GError **errp)
+{
+    QemuStream *s = parse(data, opts, true, errp);
+    if (!s) {
+        return false;
+    }
+    *findings = g_steal_pointer(&s->warnings);
+    s->warnings = g_ptr_array_new();
+    qemu_stream_free(s);
+    return true;
+}
+
+size_t qemu_stream_n_warnings(const QemuStream *s)
+{
+    return s->warnings->len;
+}
+
+const GError *qemu_stream_warning(const QemuStream *s, size_t index)
+{
+    return index < s->warnings->len ? g_ptr_array_index(s->warnings, index) : NULL;
 }
 
 /* ---- access ------------------------------------------------------------ */
@@ -727,17 +1133,30 @@ static bool visit_section(Visitor *v, const QemuStreamSection *sec, const QsDevi
     return ok;
 }
 
-static bool visit_sections(Visitor *v, const QemuStream *s, GError **errp)
+static bool visit_section_at(Visitor *v, const QemuStream *s, size_t i, GError **errp)
 {
-    size_t n = s->sections->len;
-    if (!visit_start_list(v, "sections", &n, errp)) {
+    return visit_section(v, g_ptr_array_index(s->sections, i),
+                         g_ptr_array_index(s->devices, i), errp);
+}
+
+static bool visit_warning_at(Visitor *v, const QemuStream *s, size_t i, GError **errp)
+{
+    char *message = ((GError *)g_ptr_array_index(s->warnings, i))->message;
+    return visit_type_str(v, NULL, &message, errp);
+}
+
+/* A list member `name` of n elements, each visited by elem. */
+static bool visit_stream_list(Visitor *v, const char *name, const QemuStream *s, size_t n,
+                              bool (*elem)(Visitor *, const QemuStream *, size_t, GError **),
+                              GError **errp)
+{
+    if (!visit_start_list(v, name, &n, errp)) {
         return false;
     }
     bool ok = true;
     for (size_t i = 0; ok && i < n; i++) {
         visit_next_list(v);
-        ok = visit_section(v, g_ptr_array_index(s->sections, i),
-                           g_ptr_array_index(s->devices, i), errp);
+        ok = elem(v, s, i, errp);
     }
     ok = ok && visit_check_list(v, errp);
     visit_end_list(v);
@@ -751,7 +1170,8 @@ bool qemu_stream_visit(Visitor *v, const char *name, const QemuStream *s, bool w
         return false;
     }
     bool ok = visit_header(v, s, errp) && visit_configuration(v, s, errp) &&
-              visit_sections(v, s, errp) &&
+              visit_stream_list(v, "sections", s, s->sections->len, visit_section_at, errp) &&
+              visit_stream_list(v, "warnings", s, s->warnings->len, visit_warning_at, errp) &&
               (!with_vmdesc || qobject_visit(v, "vmdesc", s->vmdesc, errp)) &&
               visit_check_struct(v, errp);
     visit_end_struct(v);

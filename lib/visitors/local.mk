@@ -9,3 +9,7 @@ lib_visitors_libvisitors_la_SOURCES = \
 	lib/include/vmscope/string-visitor.h lib/visitors/string-input-visitor.c \
 	lib/include/vmscope/qemufile-visitor.h \
 	lib/visitors/qemufile-output-visitor.c lib/visitors/qemufile-input-visitor.c
+vmscopeinclude_HEADERS += \
+	lib/include/vmscope/visitor.h lib/include/vmscope/qobject-visitor.h \
+	lib/include/vmscope/pretty-visitor.h lib/include/vmscope/qemufile-visitor.h \
+	lib/include/vmscope/string-visitor.h

@@ -4,7 +4,9 @@
  *
  * For each fixture (pc-shared: a 64 MiB pc guest with x-ignore-shared, so
  * the stream is the device state plus the small ROM blocks; pc-plain: 16 MiB
- * of plain RAM in the stream), it times, best of N runs:
+ * of plain RAM in the stream; q35-wide: a q35 guest with 30-odd device
+ * models, x-ignore-shared, the most device state of the fixtures), it
+ * times, best of N runs:
  *   read          read(2) the whole file
  *   parse         read + qemu_stream_parse (frame, RAM walk, vmdesc decode)
  *   parse + JSON  read + parse + the JSON text vmscope-view prints
@@ -150,5 +152,6 @@ int main(void)
     printf("bench-stream: best of %d runs\n", RUNS);
     bench(dir, "pc-shared", view);
     bench(dir, "pc-plain", view);
+    bench(dir, "q35-wide", view);
     return 0;
 }

@@ -17,6 +17,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test-http-server tests/integration/test-http-prometheus \
 	tests/integration/test-agent tests/integration/test-agent-devhost \
 	tests/integration/test-agent-http tests/integration/test-agent-qemu \
+	tests/integration/test-agent-qemu-dir tests/integration/test-agent-activation \
 	tests/integration/test-devhost tests/integration/test-devhost-migrate \
 	tests/integration/test-devhost-agent
 check_PROGRAMS += $(INTEGRATION_TESTS)
@@ -40,6 +41,10 @@ tests_integration_test_agent_http_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_agent_http_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 tests_integration_test_agent_qemu_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_agent_qemu_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+tests_integration_test_agent_qemu_dir_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_agent_qemu_dir_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+tests_integration_test_agent_activation_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_agent_activation_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 tests_integration_test_devhost_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_devhost_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 tests_integration_test_devhost_migrate_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -63,16 +68,16 @@ STREAM_FIXTURES = \
 	tests/fixtures/pc-shared.mig.gz tests/fixtures/pc-shared.facts.json \
 	tests/fixtures/q35-plain.mig.gz tests/fixtures/q35-plain.facts.json \
 	tests/fixtures/q35-shared.mig.gz tests/fixtures/q35-shared.facts.json \
-	tests/fixtures/wild/pc-slirp.mig.gz tests/fixtures/wild/pc-slirp.facts.json \
-	tests/fixtures/wild/q35-slirp.mig.gz tests/fixtures/wild/q35-slirp.facts.json \
-	tests/fixtures/wild/pc-slirp4.mig.gz tests/fixtures/wild/pc-slirp4.facts.json \
-	tests/fixtures/wild/q35-slirp4.mig.gz tests/fixtures/wild/q35-slirp4.facts.json \
-	tests/fixtures/wild/pc-wide.mig.gz tests/fixtures/wild/pc-wide.facts.json \
-	tests/fixtures/wild/q35-wide.mig.gz tests/fixtures/wild/q35-wide.facts.json \
-	tests/fixtures/wild/pc20.mig.gz tests/fixtures/wild/pc20.facts.json \
-	tests/fixtures/wild/pc20-vmdesc.mig.gz tests/fixtures/wild/pc20-vmdesc.facts.json \
-	tests/fixtures/wild/pc-devstate.mig.gz tests/fixtures/wild/pc-devstate.facts.json \
-	tests/fixtures/wild/pc-devstate.devstate.gz
+	tests/fixtures/pc-slirp.mig.gz tests/fixtures/pc-slirp.facts.json \
+	tests/fixtures/q35-slirp.mig.gz tests/fixtures/q35-slirp.facts.json \
+	tests/fixtures/pc-slirp4.mig.gz tests/fixtures/pc-slirp4.facts.json \
+	tests/fixtures/q35-slirp4.mig.gz tests/fixtures/q35-slirp4.facts.json \
+	tests/fixtures/pc-wide.mig.gz tests/fixtures/pc-wide.facts.json \
+	tests/fixtures/q35-wide.mig.gz tests/fixtures/q35-wide.facts.json \
+	tests/fixtures/pc20.mig.gz tests/fixtures/pc20.facts.json \
+	tests/fixtures/pc20-vmdesc.mig.gz tests/fixtures/pc20-vmdesc.facts.json \
+	tests/fixtures/pc-devstate.mig.gz tests/fixtures/pc-devstate.facts.json \
+	tests/fixtures/pc-devstate.devstate.gz
 EXTRA_DIST += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS) $(STREAM_FIXTURES) \
 	tests/fixtures/make-qemu-streams.sh tests/fixtures/qemu-streams.py \
 	tests/integration/tracetest.py tests/integration/stream-fixture.h \

@@ -5,7 +5,9 @@
 # `vmscope-view rewrite`, load them into destination QEMUs
 # (-incoming defer + migrate-incoming exec:cat) and check over QMP that the
 # destinations see the edits: the RTC date (mc146818rtc.base_rtc) and the
-# e1000's PCI interrupt line (its config space byte 0x3c, shown by query-pci).
+# e1000's PCI interrupt line (its config space byte 0x3c, shown by query-pci);
+# also for a stream without a vmdesc (rewrite --desc) and one with duplicate
+# sections.
 set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -28,11 +30,14 @@ echo "== making streams with $QEMU"
 echo "== fixture checks on the fresh streams"
 "$top_builddir/tests/integration/test-stream-fixtures" "$tmp" || { echo "FAIL: fixture checks"; exit 1; }
 
-# edit_and_load CONFIG: edit CONFIG's fresh stream, load it, compare with the unedited one.
+# edit_and_load CONFIG [DESC]: edit CONFIG's fresh stream (read with --desc DESC
+# when given), load it, compare with the unedited one.
 edit_and_load() {
     name=$1
+    desc=${2:-}
     gunzip -c "$tmp/$name.mig.gz" >"$tmp/$name.mig" || return 1
-    "$view" stream "$tmp/$name.mig" >"$tmp/$name.json" || return 1
+    [ -z "$desc" ] || gunzip -c "$tmp/$desc.mig.gz" >"$tmp/$desc.mig" || return 1
+    "$view" stream "$tmp/$name.mig" ${desc:+--desc "$tmp/$desc.mig"} >"$tmp/$name.json" || return 1
     # The same date and time one year later, and IRQ line 11.
     edits=$(python3 - "$tmp/$name.json" "$tmp/$name.facts.json" <<'EOF'
 import calendar, datetime, json, sys
@@ -50,10 +55,10 @@ print("mc146818rtc.base_rtc=%d" % calendar.timegm(later.timetuple()))
 print("%s.parent_obj.config[0]=%s" % (sec, cfg))
 EOF
 ) || return 1
-    set --
+    set -- ${desc:+--desc "$tmp/$desc.mig"}
     for e in $edits; do set -- "$@" --set "$e"; done
     "$view" rewrite "$tmp/$name.mig" "$tmp/$name-edited.mig" "$@" || return 1
-    "$view" diff "$tmp/$name.mig" "$tmp/$name-edited.mig"
+    "$view" diff "$tmp/$name.mig" "$tmp/$name-edited.mig" ${desc:+--desc "$tmp/$desc.mig"}
     [ $? = 1 ] || { echo "diff does not see the edits"; return 1; }
 
     python3 "$streams" load "$name" "$tmp/$name.mig" >"$tmp/$name.dest.json" || return 1
@@ -74,8 +79,12 @@ EOF
 }
 
 status=0
-for name in pc-plain q35-shared; do
-    echo "== $name: rewrite, load into a destination, check over QMP"
-    edit_and_load "$name" || { echo "FAIL: $name"; status=1; }
+# pc20: no vmdesc (read with its twin's); pc-slirp4: four slirp sections, all instance 0.
+for name in pc-plain q35-shared pc20:pc20-vmdesc pc-slirp4; do
+    echo "== ${name%%:*}: rewrite, load into a destination, check over QMP"
+    case $name in
+    *:*) edit_and_load "${name%%:*}" "${name#*:}" ;;
+    *) edit_and_load "$name" ;;
+    esac || { echo "FAIL: $name"; status=1; }
 done
 exit $status

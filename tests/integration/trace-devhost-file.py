@@ -111,7 +111,7 @@ def run(tmp, mode):
     host.cmd("migrate", uri=f"exec:cat > {mig}")
     host.wait_migration()
     expected = None
-    r = subprocess.run([T.view_binary(), "stream", mig, "--format", "json", "--desc"],
+    r = subprocess.run([T.view_binary(), "stream", mig, "--format", "json", "--vmdesc"],
                        capture_output=True, text=True, timeout=T.WAIT)
     T.check(r.returncode == 0, f"vmscope-view stream {mig}: {r.stderr}")
     stream = json.loads(r.stdout)

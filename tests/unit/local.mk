@@ -17,7 +17,7 @@ UNIT_TESTS += tests/unit/test-trace-points
 endif
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
-EXTRA_DIST += tests/unit/cutest.h tests/unit/vmstate-test-dev.h tests/unit/test-trace-points.c
+EXTRA_DIST += tests/unit/cutest.h tests/unit/qemu-stream-test.h tests/unit/vmstate-test-dev.h tests/unit/test-trace-points.c
 
 # Every test program gets the test include directories (cutest.h, the
 # integration helpers, devices/, probes/) and the fixtures' location.

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 
 #include "cutest.h"
+#include "qemu-stream-test.h"
 #include "vmscope/bytes.h"
 #include "vmscope/error.h"
 #include "vmscope/pretty-visitor.h"
@@ -116,10 +117,7 @@ static QemuStream *parse_ok(GBytes *data)
 
 static void expect_parse_error(GBytes *data, const char *message)
 {
-    GError *err = NULL;
-    g_autoptr(QemuStream) s = qemu_stream_parse(data, &err);
-    CU_ASSERT_PTR_NULL(s);
-    ASSERT_ERROR(err, message);
+    expect_parse_error_desc(data, NULL, message);
 }
 
 /* ---- builder + decoder -------------------------------------------------- */
@@ -193,7 +191,7 @@ static void test_to_qobject(void)
                   "\"configuration\":{\"offset\":9,\"size\":5,\"name\":\"m\"},"
                   "\"sections\":[{\"name\":\"other\",\"instance-id\":2,\"section-id\":0,"
                   "\"version-id\":1,\"type\":\"full\",\"offset\":33,\"size\":4,"
-                  "\"state\":{\"v\":9}}]}");
+                  "\"state\":{\"v\":9}}],\"warnings\":[]}");
     g_autoptr(QObject) with = qemu_stream_to_qobject(s, true);
     g_autofree char *desc = to_json(qdict_get(with, "vmdesc"));
     ASSERT_STR_EQ(desc, "{\"page_size\":4096,\"devices\":[{\"name\":\"other\",\"instance_id\":2,"
@@ -424,18 +422,18 @@ static void test_diff_duplicates(void)
     CU_ASSERT_EQUAL(same->len, 0);
     g_autoptr(GPtrArray) lines = qemu_stream_diff(a, b);
     CU_ASSERT_EQUAL_FATAL(lines->len, 1);
-    ASSERT_STR_EQ(g_ptr_array_index(lines, 0), "other#2.v: 2 -> 5");
+    ASSERT_STR_EQ(g_ptr_array_index(lines, 0), "other#1.v: 2 -> 5");
 
     /* One more or one fewer: the extra one is in one stream only. */
     g_autoptr(GBytes) d3 = build_duplicates(v1, 2, false);
     g_autoptr(QemuStream) c = parse_ok(d3);
     g_autoptr(GPtrArray) fewer = qemu_stream_diff(a, c);
     CU_ASSERT_EQUAL_FATAL(fewer->len, 2);
-    ASSERT_STR_EQ(g_ptr_array_index(fewer, 0), "other#3: only in A");
+    ASSERT_STR_EQ(g_ptr_array_index(fewer, 0), "other#2: only in A");
     ASSERT_STR_EQ(g_ptr_array_index(fewer, 1), "other:1: only in A");
     g_autoptr(GPtrArray) more = qemu_stream_diff(c, a);
     CU_ASSERT_EQUAL_FATAL(more->len, 2);
-    ASSERT_STR_EQ(g_ptr_array_index(more, 0), "other#3: only in B");
+    ASSERT_STR_EQ(g_ptr_array_index(more, 0), "other#2: only in B");
     ASSERT_STR_EQ(g_ptr_array_index(more, 1), "other:1: only in B");
 }
 
@@ -812,7 +810,7 @@ static void test_framing(void)
     byte_writer_u8(&w, QEMU_VM_EOF);
     g_autoptr(GBytes) nodesc = take(&w);
     expect_parse_error(nodesc, "offset 27: section 'other' (id 3): cannot decode: the stream has"
-                               " no vmdesc at its end");
+                               " no vmdesc, and no descriptions were given");
     g_autoptr(GBytes) empty = g_bytes_new(NULL, 0);
     expect_parse_error(empty, "offset 0: header: truncated: need 4 bytes, 0 left");
 }
@@ -1029,6 +1027,7 @@ static void test_pretty(void)
                   "      }\n"
                   "    }\n"
                   "  ]\n"
+                  "  warnings: list[0] = []\n"
                   "  vmdesc {\n"
                   "    page_size: int64 = 4096\n"
                   "    devices: list[1] [\n"
@@ -1172,6 +1171,299 @@ static void test_subsections_checked(void)
     g_clear_error(&err);
 }
 
+/* ---- streams as they come ------------------------------------------------ */
+
+/* Two old-style "slirp" sections (both instance 0) and "other", as QEMU describes them. */
+static const char as_they_come_vmdesc[] =
+    "{\"page_size\": 4096, \"devices\": ["
+    "{\"name\": \"slirp\", \"instance_id\": 0, \"size\": 3,"
+    " \"fields\": [{\"name\": \"data\", \"size\": 3, \"type\": \"buffer\"}]},"
+    "{\"name\": \"slirp\", \"instance_id\": 0, \"size\": 3,"
+    " \"fields\": [{\"name\": \"data\", \"size\": 3, \"type\": \"buffer\"}]},"
+    "{\"name\": \"other\", \"instance_id\": 0, \"vmsd_name\": \"other\", \"version\": 1,"
+    " \"fields\": [{\"name\": \"v\", \"type\": \"uint32\", \"size\": 4}]}]}";
+
+/*
+ * header, configuration "pc" (to 15), slirp id 0 (payload at 34), slirp id
+ * 1 (payload at 61), other id 2 (payload at 88), each with a footer when
+ * `footers` (EOF at 97; 82 without), then the vmdesc when `vmdesc` is not NULL.
+ */
+static GBytes *as_they_come(bool footers, const char *vmdesc)
+{
+    ByteWriter w;
+    put_header(&w);
+    put_config(&w, false);
+    put_section_instance(&w, QEMU_VM_SECTION_FULL, 0, "slirp", 0, 4);
+    byte_writer_write(&w, "\x01\x02\x03", 3);
+    if (footers) {
+        put_footer(&w, 0);
+    }
+    put_section_instance(&w, QEMU_VM_SECTION_FULL, 1, "slirp", 0, 4);
+    byte_writer_write(&w, "\x04\x05\x06", 3);
+    if (footers) {
+        put_footer(&w, 1);
+    }
+    put_section_instance(&w, QEMU_VM_SECTION_FULL, 2, "other", 0, 1);
+    byte_writer_write(&w, "\x00\x00\x00\x09", 4);
+    if (footers) {
+        put_footer(&w, 2);
+    }
+    if (vmdesc) {
+        put_eof_vmdesc(&w, vmdesc);
+    } else {
+        byte_writer_u8(&w, QEMU_VM_EOF);
+    }
+    return take(&w);
+}
+
+static QemuStream *parse_desc_ok(GBytes *data, QObject *desc)
+{
+    QemuStreamOptions opts = { .desc = desc };
+    GError *err = NULL;
+    QemuStream *s = qemu_stream_parse_with(data, &opts, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    return s;
+}
+
+#define DUPLICATE_SLIRP "offset 15: section 'slirp' instance 0: 2 sections (ids 0, 1): a" \
+                        " destination QEMU would load all of them into one device\n"
+
+/* Old-style sections and duplicate sections, each decoded, edited, compared. */
+static void test_old_style_and_duplicates(void)
+{
+    g_autoptr(GBytes) data = as_they_come(true, as_they_come_vmdesc);
+    g_autoptr(QemuStream) s = parse_ok(data);
+    CU_ASSERT_EQUAL_FATAL(qemu_stream_n_sections(s), 3);
+    const QemuStreamSection *a = qemu_stream_section(s, 0), *b = qemu_stream_section(s, 1);
+    CU_ASSERT_EQUAL(a->section_id, 0);
+    CU_ASSERT_EQUAL(b->section_id, 1);
+    CU_ASSERT_EQUAL(a->occurrence, 0);
+    CU_ASSERT_EQUAL(b->occurrence, 1);
+    CU_ASSERT_EQUAL(b->offset, 61);
+    g_autofree char *sa = to_json(a->state), *sb = to_json(b->state);
+    ASSERT_STR_EQ(sa, "{\"data\":\"010203\"}");
+    ASSERT_STR_EQ(sb, "{\"data\":\"040506\"}");
+    g_autofree char *nb = qemu_stream_section_display_name(b);
+    ASSERT_STR_EQ(nb, "slirp#1");
+    g_autofree char *warnings = warning_lines(s);
+    ASSERT_STR_EQ(warnings, DUPLICATE_SLIRP);
+    g_autoptr(QObject) obj = qemu_stream_to_qobject(s, false);
+    g_autofree char *w = to_json(qdict_get(obj, "warnings"));
+    ASSERT_STR_EQ(w, "[\"offset 15: section 'slirp' instance 0: 2 sections (ids 0, 1): a"
+                     " destination QEMU would load all of them into one device\"]");
+    g_autoptr(GBytes) out = qemu_stream_write(s);
+    CU_ASSERT_TRUE(g_bytes_equal(out, data));
+    expect_findings(data, NULL, DUPLICATE_SLIRP);
+
+    /* The second one, by its name, edited; diff pairs duplicates in order. */
+    g_autoptr(QemuStream) e = parse_ok(data);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(qemu_stream_set(e, "slirp#1.data", "0a0b0c", &err));
+    ASSERT_NO_ERROR(err);
+    g_autoptr(GBytes) edited = qemu_stream_write(e);
+    CU_ASSERT_EQUAL(memcmp(g_bytes_get_data(edited, NULL) + 61, "\x0a\x0b\x0c", 3), 0);
+    CU_ASSERT_EQUAL(memcmp(g_bytes_get_data(edited, NULL) + 34, "\x01\x02\x03", 3), 0);
+    g_autoptr(GPtrArray) diff = qemu_stream_diff(s, e);
+    CU_ASSERT_EQUAL_FATAL(diff->len, 1);
+    ASSERT_STR_EQ(g_ptr_array_index(diff, 0), "slirp#1.data: \"040506\" -> \"0a0b0c\"");
+    CU_ASSERT_FALSE(qemu_stream_set(e, "slirp#2.data", "0a0b0c", &err));
+    ASSERT_ERROR(err, "slirp#2.data: section 'slirp' instance 0 has no #2: the stream has 2 of"
+                      " them");
+
+    /* An old-style entry whose size is not the section's, by a byte either way. */
+    g_autofree char *shorter = g_strdup(as_they_come_vmdesc);
+    memcpy(strstr(shorter, "\"size\": 3, \"type\""), "\"size\": 2", 9);
+    memcpy(strstr(shorter, "\"size\": 3,"), "\"size\": 2,", 10);
+    g_autoptr(GBytes) d1 = as_they_come(true, shorter);
+    expect_parse_error(d1, "offset 36: section 'slirp' (id 0): the description covers 2 bytes,"
+                           " the section has 3 (1 byte short)");
+    expect_findings(d1, NULL, "offset 15: section 'slirp' instance 0: 2 sections (ids 0, 1): a"
+                              " destination QEMU would load all of them into one device\n"
+                              "offset 36: section 'slirp' (id 0): the description covers 2"
+                              " bytes, the section has 3 (1 byte short)\n");
+}
+
+/* Streams without a vmdesc, read with descriptions from elsewhere. */
+static void test_descriptions_given(void)
+{
+    g_autoptr(QObject) desc = json(as_they_come_vmdesc);
+    g_autoptr(GBytes) with = as_they_come(true, as_they_come_vmdesc);
+    g_autoptr(QemuStream) reference = parse_ok(with);
+    for (int footers = 0; footers <= 1; footers++) {
+        g_autoptr(GBytes) data = as_they_come(footers, NULL);
+        GError *err = NULL;
+        g_autoptr(QemuStream) none = qemu_stream_parse(data, &err);
+        CU_ASSERT_PTR_NULL(none);
+        CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_MISSING));
+        ASSERT_ERROR(err, "offset 34: section 'slirp' (id 0): cannot decode: the stream has no"
+                          " vmdesc, and no descriptions were given");
+        g_autoptr(QemuStream) s = parse_desc_ok(data, desc);
+        CU_ASSERT_PTR_NULL(qemu_stream_vmdesc(s));
+        for (size_t i = 0; i < 3; i++) {
+            CU_ASSERT_TRUE(qobject_equal(qemu_stream_section(s, i)->state,
+                                         qemu_stream_section(reference, i)->state));
+            CU_ASSERT_EQUAL(qemu_stream_section(s, i)->has_footer, footers);
+        }
+        g_autofree char *warnings = warning_lines(s);
+        ASSERT_STR_EQ(warnings, DUPLICATE_SLIRP);
+        g_autoptr(GBytes) out = qemu_stream_write(s);
+        CU_ASSERT_TRUE(g_bytes_equal(out, data));
+        /* Descriptions override the stream's own vmdesc, which is still written back. */
+        g_autoptr(QemuStream) over = parse_desc_ok(with, desc);
+        g_autoptr(GBytes) back = qemu_stream_write(over);
+        CU_ASSERT_TRUE(g_bytes_equal(back, with));
+    }
+
+    /* A section they do not describe: bytes, with a warning, when a footer shows its end. */
+    g_autoptr(QObject) no_other = json(as_they_come_vmdesc);
+    json_object_array_del_idx(qdict_get(no_other, "devices"), 2, 1);
+    g_autoptr(GBytes) foot = as_they_come(true, NULL);
+    g_autoptr(QemuStream) raw = parse_desc_ok(foot, no_other);
+    g_autofree char *raw_warnings = warning_lines(raw);
+    ASSERT_STR_EQ(raw_warnings, DUPLICATE_SLIRP "offset 88: section 'other' (id 2): not described"
+                                " by the descriptions given: kept as 4 bytes of data\n");
+    g_autofree char *raw_state = to_json(qemu_stream_section(raw, 2)->state);
+    ASSERT_STR_EQ(raw_state, "{\"data\":\"00000009\"}");
+    expect_findings(foot, no_other, DUPLICATE_SLIRP "offset 88: section 'other' (id 2): not"
+                                    " described by the descriptions given\n");
+    g_autoptr(GBytes) nofoot = as_they_come(false, NULL);
+    expect_parse_error_desc(nofoot, no_other, "offset 78: section 'other' (id 2): cannot decode:"
+                            " not described by the descriptions given, and no footer shows where"
+                            " the section ends");
+
+    /* Another version than the section's: not a description of it. */
+    g_autoptr(QObject) v2 = json(as_they_come_vmdesc);
+    qdict_put(qlist_get(qdict_get(v2, "devices"), 2), "version", qnum_from_int(2));
+    g_autoptr(QemuStream) raw2 = parse_desc_ok(foot, v2);
+    g_autofree char *v2_warnings = warning_lines(raw2);
+    ASSERT_STR_EQ(v2_warnings, DUPLICATE_SLIRP "offset 88: section 'other' (id 2): the"
+                               " descriptions given have version 2, the section has version 1:"
+                               " kept as 4 bytes of data\n");
+
+    /* Descriptions that do not fit: by how much, short or long. */
+    g_autoptr(QObject) two = json(as_they_come_vmdesc);
+    QObject *v = qlist_get(qdict_get(qlist_get(qdict_get(two, "devices"), 2), "fields"), 0);
+    qdict_put(v, "type", qstring_from_str("uint16"));
+    qdict_put(v, "size", qnum_from_int(2));
+    expect_parse_error_desc(foot, two, "offset 90: section 'other' (id 2): the description"
+                            " covers 2 bytes, the section has 4 (2 bytes short)");
+    qdict_put(v, "type", qstring_from_str("uint64"));
+    qdict_put(v, "size", qnum_from_int(8));
+    expect_parse_error_desc(foot, two, "offset 92: section 'other' (id 2): the description"
+                            " covers 8 bytes, the section has 4 (4 bytes too many)");
+    expect_findings(foot, two, DUPLICATE_SLIRP "offset 92: section 'other' (id 2): the"
+                               " description covers 8 bytes, the section has 4 (4 bytes too"
+                               " many)\n");
+}
+
+/* Descriptions from a file's bytes: a stream's vmdesc, or vmdesc JSON. */
+static void test_load_desc(void)
+{
+    g_autoptr(QObject) want = json(as_they_come_vmdesc);
+    g_autoptr(GBytes) stream = as_they_come(true, as_they_come_vmdesc);
+    GError *err = NULL;
+    g_autoptr(QObject) from_stream = qemu_stream_load_desc(stream, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(qobject_equal(from_stream, want));
+    g_autoptr(GBytes) text = g_bytes_new_static(as_they_come_vmdesc,
+                                                strlen(as_they_come_vmdesc));
+    g_autoptr(QObject) from_json = qemu_stream_load_desc(text, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE(qobject_equal(from_json, want));
+
+    g_autoptr(GBytes) bare = as_they_come(true, NULL);
+    g_autoptr(QObject) none = qemu_stream_load_desc(bare, &err);
+    CU_ASSERT_PTR_NULL(none);
+    ASSERT_ERROR(err, "the stream has no vmdesc to take descriptions from");
+    g_autoptr(GBytes) broken = g_bytes_new_static("{\"devices\": [}", 14);
+    g_autoptr(QObject) bad = qemu_stream_load_desc(broken, &err);
+    CU_ASSERT_PTR_NULL(bad);
+    ASSERT_ERROR(err, "offset 13: bad JSON: unexpected character");
+    g_autoptr(GBytes) list = g_bytes_new_static("[]", 2);
+    g_autoptr(QObject) notdesc = qemu_stream_load_desc(list, &err);
+    CU_ASSERT_PTR_NULL(notdesc);
+    ASSERT_ERROR(err, "descriptions: not an object with a \"devices\" list");
+}
+
+/* The vmdesc by its frame: a length of 0x7b (the '{' analyze-migration.py looks for). */
+static void test_vmdesc_frame(void)
+{
+    GString *text = g_string_new("{\"page_size\": 4096, \"devices\": []}");
+    while (text->len < 0x7b) {
+        g_string_insert_c(text, 1, ' ');
+    }
+    g_autoptr(GBytes) data = with_vmdesc_text(text->str);
+    CU_ASSERT_EQUAL(((const uint8_t *)g_bytes_get_data(data, NULL))[13], 0x7b);
+    g_autoptr(QemuStream) s = parse_ok(data);
+    g_autofree char *desc = to_json(qemu_stream_vmdesc(s));
+    ASSERT_STR_EQ(desc, "{\"page_size\":4096,\"devices\":[]}");
+    g_autoptr(GBytes) out = qemu_stream_write(s);
+    CU_ASSERT_TRUE(g_bytes_equal(out, data));
+    g_string_free(text, TRUE);
+}
+
+/* What `check` finds, and where reading goes on after it. */
+static void test_check(void)
+{
+    ByteWriter w;
+    g_autoptr(GBytes) clean = as_they_come(true, as_they_come_vmdesc);
+    expect_findings(clean, NULL, DUPLICATE_SLIRP);
+
+    /* A footer for another section: found, and reading goes on. */
+    size_t n = g_bytes_get_size(clean);
+    uint8_t *bytes = g_memdup2(g_bytes_get_data(clean, NULL), n);
+    bytes[41] = 7;                              /* slirp id 0's footer (37..41) says 7 */
+    g_autoptr(GBytes) footer = g_bytes_new_take(bytes, n);
+    expect_parse_error(footer, "offset 37: section 'slirp' (id 0): footer is for section id 7");
+    expect_findings(footer, NULL, DUPLICATE_SLIRP "offset 37: section 'slirp' (id 0): footer is"
+                                  " for section id 7\n");
+
+    /* Data after the vmdesc. */
+    put_header(&w);
+    byte_writer_write(&w, (const uint8_t *)g_bytes_get_data(clean, NULL) + 8, n - 8);
+    byte_writer_write(&w, "\x00\x00", 2);
+    g_autoptr(GBytes) trailing = take(&w);
+    g_autofree char *msg = g_strdup_printf("offset %zu: 2 bytes of data after the vmdesc", n);
+    expect_parse_error(trailing, msg);
+    g_autofree char *lines = g_strdup_printf(DUPLICATE_SLIRP "%s\n", msg);
+    expect_findings(trailing, NULL, lines);
+
+    /* A section of unknown type: the last finding. */
+    put_header(&w);
+    put_config(&w, false);
+    put_section_instance(&w, QEMU_VM_SECTION_FULL, 0, "slirp", 0, 4);
+    byte_writer_write(&w, "\x01\x02\x03", 3);
+    put_footer(&w, 0);
+    byte_writer_u8(&w, 0x2a);
+    byte_writer_write(&w, "whatever follows", 16);
+    g_autoptr(GBytes) unknown = take(&w);
+    g_autoptr(QObject) desc = json(as_they_come_vmdesc);
+    expect_findings(unknown, desc,
+                    "offset 42: unknown section type 0x2a; the rest of the stream cannot be"
+                    " read\n");
+
+    /* The vmdesc describes a section the stream lacks, and one too many. */
+    g_autofree char *more = g_strdup(as_they_come_vmdesc);
+    more[strlen(more) - 2] = '\0';
+    g_autofree char *extra = g_strdup_printf("%s, {\"name\": \"gone\", \"instance_id\": 1,"
+                                             " \"fields\": []}]}", more);
+    g_autoptr(GBytes) gone = as_they_come(true, extra);
+    expect_parse_error(gone, "offset 97: the vmdesc describes section 'gone' instance 1, which is"
+                             " not in the stream");
+    expect_findings(gone, NULL, DUPLICATE_SLIRP "offset 97: the vmdesc describes section 'gone'"
+                                " instance 1, which is not in the stream\n");
+
+    /* Unreadable: an error, no findings. */
+    g_autoptr(GBytes) nodesc = as_they_come(false, NULL);
+    g_autoptr(GPtrArray) findings = NULL;
+    GError *err = NULL;
+    CU_ASSERT_FALSE(qemu_stream_check(nodesc, NULL, &findings, &err));
+    CU_ASSERT_PTR_NULL(findings);
+    ASSERT_ERROR(err, "offset 34: section 'slirp' (id 0): cannot decode: the stream has no"
+                      " vmdesc, and no descriptions were given");
+}
+
 static const CuTest stream_tests[] = {
     { "builder + decoder round trip", test_builder_round_trip },
     { "stream as a QObject", test_to_qobject },
@@ -1197,6 +1489,11 @@ static const CuTest framing_tests[] = {
     { "types a stream reads without checks", test_types_read_loosely },
     { "subsections per array element", test_subsections_per_element },
     { "listed subsections checked", test_subsections_checked },
+    { "old-style sections, duplicate sections", test_old_style_and_duplicates },
+    { "descriptions given for streams without a vmdesc", test_descriptions_given },
+    { "descriptions from a stream or a JSON file", test_load_desc },
+    { "the vmdesc found by its frame", test_vmdesc_frame },
+    { "check: findings, and reading on", test_check },
     { NULL, NULL },
 };
 

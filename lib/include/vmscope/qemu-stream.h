@@ -37,9 +37,39 @@
  * RAM sections ("ram") are walked by their flags (MEM_SIZE block list, with
  * each block's address when the x-ignore-shared capability is in the
  * configuration; PAGE, ZERO, CONTINUE, EOS) and summarised, not decoded.
- * XBZRLE, compressed pages, RDMA hooks, postcopy commands, other iterative
- * sections and FULL sections the vmdesc does not describe are errors: vmscope
- * never guesses where a section ends.
+ * XBZRLE, compressed pages, RDMA hooks, postcopy commands and other
+ * iterative sections are errors.
+ *
+ * Streams as they come:
+ *
+ *   - Old-style sections (QEMU's SaveVMHandlers save_state, "slirp"): their
+ *     vmdesc entry has no "vmsd_name" and no "version", and one field
+ *     {"name": "data", "type": "buffer", "size": N}; they decode, as QEMU's
+ *     analyze-migration.py decodes them, to {"data": HEX}.
+ *   - Every section is kept, in stream order, with its own section id, even
+ *     when the same idstr and instance id occur more than once (QEMU 7.2
+ *     writes one "slirp" section, instance 0, per -netdev user); the k-th of
+ *     them is decoded with the k-th vmdesc entry of that idstr and instance.
+ *     Such duplicates get a warning: a destination QEMU would load all of
+ *     them into one device.
+ *   - Descriptions from elsewhere (QemuStreamOptions.desc) decode a stream
+ *     without a vmdesc (old machine types, xen-save-devices-state files) or
+ *     override its own.  A section they do not describe is kept as raw bytes
+ *     ({"data": HEX}, with a warning) when its footer shows where it ends,
+ *     and is an error otherwise: vmscope never guesses where a section ends.
+ *   - Every section's decode must end exactly where its bytes end (at its
+ *     footer, when the stream has footers): otherwise an error names the
+ *     section, the offset and by how many bytes its description is short or
+ *     too long.
+ *   - The vmdesc is found by its framing (EOF, 0x06, a be32 length that
+ *     reaches exactly to the end of the data), never by looking for bytes
+ *     of its JSON.
+ *
+ * Warnings (qemu_stream_warning) are located errors (error.h) that did not
+ * stop the reading, one line each:
+ *     "offset 202292: section 'slirp' instance 0: 4 sections (ids 4, 5, 6, 7): ..."
+ * qemu_stream_check() reads in a mode where more problems are findings
+ * rather than errors, for `vmscope-view check`.
  *
  * Errors name the absolute byte offset and, inside a section, the section
  * and the field path, all kept as data with the error (error.h):
@@ -47,6 +77,8 @@
  *
  * Section names: a section is named by its idstr; a device with instance id
  * N other than 0 is "IDSTR:N" ("serial:1"); "IDSTR" alone means instance 0.
+ * Of several sections with the same idstr and instance id, the second is
+ * "IDSTR#1", the third "IDSTR#2" ("slirp#3", "dma:1#1").
  *
  * Field paths (qemu_stream_set): "SECTION.MEMBER[.MEMBER...][INDEX]...", where
  * SECTION is a section name as above and MEMBER a key of the decoded state
@@ -97,6 +129,7 @@ typedef struct QemuStreamSection {
     uint32_t version_id;     /* PART/END: that of their START */
     uint64_t offset;         /* payload offset in the stream */
     uint64_t size;           /* payload size (state bytes, no header/footer) */
+    uint32_t occurrence;     /* FULL: earlier FULL sections of this idstr and instance */
     bool has_footer;
     GBytes *payload;         /* the state bytes */
     QObject *state;          /* decoded state (FULL) or RAM summary */
@@ -105,17 +138,65 @@ typedef struct QemuStreamSection {
 /* "start", "part", "end", "full". */
 const char *qemu_section_type_name(uint8_t type);
 
-/* Parse a whole stream.  Takes a reference to `data`. */
+/* Parse a whole stream with its own vmdesc.  Takes a reference to `data`. */
 QemuStream *qemu_stream_parse(GBytes *data, GError **errp);
+
+typedef struct QemuStreamOptions {
+    /*
+     * Descriptions to decode device sections with, instead of the stream's
+     * own vmdesc: an object as QEMU writes after EOF, {"page_size": ...,
+     * "devices": [...]}, from a stream of the same QEMU binary and machine
+     * configuration (qemu_stream_load_desc).  NULL: the stream's own.
+     * Borrowed for the call.
+     */
+    QObject *desc;
+} QemuStreamOptions;
+
+/*
+ * The same with options (NULL: none).  A stream without a vmdesc, read
+ * without descriptions, fails with VMS_ERROR_MISSING (the only error of
+ * that code), located at its first device section: "cannot decode: the
+ * stream has no vmdesc, and no descriptions were given".
+ */
+QemuStream *qemu_stream_parse_with(GBytes *data, const QemuStreamOptions *opts, GError **errp);
+
+/*
+ * Descriptions for QemuStreamOptions.desc from a file's bytes: either a
+ * migration stream that carries a vmdesc (it is parsed whole, so it must
+ * read; its vmdesc is returned) or a vmdesc JSON text.  New reference.
+ */
+QObject *qemu_stream_load_desc(GBytes *data, GError **errp);
+
+/* What was wrong but did not stop the reading, in stream order (borrowed). */
+size_t qemu_stream_n_warnings(const QemuStream *s);
+const GError *qemu_stream_warning(const QemuStream *s, size_t index);
+
+/*
+ * Read a whole stream for what would make a destination QEMU fail to load
+ * it, or load it and silently lose state, and list it in *findings (new
+ * array of located GError *, in stream order; empty when the stream is
+ * clean): duplicate sections, footers for another section id, sections of
+ * unknown type, subsections their description does not know, sections
+ * their description does not fit, data after the vmdesc, a vmdesc that
+ * disagrees with the stream (entries the stream lacks or does not match,
+ * sizes, versions; with `opts->desc`, the stream's own vmdesc is compared
+ * with the sections too).  Reading goes on after a finding wherever the
+ * stream shows where to (a footer); after one it cannot go past (a section
+ * of unknown type) that finding is the last.  Returns false, with *errp,
+ * when the stream cannot be read at all (not a stream, no descriptions, a
+ * section whose end cannot be found).
+ */
+bool qemu_stream_check(GBytes *data, const QemuStreamOptions *opts, GPtrArray **findings,
+                       GError **errp);
 void qemu_stream_free(QemuStream *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuStream, qemu_stream_free)
 
 size_t qemu_stream_n_sections(const QemuStream *s);
 const QemuStreamSection *qemu_stream_section(const QemuStream *s, size_t index);
-/* The FULL or START section with this idstr and instance id, or NULL. */
+/* The (first) FULL or START section with this idstr and instance id, or NULL. */
 const QemuStreamSection *qemu_stream_find_section(const QemuStream *s, const char *name,
                                                   uint32_t instance_id);
-/* "serial", "serial:1" (g_malloc'd). */
+/* "serial", "serial:1", "slirp#1" (g_malloc'd). */
 char *qemu_stream_section_display_name(const QemuStreamSection *sec);
 
 /*
@@ -135,6 +216,7 @@ uint64_t qemu_stream_eof_offset(const QemuStream *s);
  *    "configuration": {"offset", "size", "name", ...} | null,
  *    "sections": [{"name", "instance-id", "section-id", "version-id", "type",
  *                  "offset", "size", "state"}, ...],
+ *    "warnings": ["offset ...: ...", ...],
  *    "vmdesc": {...}}                      (only with `with_vmdesc`)
  */
 QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc);
@@ -144,7 +226,7 @@ QObject *qemu_stream_to_qobject(const QemuStream *s, bool with_vmdesc);
  * pretty-print visitor gives `vmscope-view stream --format pretty`): the
  * stream as a struct, configuration and vmdesc as their JSON, each section
  * as a struct whose "state" is its device state saved by the VMState engine
- * (RAM sections: their summary).
+ * (RAM sections: their summary), the warnings as a list of strings.
  */
 bool qemu_stream_visit(Visitor *v, const char *name, const QemuStream *s, bool with_vmdesc,
                        GError **errp);
