@@ -2,10 +2,10 @@
  * Hosts and devices found in the segment directory; see registry.h.
  *
  * Every poll costs, per host: an fstat, a poll of the owner's pidfd and a
- * read of /proc/PID/stat (liveness: shm_reader_owner), one
- * atomic load (the directory generation), and one atomic load per device
- * (its update counter, read in place in the directory entry the listing
- * checked).  The directory is copied and checked again only when its
+ * read of /proc/PID/stat (liveness: shm_reader_owner), and one read of the
+ * directory generation and of every device's update counter
+ * (shm_reader_counters: a copy of the directory, a few hundred bytes per
+ * device).  The directory is checked and listed again only when its
  * generation moved; device states are walked only for requests and, while
  * someone listens to events, for devices whose counter moved.
  */
@@ -54,6 +54,8 @@ struct Host {
     int32_t pid;
     uint64_t listed_generation;    /* directory generation of the last listing */
     bool ever_listed;
+    uint64_t *updates;             /* per directory slot, as of the last poll */
+    uint32_t n_updates;
     GPtrArray *devices;            /* Device *, slot order */
     struct stat file;              /* identity of a file that failed to open */
     bool present;                  /* in the latest directory listing */
@@ -100,14 +102,16 @@ static void device_free(Device *d)
     g_free(d);
 }
 
-/*
- * The device's update counter, read in place.  The slot was checked by the
- * listing (slot < max_devices, so the entry lies in the mapped directory)
- * and the caller checked the file size in this poll (shm_reader_generation).
- */
+/* The device's update counter as of the host's last poll (host_poll_counters). */
 static uint64_t live_updates(const Host *h, const Device *d)
 {
-    return shm_reader_updates(h->reader, d->info.slot);
+    return d->info.slot < h->n_updates ? h->updates[d->info.slot] : 0;
+}
+
+/* Read the directory generation and every update counter of h. */
+static bool host_poll_counters(Host *h, uint64_t *generation, GError **errp)
+{
+    return shm_reader_counters(h->reader, generation, h->updates, h->n_updates, errp);
 }
 
 static Device *host_find_device(const Host *h, const char *id)
@@ -176,6 +180,7 @@ static void host_free(gpointer p)
         shm_reader_close(h->reader);
     }
     g_ptr_array_unref(h->devices);
+    g_free(h->updates);
     g_free(h->name);
     g_free(h->segment);
     g_free(h->error);
@@ -220,6 +225,9 @@ static void host_open(AgentRegistry *reg, Host *h)
     if (shm_reader_host_info(h->reader, &hi, NULL)) {
         h->pid = hi.owner_pid;
     }
+    h->n_updates = shm_reader_max_devices(h->reader);
+    g_free(h->updates);
+    h->updates = g_new0(uint64_t, h->n_updates);
     h->state = HOST_LIVE;
 }
 
@@ -301,8 +309,7 @@ static void host_watch_owner(AgentRegistry *reg, Host *h)
 
 /*
  * Look at one host: replaced, closed, dead, or live with a directory that
- * may have changed.  On return, a live host's file size was checked in
- * this poll (so its counters may be read).
+ * may have changed.  On return, a live host's counters are fresh.
  */
 static void host_update(AgentRegistry *reg, Host *h)
 {
@@ -350,7 +357,7 @@ static void host_update(AgentRegistry *reg, Host *h)
     }
 
     uint64_t gen;
-    if (!shm_reader_generation(h->reader, &gen, &err)) {
+    if (!host_poll_counters(h, &gen, &err)) {
         host_set_broken(reg, h, err->message);
         h->ever_listed = false;
         return;
@@ -467,12 +474,11 @@ static void emit_changed(AgentRegistry *reg, Device *d, uint64_t generation, GPt
 static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
 {
     Host *h = d->host;
-    uint64_t gen;
+    uint64_t updates;
     if (!reg->watching || h->state != HOST_LIVE || !h->reader ||
-        !shm_reader_generation(h->reader, &gen, NULL)) {
+        !shm_reader_updates(h->reader, d->info.slot, &updates, NULL)) {
         return;
     }
-    uint64_t updates = live_updates(h, d);
     bool walkable = device_desc(h, d, NULL);
     if (walkable && !d->reference) {
         AgentSnapshot snap;
@@ -752,11 +758,10 @@ QObject *agent_registry_devices(AgentRegistry *reg)
     g_autoptr(GPtrArray) hosts = host_list(reg);
     for (guint i = 0; i < hosts->len; i++) {
         Host *h = g_ptr_array_index(hosts, i);
-        uint64_t gen;
         if (h->state != HOST_LIVE || !h->reader) {
             continue;
         }
-        bool fresh = shm_reader_generation(h->reader, &gen, NULL);  /* the file-size check */
+        bool fresh = host_poll_counters(h, NULL, NULL);
         for (guint k = 0; k < h->devices->len; k++) {
             Device *d = g_ptr_array_index(h->devices, k);
             QObject *o = qdict_new();

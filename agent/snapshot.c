@@ -51,8 +51,9 @@ typedef struct Walk {
 static bool walk_once(const VMStateDescription *vmsd, Visitor *v, const ShmView *view,
                       GError **errp)
 {
-    /* The engine only reads through these pointers when saving (vmstate.h). */
-    VMStateContext ctx = { .base = (uint8_t *)view->base, .size = view->size };
+    /* Segment pointers are copied from the segment as the walk reaches them. */
+    VMStateContext ctx = { .size = view->size, .fetch = shm_view_fetch,
+                           .fetch_opaque = (void *)view };
     return vmstate_save(v, vmsd, (void *)view->state, &ctx, errp);
 }
 

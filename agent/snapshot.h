@@ -11,16 +11,17 @@
  * inside the state whatever the text says.  A description is built once per
  * (host, device, description) and kept by the caller (the registry).
  *
- * Snapshots.  agent_snapshot_take() walks the state in place, in the
- * read-only mapping, inside the device's seqlock (shm_reader_read): the
+ * Snapshots.  agent_snapshot_take() walks a copy of the state, read from
+ * the segment file inside the device's seqlock (shm_reader_read): the
  * walk is thrown away and done again whenever the writer moved meanwhile,
  * so the result is one consistent state, never a mix of two updates.  The
  * walk goes through vmstate_save() with the QObject output visitor (the
  * "state") and/or the output visitor of a format from the format table
  * (the "result", vmscope/format.h); both come from the same consistent
- * read.  Segment-relative pointers in the state are resolved
- * against the whole segment (VMStateContext = the mapping), and checked
- * there by the engine.  Before walking, the directory entry read under the
+ * read.  Segment-relative pointers in the state are checked against the
+ * whole segment by the engine and the elements they point at copied from
+ * the segment as the walk reaches them (VMStateContext.fetch =
+ * shm_view_fetch).  Before walking, the directory entry read under the
  * seqlock must still be the one the description was built for (same state
  * size and description); if the device was replaced meanwhile the snapshot
  * fails with AGENT_SNAPSHOT_STALE (VMS_ERROR_NOT_FOUND) and the caller

@@ -4,6 +4,7 @@
  *
  *   vmscope-agent [--qmp unix:PATH|tcp:HOST:PORT]... [--http HOST:PORT|--no-http]
  *                 [--shm-dir DIR] [--qemu NAME=unix:PATH]... [--qemu-dir DIR]
+ *                 [--group GROUP] [--qmp-max-output BYTES]
  *
  * Thin: flags, wiring, the GLib main loop.  The registry (registry.h) finds
  * hosts and devices and sends events, the commands (commands.h) answer, the
@@ -34,6 +35,7 @@
 #include "qemu-host.h"
 #include "registry.h"
 #include "vmscope/address.h"
+#include "vmscope/cmdline.h"
 #include "vmscope/shm-segment.h"
 
 #define EXIT_USAGE 2
@@ -64,10 +66,13 @@ static bool anybody_listening(void *opaque)
            (a->http && http_server_sse_client_count(a->http) > 0);
 }
 
-/* Errors of the background polls: a directory cannot be listed, a bad socket name. */
+/*
+ * Errors of the background polls (a directory cannot be listed, a bad
+ * socket name) and clients the QMP server dropped (opaque: "qmp: ").
+ */
 static void print_error(const GError *err, void *opaque)
 {
-    fprintf(stderr, "vmscope-agent: %s\n", err->message);
+    fprintf(stderr, "vmscope-agent: %s%s\n", opaque ? (const char *)opaque : "", err->message);
 }
 
 /* Tell systemd (Type=notify) how the agent is doing; nothing without systemd. */
@@ -178,8 +183,9 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     g_auto(GStrv) qmp_addrs = NULL, qemu_opts = NULL;
-    g_autofree char *http = NULL, *shm_dir = NULL, *qemu_dir = NULL;
+    g_autofree char *http = NULL, *shm_dir = NULL, *qemu_dir = NULL, *group_name = NULL;
     gboolean no_http = FALSE, version = FALSE;
+    gint64 max_output = 0;
     const GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qmp_addrs,
           "Serve QMP at ADDR (repeatable; default unix:${XDG_RUNTIME_DIR:-/tmp}/vmscope/agent.qmp)",
@@ -194,6 +200,11 @@ int main(int argc, char **argv)
         { "qemu-dir", 0, 0, G_OPTION_ARG_FILENAME, &qemu_dir,
           "Also list a QEMU for each QMP monitor socket in DIR, named after the socket", "DIR" },
         { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
+        { "group", 0, 0, G_OPTION_ARG_STRING, &group_name,
+          "Let GROUP use the QMP Unix sockets (mode 0660; default 0600)", "GROUP" },
+        { "qmp-max-output", 0, 0, G_OPTION_ARG_INT64, &max_output,
+          "Disconnect a QMP client with more than BYTES of events unread (default 8 MiB)",
+          "BYTES" },
         { NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- show device state from shared memory");
@@ -212,6 +223,13 @@ int main(int argc, char **argv)
     }
     if (no_http && http) {
         return usage_error("--http and --no-http exclude each other");
+    }
+    gid_t group = (gid_t)-1;
+    if (group_name && !cmdline_group("--group", group_name, &group, &err)) {
+        return usage_error(err->message);
+    }
+    if (max_output < 0 || (max_output > 0 && max_output < 4096)) {
+        return usage_error("--qmp-max-output: BYTES must be at least 4096");
     }
     g_autoptr(GPtrArray) qemu_names = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) qemu_addrs = g_ptr_array_new_with_free_func(g_free);
@@ -247,6 +265,9 @@ int main(int argc, char **argv)
     a.registry = agent_registry_new(shm_dir, emit_event, a.dispatcher);
     a.commands = agent_commands_new(a.dispatcher, a.registry);
     a.qmp = qmp_server_new(a.dispatcher, NULL);
+    qmp_server_set_group(a.qmp, group);
+    qmp_server_set_limits(a.qmp, 0, (size_t)max_output);
+    qmp_server_set_drop_func(a.qmp, print_error, (void *)"qmp: ");
     agent_registry_set_watch_func(a.registry, anybody_listening, &a);
     agent_registry_set_error_func(a.registry, print_error, NULL);
     agent_registry_poll(a.registry);

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
 
 #include "qmp-json.h"
 #include "qmp-server.h"
@@ -38,6 +39,7 @@ typedef struct QmpListener {
 typedef struct QmpConn {
     QmpServer *server;
     GSocket *sock;
+    char *name;            /* "client 3 on unix:/run/a.qmp", for what is reported */
     GSource *in_src;
     GSource *out_src;
     QmpJsonParser *parser;
@@ -61,6 +63,10 @@ struct QmpServer {
     GSource *reaper;
     size_t max_request;
     size_t max_output;
+    gid_t group;           /* of Unix socket files; (gid_t)-1: the process's */
+    QmpServerDropFunc drop_fn;
+    void *drop_opaque;
+    unsigned next_client;  /* numbers clients in the messages */
 };
 
 static void conn_update_sources(QmpConn *c);
@@ -88,6 +94,7 @@ static void conn_free(QmpConn *c)
     qmp_json_parser_free(c->parser);
     g_byte_array_unref(c->in);
     g_string_free(c->out, TRUE);
+    g_free(c->name);
     g_free(c);
 }
 
@@ -248,6 +255,20 @@ static void conn_process(QmpConn *c)
     conn_update_sources(c);
 }
 
+/* "client N from tcp:HOST:PORT", or "client N on unix:PATH" (its peer has no name). */
+static char *conn_name(QmpServer *s, GSocket *sock)
+{
+    unsigned n = ++s->next_client;
+    g_autoptr(GSocketAddress) peer = g_socket_get_remote_address(sock, NULL);
+    if (peer && !G_IS_UNIX_SOCKET_ADDRESS(peer)) {
+        g_autofree char *from = address_to_string(peer);
+        return g_strdup_printf("client %u from %s", n, from);
+    }
+    g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, NULL);
+    g_autofree char *on = local ? address_to_string(local) : g_strdup("a socket");
+    return g_strdup_printf("client %u on %s", n, on);
+}
+
 static void conn_new(QmpServer *s, GSocket *sock)
 {
     QmpConn *c = g_new0(QmpConn, 1);
@@ -257,6 +278,7 @@ static void conn_new(QmpServer *s, GSocket *sock)
     c->in = g_byte_array_new();
     c->out = g_string_new(NULL);
     c->max_output = s->max_output;
+    c->name = conn_name(s, sock);
     g_socket_set_blocking(sock, FALSE);
     if (g_socket_get_family(sock) != G_SOCKET_FAMILY_UNIX) {
         /* Small answers go out at once (latency over throughput). */
@@ -329,7 +351,7 @@ static void listener_free(gpointer data)
 
 bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError **errp)
 {
-    GSocket *sock = address_listen("QMP address", address, bound, errp);
+    GSocket *sock = address_listen_group("QMP address", address, s->group, bound, errp);
     if (!sock) {
         return false;
     }
@@ -348,6 +370,20 @@ void qmp_server_listen_socket(QmpServer *s, GSocket *sock)
 
 /* ---- the server --------------------------------------------------------- */
 
+/* A client that does not read its events: drop it, and say so. */
+static void conn_drop_over_limit(QmpConn *c, size_t more)
+{
+    QmpServer *s = c->server;
+    g_autoptr(GError) why = g_error_new(VMS_ERROR, VMS_ERROR_RANGE,
+                                        "%s: %zu bytes of output unread and %zu more to send, "
+                                        "over the limit of %zu: disconnected", c->name,
+                                        conn_pending(c), more, c->max_output);
+    conn_drop(c);
+    if (s->drop_fn) {
+        s->drop_fn(why, s->drop_opaque);
+    }
+}
+
 static void broadcast(QmpServer *s, QObject *event)
 {
     g_autoptr(GString) text = g_string_new(NULL);
@@ -362,8 +398,7 @@ static void broadcast(QmpServer *s, QObject *event)
             continue;
         }
         if (conn_pending(c) + text->len > c->max_output) {
-            g_debug("qmp: dropping a client that does not read its output");
-            conn_drop(c);
+            conn_drop_over_limit(c, text->len);
             continue;
         }
         g_string_append_len(c->out, text->str, (gssize)text->len);
@@ -388,6 +423,7 @@ QmpServer *qmp_server_new(QmpDispatcher *d, GMainContext *ctx)
     s->zombies = g_ptr_array_new_with_free_func((GDestroyNotify)conn_free);
     s->max_request = QMP_SERVER_DEFAULT_MAX_REQUEST;
     s->max_output = QMP_SERVER_DEFAULT_MAX_OUTPUT;
+    s->group = (gid_t)-1;
     s->listener_id = qmp_dispatcher_add_event_listener(d, on_dispatcher_event, s);
     return s;
 }
@@ -417,6 +453,17 @@ void qmp_server_set_limits(QmpServer *s, size_t max_request, size_t max_output)
     if (max_output) {
         s->max_output = max_output;
     }
+}
+
+void qmp_server_set_group(QmpServer *s, gid_t group)
+{
+    s->group = group;
+}
+
+void qmp_server_set_drop_func(QmpServer *s, QmpServerDropFunc fn, void *opaque)
+{
+    s->drop_fn = fn;
+    s->drop_opaque = opaque;
 }
 
 void qmp_server_emit_event(QmpServer *s, const char *name, QObject *data)

@@ -24,9 +24,12 @@
  *   - output: while a client has more than 64 KiB of unread answers, its
  *     further requests wait (as QEMU suspends a monitor whose queue is
  *     full), so a client that pipelines without reading is slowed, not
- *     dropped; but an event that would take a client's pending output past
- *     max_output (default 8 MiB) drops that client: a dead or stalled
- *     reader never makes the server buffer without bound;
+ *     dropped, and holds at most one answer beyond those 64 KiB; but an
+ *     event that would take a client's unread output past max_output
+ *     (default 8 MiB) drops that client, and the drop function is told
+ *     why: a dead or stalled reader never makes the server buffer without
+ *     bound, and costs the other clients nothing but the copy of each
+ *     event into its buffer;
  *   - a client that closes its sending side still gets the answers to what
  *     it sent before, then the connection is closed.
  *
@@ -61,12 +64,28 @@ QmpServer *qmp_server_new(QmpDispatcher *d, GMainContext *ctx);
 void qmp_server_free(QmpServer *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(QmpServer, qmp_server_free)
 
+/* The group of the Unix socket files of later listens ((gid_t)-1: none). */
+void qmp_server_set_group(QmpServer *s, gid_t group);
+
+/*
+ * Told each time the server disconnects a client on its own, with why
+ * (VMS_ERROR_RANGE): "client 3 on unix:/run/a.qmp: 8388000 bytes of output
+ * unread and 1200 more to send, over the limit of 8388608: disconnected"
+ * (a TCP client is "client 3 from tcp:127.0.0.1:41234").  Programs log it;
+ * the library prints nothing.  NULL: nobody is told.
+ */
+typedef void (*QmpServerDropFunc)(const GError *why, void *opaque);
+void qmp_server_set_drop_func(QmpServer *s, QmpServerDropFunc fn, void *opaque);
+
 /* Limits for clients accepted from now on (0 keeps the current value). */
 void qmp_server_set_limits(QmpServer *s, size_t max_request, size_t max_output);
 
 /*
  * Listen on address.  *bound (if bound is not NULL) is the address in
- * effect, in the same notation: for tcp with port 0, the port picked.
+ * effect, in the same notation: for tcp with port 0, the port picked.  A
+ * Unix socket file is made mode 0600 (only its owner, and root, may
+ * connect), or 0660 and given to the group set with qmp_server_set_group
+ * (see address_listen_group).
  */
 bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError **errp);
 /*

@@ -310,8 +310,9 @@ DevHost *devhost_new(const DevHostConfig *config, DevHostRunState initial, GErro
     h->state = initial;
     h->devices = g_ptr_array_new_with_free_func(device_free);
     h->by_section = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-    h->shm = shm_writer_create(config->shm_dir, config->name, shm_segment_size(plan->len, need),
-                               plan->len, errp);
+    h->shm = shm_writer_create_group(config->shm_dir, config->name,
+                                     shm_segment_size(plan->len, need), plan->len,
+                                     config->group ? *config->group : (gid_t)-1, errp);
     if (!h->shm) {
         devhost_free(h);
         return NULL;

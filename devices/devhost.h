@@ -81,6 +81,7 @@ typedef struct DevHostConfig {
     const char *shm_dir;              /* NULL: /dev/shm */
     const char *devices;              /* "TYPE[:COUNT],..."; NULL: device_default_list() */
     const char *const *versions;      /* "TYPE=N" strings, NULL-terminated; may be NULL */
+    const gid_t *group;               /* the segment's group; NULL: the process's */
 } DevHostConfig;
 
 typedef struct DevHost DevHost;

@@ -793,10 +793,11 @@ static QObject *socket_address_qobject(GSocketAddress *addr)
     return list;
 }
 
-bool migration_listen_incoming(Migration *m, const char *address, char **bound, GError **errp)
+bool migration_listen_incoming(Migration *m, const char *address, gid_t group, char **bound,
+                               GError **errp)
 {
     g_autoptr(GError) err = NULL;
-    GSocket *sock = address_listen("--incoming", address, bound, errp);
+    GSocket *sock = address_listen_group("--incoming", address, group, bound, errp);
     if (!sock) {
         return false;
     }

@@ -117,9 +117,12 @@ void migration_set_resume_state(Migration *m, DevHostRunState state);
 
 /*
  * Incoming: listen on ADDRESS (unix:PATH, tcp:HOST:PORT, port 0 picks one);
- * *bound is the address in effect.  The host must be in "inmigrate".
+ * *bound is the address in effect.  The host must be in "inmigrate".  A
+ * Unix socket file is mode 0600, or 0660 for `group` ((gid_t)-1: none), as
+ * address_listen_group makes it: only the same user (or that group) can
+ * migrate into this host.
  */
-bool migration_listen_incoming(Migration *m, const char *address, char **bound,
+bool migration_listen_incoming(Migration *m, const char *address, gid_t group, char **bound,
                                GError **errp);
 /* Run after a successful incoming migration (no -S; cont/stop while waiting change it). */
 void migration_set_autostart(Migration *m, bool autostart);

@@ -14,6 +14,7 @@
 #include "devhost-qmp.h"
 #include "devhost.h"
 #include "migration.h"
+#include "vmscope/cmdline.h"
 #include "vmscope/error.h"
 
 static char *opt_name;
@@ -23,6 +24,7 @@ static char *opt_incoming;
 static gboolean opt_paused;
 static char **opt_versions;
 static char *opt_shm_dir;
+static char *opt_group;
 static int opt_tick_ms = DEVICE_TICK_MS;
 static gboolean opt_list_devices;
 static gboolean opt_version;
@@ -100,6 +102,12 @@ static void print_error(const GError *err, void *opaque)
     fail(err->message);
 }
 
+/* A QMP client the server disconnected (it did not read its output). */
+static void print_dropped(const GError *why, void *opaque)
+{
+    fprintf(stderr, "vmscope-devhost: qmp: %s\n", why->message);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -127,6 +135,10 @@ int main(int argc, char **argv)
           "Directory of the segment (default: /dev/shm)", "DIR" },
         { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms,
           "Milliseconds between device ticks (default: 100)", "N" },
+        { "group", 0, 0, G_OPTION_ARG_STRING, &opt_group,
+          "Let GROUP read the segment (mode 0640) and use the Unix sockets (0660); "
+          "default: the segment 0640 less the umask with the process's group, sockets 0600",
+          "GROUP" },
         { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         { NULL }
     };
@@ -164,10 +176,15 @@ int main(int argc, char **argv)
     if (opt_tick_ms < 1 || opt_tick_ms > 60000) {
         return fail("--tick-ms: N must be a number from 1 to 60000");
     }
+    gid_t group = (gid_t)-1;
+    if (opt_group && !cmdline_group("--group", opt_group, &group, &err)) {
+        return fail(err->message);
+    }
 
     DevHostConfig config = {
         .name = opt_name, .shm_dir = opt_shm_dir, .devices = opt_devices,
         .versions = (const char *const *)opt_versions,
+        .group = opt_group ? &group : NULL,
     };
     DevHostRunState initial = opt_incoming ? DEVHOST_INMIGRATE
                             : opt_paused ? DEVHOST_PRELAUNCH : DEVHOST_RUNNING;
@@ -182,6 +199,8 @@ int main(int argc, char **argv)
     migration_set_autostart(m, !opt_paused);
     g_autoptr(DevHostMonitor) mon = devhost_monitor_new(d, h, m, quit_loop, NULL);
     g_autoptr(QmpServer) server = qmp_server_new(d, NULL);
+    qmp_server_set_group(server, group);
+    qmp_server_set_drop_func(server, print_dropped, NULL);
 
     printf("segment: %s\n", devhost_segment_path(h));
     for (char **a = opt_qmp; a && *a; a++) {
@@ -193,7 +212,7 @@ int main(int argc, char **argv)
     }
     if (opt_incoming) {
         g_autofree char *bound = NULL;
-        if (!migration_listen_incoming(m, opt_incoming, &bound, &err)) {
+        if (!migration_listen_incoming(m, opt_incoming, group, &bound, &err)) {
             return fail(err->message);
         }
         printf("incoming: listening on %s\n", bound);
@@ -231,5 +250,6 @@ int main(int argc, char **argv)
     g_free(opt_incoming);
     g_strfreev(opt_versions);
     g_free(opt_shm_dir);
+    g_free(opt_group);
     return 0;
 }

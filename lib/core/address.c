@@ -219,8 +219,22 @@ static bool clear_stale_socket(const Spelling *s, GSocketAddress *addr, GError *
     return true;
 }
 
+/*
+ * A Unix socket file's owner and mode, set between bind and listen: nobody
+ * can connect before listen, so nobody gets in under the mode bind gave it.
+ */
+static int restrict_socket_file(GSocketAddress *addr, gid_t group)
+{
+    const char *path = g_unix_socket_address_get_path(G_UNIX_SOCKET_ADDRESS(addr));
+    if (group != (gid_t)-1 && chown(path, (uid_t)-1, group) != 0) {
+        return -1;
+    }
+    return chmod(path, group != (gid_t)-1 ? ADDRESS_SOCKET_GROUP_MODE : ADDRESS_SOCKET_MODE);
+}
+
 /* Bind and listen on addr; NULL with *errno_out set when the system refuses. */
-static GSocket *listen_at(GSocketAddress *addr, bool v6only, int *errno_out, GError **errp)
+static GSocket *listen_at(GSocketAddress *addr, bool v6only, gid_t group, int *errno_out,
+                          GError **errp)
 {
     GSocketFamily family = g_socket_address_get_family(addr);
     g_autoptr(GSocket) sock = g_socket_new(family, G_SOCKET_TYPE_STREAM,
@@ -245,16 +259,24 @@ static GSocket *listen_at(GSocketAddress *addr, bool v6only, int *errno_out, GEr
         return NULL;
     }
     int fd = g_socket_get_fd(sock);
-    if (bind(fd, (struct sockaddr *)&native, (socklen_t)len) != 0 ||
+    if (bind(fd, (struct sockaddr *)&native, (socklen_t)len) != 0) {
+        *errno_out = errno;
+        return NULL;
+    }
+    if ((family == G_SOCKET_FAMILY_UNIX && restrict_socket_file(addr, group) != 0) ||
         listen(fd, LISTEN_BACKLOG) != 0) {
         *errno_out = errno;
+        if (family == G_SOCKET_FAMILY_UNIX) {
+            unlink(g_unix_socket_address_get_path(G_UNIX_SOCKET_ADDRESS(addr)));
+        }
         return NULL;
     }
     g_socket_set_blocking(sock, FALSE);
     return g_steal_pointer(&sock);
 }
 
-static GSocket *listen_spelled(const Spelling *s, bool v6only, char **bound, GError **errp)
+static GSocket *listen_spelled(const Spelling *s, bool v6only, gid_t group, char **bound,
+                               GError **errp)
 {
     g_autoptr(GError) err = NULL;
     GList *addrs = socket_addresses(s, errp);
@@ -268,7 +290,7 @@ static GSocket *listen_spelled(const Spelling *s, bool v6only, char **bound, GEr
     GSocket *sock = NULL;
     int last_errno = 0;
     for (GList *l = addrs; l && !sock && !err; l = l->next) {
-        sock = listen_at(l->data, v6only, &last_errno, &err);
+        sock = listen_at(l->data, v6only, group, &last_errno, &err);
     }
     g_list_free_full(addrs, g_object_unref);
     if (!sock) {
@@ -290,12 +312,12 @@ static GSocket *listen_spelled(const Spelling *s, bool v6only, char **bound, GEr
 
 /* inet_only: HOST:PORT, and IPv6 sockets IPv6-only (the HTTP server's habits). */
 static GSocket *listen_address(const char *what, const char *address, bool inet_only,
-                               char **bound, GError **errp)
+                               gid_t group, char **bound, GError **errp)
 {
     Spelling s;
     GSocket *sock = NULL;
     if (split(&s, what, address, inet_only, errp)) {
-        sock = listen_spelled(&s, inet_only, bound, errp);
+        sock = listen_spelled(&s, inet_only, group, bound, errp);
     }
     spelling_clear(&s);
     return sock;
@@ -303,12 +325,18 @@ static GSocket *listen_address(const char *what, const char *address, bool inet_
 
 GSocket *address_listen(const char *what, const char *address, char **bound, GError **errp)
 {
-    return listen_address(what, address, false, bound, errp);
+    return listen_address(what, address, false, (gid_t)-1, bound, errp);
+}
+
+GSocket *address_listen_group(const char *what, const char *address, gid_t group, char **bound,
+                              GError **errp)
+{
+    return listen_address(what, address, false, group, bound, errp);
 }
 
 GSocket *address_listen_inet(const char *what, const char *hostport, GError **errp)
 {
-    return listen_address(what, hostport, true, NULL, errp);
+    return listen_address(what, hostport, true, (gid_t)-1, NULL, errp);
 }
 
 /* Marks an adopted listener: its socket file is not ours to remove. */

@@ -10,8 +10,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <grp.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
@@ -130,4 +134,26 @@ GStrv cmdline_parse(const GOptionEntry *entries, int argc, char **argv, GError *
     }
     g_ptr_array_add(rest, NULL);
     return (GStrv)g_ptr_array_free(g_steal_pointer(&rest), FALSE);
+}
+
+bool cmdline_group(const char *option, const char *value, gid_t *gid, GError **errp)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long n = value[0] >= '0' && value[0] <= '9' ? strtoul(value, &end, 10) : 0;
+    if (end && *end == '\0' && errno == 0 && n < (gid_t)-1) {
+        *gid = (gid_t)n;
+        return true;
+    }
+    long size = sysconf(_SC_GETGR_R_SIZE_MAX);
+    g_autofree char *buf = g_malloc(size > 0 ? (size_t)size : 16384);
+    struct group gr, *found = NULL;
+    int rc = getgrnam_r(value, &gr, buf, size > 0 ? (size_t)size : 16384, &found);
+    if (!found) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_NOT_FOUND, "%s '%s': %s", option, value,
+                    rc ? g_strerror(rc) : "no such group");
+        return false;
+    }
+    *gid = found->gr_gid;
+    return true;
 }

@@ -4,15 +4,26 @@
  *
  * The reader assumes the segment may be broken or hostile.  Three habits
  * keep it safe:
- *   1. the layout (sizes, offsets, capacity) is read once, at open, checked,
+ *   1. it never maps a segment: every byte it looks at is copied out of the
+ *      file with pread(), which cannot fault.  A file truncated under it
+ *      (by anyone, at any moment) makes a read come up short, which is an
+ *      error for that host, where touching a mapping would raise SIGBUS and
+ *      kill the whole process;
+ *   2. the layout (sizes, offsets, capacity) is read once, at open, checked,
  *      and kept in the ShmReader; those header fields are never read again;
- *   2. a directory entry is copied out under the directory seqlock and
- *      checked in the private copy before any offset in it is used;
- *   3. the file size is re-checked (fstat) before the mapping is touched,
- *      at the start of every call and every 64 retries, so a shrunk file is
- *      an error instead of SIGBUS.
+ *   3. a directory entry is copied out under the directory seqlock and
+ *      checked in the private copy before any offset in it is used.
  * Errors found on torn data (the sequence moved while we looked) are thrown
  * away and the read retried; only an error on a stable sequence is real.
+ *
+ * The counters (sequences, generation, updates) are read by the kernel's
+ * copy, which may in principle take an 8-byte word in more than one piece.
+ * That cannot make a torn read pass for a stable one: the counters only
+ * grow, so a value put together from two of them is odd, or differs from
+ * every value read before or after, unless the counter moved on by 256 or
+ * more during one copy of 8 bytes.  Where the order of two reads matters
+ * (a sequence, then the data it guards, then the sequence again) they are
+ * separate calls with an acquire fence after each counter.
  */
 #include "config.h"
 
@@ -23,7 +34,7 @@
 #include <signal.h>
 #include <string.h>
 #include <poll.h>
-#include <sys/mman.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -41,10 +52,9 @@ struct ShmReader {
     int fd;
     dev_t dev;
     ino_t ino;
-    const uint8_t *base;
-    size_t size;
-    const ShmSegmentHeader *hdr;
-    const ShmDirEntry *dir;
+    uid_t file_uid;
+    size_t size;                  /* as checked at open; reads never go beyond */
+    uint64_t dir_offset;
     uint32_t max_devices;
     uint64_t data_offset;
     int32_t owner_pid;
@@ -80,9 +90,6 @@ static void retry_pause(unsigned attempt)
 
 static void reader_free(ShmReader *r)
 {
-    if (r->base) {
-        munmap((void *)r->base, r->size);
-    }
     if (r->fd >= 0) {
         close(r->fd);
     }
@@ -105,8 +112,12 @@ void shm_reader_close(ShmReader *r)
     }
 }
 
-/* The one guard against SIGBUS: the file must still cover the mapping. */
-static bool check_size(ShmReader *r, GError **errp)
+/*
+ * The file must still be as long as it was at open.  Not a guard against
+ * SIGBUS (nothing is mapped), but the same answer for every call on a
+ * shrunk segment, whichever bytes it happens to read.
+ */
+static bool check_size(const ShmReader *r, GError **errp)
 {
     struct stat st;
     if (fstat(r->fd, &st) < 0) {
@@ -116,10 +127,75 @@ static bool check_size(ShmReader *r, GError **errp)
     }
     if ((uint64_t)st.st_size < r->size) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_TRUNCATED,
-                    "%s: segment file shrank to %" PRIu64 " bytes (mapped %zu)", r->name,
+                    "%s: segment file shrank to %" PRIu64 " bytes (opened at %zu)", r->name,
                     (uint64_t)st.st_size, r->size);
         return false;
     }
+    return true;
+}
+
+/*
+ * Copy [offset, offset + len) of the segment into buf.  The callers keep
+ * within r->size; a short read means the file shrank meanwhile.
+ */
+static bool seg_read(const ShmReader *r, uint64_t offset, void *buf, size_t len,
+                     GError **errp)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(r->fd, (uint8_t *)buf + done, len - done, (off_t)(offset + done));
+        if (n > 0) {
+            done += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: read at offset 0x%" PRIx64 ": %s",
+                        r->name, offset + done, g_strerror(errno));
+            return false;
+        } else {
+            if (check_size(r, errp)) {
+                g_set_error(errp, VMS_ERROR, VMS_ERROR_TRUNCATED,
+                            "%s: segment file shrank (nothing at offset 0x%" PRIx64 ")",
+                            r->name, offset + done);
+            }
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A counter: one read, then an acquire fence (later reads come after it). */
+static bool seg_load64(const ShmReader *r, uint64_t offset, uint64_t *value, GError **errp)
+{
+    uint64_t v;
+    if (!seg_read(r, offset, &v, sizeof(v), errp)) {
+        return false;
+    }
+    atomic_thread_fence(memory_order_acquire);
+    *value = v;
+    return true;
+}
+
+#define HEADER_AT(field) ((uint64_t)offsetof(ShmSegmentHeader, field))
+
+static uint64_t entry_at(const ShmReader *r, uint32_t slot, size_t field)
+{
+    return r->dir_offset + (uint64_t)slot * sizeof(ShmDirEntry) + field;
+}
+
+static bool load_generation(const ShmReader *r, uint64_t *g, GError **errp)
+{
+    return seg_load64(r, HEADER_AT(generation), g, errp);
+}
+
+static bool load_state(const ShmReader *r, uint32_t *state, GError **errp)
+{
+    uint32_t v;
+    if (!seg_read(r, HEADER_AT(state), &v, sizeof(v), errp)) {
+        return false;
+    }
+    atomic_thread_fence(memory_order_acquire);
+    *state = v;
     return true;
 }
 
@@ -186,13 +262,14 @@ static int owner_pidfd_open(pid_t pid)
 #endif
 }
 
-/* Before every read: the file still covers the mapping, the owner is there. */
+/* Before every read: the file is as long as it was, the owner is there. */
 static bool check_access(ShmReader *r, GError **errp)
 {
-    if (!check_size(r, errp)) {
+    uint32_t state;
+    if (!check_size(r, errp) || !load_state(r, &state, errp)) {
         return false;
     }
-    if (atomic_load_explicit(&r->hdr->state, memory_order_acquire) == SHM_STATE_CLOSED) {
+    if (state == SHM_STATE_CLOSED) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED, "%s: segment closed by its owner",
                     r->name);
         return false;
@@ -203,6 +280,26 @@ static bool check_access(ShmReader *r, GError **errp)
         return false;
     }
     return true;
+}
+
+/*
+ * A live owner must be the user the file belongs to: anyone may write a
+ * file in /dev/shm and claim any pid in it, but only the owner's user (or
+ * root) can create a file owned by that user.  /proc/PID belongs to the
+ * process's effective user.  Not known (no /proc): not checked.
+ */
+static bool check_owner_uid(const ShmReader *r, GError **errp)
+{
+    char proc[32];
+    struct stat st;
+    g_snprintf(proc, sizeof(proc), "/proc/%d", (int)r->owner_pid);
+    if (stat(proc, &st) < 0 || st.st_uid == r->file_uid) {
+        return true;
+    }
+    g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                "%s: the file belongs to uid %u, its owner pid %d runs as uid %u", r->name,
+                (unsigned)r->file_uid, (int)r->owner_pid, (unsigned)st.st_uid);
+    return false;
 }
 
 static bool check_header(ShmReader *r, const ShmSegmentHeader *h, GError **errp)
@@ -339,42 +436,37 @@ ShmReader *shm_reader_open(const char *dir, const char *host, GError **errp)
     }
     r->dev = st.st_dev;
     r->ino = st.st_ino;
+    r->file_uid = st.st_uid;
     r->size = (size_t)st.st_size;
-    void *p = mmap(NULL, r->size, PROT_READ, MAP_SHARED, r->fd, 0);
-    if (p == MAP_FAILED) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: mmap: %s", r->name, g_strerror(errno));
-        reader_free(r);
-        return NULL;
-    }
-    r->base = p;
-    r->hdr = p;
 
     /* Check a private copy: the writer (or anyone) may change the original. */
     ShmSegmentHeader h;
-    memcpy(&h, r->base, sizeof(h));
-    if (!check_size(r, errp) || !check_header(r, &h, errp)) {
+    if (!seg_read(r, 0, &h, sizeof(h), errp) || !check_header(r, &h, errp)) {
         reader_free(r);
         return NULL;
     }
     r->max_devices = h.max_devices;
     r->data_offset = h.data_offset;
-    r->dir = (const ShmDirEntry *)(r->base + h.dir_offset);
+    r->dir_offset = h.dir_offset;
     r->owner_pid = h.owner_pid;
     r->owner_start_time = h.owner_start_time;
     r->owner_fd = owner_pidfd_open(h.owner_pid);
-    owner_checked(r);
+    if (!owner_checked(r) && !check_owner_uid(r, errp)) {
+        reader_free(r);
+        return NULL;
+    }
     return r;
 }
 
 const char *shm_reader_host(const ShmReader *r) { return r->host; }
 const char *shm_reader_path(const ShmReader *r) { return r->path; }
-const void *shm_reader_base(const ShmReader *r) { return r->base; }
 size_t shm_reader_size(const ShmReader *r) { return r->size; }
+uint32_t shm_reader_max_devices(const ShmReader *r) { return r->max_devices; }
 
 ShmOwnerState shm_reader_owner(ShmReader *r)
 {
-    if (check_size(r, NULL) &&
-        atomic_load_explicit(&r->hdr->state, memory_order_acquire) == SHM_STATE_CLOSED) {
+    uint32_t state;
+    if (check_size(r, NULL) && load_state(r, &state, NULL) && state == SHM_STATE_CLOSED) {
         return SHM_OWNER_CLOSED;
     }
     return owner_checked(r) ? SHM_OWNER_DEAD : SHM_OWNER_ALIVE;
@@ -396,7 +488,8 @@ bool shm_reader_replaced(ShmReader *r)
 
 bool shm_reader_host_info(ShmReader *r, ShmHostInfo *out, GError **errp)
 {
-    if (!check_size(r, errp)) {
+    ShmSegmentHeader h;
+    if (!check_size(r, errp) || !seg_read(r, 0, &h, sizeof(h), errp)) {
         return false;
     }
     memset(out, 0, sizeof(*out));
@@ -406,30 +499,65 @@ bool shm_reader_host_info(ShmReader *r, ShmHostInfo *out, GError **errp)
     out->segment_size = r->size;
     out->max_devices = r->max_devices;
     out->data_offset = r->data_offset;
-    const ShmSegmentHeader *h = r->hdr;
-    out->device_count = atomic_load_explicit(&h->device_count, memory_order_relaxed);
-    out->generation = atomic_load_explicit(&h->generation, memory_order_acquire) >> 1;
-    out->created_ns = h->created_ns;
-    out->heartbeat_ns = atomic_load_explicit(&h->heartbeat_ns, memory_order_relaxed);
-    out->data_used = atomic_load_explicit(&h->data_used, memory_order_relaxed);
+    /* A private copy: plain reads of its atomics are no races. */
+    out->device_count = atomic_load_explicit(&h.device_count, memory_order_relaxed);
+    out->generation = atomic_load_explicit(&h.generation, memory_order_relaxed) >> 1;
+    out->created_ns = h.created_ns;
+    out->heartbeat_ns = atomic_load_explicit(&h.heartbeat_ns, memory_order_relaxed);
+    out->data_used = atomic_load_explicit(&h.data_used, memory_order_relaxed);
     return true;
 }
 
 bool shm_reader_generation(ShmReader *r, uint64_t *generation, GError **errp)
 {
-    if (!check_size(r, errp)) {
+    uint64_t g;
+    if (!check_size(r, errp) || !load_generation(r, &g, errp)) {
         return false;
     }
-    *generation = atomic_load_explicit(&r->hdr->generation, memory_order_acquire) >> 1;
+    *generation = g >> 1;
     return true;
 }
 
-uint64_t shm_reader_updates(const ShmReader *r, uint32_t slot)
+bool shm_reader_updates(ShmReader *r, uint32_t slot, uint64_t *updates, GError **errp)
 {
     if (slot >= r->max_devices) {
-        return 0;
+        *updates = 0;
+        return true;
     }
-    return atomic_load_explicit(&r->dir[slot].updates, memory_order_relaxed);
+    return seg_load64(r, entry_at(r, slot, offsetof(ShmDirEntry, updates)), updates, errp);
+}
+
+/* A copy of the directory entries [first, first + n), n > 0. */
+static bool read_entries(const ShmReader *r, uint32_t first, uint32_t n, ShmDirEntry *out,
+                         GError **errp)
+{
+    return seg_read(r, entry_at(r, first, 0), out, (size_t)n * sizeof(ShmDirEntry), errp);
+}
+
+bool shm_reader_counters(ShmReader *r, uint64_t *generation, uint64_t *updates, uint32_t n,
+                         GError **errp)
+{
+    uint64_t g;
+    if (!check_size(r, errp) || !load_generation(r, &g, errp)) {
+        return false;
+    }
+    uint32_t in_dir = MIN(n, r->max_devices);
+    if (in_dir) {
+        g_autofree ShmDirEntry *copy = g_new(ShmDirEntry, in_dir);
+        if (!read_entries(r, 0, in_dir, copy, errp)) {
+            return false;
+        }
+        for (uint32_t i = 0; i < in_dir; i++) {
+            updates[i] = atomic_load_explicit(&copy[i].updates, memory_order_relaxed);
+        }
+    }
+    for (uint32_t i = in_dir; i < n; i++) {
+        updates[i] = 0;
+    }
+    if (generation) {
+        *generation = g >> 1;
+    }
+    return true;
 }
 
 void shm_reader_set_max_retries(ShmReader *r, unsigned max_retries)
@@ -549,8 +677,8 @@ static int compare_regions(gconstpointer a, gconstpointer b)
 /*
  * Check a private copy of the whole directory: every in-use entry, unique
  * ids, no two regions overlapping, the device count.  Reads each
- * description's terminating NUL from the mapping (bounds checked first);
- * the caller re-checks the directory seqlock afterwards.
+ * description's terminating NUL from the file (bounds checked first); the
+ * caller re-checks the directory seqlock afterwards.
  */
 static bool check_directory(ShmReader *r, const ShmDirEntry *dir, uint32_t count,
                             GError **errp)
@@ -574,8 +702,12 @@ static bool check_directory(ShmReader *r, const ShmDirEntry *dir, uint32_t count
             return false;
         }
         g_hash_table_insert(ids, (gpointer)e->id, GUINT_TO_POINTER(i));
+        char nul = 0;
         if ((e->desc_offset || e->desc_length) &&
-            r->base[e->desc_offset + e->desc_length] != '\0') {
+            !seg_read(r, e->desc_offset + e->desc_length, &nul, 1, errp)) {
+            return false;
+        }
+        if (nul != '\0') {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                         "%s: device %u: description not NUL-terminated", r->name, i);
             return false;
@@ -666,26 +798,34 @@ GArray *shm_reader_list(ShmReader *r, GError **errp)
         return NULL;
     }
     g_autofree ShmDirEntry *copy = g_new(ShmDirEntry, r->max_devices);
-    const ShmSegmentHeader *h = r->hdr;
     for (unsigned attempt = 0;; attempt++) {
         if (!next_attempt(r, attempt, NULL, errp)) {
             return NULL;
         }
-        uint64_t g1 = atomic_load_explicit(&h->generation, memory_order_acquire);
+        uint64_t g1, g2;
+        uint32_t count;
+        if (!load_generation(r, &g1, errp)) {
+            return NULL;
+        }
         if (g1 & 1) {
             continue;
         }
-        memcpy(copy, r->dir, r->max_devices * sizeof(ShmDirEntry));
-        uint32_t count = atomic_load_explicit(&h->device_count, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&h->generation, memory_order_relaxed) != g1) {
+        if (!read_entries(r, 0, r->max_devices, copy, errp) ||
+            !seg_read(r, HEADER_AT(device_count), &count, sizeof(count), errp) ||
+            !load_generation(r, &g2, errp)) {
+            return NULL;
+        }
+        if (g2 != g1) {
             continue;
         }
         GError *err = NULL;
         bool ok = check_directory(r, copy, count, &err);
-        /* The NULs checked above were read from the mapping: still the same directory? */
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&h->generation, memory_order_relaxed) != g1) {
+        /* The NULs checked above were read from the file: still the same directory? */
+        if (!load_generation(r, &g2, errp)) {
+            g_clear_error(&err);
+            return NULL;
+        }
+        if (g2 != g1) {
             g_clear_error(&err);
             continue;
         }
@@ -705,22 +845,8 @@ GArray *shm_reader_list(ShmReader *r, GError **errp)
     }
 }
 
-/*
- * Find `id` in the live directory and copy its entry.  The caller holds a
- * directory generation g read before and checks it after.  Returns the
- * slot, or -1 if no in-use entry has that id.
- */
-static int64_t find_entry(const ShmReader *r, const char *id, ShmDirEntry *out)
-{
-    for (uint32_t i = 0; i < r->max_devices; i++) {
-        const ShmDirEntry *e = &r->dir[i];
-        if (e->in_use == 1 && strncmp(e->id, id, sizeof(e->id)) == 0) {
-            memcpy(out, e, sizeof(*out));
-            return i;
-        }
-    }
-    return -1;
-}
+/* Entries copied at a time while looking for a device (4 KiB). */
+#define LOCATE_CHUNK 16u
 
 /*
  * Locate and check the entry of `id` under the directory seqlock.  Returns
@@ -730,14 +856,33 @@ static int64_t find_entry(const ShmReader *r, const char *id, ShmDirEntry *out)
 static int locate(ShmReader *r, const char *id, uint32_t *slot, ShmDirEntry *entry,
                   uint64_t *gen, GError **errp)
 {
-    const ShmSegmentHeader *h = r->hdr;
-    uint64_t g = atomic_load_explicit(&h->generation, memory_order_acquire);
+    uint64_t g, g2;
+    if (!load_generation(r, &g, errp)) {
+        return -1;
+    }
     if (g & 1) {
         return 0;
     }
-    int64_t found = find_entry(r, id, entry);
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&h->generation, memory_order_relaxed) != g) {
+    int64_t found = -1;
+    ShmDirEntry chunk[LOCATE_CHUNK];
+    for (uint32_t first = 0; found < 0 && first < r->max_devices; first += LOCATE_CHUNK) {
+        uint32_t n = MIN(LOCATE_CHUNK, r->max_devices - first);
+        if (!read_entries(r, first, n, chunk, errp)) {
+            return -1;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            const ShmDirEntry *e = &chunk[i];
+            if (e->in_use == 1 && memchr(e->id, 0, sizeof(e->id)) && strcmp(e->id, id) == 0) {
+                memcpy(entry, e, sizeof(*entry));
+                found = first + i;
+                break;
+            }
+        }
+    }
+    if (!load_generation(r, &g2, errp)) {
+        return -1;
+    }
+    if (g2 != g) {
         return 0;
     }
     if (found < 0) {
@@ -747,25 +892,43 @@ static int locate(ShmReader *r, const char *id, uint32_t *slot, ShmDirEntry *ent
     if (!check_entry(r, (uint32_t)found, entry, errp)) {
         return -1;
     }
-    if (strcmp(entry->id, id) != 0) {
-        return 0;   /* changed between the compare and the copy: only a rogue writer */
-    }
     *slot = (uint32_t)found;
     *gen = g;
     return 1;
 }
 
 /*
- * The seqlock read shared by snapshots and in-place reads: with buf, copy
- * the state into it; otherwise call fn.
+ * Copies shm_view_resolve made for one call of a read function, freed
+ * when the call is over.  A walk may copy at most twice the segment's
+ * size: enough for any honest state, and a bound for hostile pointers
+ * (every one of them could point at the whole data area).
  */
-static bool read_device(ShmReader *r, const char *id, void *buf, size_t buf_size,
-                        ShmReadFunc fn, void *opaque, ShmDeviceInfo *info, GError **errp)
+typedef struct ViewScratch {
+    GPtrArray *blocks;
+    uint64_t used;
+    uint64_t budget;
+} ViewScratch;
+
+/* Where a read puts the state: the caller's buffer, or a copy of its own. */
+typedef struct ReadTarget {
+    void *buf;                    /* shm_reader_snapshot_into's, or NULL */
+    size_t buf_size;
+    ShmReadFunc fn;               /* shm_reader_read's, or NULL */
+    void *opaque;
+    GBytes **copy;                /* shm_reader_snapshot's, or NULL */
+} ReadTarget;
+
+/*
+ * The seqlock read shared by snapshots and read functions: copy the
+ * state (into t->buf, or a copy of our own that fn sees and that
+ * t->copy gets), retrying until the sequence says the copy is whole.
+ */
+static bool read_device(ShmReader *r, const char *id, const ReadTarget *t,
+                        ShmDeviceInfo *info, GError **errp)
 {
     if (!check_access(r, errp)) {
         return false;
     }
-    const ShmSegmentHeader *h = r->hdr;
     ShmDirEntry e;
     uint32_t slot = 0;
     uint64_t gen = 0;
@@ -775,53 +938,78 @@ static bool read_device(ShmReader *r, const char *id, void *buf, size_t buf_size
      * writer that died), and an entry must be located before it is used.
      */
     bool located = false;
+    bool done = false;
     unsigned calls = 0;
+    g_autofree uint8_t *own = NULL;
+    ViewScratch scratch = { .blocks = g_ptr_array_new_with_free_func(g_free),
+                            .budget = 2 * (uint64_t)r->size };
     for (unsigned attempt = 0;; attempt++) {
         /* Say which of the two kept changing, should the retries run out. */
         if (!next_attempt(r, attempt, located ? id : NULL, errp)) {
-            return false;
+            break;
         }
-        if (!located || gen != atomic_load_explicit(&h->generation, memory_order_acquire)) {
+        uint64_t g, s1, s2, updates;
+        if (located) {
+            if (!load_generation(r, &g, errp)) {
+                break;
+            }
+            located = g == gen;
+        }
+        if (!located) {
             int rc = locate(r, id, &slot, &e, &gen, errp);
             if (rc < 0) {
-                return false;
+                break;
             }
             located = rc > 0;
             if (!located) {
                 continue;
             }
-            if (buf && e.state_size > buf_size) {
+            if (t->buf && e.state_size > t->buf_size) {
                 g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
                             "%s: device '%s': state of %" PRIu64 " bytes does not fit a "
-                            "buffer of %zu bytes", r->name, id, e.state_size, buf_size);
-                return false;
+                            "buffer of %zu bytes", r->name, id, e.state_size, t->buf_size);
+                break;
+            }
+            if (!t->buf) {
+                g_free(own);
+                own = g_malloc(e.state_size);    /* checked against the segment size */
             }
         }
-        const ShmDirEntry *live = &r->dir[slot];
-        uint64_t s1 = atomic_load_explicit(&live->seq, memory_order_acquire);
+        uint64_t seq_at = entry_at(r, slot, offsetof(ShmDirEntry, seq));
+        if (!seg_load64(r, seq_at, &s1, errp)) {
+            break;
+        }
         if (s1 & 1) {
             continue;
         }
+        /* Written inside the writer's section: consistent with the state if s2 == s1. */
+        uint8_t *state = t->buf ? t->buf : own;
+        if (!seg_load64(r, entry_at(r, slot, offsetof(ShmDirEntry, updates)), &updates, errp) ||
+            !seg_read(r, e.state_offset, state, e.state_size, errp)) {
+            break;
+        }
         ShmDeviceInfo di;
         info_from_entry(&di, slot, &e);
-        /* Written inside the writer's section: consistent with the state if s2 == s1. */
-        di.generation = atomic_load_explicit(&live->updates, memory_order_relaxed);
+        di.generation = updates;
         di.seq = s1;
         bool ok = true;
         GError *err = NULL;
-        if (buf) {
-            memcpy(buf, r->base + e.state_offset, e.state_size);
-        } else {
+        if (t->fn) {
+            g_ptr_array_set_size(scratch.blocks, 0);
+            scratch.used = 0;
             ShmView view = {
-                .base = r->base, .size = r->size, .data_offset = r->data_offset,
-                .state = r->base + e.state_offset, .state_size = e.state_size,
-                .info = &di, .attempt = calls++, .seq_ = &live->seq, .seq_start_ = s1,
+                .size = r->size, .data_offset = r->data_offset,
+                .state = state, .state_size = e.state_size,
+                .info = &di, .attempt = calls++, .reader_ = r, .scratch_ = &scratch,
+                .seq_offset_ = seq_at, .seq_start_ = s1,
             };
-            ok = fn(&view, opaque, &err);
+            ok = t->fn(&view, t->opaque, &err);
         }
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&live->seq, memory_order_relaxed) != s1 ||
-            atomic_load_explicit(&h->generation, memory_order_relaxed) != gen) {
+        if (!seg_load64(r, seq_at, &s2, errp) || !load_generation(r, &g, errp)) {
+            g_clear_error(&err);
+            break;
+        }
+        if (s2 != s1 || g != gen) {
             g_clear_error(&err);
             continue;
         }
@@ -833,55 +1021,43 @@ static bool read_device(ShmReader *r, const char *id, void *buf, size_t buf_size
                 g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED,
                             "%s: device '%s': read failed", r->name, id);
             }
-            return false;
+            break;
         }
         atomic_fetch_add_explicit(&r->snapshots, 1, memory_order_relaxed);
         if (info) {
             *info = di;
         }
-        return true;
+        if (t->copy) {
+            *t->copy = g_bytes_new_take(g_steal_pointer(&own), e.state_size);
+        }
+        done = true;
+        break;
     }
+    g_ptr_array_unref(scratch.blocks);
+    return done;
 }
 
 bool shm_reader_snapshot_into(ShmReader *r, const char *id, void *buf, size_t buf_size,
                               ShmDeviceInfo *info, GError **errp)
 {
     g_return_val_if_fail(buf != NULL, false);
-    return read_device(r, id, buf, buf_size, NULL, NULL, info, errp);
-}
-
-/* shm_reader_snapshot's callback: the size is known only once located. */
-static bool copy_state(const ShmView *view, void *opaque, GError **errp)
-{
-    GByteArray *copy = opaque;
-    /* Checked against the segment when located; a GByteArray holds a guint. */
-    if (view->state_size > view->size || view->state_size > G_MAXUINT) {
-        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE, "state size %" PRIu64 " out of range",
-                    (uint64_t)view->state_size);
-        return false;
-    }
-    g_byte_array_set_size(copy, (guint)view->state_size);
-    memcpy(copy->data, view->state, view->state_size);
-    return true;
+    ReadTarget t = { .buf = buf, .buf_size = buf_size };
+    return read_device(r, id, &t, info, errp);
 }
 
 bool shm_reader_snapshot(ShmReader *r, const char *id, ShmDeviceInfo *info, GBytes **state,
                          GError **errp)
 {
-    GByteArray *copy = g_byte_array_new();
-    if (!read_device(r, id, NULL, 0, copy_state, copy, info, errp)) {
-        g_byte_array_unref(copy);
-        return false;
-    }
-    *state = g_byte_array_free_to_bytes(copy);
-    return true;
+    ReadTarget t = { .copy = state };
+    return read_device(r, id, &t, info, errp);
 }
 
 bool shm_reader_read(ShmReader *r, const char *id, ShmReadFunc fn, void *opaque,
                      ShmDeviceInfo *info, GError **errp)
 {
     g_return_val_if_fail(fn != NULL, false);
-    return read_device(r, id, NULL, 0, fn, opaque, info, errp);
+    ReadTarget t = { .fn = fn, .opaque = opaque };
+    return read_device(r, id, &t, info, errp);
 }
 
 bool shm_reader_description(ShmReader *r, const char *id, char **text, GError **errp)
@@ -889,14 +1065,13 @@ bool shm_reader_description(ShmReader *r, const char *id, char **text, GError **
     if (!check_access(r, errp)) {
         return false;
     }
-    const ShmSegmentHeader *h = r->hdr;
     for (unsigned attempt = 0;; attempt++) {
         if (!next_attempt(r, attempt, NULL, errp)) {
             return false;
         }
         ShmDirEntry e;
         uint32_t slot;
-        uint64_t gen;
+        uint64_t gen, g;
         int rc = locate(r, id, &slot, &e, &gen, errp);
         if (rc < 0) {
             return false;
@@ -909,9 +1084,11 @@ bool shm_reader_description(ShmReader *r, const char *id, char **text, GError **
             return true;
         }
         g_autofree char *copy = g_malloc(e.desc_length + 1);
-        memcpy(copy, r->base + e.desc_offset, e.desc_length + 1);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&h->generation, memory_order_relaxed) != gen) {
+        if (!seg_read(r, e.desc_offset, copy, e.desc_length + 1, errp) ||
+            !load_generation(r, &g, errp)) {
+            return false;
+        }
+        if (g != gen) {
             continue;
         }
         const char *nul = memchr(copy, 0, e.desc_length + 1);
@@ -948,10 +1125,26 @@ const void *shm_view_resolve(const ShmView *view, uint64_t offset, uint64_t len,
                     offset, len, view->size);
         return NULL;
     }
-    return view->base + offset;
+    ViewScratch *sc = view->scratch_;
+    if (len > sc->budget - sc->used) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE,
+                    "the walk reads more than %" PRIu64 " bytes (twice the segment): "
+                    "pointers that loop or overlap", sc->budget);
+        return NULL;
+    }
+    sc->used += len;
+    void *copy = g_malloc(len ? len : 1);
+    g_ptr_array_add(sc->blocks, copy);
+    return seg_read(view->reader_, offset, copy, len, errp) ? copy : NULL;
+}
+
+const void *shm_view_fetch(void *view, uint64_t offset, uint64_t len, GError **errp)
+{
+    return shm_view_resolve(view, offset, len, errp);
 }
 
 bool shm_view_changed(const ShmView *view)
 {
-    return atomic_load_explicit(view->seq_, memory_order_acquire) != view->seq_start_;
+    uint64_t s;
+    return !seg_load64(view->reader_, view->seq_offset_, &s, NULL) || s != view->seq_start_;
 }

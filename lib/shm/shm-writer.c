@@ -337,6 +337,12 @@ static int size_file(ShmWriter *w, const char **what)
 ShmWriter *shm_writer_create(const char *dir, const char *host, size_t segment_size,
                              uint32_t max_devices, GError **errp)
 {
+    return shm_writer_create_group(dir, host, segment_size, max_devices, (gid_t)-1, errp);
+}
+
+ShmWriter *shm_writer_create_group(const char *dir, const char *host, size_t segment_size,
+                                   uint32_t max_devices, gid_t group, GError **errp)
+{
     if (!shm_host_name_valid(host, errp)) {
         return NULL;
     }
@@ -379,10 +385,20 @@ ShmWriter *shm_writer_create(const char *dir, const char *host, size_t segment_s
     static gint counter;
     g_autofree char *tmp = g_strdup_printf(".%s.%d.%d", w->name, (int)getpid(),
                                            g_atomic_int_add(&counter, 1));
-    w->fd = openat(w->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    /* The umask applies: never more than SHM_SEGMENT_MODE. */
+    w->fd = openat(w->dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                   SHM_SEGMENT_MODE);
     if (w->fd < 0) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: cannot create %s in %s: %s",
                     w->name, tmp, dir ? dir : SHM_DEFAULT_DIR, g_strerror(errno));
+        writer_free(w);
+        return NULL;
+    }
+    /* The group before anybody can see the file: readers open it once. */
+    if (group != (gid_t)-1 && fchown(w->fd, (uid_t)-1, group) < 0) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s: cannot give the segment to group %u: %s",
+                    w->name, (unsigned)group, g_strerror(errno));
+        unlinkat(w->dirfd, tmp, 0);
         writer_free(w);
         return NULL;
     }

@@ -128,7 +128,7 @@ static bool segptr_target(Walk *w, const VMStateField *f, const char *name,
         *first = staged->data;
         return true;
     }
-    if (!w->ctx || !w->ctx->base) {
+    if (!w->ctx || (!w->ctx->base && (w->load || !w->ctx->fetch))) {
         visit_error(w->v, name, errp, VMS_ERROR_INVALID,
                     "a segment-relative pointer needs a region, and none was given");
         return false;
@@ -140,8 +140,19 @@ static bool segptr_target(Walk *w, const VMStateField *f, const char *name,
                     " lie outside the region of %zu bytes", count, f->size, off, w->ctx->size);
         return false;
     }
-    if (!w->load) {
+    if (!w->load && w->ctx->base) {
         *first = w->ctx->base + off;
+        return true;
+    }
+    if (!w->load) {
+        GError *err = NULL;
+        *first = (uint8_t *)w->ctx->fetch(w->ctx->fetch_opaque, off, len, &err);
+        if (!*first) {
+            visit_error(w->v, name, errp, err->domain == VMS_ERROR ? err->code : VMS_ERROR_IO,
+                        "%s", err->message);
+            g_error_free(err);
+            return false;
+        }
         return true;
     }
     /* Load into a copy (current contents are the defaults); commit at the end. */

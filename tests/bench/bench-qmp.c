@@ -12,7 +12,14 @@
  * and main loop) on a Unix socket in a temporary directory; with one (for
  * instance an agent's socket and --command query-device-state --args
  * '{"path": "/host/dev"}') it measures that server.  A bare path is taken
- * as unix:PATH.  Figures only: it never fails on timing.
+ * as unix:PATH.
+ *
+ * With the server in this process it then measures the same with events
+ * flowing (1 kB every millisecond to every client), and with events and
+ * a client that never reads (it asks for 20 answers of 100 kB and reads
+ * nothing, so its unread output grows towards the 8 MiB limit), and prints
+ * each p50 and p99 against the idle server's: the cost of a stalled client
+ * for the others.  Figures only: it never fails on timing.
  */
 #include "config.h"
 
@@ -25,8 +32,12 @@
 #include "bridge/qmp-client.h"
 #include "bridge/qmp-dispatch.h"
 #include "bridge/qmp-server.h"
+#include "vmscope/address.h"
 
 #define WARMUP 200
+#define EVENT_BYTES 1000
+#define BIG_ANSWER 100000
+#define STALLED_REQUESTS 20
 
 typedef struct ServerThread {
     GMutex lock;
@@ -36,7 +47,37 @@ typedef struct ServerThread {
     char *error;
     GMainContext *ctx;
     GMainLoop *loop;
+    QmpServer *server;
+    gint events_on;          /* atomic: emit an event every millisecond */
+    gint dropped;            /* atomic: clients the server dropped */
 } ServerThread;
+
+static bool cmd_bench_big(QObject *args, QObject **ret, void *opaque, GError **errp)
+{
+    g_autofree char *s = g_malloc(BIG_ANSWER + 1);
+    memset(s, 'x', BIG_ANSWER);
+    s[BIG_ANSWER] = '\0';
+    *ret = qstring_from_str(s);
+    return true;
+}
+
+static gboolean emit_tick(gpointer data)
+{
+    ServerThread *st = data;
+    if (g_atomic_int_get(&st->events_on)) {
+        char text[EVENT_BYTES + 1];
+        memset(text, 'e', EVENT_BYTES);
+        text[EVENT_BYTES] = '\0';
+        qmp_server_emit_event(st->server, "BENCH", qstring_from_str(text));
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void count_drop(const GError *why, void *opaque)
+{
+    ServerThread *st = opaque;
+    g_atomic_int_inc(&st->dropped);
+}
 
 static gpointer server_run(gpointer data)
 {
@@ -45,7 +86,13 @@ static gpointer server_run(gpointer data)
     g_autoptr(QmpDispatcher) d = qmp_dispatcher_new();
     qmp_dispatcher_register_query_version(d);
     qmp_dispatcher_register_query_commands(d);
+    qmp_dispatcher_register(d, "bench-big", NULL, cmd_bench_big, NULL);
     QmpServer *s = qmp_server_new(d, st->ctx);
+    st->server = s;
+    qmp_server_set_drop_func(s, count_drop, st);
+    GSource *tick = g_timeout_source_new(1);
+    g_source_set_callback(tick, emit_tick, st, NULL);
+    g_source_attach(tick, st->ctx);
     g_autoptr(GError) err = NULL;
     char *bound = NULL;
     bool ok = qmp_server_listen(s, st->address, &bound, &err);
@@ -58,9 +105,34 @@ static gpointer server_run(gpointer data)
     if (ok) {
         g_main_loop_run(st->loop);
     }
+    g_source_destroy(tick);
+    g_source_unref(tick);
     qmp_server_free(s);
     g_main_context_pop_thread_default(st->ctx);
     return NULL;
+}
+
+/* A client that negotiates, asks for large answers and never reads; NULL on failure. */
+static GSocket *stalled_client(const char *address)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GSocketAddress) addr = address_parse("QMP address", address, &err);
+    GSocket *sock = addr ? address_connect(addr, 10000, NULL, &err) : NULL;
+    if (!sock) {
+        fprintf(stderr, "bench-qmp: stalled client: %s\n", err->message);
+        return NULL;
+    }
+    g_autoptr(GString) req = g_string_new("{\"execute\": \"qmp_capabilities\"}\n");
+    for (int i = 0; i < STALLED_REQUESTS; i++) {
+        g_string_append(req, "{\"execute\": \"bench-big\"}\n");
+    }
+    g_socket_set_blocking(sock, TRUE);
+    if (g_socket_send(sock, req->str, req->len, NULL, &err) != (gssize)req->len) {
+        fprintf(stderr, "bench-qmp: stalled client: %s\n", err ? err->message : "short send");
+        g_object_unref(sock);
+        return NULL;
+    }
+    return sock;
 }
 
 typedef struct Worker {
@@ -137,7 +209,13 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool run(const char *address, const char *command, QObject *args, int total, int clients)
+/* p50 and p99 of a run, in microseconds. */
+typedef struct Figures {
+    double p50, p99;
+} Figures;
+
+static bool run(const char *address, const char *command, QObject *args, int total, int clients,
+                Figures *fig)
 {
     Worker *w = g_new0(Worker, clients);
     GThread **t = g_new0(GThread *, clients);
@@ -187,6 +265,10 @@ static bool run(const char *address, const char *command, QObject *args, int tot
         printf("%-8d %-9d %8.1f %8.1f %8.1f %10.0f\n", clients, total,
                (double)all[total / 2] / 1000.0, (double)all[(size_t)total * 99 / 100] / 1000.0,
                (double)all[total - 1] / 1000.0, (double)total / ((double)wall / 1e9));
+        if (fig) {
+            fig->p50 = (double)all[total / 2] / 1000.0;
+            fig->p99 = (double)all[(size_t)total * 99 / 100] / 1000.0;
+        }
     }
     fflush(stdout);
 
@@ -285,7 +367,39 @@ int main(int argc, char **argv)
     for (int i = 0; counts[i]; i++) {
         int n = atoi(counts[i]);
         if (n > 0) {
-            ok &= run(address, command, args, requests, n);
+            ok &= run(address, command, args, requests, n, NULL);
+        }
+    }
+
+    if (server) {
+        /* The same 16 clients: idle, with events, with events and a stalled client. */
+        static const char *const rows[] = { "idle server", "events 1 kB/ms",
+                                            "events + a client that never reads" };
+        Figures fig[3] = { { 0 } };
+        printf("\n16 clients, %s; latency in microseconds\n", command);
+        printf("%-36s %-8s %-9s %8s %8s %8s %10s\n", "", "clients", "requests", "p50", "p99",
+               "max", "req/s");
+        GSocket *stalled = NULL;
+        for (int r = 0; r < 3; r++) {
+            g_atomic_int_set(&st.events_on, r > 0);
+            if (r == 2 && !(stalled = stalled_client(address))) {
+                ok = false;
+                break;
+            }
+            g_usleep(100000);             /* let events (and the stalled answers) pile up */
+            printf("%-36s ", rows[r]);
+            ok &= run(address, command, args, requests, 16, &fig[r]);
+        }
+        g_atomic_int_set(&st.events_on, 0);
+        if (stalled) {
+            g_socket_close(stalled, NULL);
+            g_object_unref(stalled);
+        }
+        if (fig[0].p50 > 0) {
+            printf("with a stalled client: p50 %.2fx, p99 %.2fx the idle server's (target: 2x), "
+                   "p50 %.2fx, p99 %.2fx the same events' without it; clients dropped: %d\n",
+                   fig[2].p50 / fig[0].p50, fig[2].p99 / fig[0].p99, fig[2].p50 / fig[1].p50,
+                   fig[2].p99 / fig[1].p99, g_atomic_int_get(&st.dropped));
         }
     }
 

@@ -26,12 +26,14 @@
 
 #define CHILD_TIMEOUT_MS 10000
 
-/* A child with a line-oriented stdout. */
+/* A child with a line-oriented stdout (and stderr, if asked for). */
 typedef struct Child {
     GSubprocess *proc;
     int out_fd;
     int in_fd;                 /* -1 if its stdin is not a pipe */
+    int err_fd;                /* -1 if its stderr is not a pipe */
     GString *buf;
+    GString *err_buf;
     int pid;
 } Child;
 
@@ -51,54 +53,99 @@ static inline char *build_path(const char *argv0, const char *rel)
     return g_build_filename(dir, "..", "..", rel, NULL);
 }
 
-static inline Child *child_start(const char *const *argv, bool stdin_pipe)
+/* Wrap a subprocess started with a stdout pipe (and stdin, stderr pipes as said). */
+static inline Child *child_new(GSubprocess *proc, bool stdin_pipe, bool stderr_pipe)
+{
+    Child *c = g_new0(Child, 1);
+    c->proc = proc;
+    c->out_fd = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(proc)));
+    c->in_fd = stdin_pipe ?
+        g_unix_output_stream_get_fd(G_UNIX_OUTPUT_STREAM(g_subprocess_get_stdin_pipe(proc))) : -1;
+    c->err_fd = stderr_pipe ?
+        g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stderr_pipe(proc))) : -1;
+    c->buf = g_string_new(NULL);
+    c->err_buf = g_string_new(NULL);
+    /*
+     * GLib reaps children in its worker thread and forgets the pid then: a
+     * child that has already exited (a second agent refused at once, on a
+     * loaded machine) has no identifier any more.  Never atoi(NULL).
+     */
+    const char *id = g_subprocess_get_identifier(proc);
+    c->pid = id ? atoi(id) : 0;
+    return c;
+}
+
+static inline Child *child_start_piped(const char *const *argv, bool stdin_pipe,
+                                       bool stderr_pipe)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new(
-        G_SUBPROCESS_FLAGS_STDOUT_PIPE | (stdin_pipe ? G_SUBPROCESS_FLAGS_STDIN_PIPE : 0));
+        G_SUBPROCESS_FLAGS_STDOUT_PIPE | (stdin_pipe ? G_SUBPROCESS_FLAGS_STDIN_PIPE : 0) |
+        (stderr_pipe ? G_SUBPROCESS_FLAGS_STDERR_PIPE : 0));
     g_subprocess_launcher_set_child_setup(l, child_setup, NULL, NULL);
     GSubprocess *proc = g_subprocess_launcher_spawnv(l, argv, &err);
     if (!proc) {
         fprintf(stderr, "cannot start %s: %s\n", argv[0], err->message);
         return NULL;
     }
-    Child *c = g_new0(Child, 1);
-    c->proc = proc;
-    c->out_fd = g_unix_input_stream_get_fd(G_UNIX_INPUT_STREAM(g_subprocess_get_stdout_pipe(proc)));
-    c->in_fd = stdin_pipe ?
-        g_unix_output_stream_get_fd(G_UNIX_OUTPUT_STREAM(g_subprocess_get_stdin_pipe(proc))) : -1;
-    c->buf = g_string_new(NULL);
-    c->pid = atoi(g_subprocess_get_identifier(proc));
-    return c;
+    return child_new(proc, stdin_pipe, stderr_pipe);
 }
 
-/* The next stdout line without its newline (g_free it), or NULL (EOF, timeout). */
-static inline char *child_read_line(Child *c)
+static inline Child *child_start(const char *const *argv, bool stdin_pipe)
 {
-    gint64 deadline = g_get_monotonic_time() + CHILD_TIMEOUT_MS * 1000;
+    return child_start_piped(argv, stdin_pipe, false);
+}
+
+/*
+ * The next line of fd (buffered in buf) without its newline, or NULL (EOF,
+ * timeout; a timeout is reported unless quiet).
+ */
+static inline char *child_read_line_from(Child *c, int fd, GString *buf, int timeout_ms,
+                                         bool quiet)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     for (;;) {
-        const char *nl = memchr(c->buf->str, '\n', c->buf->len);
+        const char *nl = memchr(buf->str, '\n', buf->len);
         if (nl) {
-            char *line = g_strndup(c->buf->str, (gsize)(nl - c->buf->str));
-            g_string_erase(c->buf, 0, nl - c->buf->str + 1);
+            char *line = g_strndup(buf->str, (gsize)(nl - buf->str));
+            g_string_erase(buf, 0, nl - buf->str + 1);
             return line;
         }
         int left = (int)((deadline - g_get_monotonic_time()) / 1000);
-        struct pollfd pfd = { .fd = c->out_fd, .events = POLLIN };
-        if (left <= 0 || poll(&pfd, 1, left) <= 0) {
-            fprintf(stderr, "child %d: no output line within %d ms\n", c->pid, CHILD_TIMEOUT_MS);
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int rc = left > 0 ? poll(&pfd, 1, left) : 0;
+        if (rc < 0 && errno == EINTR) {
+            continue;              /* SIGCHLD: GLib's handler, another child ended */
+        }
+        if (rc <= 0) {
+            if (!quiet) {
+                fprintf(stderr, "child %d: no output line within %d ms\n", c->pid, timeout_ms);
+            }
             return NULL;
         }
         char chunk[4096];
-        ssize_t n = read(c->out_fd, chunk, sizeof(chunk));
+        ssize_t n = read(fd, chunk, sizeof(chunk));
         if (n < 0 && errno == EINTR) {
             continue;
         }
         if (n <= 0) {
             return NULL;
         }
-        g_string_append_len(c->buf, chunk, n);
+        g_string_append_len(buf, chunk, n);
     }
+}
+
+/* The next stdout line without its newline (g_free it), or NULL (EOF, timeout). */
+static inline char *child_read_line(Child *c)
+{
+    return child_read_line_from(c, c->out_fd, c->buf, CHILD_TIMEOUT_MS, false);
+}
+
+/* The next stderr line within timeout_ms (child_start_piped(..., true)), or NULL; quiet. */
+static inline char *child_read_err_line(Child *c, int timeout_ms)
+{
+    return c->err_fd >= 0 ? child_read_line_from(c, c->err_fd, c->err_buf, timeout_ms, true)
+                          : NULL;
 }
 
 static inline bool child_write_line(Child *c, const char *line)
@@ -116,6 +163,16 @@ static inline bool child_write_line(Child *c, const char *line)
         off += (size_t)n;
     }
     return true;
+}
+
+/*
+ * Send it a signal if it still runs.  Not kill(c->pid, sig): a child gone
+ * before child_start saw its pid has pid 0, and kill(0, sig) would signal
+ * the test's whole process group.
+ */
+static inline void child_signal(Child *c, int sig)
+{
+    g_subprocess_send_signal(c->proc, sig);
 }
 
 /* Wait for it to exit (bounded; then SIGKILL).  Its exit status, or -1 if killed by a signal. */
@@ -144,6 +201,7 @@ static inline void child_free(Child *c)
     }
     g_object_unref(c->proc);
     g_string_free(c->buf, TRUE);
+    g_string_free(c->err_buf, TRUE);
     g_free(c);
 }
 
@@ -204,8 +262,9 @@ static inline bool publisher_cmd(Child *c, const char *fmt, ...)
  * HTTP, plus extra arguments (NULL-terminated, or NULL); *address gets the
  * address it printed.
  */
-static inline Child *agent_start_args(const char *argv0, const char *dir,
-                                      const char *const *extra, char **address)
+static inline Child *agent_start_piped(const char *argv0, const char *dir,
+                                       const char *const *extra, bool stderr_pipe,
+                                       char **address)
 {
     g_autofree char *prog = build_path(argv0, "agent/vmscope-agent");
     g_autofree char *qmp = g_strdup_printf("unix:%s/agent.qmp", dir);
@@ -218,7 +277,7 @@ static inline Child *agent_start_args(const char *argv0, const char *dir,
         g_ptr_array_add(argv, (gpointer)*e);
     }
     g_ptr_array_add(argv, NULL);
-    Child *c = child_start((const char *const *)argv->pdata, false);
+    Child *c = child_start_piped((const char *const *)argv->pdata, false, stderr_pipe);
     if (!c) {
         return NULL;
     }
@@ -233,6 +292,12 @@ static inline Child *agent_start_args(const char *argv0, const char *dir,
     return c;
 }
 
+static inline Child *agent_start_args(const char *argv0, const char *dir,
+                                      const char *const *extra, char **address)
+{
+    return agent_start_piped(argv0, dir, extra, false, address);
+}
+
 static inline Child *agent_start(const char *argv0, const char *dir, char **address)
 {
     return agent_start_args(argv0, dir, NULL, address);
@@ -241,7 +306,7 @@ static inline Child *agent_start(const char *argv0, const char *dir, char **addr
 /* SIGTERM, then its exit status. */
 static inline int agent_stop(Child *c)
 {
-    kill(c->pid, SIGTERM);
+    child_signal(c, SIGTERM);
     return child_wait(c);
 }
 

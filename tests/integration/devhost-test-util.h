@@ -361,7 +361,8 @@ static bool dh_walk_cb(const ShmView *view, void *opaque, GError **errp)
     qobject_unref(w->out);
     w->out = NULL;
     Visitor *v = qobject_output_visitor_new();
-    VMStateContext ctx = { .base = (uint8_t *)view->base, .size = view->size };
+    VMStateContext ctx = { .size = view->size, .fetch = shm_view_fetch,
+                           .fetch_opaque = (void *)view };
     bool ok = vmstate_save(v, w->vmsd, (void *)view->state, &ctx, errp);
     if (ok) {
         w->out = qobject_output_visitor_take(v);

@@ -34,6 +34,13 @@
 
 static QmpServer *server;
 
+/* Clients the server disconnected: "dropped: WHY" on stdout, for the tests. */
+static void print_dropped(const GError *why, void *opaque)
+{
+    printf("dropped: %s\n", why->message);
+    fflush(stdout);
+}
+
 static bool cmd_qom_list(QObject *args, QObject **ret, void *opaque, GError **errp)
 {
     const char *path = qdict_get_str(args, "path");
@@ -139,6 +146,7 @@ int main(int argc, char **argv)
 
     server = qmp_server_new(d, NULL);
     qmp_server_set_limits(server, (size_t)max_request, (size_t)max_output);
+    qmp_server_set_drop_func(server, print_dropped, NULL);
     for (; i < argc; i++) {
         g_autoptr(GError) err = NULL;
         g_autofree char *bound = NULL;

@@ -18,6 +18,7 @@
 
 typedef struct TestServer {
     GSubprocess *proc;
+    GDataInputStream *out;   /* its stdout */
     char *addresses[4];      /* as printed by the server */
 } TestServer;
 
@@ -43,14 +44,14 @@ static inline TestServer *test_server_start(const char *const *argv, int n_addre
         g_free(ts);
         return NULL;
     }
-    g_autoptr(GDataInputStream) out =
-        g_data_input_stream_new(g_subprocess_get_stdout_pipe(ts->proc));
+    ts->out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(ts->proc));
     for (int i = 0; i < n_addresses && i < 4; i++) {
-        g_autofree char *line = g_data_input_stream_read_line(out, NULL, NULL, &err);
+        g_autofree char *line = g_data_input_stream_read_line(ts->out, NULL, NULL, &err);
         if (!line || !g_str_has_prefix(line, "listening ")) {
             fprintf(stderr, "%s did not start: %s\n", argv[0], line ? line : "(no output)");
             g_subprocess_force_exit(ts->proc);
             g_subprocess_wait(ts->proc, NULL, NULL);
+            g_object_unref(ts->out);
             g_object_unref(ts->proc);
             g_free(ts);
             return NULL;
@@ -76,12 +77,19 @@ static inline int test_server_stop(TestServer *ts)
     }
     g_subprocess_wait(ts->proc, NULL, NULL);
     int status = g_subprocess_get_if_exited(ts->proc) ? g_subprocess_get_exit_status(ts->proc) : -1;
+    g_object_unref(ts->out);
     g_object_unref(ts->proc);
     for (int i = 0; i < 4; i++) {
         g_free(ts->addresses[i]);
     }
     g_free(ts);
     return status;
+}
+
+/* The server's next line of output after the "listening" lines (g_free it), or NULL. */
+static inline char *test_server_read_line(TestServer *ts)
+{
+    return g_data_input_stream_read_line(ts->out, NULL, NULL, NULL);
 }
 
 /* ---- raw connections ---------------------------------------------------- */

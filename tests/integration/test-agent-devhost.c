@@ -277,7 +277,7 @@ static void test_devhost_killed(void)
     }
     CU_ASSERT_TRUE(changed);
 
-    kill(other->pid, SIGTERM);
+    child_signal(other, SIGTERM);
     CU_ASSERT_EQUAL(child_wait(other), 0);
     child_free(other);
     expect_deleted(&f, "do");
@@ -366,7 +366,7 @@ static void lost_rounds(Fix *f, bool reaped, int rounds, double limit_ms)
             child_free(dh);
         } else {
             CU_ASSERT_EQUAL(proc_state(pid), 'Z');     /* still unreaped: it was a zombie */
-            kill(parent->pid, SIGKILL);
+            child_signal(parent, SIGKILL);
             child_wait(parent);
             child_free(parent);
         }

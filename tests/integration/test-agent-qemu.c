@@ -59,7 +59,7 @@ static void test_qemu_host(void)
     CU_ASSERT_TRUE(qnum_get_uint(qdict_get(stats, "hosts"), &hosts) && hosts == 1);
 
     /* QEMU goes away: HOST_LOST with the connection error. */
-    kill(q->pid, SIGTERM);
+    child_signal(q, SIGTERM);
     CU_ASSERT_TRUE(child_wait(q) >= 0);
     child_free(q);
     g_autoptr(QObject) ev = qmp_client_wait_event(c, "HOST_LOST", 10000, &err);

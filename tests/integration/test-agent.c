@@ -9,7 +9,9 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
@@ -20,6 +22,7 @@
 #include "bridge/qmp-client.h"
 #include "bridge/qmp-json.h"
 #include "testdev.h"
+#include "vmscope/address.h"
 #include "vmscope/error.h"
 
 #define EVENT_TIMEOUT_MS 10000
@@ -583,6 +586,201 @@ static void test_scribbling_host(void)
     fix_teardown(&f);
 }
 
+/*
+ * Somebody truncates a host's segment file under the agent, once and then
+ * again and again: answers for that host are errors (or a state, while the
+ * file is long enough), the other host is served as before, and the agent
+ * lives on (it reads segments with pread; a mapping would SIGBUS).
+ */
+typedef struct Cutter {
+    const char *path;
+    GBytes *whole;                /* the file's bytes, put back after each cut */
+    atomic_bool stop;
+    unsigned cuts;
+} Cutter;
+
+static gpointer cutter_thread(gpointer data)
+{
+    Cutter *c = data;
+    gsize size;
+    const void *bytes = g_bytes_get_data(c->whole, &size);
+    int fd = open(c->path, O_RDWR | O_CLOEXEC);
+    GRand *rng = g_rand_new_with_seed(7);
+    while (fd >= 0 && !atomic_load(&c->stop)) {
+        off_t cut = g_rand_boolean(rng) ? 0 : (off_t)g_rand_int_range(rng, 1, (gint32)size);
+        if (ftruncate(fd, cut) < 0) {
+            break;
+        }
+        g_usleep(g_rand_int_range(rng, 0, 500));
+        if (ftruncate(fd, (off_t)size) < 0 || pwrite(fd, bytes, size, 0) != (ssize_t)size) {
+            break;
+        }
+        c->cuts++;
+        g_usleep(g_rand_int_range(rng, 0, 500));
+    }
+    g_rand_free(rng);
+    if (fd >= 0) {
+        close(fd);
+    }
+    return NULL;
+}
+
+static void test_truncated_segment(void)
+{
+    Fix f;
+    fix_setup(&f, argv0);
+    Child *cut = publisher_start(argv0, f.dir, "cut", NULL);
+    Child *other = publisher_start(argv0, f.dir, "other", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cut);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+    CU_ASSERT_TRUE(publisher_cmd(cut, "add t1 testdev"));
+    CU_ASSERT_TRUE(publisher_cmd(other, "add t1 testdev"));
+    CU_ASSERT_TRUE(wait_device(&f, "/cut/t1"));
+    CU_ASSERT_TRUE(wait_device(&f, "/other/t1"));
+    g_autofree char *want_cut = run(&f, "query-device-state", "{\"path\": \"/cut/t1\"}");
+    g_autofree char *want_other = run(&f, "query-device-state", "{\"path\": \"/other/t1\"}");
+    CU_ASSERT_TRUE(g_str_has_prefix(want_cut, "{\"path\": \"/cut/t1\""));
+    CU_ASSERT_TRUE(g_str_has_prefix(want_other, "{\"path\": \"/other/t1\""));
+
+    /* Cut to one page: an error naming the segment; the other host as before. */
+    g_autofree char *path = g_build_filename(f.dir, "vmscope-cut", NULL);
+    g_autoptr(GBytes) whole = NULL;
+    {
+        g_autofree char *bytes = NULL;
+        gsize size = 0;
+        CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &bytes, &size, NULL));
+        whole = g_bytes_new_take(g_steal_pointer(&bytes), size);
+    }
+    CU_ASSERT_EQUAL_FATAL(truncate(path, 4096), 0);
+    g_autofree char *want_error = g_strdup_printf(
+        "ERROR GenericError: vmscope-cut: segment file shrank to 4096 bytes (opened at %zu)",
+        g_bytes_get_size(whole));
+    /* The reader's error, or, once a poll has found the host broken, no such device. */
+    g_autofree char *got = run(&f, "query-device-state", "{\"path\": \"/cut/t1\"}");
+    if (strcmp(got, want_error) != 0) {
+        ASSERT_STR_EQ(got, "ERROR DeviceNotFound: Device '/cut/t1' not found");
+    }
+    ASSERT_RUN(&f, "query-device-state", "{\"path\": \"/other/t1\"}", want_other);
+    g_usleep(AGENT_POLL_MS_FOR_TEST * 1000);            /* a poll finds the host broken */
+    g_autofree char *hosts = run(&f, "query-hosts", NULL);
+    g_autofree char *broken = g_strdup_printf("\"error\": \"%s\"",
+                                              want_error + strlen("ERROR GenericError: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hosts, broken));
+
+    /* Cut and put back, again and again, while both hosts are asked. */
+    Cutter c = { .path = path, .whole = whole };
+    GThread *th = g_thread_new("cutter", cutter_thread, &c);
+    unsigned states = 0, errors = 0, bad = 0;
+    gint64 end = g_get_monotonic_time() + 1500 * 1000;
+    while (g_get_monotonic_time() < end || c.cuts < 20) {
+        g_autofree char *a = run(&f, "query-device-state", "{\"path\": \"/cut/t1\"}");
+        g_autofree char *b = run(&f, "query-device-state", "{\"path\": \"/other/t1\"}");
+        /*
+         * Whatever the file holds when it is read: the cutter puts the bytes
+         * back with plain writes, not under the seqlock, so a state read
+         * while they are being put back is the zeros the file holds then.
+         */
+        if (g_str_has_prefix(a, "{\"path\": \"/cut/t1\", ")) {
+            states++;
+        } else if (g_str_has_prefix(a, "ERROR ")) {
+            errors++;
+        } else {
+            fprintf(stderr, "\n/cut/t1: %s\n", a);
+            bad++;
+        }
+        if (strcmp(b, want_other) != 0) {
+            fprintf(stderr, "\n/other/t1: %s\n", b);
+            bad++;
+        }
+        if (g_str_has_prefix(a, "FAILED") || g_str_has_prefix(b, "FAILED")) {
+            break;                                  /* the connection is gone */
+        }
+    }
+    atomic_store(&c.stop, true);
+    g_thread_join(th);
+    fprintf(stderr, "\n  %u cuts: /cut/t1 answered %u states, %u errors\n", c.cuts, states,
+            errors);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_TRUE(errors > 0);
+    /* Whole again: served again, and the agent is the one that started. */
+    g_usleep(AGENT_POLL_MS_FOR_TEST * 1000);
+    ASSERT_RUN(&f, "query-device-state", "{\"path\": \"/cut/t1\"}", want_cut);
+    CU_ASSERT_EQUAL(kill(f.agent->pid, 0), 0);
+    publisher_exit(cut);
+    publisher_exit(other);
+    fix_teardown(&f);
+}
+
+/* ---- a client that never reads ------------------------------------------------------ */
+
+/*
+ * A QMP client asks for large answers and never reads them while events
+ * flow (100 devices ticking): past --qmp-max-output of unread output the
+ * agent disconnects it and logs why, and another client is answered all
+ * along.  How long the others wait meanwhile: tests/bench/bench-qmp.
+ */
+static void test_client_never_reads(void)
+{
+    Fix f;
+    memset(&f, 0, sizeof(f));
+    g_autoptr(GError) err = NULL;
+    f.dir = g_dir_make_tmp("vmscope-agent-test-XXXXXX", &err);
+    ASSERT_NO_ERROR(err);
+    const char *limit[] = { "--qmp-max-output", "131072", NULL };
+    f.agent = agent_start_piped(argv0, f.dir, limit, true, &f.address);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f.agent);
+    f.qmp = qmp_client_connect(f.address, 10000, &err);
+    ASSERT_NO_ERROR(err);
+    const char *many[] = { "--count", "100", "--type", "testdev", "--tick-ms", "10",
+                           "--max-devices", "128", "--segment-size", "4194304", NULL };
+    Child *p = publisher_start(argv0, f.dir, "busy", many);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_TRUE(wait_device(&f, "/busy/testdev-99"));
+
+    /* The stalled client: negotiates, asks for 30 device lists, reads nothing. */
+    g_autoptr(GSocketAddress) where = address_parse("QMP address", f.address, &err);
+    g_autoptr(GSocket) stalled = address_connect(where, 10000, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    GString *requests = g_string_new("{\"execute\": \"qmp_capabilities\"}\n");
+    for (int i = 0; i < 30; i++) {
+        g_string_append(requests, "{\"execute\": \"query-devices\"}\n");
+    }
+    CU_ASSERT_EQUAL(g_socket_send(stalled, requests->str, requests->len, NULL, &err),
+                    (gssize)requests->len);
+    g_string_free(requests, TRUE);
+
+    /* Others are answered until the agent says it dropped the stalled one. */
+    g_autofree char *why = NULL;
+    unsigned answered = 0, asked = 0;
+    gint64 end = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!why && g_get_monotonic_time() < end) {
+        g_autofree char *st = run(&f, "query-device-state", "{\"path\": \"/busy/testdev-7\"}");
+        asked++;
+        answered += g_str_has_prefix(st, "{\"path\": \"/busy/testdev-7\"");
+        why = child_read_err_line(f.agent, 20);
+    }
+    CU_ASSERT_TRUE(asked > 0 && answered == asked);
+    g_autofree char *quoted = g_regex_escape_string(f.address, -1);
+    g_autofree char *pattern = g_strdup_printf(
+        "^vmscope-agent: qmp: client [0-9]+ on %s: [0-9]+ bytes of output unread and [0-9]+ "
+        "more to send, over the limit of 131072: disconnected$", quoted);
+    if (!why || !g_regex_match_simple(pattern, why, 0, 0)) {
+        fprintf(stderr, "\nthe agent said: %s\n", why ? why : "(nothing)");
+        CU_FAIL("no disconnection logged");
+    }
+    /* The stalled client finds its connection closed once it reads. */
+    char buf[65536];
+    gssize n;
+    g_socket_set_timeout(stalled, 10);
+    while ((n = g_socket_receive(stalled, buf, sizeof(buf), NULL, NULL)) > 0) {
+    }
+    CU_ASSERT_EQUAL(n, 0);
+    g_autofree char *after = run(&f, "query-device-state", "{\"path\": \"/busy/testdev-0\"}");
+    CU_ASSERT_TRUE(g_str_has_prefix(after, "{\"path\": \"/busy/testdev-0\""));
+    publisher_exit(p);
+    fix_teardown(&f);
+}
+
 /* ---- state changes ---------------------------------------------------------------- */
 
 static void test_state_changed(void)
@@ -768,6 +966,10 @@ static void test_agent_cli(void)
         { { "--no-http", "--http", "127.0.0.1:1" },
           "vmscope-agent: --http and --no-http exclude each other\n" },
         { { "--qemu", "q" }, "vmscope-agent: --qemu 'q': expected NAME=ADDRESS\n" },
+        { { "--group", "no-such-group-here" },
+          "vmscope-agent: --group 'no-such-group-here': no such group\n" },
+        { { "--qmp-max-output", "100" },
+          "vmscope-agent: --qmp-max-output: BYTES must be at least 4096\n" },
         { { "--qemu", "q=foo:bar" },
           "vmscope-agent: --qemu 'q=foo:bar': QMP address 'foo:bar': expected unix:PATH or "
           "tcp:HOST:PORT\n" },
@@ -804,6 +1006,8 @@ static void test_agent_cli(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(agent);
     g_autofree char *l1 = child_read_line(agent);
     g_autofree char *l2 = child_read_line(agent);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l2);
     g_autofree char *want1 = g_strdup_printf("qmp: listening on %s", sock);
     ASSERT_STR_EQ(l1, want1);
     CU_ASSERT_TRUE(l2 && g_str_has_prefix(l2, "qmp: listening on tcp:127.0.0.1:") &&
@@ -815,6 +1019,11 @@ static void test_agent_cli(void)
         g_autoptr(QObject) ret = NULL;
         CU_ASSERT_TRUE(c && qmp_client_execute(c, "query-hosts", NULL, &ret, &err));
     }
+    /* Only its owner may connect (docs/security.md). */
+    g_autofree char *sock_path = g_strdup_printf("%s/a.qmp", dir);
+    g_autofree char *access = cutest_file_access(sock_path);
+    g_autofree char *want_access = g_strdup_printf("0600 %u", (unsigned)getegid());
+    ASSERT_STR_EQ(access, want_access);
     /* A second agent on the same socket is refused. */
     Child *second = child_start(argv, false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(second);
@@ -822,11 +1031,33 @@ static void test_agent_cli(void)
     child_free(second);
 
     /* SIGINT: a clean exit that removes the socket. */
-    kill(agent->pid, SIGINT);
+    child_signal(agent, SIGINT);
     CU_ASSERT_EQUAL(child_wait(agent), 0);
     child_free(agent);
     g_autofree char *path = g_strdup_printf("%s/a.qmp", dir);
     CU_ASSERT_FALSE(g_file_test(path, G_FILE_TEST_EXISTS));
+
+    /* --group: the group may connect too. */
+    gid_t other = cutest_other_group();
+    g_autofree char *group = g_strdup_printf("--group=%u", (unsigned)other);
+    const char *gargv[] = { prog, "--shm-dir", dir, "--qmp", sock, "--no-http", group, NULL };
+    agent = child_start(gargv, false);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(agent);
+    g_autofree char *l3 = child_read_line(agent);
+    ASSERT_STR_EQ(l3, want1);
+    g_autofree char *gaccess = cutest_file_access(sock_path);
+    g_autofree char *want_gaccess = g_strdup_printf("0660 %u", (unsigned)other);
+    ASSERT_STR_EQ(gaccess, want_gaccess);
+    {
+        g_autoptr(QmpClient) c = qmp_client_connect(want1 + strlen("qmp: listening on "), 10000,
+                                                    &err);
+        ASSERT_NO_ERROR(err);
+        CU_ASSERT_TRUE(qmp_client_execute(c, "query-hosts", NULL, NULL, &err));
+        ASSERT_NO_ERROR(err);
+    }
+    child_signal(agent, SIGTERM);
+    CU_ASSERT_EQUAL(child_wait(agent), 0);
+    child_free(agent);
     remove_tree(dir);
 }
 
@@ -844,13 +1075,40 @@ static const CuTest life_tests[] = {
     { "kill -9 of a host", test_kill9 },
     { "broken and hostile segments", test_broken_segments },
     { "a host scribbling over its segment", test_scribbling_host },
+    { "a segment truncated under the agent", test_truncated_segment },
+    { "a QMP client that never reads", test_client_never_reads },
     { "DEVICE_STATE_CHANGED paths", test_state_changed },
     { NULL, NULL },
 };
 
+/*
+ * A child that is gone before the test reads its pid (the refused second
+ * agent above, on a loaded machine: GLib's worker thread reaped it and
+ * forgot its pid) is still a Child: pid 0, signals go nowhere.  Reading its
+ * pid was atoi(NULL), the segfault of test-agent seen once in CI.
+ */
+static void test_child_gone_at_once(void)
+{
+    const char *argv[] = { "/bin/sh", "-c", "exit 3", NULL };
+    g_autoptr(GError) err = NULL;
+    GSubprocess *proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+    ASSERT_NO_ERROR(err);
+    for (int i = 0; i < 1000 && g_subprocess_get_identifier(proc); i++) {
+        g_usleep(10000);
+    }
+    CU_ASSERT_PTR_NULL_FATAL(g_subprocess_get_identifier(proc));
+    Child *c = child_new(proc, false, false);
+    CU_ASSERT_EQUAL(c->pid, 0);
+    child_signal(c, SIGTERM);
+    CU_ASSERT_PTR_NULL(child_read_line(c));
+    CU_ASSERT_EQUAL(child_wait(c), 3);
+    child_free(c);
+}
+
 static const CuTest program_tests[] = {
     { "vmscope-view state", test_view_state },
     { "vmscope-agent command line", test_agent_cli },
+    { "a child gone before its pid is read", test_child_gone_at_once },
     { NULL, NULL },
 };
 

@@ -362,6 +362,38 @@ static void test_flags(void)
     CU_ASSERT_EQUAL(dh_stop(dh), 0);
 }
 
+/* Who may read the segment and use the sockets: modes and groups (docs/security.md). */
+static void test_access(void)
+{
+    g_autofree char *mine = g_strdup_printf("%u", (unsigned)getegid());
+    gid_t other = cutest_other_group();
+    g_autofree char *group = g_strdup_printf("--group=%u", (unsigned)other);
+    static const char *const names[] = { "acc", "accg" };
+    mode_t old_umask = umask(022);         /* the hosts inherit it */
+    for (int g = 0; g < 2; g++) {
+        g_autofree char *sock = g_strdup_printf("%s/%s.in", dh_tmp, names[g]);
+        g_autofree char *incoming = g_strdup_printf("--incoming=unix:%s", sock);
+        Devhost *dh = dh_start(names[g], incoming, g ? group : NULL, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(dh);
+        g_autofree char *gid = g ? g_strdup_printf("%u", (unsigned)other) : g_strdup(mine);
+        g_autofree char *want_seg = g_strdup_printf("0640 %s", gid);
+        g_autofree char *want_sock = g_strdup_printf("%s %s", g ? "0660" : "0600", gid);
+        g_autofree char *seg = cutest_file_access(dh->segment);
+        g_autofree char *qmp = cutest_file_access(dh->qmp + strlen("unix:"));
+        g_autofree char *in = cutest_file_access(sock);
+        ASSERT_STR_EQ(seg, want_seg);
+        ASSERT_STR_EQ(qmp, want_sock);
+        ASSERT_STR_EQ(in, want_sock);
+        CU_ASSERT_EQUAL(dh_stop(dh), 0);
+    }
+    umask(old_umask);
+    g_autofree char *shm_dir = g_strdup_printf("--shm-dir=%s", dh_tmp);
+    const char *bad[] = { shm_dir, "--name=acc", "--group=no-such-group-here", NULL };
+    g_autofree char *err = NULL;
+    CU_ASSERT_EQUAL(dh_run(bad, &err), 1);
+    ASSERT_STR_EQ(err, "vmscope-devhost: --group 'no-such-group-here': no such group");
+}
+
 static void test_signals(void)
 {
     static const int sigs[] = { SIGTERM, SIGINT };
@@ -388,6 +420,7 @@ static const CuTest devhost_tests[] = {
     { "qmp: migration capabilities", test_capabilities },
     { "qmp: migrate refused at once", test_migrate_refused_at_once },
     { "flags and their errors", test_flags },
+    { "segment and socket modes, --group", test_access },
     { "SIGTERM and SIGINT", test_signals },
     { NULL, NULL },
 };

@@ -451,7 +451,13 @@ static void test_slow_reader_dropped(void)
 
     RawConn *slow = raw_negotiated(addr);
     g_autoptr(QmpClient) emitter = connect_or_fail(addr);
-    CU_ASSERT_EQUAL(client_count(emitter), 2);
+    g_autoptr(QmpClient) other = connect_or_fail(addr);
+    CU_ASSERT_EQUAL(client_count(emitter), 3);
+    /* The slow reader asks for large answers too, and reads none of them. */
+    for (int i = 0; i < 20; i++) {
+        CU_ASSERT_TRUE(raw_send_str(slow, "{\"execute\": \"test-big\", "
+                                          "\"arguments\": {\"size\": 100000}}\n"));
+    }
 
     /*
      * Events of 10 kB, one command each so that the emitter reads its own
@@ -466,17 +472,33 @@ static void test_slow_reader_dropped(void)
     }
     qdict_put(args, "data", qstring_from_str(big->str));
     g_string_free(big, TRUE);
-    int sent = 0;
-    int64_t count = 2;
-    while (sent < 2000 && count != 1) {
+    int sent = 0, answered = 0;
+    int64_t count = 3;
+    while (sent < 2000 && count != 2) {
         CU_ASSERT_TRUE_FATAL(qmp_client_execute(emitter, "test-event", args, NULL, &err));
         qobject_unref(qmp_client_wait_event(emitter, "BIG", 10000, &err));
         ASSERT_NO_ERROR(err);
+        /* Another client is answered all along (latency: bench-qmp). */
+        g_autoptr(QObject) echo = NULL;
+        answered += qmp_client_execute(other, "test-echo", NULL, &echo, NULL);
+        qobject_unref(qmp_client_wait_event(other, "BIG", 10000, NULL));
         if (++sent % 50 == 0) {
             count = client_count(emitter);
         }
     }
-    CU_ASSERT_EQUAL(count, 1);
+    CU_ASSERT_EQUAL(count, 2);
+    CU_ASSERT_EQUAL(answered, sent);
+    /* The server said whom it dropped and why. */
+    g_autofree char *dropped = test_server_read_line(slow_srv);
+    g_autofree char *quoted = g_regex_escape_string(addr, -1);
+    g_autofree char *pattern = g_strdup_printf(
+        "^dropped: client 1 on %s: [0-9]+ bytes of output unread and 100[0-9][0-9] more to "
+        "send, over the limit of 262144: disconnected$", quoted);
+    bool said = dropped && g_regex_match_simple(pattern, dropped, 0, 0);
+    if (!said) {
+        fprintf(stderr, "\nserver said: %s\n", dropped ? dropped : "(nothing)");
+    }
+    CU_ASSERT_TRUE(said);
     /* The slow reader gets what was sent before it was dropped, then the end. */
     int events = 0;
     bool eof = false;

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <CUnit/Basic.h>
 #include <glib.h>
 
@@ -74,6 +76,36 @@ static inline int cutest_run(const CuSuite *suites)
     CU_cleanup_registry();
     printf("\n");
     return failed || failures ? 1 : 0;
+}
+
+/*
+ * For the tests of file modes and groups: a group this process may give its
+ * files to, other than its own where it can (root: any; others: one of
+ * their supplementary groups, else their own).
+ */
+static inline gid_t cutest_other_group(void)
+{
+    if (geteuid() == 0) {
+        return 4242;
+    }
+    gid_t groups[64];
+    int n = getgroups(64, groups);
+    for (int i = 0; i < n; i++) {
+        if (groups[i] != getegid()) {
+            return groups[i];
+        }
+    }
+    return getegid();
+}
+
+/* A file's permission bits and group, as "0640 4242" (g_free it), or NULL. */
+static inline char *cutest_file_access(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return NULL;
+    }
+    return g_strdup_printf("%04o %u", (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid);
 }
 
 #define CUTEST_MAIN(suites)                                                     \

@@ -142,6 +142,10 @@ static void test_listen_unix(void)
     GSocket *l = address_listen("QMP address", addr, &bound, &err);
     ASSERT_NO_ERROR(err);
     ASSERT_STR_EQ(bound, addr);
+    /* Only its owner may connect, whatever the umask. */
+    g_autofree char *own = g_strdup_printf("0600 %u", (unsigned)getegid());
+    g_autofree char *mode = cutest_file_access(path);
+    ASSERT_STR_EQ(mode, own);
     /* Somebody listens there: refused, the socket file left alone. */
     CU_ASSERT_PTR_NULL(address_listen("--incoming", addr, NULL, &err));
     g_autofree char *busy = g_strdup_printf("--incoming '%s': a server is already listening "
@@ -182,6 +186,33 @@ static void test_listen_unix(void)
     g_clear_error(&err);
     address_listener_close(l);
     address_listener_close(NULL);
+    g_rmdir(dir);
+}
+
+/* A socket for a group: 0660 and that group, set before anyone can connect. */
+static void test_listen_unix_group(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("test-address-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "s.sock", NULL);
+    g_autofree char *addr = g_strconcat("unix:", path, NULL);
+    gid_t group = cutest_other_group();
+    mode_t old = umask(0);
+    GSocket *l = address_listen_group("QMP address", addr, group, NULL, &err);
+    umask(old);
+    ASSERT_NO_ERROR(err);
+    g_autofree char *want = g_strdup_printf("0660 %u", (unsigned)group);
+    g_autofree char *got = cutest_file_access(path);
+    ASSERT_STR_EQ(got, want);
+    g_autoptr(GSocketAddress) a = address_parse("QMP address", addr, &err);
+    g_autoptr(GSocket) c = address_connect(a, 1000, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    address_listener_close(l);
+
+    /* TCP has no file: the group changes nothing. */
+    l = address_listen_group("QMP address", "tcp:127.0.0.1:0", group, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    address_listener_close(l);
     g_rmdir(dir);
 }
 
@@ -232,6 +263,7 @@ static const CuTest address_tests[] = {
     { "HOST:PORT errors", test_inet_errors },
     { "listen and connect over TCP", test_listen_tcp },
     { "listen and connect over a Unix socket", test_listen_unix },
+    { "a Unix socket for a group", test_listen_unix_group },
     { "adopt a listener made elsewhere", test_adopt },
     { NULL, NULL },
 };

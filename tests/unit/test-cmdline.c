@@ -100,9 +100,29 @@ static void test_mistakes(void)
     reset();
 }
 
+static void test_group(void)
+{
+    g_autoptr(GError) err = NULL;
+    gid_t gid = 1;
+    CU_ASSERT_TRUE(cmdline_group("--group", "4242", &gid, &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL(gid, 4242);
+    CU_ASSERT_TRUE(cmdline_group("--group", "root", &gid, &err));   /* Debian's group 0 */
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL(gid, 0);
+    static const char *const bad[] = { "no-such-group-here", "12x", "", "99999999999999" };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        CU_ASSERT_FALSE(cmdline_group("--group", bad[i], &gid, &err));
+        CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_NOT_FOUND));
+        g_autofree char *want = g_strdup_printf("--group '%s': no such group", bad[i]);
+        ASSERT_ERROR(err, want);
+    }
+}
+
 static const CuTest cmdline_tests[] = {
     { "spellings", test_spellings },
     { "mistakes", test_mistakes },
+    { "group names", test_group },
     { NULL, NULL },
 };
 

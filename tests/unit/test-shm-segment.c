@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -308,11 +309,27 @@ static void test_round_trip(void)
         shm_device_end_update(f.serial);
     }
     CU_ASSERT_EQUAL(shm_device_updates(f.serial), 3);
-    /* The counters in place, by slot: serial0 moved, rtc did not. */
-    CU_ASSERT_EQUAL(shm_reader_updates(r, 0), 3);
-    CU_ASSERT_EQUAL(shm_reader_updates(r, 1), 0);
-    CU_ASSERT_EQUAL(shm_reader_updates(r, 4), 0);         /* beyond the directory */
-    CU_ASSERT_EQUAL(shm_reader_updates(r, UINT32_MAX), 0);
+    /* The counters by slot: serial0 moved, rtc did not. */
+    static const struct {
+        uint32_t slot;
+        uint64_t updates;
+    } slots[] = { { 0, 3 }, { 1, 0 }, { 4, 0 } /* beyond the directory */, { UINT32_MAX, 0 } };
+    for (size_t i = 0; i < G_N_ELEMENTS(slots); i++) {
+        uint64_t u = 99;
+        CU_ASSERT_TRUE(shm_reader_updates(r, slots[i].slot, &u, &err));
+        ASSERT_NO_ERROR(err);
+        CU_ASSERT_EQUAL(u, slots[i].updates);
+    }
+    /* All at once, with the directory generation (two devices added). */
+    uint64_t all[6], gen = 0;
+    memset(all, 0xff, sizeof(all));
+    CU_ASSERT_TRUE(shm_reader_counters(r, &gen, all, G_N_ELEMENTS(all), &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL(gen, 2);
+    CU_ASSERT_EQUAL(all[0], 3);
+    for (size_t i = 1; i < G_N_ELEMENTS(all); i++) {
+        CU_ASSERT_EQUAL(all[i], 0);
+    }
     CU_ASSERT_TRUE(shm_reader_snapshot(r, "serial0", &info, &state, &err));
     ASSERT_NO_ERROR(err);
     CU_ASSERT_EQUAL(memcmp(g_bytes_get_data(state, NULL), s, 100), 0);
@@ -866,37 +883,102 @@ static void test_concurrent(void)
     remove_dir(dir);
 }
 
-/* ---- the reader's mapping is read-only ------------------------------------ */
+/* ---- the reader maps nothing and opens read-only --------------------------- */
 
 static void test_read_only(void)
 {
     Fix f;
     fix_setup(&f);
     g_autoptr(ShmReader) r = open_ok(f.dir, "t");
-    const void *base = shm_reader_base(r);
+    g_autoptr(GArray) list = shm_reader_list(r, NULL);
+    CU_ASSERT_PTR_NOT_NULL(list);
 
-    /* /proc/self/maps: the mapping is r--s (read, shared, no write). */
+    /*
+     * No mapping of the segment (by inode: the writer's own mapping is
+     * named after the file it built the segment in): nothing a truncation
+     * could turn into SIGBUS.
+     */
+    struct stat st;
+    CU_ASSERT_EQUAL_FATAL(stat(shm_writer_path(f.w), &st), 0);
     g_autofree char *maps = NULL;
     CU_ASSERT_TRUE_FATAL(g_file_get_contents("/proc/self/maps", &maps, NULL, NULL));
-    g_autofree char *start = g_strdup_printf("%lx-", (unsigned long)(uintptr_t)base);
-    char *line = NULL;
-    for (char *p = maps; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (g_str_has_prefix(p, start)) {
-            line = p;
-            break;
+    unsigned mappings = 0;
+    g_auto(GStrv) lines = g_strsplit(maps, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        unsigned long inode = 0;
+        mappings += sscanf(*l, "%*s %*s %*s %*s %lu", &inode) == 1 && inode == st.st_ino;
+    }
+    CU_ASSERT_EQUAL(mappings, 1);                  /* the writer's, not the reader's */
+
+    /* The one descriptor it holds on the file was opened O_RDONLY. */
+    unsigned readers = 0;
+    g_autoptr(GDir) fds = g_dir_open("/proc/self/fd", 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fds);
+    for (const char *fd; (fd = g_dir_read_name(fds));) {
+        g_autofree char *link = g_strdup_printf("/proc/self/fd/%s", fd);
+        g_autofree char *target = g_file_read_link(link, NULL);
+        if (!target || strcmp(target, shm_writer_path(f.w)) != 0) {
+            continue;
+        }
+        g_autofree char *info = NULL, *fdinfo = g_strdup_printf("/proc/self/fdinfo/%s", fd);
+        CU_ASSERT_TRUE_FATAL(g_file_get_contents(fdinfo, &info, NULL, NULL));
+        const char *flags = strstr(info, "flags:");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(flags);
+        unsigned long mode = strtoul(flags + strlen("flags:"), NULL, 8);
+        if ((mode & O_ACCMODE) == O_RDONLY) {
+            readers++;
         }
     }
-    CU_ASSERT_PTR_NOT_NULL_FATAL(line);
-    char perms[5] = { 0 };
-    CU_ASSERT_EQUAL(sscanf(line, "%*s %4s", perms), 1);
-    ASSERT_STR_EQ(perms, "r--s");
-    CU_ASSERT_PTR_NOT_NULL(strstr(line, "vmscope-t"));
-
-    /* Nor can it be made writable: the file was opened O_RDONLY. */
-    errno = 0;
-    CU_ASSERT_EQUAL(mprotect((void *)base, shm_reader_size(r), PROT_READ | PROT_WRITE), -1);
-    CU_ASSERT_EQUAL(errno, EACCES);
+    CU_ASSERT_EQUAL(readers, 1);
     fix_teardown(&f);
+}
+
+/* ---- who may read a segment --------------------------------------------------- */
+
+/* Mode 0640 less the umask, the process's group or the one asked for. */
+static void test_segment_access(void)
+{
+    char *dir = make_dir();
+    g_autofree char *path = g_build_filename(dir, "vmscope-t", NULL);
+    GError *err = NULL;
+    static const struct {
+        mode_t umask;
+        const char *mode;
+    } cases[] = { { 022, "0640" }, { 027, "0640" }, { 077, "0600" }, { 0, "0640" } };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        mode_t old = umask(cases[i].umask);
+        ShmWriter *w = shm_writer_create(dir, "t", SEG_SIZE, 4, &err);
+        umask(old);
+        ASSERT_NO_ERROR(err);
+        g_autofree char *want = g_strdup_printf("%s %u", cases[i].mode, (unsigned)getegid());
+        g_autofree char *got = cutest_file_access(path);
+        ASSERT_STR_EQ(got, want);
+        shm_writer_destroy(w);
+    }
+    gid_t group = cutest_other_group();
+    ShmWriter *w = shm_writer_create_group(dir, "t", SEG_SIZE, 4, group, &err);
+    ASSERT_NO_ERROR(err);
+    g_autofree char *want = g_strdup_printf("0640 %u", (unsigned)group);
+    g_autofree char *got = cutest_file_access(path);
+    ASSERT_STR_EQ(got, want);
+
+    if (geteuid() == 0) {
+        /* A file that belongs to another user than its live owner's: refused. */
+        CU_ASSERT_EQUAL(chown(path, 4242, (gid_t)-1), 0);
+        ShmReader *r = shm_reader_open(dir, "t", &err);
+        CU_ASSERT_PTR_NULL(r);
+        g_autofree char *why = g_strdup_printf("vmscope-t: the file belongs to uid 4242, its "
+                                               "owner pid %d runs as uid 0", (int)getpid());
+        ASSERT_ERROR(err, why);
+    } else {
+        /* Only root gives files to groups it is not in. */
+        ShmWriter *w2 = shm_writer_create_group(dir, "u", SEG_SIZE, 4, 4242, &err);
+        CU_ASSERT_PTR_NULL(w2);
+        ASSERT_ERROR(err, "vmscope-u: cannot give the segment to group 4242: Operation not "
+                          "permitted");
+    }
+    shm_writer_destroy(w);
+    remove_dir(dir);
 }
 
 /* ---- broken segments ------------------------------------------------------ */
@@ -1344,27 +1426,183 @@ static void test_truncated(void)
     g_autoptr(ShmReader) r = open_ok(f.dir, "t");
     CU_ASSERT_EQUAL(truncate(shm_writer_path(f.w), 4096), 0);
     expect_snapshot_error(r, "serial0", "vmscope-t: segment file shrank to 4096 bytes "
-                                        "(mapped 65536)");
-    expect_list_error(r, "vmscope-t: segment file shrank to 4096 bytes (mapped 65536)");
+                                        "(opened at 65536)");
+    expect_list_error(r, "vmscope-t: segment file shrank to 4096 bytes (opened at 65536)");
     char *text = NULL;
     CU_ASSERT_FALSE(shm_reader_description(r, "serial0", &text, &err));
-    ASSERT_ERROR(err, "vmscope-t: segment file shrank to 4096 bytes (mapped 65536)");
+    ASSERT_ERROR(err, "vmscope-t: segment file shrank to 4096 bytes (opened at 65536)");
     uint64_t gen;
     CU_ASSERT_FALSE(shm_reader_generation(r, &gen, &err));
-    ASSERT_ERROR(err, "vmscope-t: segment file shrank to 4096 bytes (mapped 65536)");
+    ASSERT_ERROR(err, "vmscope-t: segment file shrank to 4096 bytes (opened at 65536)");
     ShmHostInfo hi;
     CU_ASSERT_FALSE(shm_reader_host_info(r, &hi, &err));
-    ASSERT_ERROR(err, "vmscope-t: segment file shrank to 4096 bytes (mapped 65536)");
+    ASSERT_ERROR(err, "vmscope-t: segment file shrank to 4096 bytes (opened at 65536)");
     CU_ASSERT_EQUAL(shm_reader_owner(r), SHM_OWNER_ALIVE);
     expect_open_error(f.dir, "t", "vmscope-t: header says segment size 0x10000, the file has "
                                   "0x1000 bytes");
     CU_ASSERT_EQUAL(truncate(shm_writer_path(f.w), 0), 0);
     CU_ASSERT_EQUAL(shm_reader_owner(r), SHM_OWNER_ALIVE);
-    expect_list_error(r, "vmscope-t: segment file shrank to 0 bytes (mapped 65536)");
+    expect_list_error(r, "vmscope-t: segment file shrank to 0 bytes (opened at 65536)");
     expect_open_error(f.dir, "t", "vmscope-t: segment size 0 smaller than the header "
                                   "(256 bytes)");
     /* The writer must not touch the lost pages: put them back before it is destroyed. */
     CU_ASSERT_EQUAL(truncate(shm_writer_path(f.w), SEG_SIZE), 0);
+    fix_teardown(&f);
+}
+
+/*
+ * The file is cut in the middle of a read function, between the sequence
+ * reads: what the function touches next (the state it was given, a heap
+ * block) would be beyond the end of a mapping.  Here it is a copy, and the
+ * heap block cannot be had: an error, every time.
+ */
+static bool cutting_walk(const ShmView *view, void *opaque, GError **errp)
+{
+    const char *path = opaque;
+    CU_ASSERT_EQUAL(truncate(path, 0), 0);
+    SockState s;
+    memcpy(&s, view->state, sizeof(s));
+    return shm_view_resolve(view, s.head, sizeof(SockNode), errp) != NULL;
+}
+
+static void test_truncated_mid_read(void)
+{
+    Fix f;
+    fix_setup(&f);
+    GError *err = NULL;
+    ShmDevice *dev = shm_writer_add_device(f.w, "slirp", "slirp", 0, 1, NULL,
+                                           sizeof(SockState), &err);
+    ASSERT_NO_ERROR(err);
+    shm_device_begin_update(dev);
+    sock_push(f.w, shm_device_state(dev), 22);
+    shm_device_end_update(dev);
+    g_autofree uint8_t *pristine = g_memdup2(shm_writer_base(f.w), SEG_SIZE);
+    g_autoptr(ShmReader) r = open_ok(f.dir, "t");
+    CU_ASSERT_FALSE(shm_reader_read(r, "slirp", cutting_walk, (void *)shm_writer_path(f.w),
+                                    NULL, &err));
+    ASSERT_ERROR(err, "vmscope-t: segment file shrank to 0 bytes (opened at 65536)");
+    /* The writer must not touch the lost pages: put them back before it is destroyed. */
+    int fd = open(shm_writer_path(f.w), O_RDWR);
+    CU_ASSERT_TRUE_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL(pwrite(fd, pristine, SEG_SIZE, 0), SEG_SIZE);
+    close(fd);
+    fix_teardown(&f);
+}
+
+/*
+ * A third process truncates the file again and again while the reader
+ * reads: every call returns (an answer or an error), none faults.  A
+ * reader that touched a mapping would die of SIGBUS here within a few
+ * rounds.
+ */
+typedef struct Truncator {
+    const char *path;
+    const uint8_t *pristine;      /* the segment's bytes, put back after each cut */
+    atomic_bool stop;
+    unsigned cuts;
+} Truncator;
+
+static gpointer truncator_thread(gpointer data)
+{
+    Truncator *t = data;
+    static const off_t sizes[] = { 0, 100, 4096, SEG_SIZE / 2, SEG_SIZE - 4096 };
+    int fd = open(t->path, O_RDWR | O_CLOEXEC);
+    g_assert(fd >= 0);
+    GRand *rng = g_rand_new_with_seed(12);
+    while (!atomic_load(&t->stop)) {
+        g_assert(ftruncate(fd, sizes[g_rand_int_range(rng, 0, G_N_ELEMENTS(sizes))]) == 0);
+        g_usleep(g_rand_int_range(rng, 0, 200));
+        g_assert(ftruncate(fd, SEG_SIZE) == 0);
+        g_assert(pwrite(fd, t->pristine, SEG_SIZE, 0) == SEG_SIZE);
+        t->cuts++;
+        g_usleep(g_rand_int_range(rng, 0, 200));
+    }
+    g_rand_free(rng);
+    close(fd);
+    return NULL;
+}
+
+static void test_truncated_while_reading(void)
+{
+    Fix f;
+    fix_setup(&f);
+    GError *err = NULL;
+    ShmDevice *dev = shm_writer_add_device(f.w, "slirp", "slirp", 0, 1, NULL,
+                                           sizeof(SockState), &err);
+    ASSERT_NO_ERROR(err);
+    SockState *s = shm_device_state(dev);
+    shm_device_begin_update(dev);
+    sock_push(f.w, s, 22);
+    sock_push(f.w, s, 80);
+    shm_device_end_update(dev);
+    g_autofree uint8_t *pristine = g_memdup2(shm_writer_base(f.w), SEG_SIZE);
+    g_autoptr(ShmReader) r = open_ok(f.dir, "t");
+    shm_reader_set_max_retries(r, 1000);
+
+    Truncator t = { .path = shm_writer_path(f.w), .pristine = pristine };
+    GThread *th = g_thread_new("truncator", truncator_thread, &t);
+    unsigned ok = 0, shrank = 0, bad = 0;
+    g_autoptr(GArray) ports = g_array_new(false, false, sizeof(uint32_t));
+    gint64 end = g_get_monotonic_time() + 1000 * 1000;
+    while (g_get_monotonic_time() < end || t.cuts < 20) {
+        for (int op = 0; op < 6; op++) {
+            bool done = false;
+            GBytes *state = NULL;
+            char *text = NULL;
+            uint64_t gen, counters[4];
+            ShmHostInfo hi;
+            switch (op) {
+            case 0: {
+                GArray *list = shm_reader_list(r, &err);
+                done = list != NULL;
+                if (list) {
+                    g_array_unref(list);
+                }
+                break;
+            }
+            case 1:
+                done = shm_reader_snapshot(r, "serial0", NULL, &state, &err);
+                if (state) {
+                    g_bytes_unref(state);
+                }
+                break;
+            case 2:
+                done = shm_reader_read(r, "slirp", walk_socks, ports, NULL, &err);
+                break;
+            case 3:
+                done = shm_reader_description(r, "serial0", &text, &err);
+                g_free(text);
+                break;
+            case 4:
+                done = shm_reader_counters(r, &gen, counters, 4, &err);
+                break;
+            default:
+                done = shm_reader_host_info(r, &hi, &err);
+                break;
+            }
+            if (done) {
+                ok++;
+                continue;
+            }
+            if (err && strstr(err->message, "segment file shrank")) {
+                shrank++;
+            } else if (!err || err->domain != VMS_ERROR ||
+                       !g_str_has_prefix(err->message, "vmscope-t: ")) {
+                bad++;
+            }
+            g_clear_error(&err);
+        }
+    }
+    atomic_store(&t.stop, true);
+    g_thread_join(th);
+    fprintf(stderr, "\n  %u cuts: %u reads, %u saw the file shrunk\n", t.cuts, ok, shrank);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_TRUE(ok > 0);
+    CU_ASSERT_TRUE(shrank > 0);
+    /* Whole again, it reads as before. */
+    CU_ASSERT_TRUE(shm_reader_read(r, "slirp", walk_socks, ports, NULL, &err));
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_EQUAL(ports->len, 2);
     fix_teardown(&f);
 }
 
@@ -1562,7 +1800,8 @@ static const CuTest rw_tests[] = {
     { "heap alloc and free", test_heap },
     { "read in place through heap pointers", test_read_in_place },
     { "readers against a writer at full speed", test_concurrent },
-    { "reader mapping is read-only", test_read_only },
+    { "the reader maps nothing, reads O_RDONLY", test_read_only },
+    { "who may read a segment", test_segment_access },
     { NULL, NULL },
 };
 
@@ -1572,6 +1811,8 @@ static const CuTest bad_tests[] = {
     { "directory generation 1", test_generation_one },
     { "random damage", test_garbage },
     { "file shrinks under the reader", test_truncated },
+    { "file truncated in the middle of a read", test_truncated_mid_read },
+    { "file truncated again and again while read", test_truncated_while_reading },
     { NULL, NULL },
 };
 

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include "cutest.h"
 #include "vmscope/bytes.h"
 #include "vmscope/error.h"
@@ -453,6 +455,58 @@ static void test_segptr_save(void)
     g_autofree char *json0 = save_json(&vmstate_host, &empty, NULL, &err);
     ASSERT_NO_ERROR(err);
     ASSERT_STR_EQ(json0, "{\"nsocks\":0,\"socks\":[]}");
+}
+
+/* A region that is not in memory: fetched piece by piece, as the agent reads segments. */
+typedef struct Fetcher {
+    const uint8_t *region;
+    unsigned calls;
+    bool fail;
+} Fetcher;
+
+static const void *fetch_region(void *opaque, uint64_t offset, uint64_t len, GError **errp)
+{
+    Fetcher *f = opaque;
+    f->calls++;
+    if (f->fail) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_TRUNCATED, "file shrank at 0x%" PRIx64, offset);
+        return NULL;
+    }
+    CU_ASSERT_TRUE(offset + len <= 64);
+    return f->region + offset;
+}
+
+static void test_segptr_fetch(void)
+{
+    uint8_t region[64];
+    region_init(region);
+    Fetcher fe = { .region = region };
+    VMStateContext ctx = { .size = sizeof(region), .fetch = fetch_region, .fetch_opaque = &fe };
+    Host h = { 2, 16 };
+    GError *err = NULL;
+    g_autofree char *json = save_json(&vmstate_host, &h, &ctx, &err);
+    ASSERT_NO_ERROR(err);
+    ASSERT_STR_EQ(json, "{\"nsocks\":2,\"socks\":[{\"port\":22,\"state\":1},"
+                        "{\"port\":80,\"state\":2}]}");
+    CU_ASSERT_EQUAL(fe.calls, 1);
+    /* Bounds are checked before anything is fetched. */
+    h.socks = 60;
+    CU_ASSERT_PTR_NULL(save_json(&vmstate_host, &h, &ctx, &err));
+    ASSERT_ERROR(err, "host.socks: 2 elements of 4 bytes at region offset 60 lie outside "
+                      "the region of 64 bytes");
+    CU_ASSERT_EQUAL(fe.calls, 1);
+    /* A fetch that fails is an error at the field. */
+    h.socks = 16;
+    fe.fail = true;
+    CU_ASSERT_PTR_NULL(save_json(&vmstate_host, &h, &ctx, &err));
+    CU_ASSERT_TRUE(g_error_matches(err, VMS_ERROR, VMS_ERROR_TRUNCATED));
+    ASSERT_ERROR(err, "host.socks: file shrank at 0x10");
+    /* Loads need the region itself (they write it). */
+    Host loaded = { 0, 0 };
+    CU_ASSERT_FALSE(load_bytes(&vmstate_host, &loaded, HOST_BYTES, sizeof(HOST_BYTES), 1, &ctx,
+                               NULL, &err));
+    ASSERT_ERROR(err, "host.socks: a segment-relative pointer needs a region, and none was "
+                      "given");
 }
 
 static void test_segptr_bounds(void)
@@ -1019,6 +1073,7 @@ static const CuTest load_tests[] = {
 
 static const CuTest segptr_tests[] = {
     { "save", test_segptr_save },
+    { "save from a fetched region", test_segptr_fetch },
     { "bounds", test_segptr_bounds },
     { "load", test_segptr_load },
     { NULL, NULL },

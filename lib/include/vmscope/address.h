@@ -26,6 +26,7 @@
 #define VMSCOPE_ADDRESS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <gio/gio.h>
 
 /* unix:PATH or tcp:HOST:PORT as a new GSocketAddress (a name resolves to its first address). */
@@ -50,8 +51,17 @@ char *address_to_string(GSocketAddress *addr);
  * that is not a socket, is refused.  bound (may be NULL) gets the address
  * bound, in the notation above (port 0 replaced by the port picked).
  * Close it with address_listener_close.
+ *
+ * A Unix socket file gets mode ADDRESS_SOCKET_MODE (0600: only its owner,
+ * and root, may connect) before the socket listens; _group gives it to
+ * `group` with ADDRESS_SOCKET_GROUP_MODE (0660) instead ((gid_t)-1: as
+ * address_listen), which takes membership of that group or root.
  */
+#define ADDRESS_SOCKET_MODE 0600
+#define ADDRESS_SOCKET_GROUP_MODE 0660
 GSocket *address_listen(const char *what, const char *address, char **bound, GError **errp);
+GSocket *address_listen_group(const char *what, const char *address, gid_t group, char **bound,
+                              GError **errp);
 /* The same for HOST:PORT; IPv6 sockets are IPv6-only. */
 GSocket *address_listen_inet(const char *what, const char *hostport, GError **errp);
 /*

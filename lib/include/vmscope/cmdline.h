@@ -21,6 +21,8 @@
 #ifndef VMSCOPE_CMDLINE_H
 #define VMSCOPE_CMDLINE_H
 
+#include <stdbool.h>
+#include <sys/types.h>
 #include <glib.h>
 
 /*
@@ -31,5 +33,11 @@
  * with *errp set; g_strfreev it.
  */
 GStrv cmdline_parse(const GOptionEntry *entries, int argc, char **argv, GError **errp);
+
+/*
+ * The group an option names (`--group vmscope`, or a number): its gid, or
+ * false with "--group 'nosuch': no such group" (VMS_ERROR_NOT_FOUND).
+ */
+bool cmdline_group(const char *option, const char *value, gid_t *gid, GError **errp);
 
 #endif

@@ -3,8 +3,8 @@
  * the agent reads it, without the host ever waiting for a reader.
  *
  * The model is Varnish's shared-memory log and statistics: one process
- * writes a file-backed mapping, any number of others map it read-only and
- * look; the writer takes no lock a reader could hold and never blocks.
+ * writes a file-backed mapping, any number of others read it and look;
+ * the writer takes no lock a reader could hold and never blocks.
  *
  * One segment per device host, the file DIR/vmscope-<host>; DIR is
  * /dev/shm by default, so the segment is exactly the POSIX shared memory
@@ -77,8 +77,9 @@
  *     ever unlinked), and it reserves the file's blocks at creation
  *     (posix_fallocate), so neither side can hit SIGBUS on a full tmpfs.
  *
- * Readers trust nothing.  The reader maps the file O_RDONLY + PROT_READ
- * (a write through the mapping faults; mprotect to PROT_WRITE fails), takes
+ * Readers trust nothing.  The reader opens the file O_RDONLY and never
+ * maps it: it copies what it reads out of the file with pread (see SIGBUS
+ * below), so it cannot write to a segment by mistake either.  It takes
  * the layout (sizes, offsets, capacity) from the header once at open after
  * checking it, and never re-reads those fields.  Each directory entry is
  * copied out under the directory seqlock and checked in that private copy
@@ -92,13 +93,14 @@
  * segment size 0x8000".
  *
  * SIGBUS.  Touching a page of a mapping beyond the end of its file raises
- * SIGBUS.  The reader maps exactly the file size it checked against the
- * header, and before every access (each API call, and every few retries)
- * it re-checks the file size with fstat and refuses with "segment file
- * shrank" if the file got shorter.  The writer never shrinks a segment, so
- * only a third process with write access truncating the file between that
- * fstat and the access could still fault the reader; that is outside what
- * the reader can prevent without a process-wide signal handler.
+ * SIGBUS, which kills the process.  The writer never shrinks its segment,
+ * but anyone with write access to the file can truncate it at any moment,
+ * so a reader that mapped segments could be killed by any of the hosts it
+ * reads.  The reader therefore maps nothing: pread of a file that got
+ * shorter returns less than asked, and the read fails with "segment file
+ * shrank" for that segment alone.  The price is a system call per piece
+ * read (a sequence, a directory entry, a state), a few microseconds per
+ * snapshot.
  *
  * Owners.  The header holds the owner's pid and its start time (from
  * /proc/PID/stat).  The reader calls a segment's owner dead when
@@ -121,6 +123,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <glib.h>
 
 #define SHM_DEFAULT_DIR "/dev/shm"
@@ -175,9 +178,21 @@ typedef struct ShmDevice ShmDevice;
  * max_devices directory entries and some data area.  An existing segment
  * whose owner is gone is replaced; a live one is refused:
  * "vmscope-foo: segment in use by live pid 1234".
+ *
+ * Access: the file's mode is SHM_SEGMENT_MODE less the process's umask
+ * (0640 with the usual 022, 0600 with 077): its owner reads and writes it,
+ * its group may read it, nobody else may open it.  Its group is the
+ * process's (or DIR's, in a set-group-ID directory); _group gives it to
+ * `group` instead ((gid_t)-1: no change), before it is published, so that
+ * an agent running in that group can read it ("vmscope-foo: cannot give
+ * the segment to group 1234: Operation not permitted" unless the process
+ * is in that group or root).
  */
+#define SHM_SEGMENT_MODE 0640
 ShmWriter *shm_writer_create(const char *dir, const char *host, size_t segment_size,
                              uint32_t max_devices, GError **errp);
+ShmWriter *shm_writer_create_group(const char *dir, const char *host, size_t segment_size,
+                                   uint32_t max_devices, gid_t group, GError **errp);
 /*
  * Mark the segment closed, unmap it and unlink it; false with an error if
  * the unlink failed ("vmscope-foo: cannot unlink /dev/shm/vmscope-foo: ..."),
@@ -286,9 +301,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ShmReader, shm_reader_close)
 
 const char *shm_reader_host(const ShmReader *r);
 const char *shm_reader_path(const ShmReader *r);
-/* The read-only mapping and its size (to check protections, or to walk). */
-const void *shm_reader_base(const ShmReader *r);
+/* The segment's size and directory capacity, as checked at open. */
 size_t shm_reader_size(const ShmReader *r);
+uint32_t shm_reader_max_devices(const ShmReader *r);
 
 /*
  * Is the owner alive?  Dead means ended, whether or not its parent reaped
@@ -315,13 +330,18 @@ bool shm_reader_generation(ShmReader *r, uint64_t *generation, GError **errp);
 
 /*
  * The update counter of the device listed in directory slot `slot`
- * (ShmDeviceInfo.slot), read in place: one atomic load, so that a poll can
- * tell which devices changed without copying anything.  It does not
- * re-check the file size (an fstat per device would cost more than the
- * load): call it after a call that did, shm_reader_generation for instance,
- * in the same poll.  A slot beyond the directory reads as 0.
+ * (ShmDeviceInfo.slot): one 8-byte read, no copy of the state.  A slot
+ * beyond the directory reads as 0.  Fails only if the file shrank.
  */
-uint64_t shm_reader_updates(const ShmReader *r, uint32_t slot);
+bool shm_reader_updates(ShmReader *r, uint32_t slot, uint64_t *updates, GError **errp);
+/*
+ * What a poll needs, in one read of the directory: the directory
+ * generation (as shm_reader_generation; generation may be NULL) and the
+ * update counters of slots 0 to n - 1 (slots beyond the directory read
+ * as 0), so that a poll can tell which devices changed.
+ */
+bool shm_reader_counters(ShmReader *r, uint64_t *generation, uint64_t *updates, uint32_t n,
+                         GError **errp);
 
 /* Retries before a read gives up (default 100000). */
 void shm_reader_set_max_retries(ShmReader *r, unsigned max_retries);
@@ -349,27 +369,28 @@ bool shm_reader_snapshot_into(ShmReader *r, const char *id, void *buf, size_t bu
                               ShmDeviceInfo *info, GError **errp);
 
 /*
- * Read in place: what a read callback sees.  base/size is the whole
- * read-only mapping; state points into it.  Data reached through
- * segment-relative pointers must be resolved with shm_view_resolve.
+ * What a read function sees: a copy of the state, taken after the first
+ * sequence read.  Data reached through segment-relative pointers is
+ * copied on demand by shm_view_resolve, from the live segment.
  */
 typedef struct ShmView {
-    const uint8_t *base;
     uint64_t size;                /* segment size */
     uint64_t data_offset;         /* pointers must point at or after this */
-    const void *state;            /* base + info->state_offset */
+    const void *state;            /* the copy of the state */
     uint64_t state_size;
     const ShmDeviceInfo *info;
     unsigned attempt;             /* 0 on the first call, then 1, 2, ... */
-    const _Atomic uint64_t *seq_;  /* private */
+    ShmReader *reader_;           /* private */
+    void *scratch_;               /* private: the copies resolve made */
+    uint64_t seq_offset_;         /* private */
     uint64_t seq_start_;          /* private */
 } ShmView;
 
 /*
- * Call fn on the live mapping between the two sequence reads, and again
- * (attempt + 1) whenever the sequence moved: fn must start afresh on each
- * call, and everything it read is trustworthy only once shm_reader_read
- * returns true.  If fn fails while the sequence moved, its error is thrown
+ * Call fn between the two sequence reads, and again (attempt + 1)
+ * whenever the sequence moved: fn must start afresh on each call, and
+ * everything it read is trustworthy only once shm_reader_read returns
+ * true (the copies race with the writer, as a seqlock's reads do).  If fn fails while the sequence moved, its error is thrown
  * away and it is called again (torn data may look broken); if it fails on
  * a stable sequence, shm_reader_read fails with its error prefixed by
  * "vmscope-<host>: device '<id>': ".  Torn data can hold any value, so fn
@@ -381,13 +402,21 @@ bool shm_reader_read(ShmReader *r, const char *id, ShmReadFunc fn, void *opaque,
                      ShmDeviceInfo *info, GError **errp);
 
 /*
- * The bytes [offset, offset + len) of the segment, or NULL with an error if
- * they are not inside the data area: "offset 0x9000 + size 16 beyond segment
- * size 0x8000", "offset 0x40 inside the header or directory (data area
- * starts at 0x900)".
+ * A copy of the bytes [offset, offset + len) of the segment, valid until
+ * fn returns, or NULL with an error if they are not inside the data area:
+ * "offset 0x9000 + size 16 beyond segment size 0x8000", "offset 0x40
+ * inside the header or directory (data area starts at 0x900)".  One call
+ * of fn may copy at most twice the segment's size.
  */
 const void *shm_view_resolve(const ShmView *view, uint64_t offset, uint64_t len,
                              GError **errp);
+/*
+ * shm_view_resolve for a VMStateContext's fetch (view: the ShmView), so
+ * that a read function can save a state with segment pointers:
+ *     VMStateContext ctx = { .size = view->size, .fetch = shm_view_fetch,
+ *                            .fetch_opaque = (void *)view };
+ */
+const void *shm_view_fetch(void *view, uint64_t offset, uint64_t len, GError **errp);
 /* True if the writer has started changing the state since this call began. */
 bool shm_view_changed(const ShmView *view);
 

@@ -269,6 +269,14 @@ typedef struct VMStateHooks {
 typedef struct VMStateContext {
     uint8_t *base;      /* the region SEGPTR offsets point into, or NULL; written */
     size_t size;        /* only by vmstate_load, and only on success */
+    /*
+     * For saves, instead of base: a region that is not in memory (a
+     * segment read with pread, never mapped).  Returns the bytes
+     * [offset, offset + len), already checked against size, valid until
+     * the walk ends; NULL with an error if they cannot be had.
+     */
+    const void *(*fetch)(void *opaque, uint64_t offset, uint64_t len, GError **errp);
+    void *fetch_opaque;
     const VMStateHooks *hooks;      /* or NULL */
     void *hooks_opaque;
     /*
