@@ -16,6 +16,7 @@ struct AgentCommands {
     AgentRegistry *reg;
     GPtrArray *qemus;             /* AgentQemu *, borrowed */
     uint64_t requests;
+    uint64_t qemu_failed_gone;    /* migrations_failed of the QEMUs removed */
 };
 
 bool agent_device_path_parse(const char *path, char **host, char **id, GError **errp)
@@ -150,12 +151,14 @@ static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GE
     c->requests++;
     AgentRegistryStats st;
     agent_registry_stats(c->reg, &st);
-    uint64_t hosts = st.hosts, lost = st.hosts_lost;
+    uint64_t hosts = st.hosts, lost = st.hosts_lost, failed = c->qemu_failed_gone;
     for (guint i = 0; i < c->qemus->len; i++) {
+        AgentQemu *q = g_ptr_array_index(c->qemus, i);
         hosts++;
-        if (!agent_qemu_alive(g_ptr_array_index(c->qemus, i))) {
+        if (!agent_qemu_alive(q)) {
             lost++;
         }
+        failed += agent_qemu_migrations_failed(q);
     }
     QObject *o = qdict_new();
     qdict_put(o, "hosts", qnum_from_uint(hosts));
@@ -166,6 +169,7 @@ static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GE
     qdict_put(o, "snapshot-retries", qnum_from_uint(st.snapshot_retries));
     qdict_put(o, "snapshot-failures", qnum_from_uint(st.snapshot_failures));
     qdict_put(o, "qmp-requests", qnum_from_uint(c->requests));
+    qdict_put(o, "qemu-migrations-failed", qnum_from_uint(failed));
     *ret = o;
     return true;
 }
@@ -218,6 +222,13 @@ void agent_commands_free(AgentCommands *c)
 void agent_commands_add_qemu(AgentCommands *c, AgentQemu *q)
 {
     g_ptr_array_add(c->qemus, q);
+}
+
+void agent_commands_remove_qemu(AgentCommands *c, AgentQemu *q)
+{
+    if (g_ptr_array_remove(c->qemus, q)) {
+        c->qemu_failed_gone += agent_qemu_migrations_failed(q);
+    }
 }
 
 uint64_t agent_commands_requests(const AgentCommands *c)

@@ -40,8 +40,10 @@ AgentCommands *agent_commands_new(QmpDispatcher *d, AgentRegistry *reg);
 void agent_commands_free(AgentCommands *c);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentCommands, agent_commands_free)
 
-/* List a QEMU connection in query-hosts (borrowed: must outlive c). */
+/* List a QEMU connection in query-hosts (borrowed: must outlive c, or be removed). */
 void agent_commands_add_qemu(AgentCommands *c, AgentQemu *q);
+/* No longer list it (its failed migrations stay counted). */
+void agent_commands_remove_qemu(AgentCommands *c, AgentQemu *q);
 
 /* Commands run so far (every command but qmp_capabilities; QMP and HTTP alike). */
 uint64_t agent_commands_requests(const AgentCommands *c);

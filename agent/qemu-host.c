@@ -27,6 +27,8 @@ struct AgentQemu {
     bool alive;
     char *status;
     char *error;
+    char *migration;               /* query-migrate's status last seen; NULL: not asked yet */
+    uint64_t migrations_failed;
 
     bool reported_alive;           /* main loop only: alive as last seen there */
 };
@@ -54,14 +56,38 @@ bool agent_qemu_parse_option(const char *arg, char **name, char **address, GErro
     return true;
 }
 
-/* One look at QEMU: connect, query-status, disconnect. */
+/*
+ * A migration seen failing: query-migrate says "failed" where the look
+ * before said something else.  The first look does not count (that
+ * failure is older than the agent's watch), nor does a look that could not
+ * ask (a QEMU that does not answer keeps what was seen before).
+ */
+static void migration_seen(AgentQemu *q, const char *status)
+{
+    if (!status) {
+        return;
+    }
+    if (q->migration && strcmp(status, "failed") == 0 && strcmp(q->migration, "failed") != 0) {
+        q->migrations_failed++;
+    }
+    g_free(q->migration);
+    q->migration = g_strdup(status);
+}
+
+/* One look at QEMU: connect, query-status and query-migrate, disconnect. */
 static void qemu_check(AgentQemu *q)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(QObject) ret = NULL;
+    g_autoptr(QObject) ret = NULL, migrate = NULL;
     g_autoptr(QmpClient) c = qmp_client_connect(q->address, QEMU_TIMEOUT_MS, &err);
     bool ok = c && qmp_client_execute(c, "query-status", NULL, &ret, &err);
     const char *status = ok ? qdict_get_str(ret, "status") : NULL;
+    /* {} when QEMU never migrated: "none", as QEMU's own MigrationStatus says. */
+    const char *migration = NULL;
+    if (ok && qmp_client_execute(c, "query-migrate", NULL, &migrate, NULL)) {
+        migration = qdict_get_str(migrate, "status");
+        migration = migration ? migration : "none";
+    }
 
     g_mutex_lock(&q->lock);
     q->alive = ok;
@@ -69,6 +95,7 @@ static void qemu_check(AgentQemu *q)
     q->status = g_strdup(status ? status : "unknown");
     g_free(q->error);
     q->error = ok ? NULL : g_strdup(err->message);
+    migration_seen(q, migration);
     g_mutex_unlock(&q->lock);
 }
 
@@ -88,6 +115,18 @@ static gpointer qemu_thread(gpointer data)
     return NULL;
 }
 
+/* HOST_LOST once for a QEMU that answered before. */
+static void host_lost(AgentQemu *q, const char *reason)
+{
+    if (q->reported_alive && q->emit) {
+        QObject *ev = qdict_new();
+        qdict_put(ev, "host", qstring_from_str(q->name));
+        qdict_put(ev, "reason", qstring_from_str(reason ? reason : "QEMU stopped answering"));
+        q->emit("HOST_LOST", ev, q->opaque);
+    }
+    q->reported_alive = false;
+}
+
 /* Main loop: HOST_LOST when a QEMU that answered stops answering. */
 static gboolean qemu_poll(gpointer data)
 {
@@ -96,14 +135,16 @@ static gboolean qemu_poll(gpointer data)
     bool alive = q->alive;
     g_autofree char *reason = g_strdup(q->error);
     g_mutex_unlock(&q->lock);
-    if (q->reported_alive && !alive && q->emit) {
-        QObject *ev = qdict_new();
-        qdict_put(ev, "host", qstring_from_str(q->name));
-        qdict_put(ev, "reason", qstring_from_str(reason ? reason : "QEMU stopped answering"));
-        q->emit("HOST_LOST", ev, q->opaque);
+    if (!alive) {
+        host_lost(q, reason);
     }
     q->reported_alive = alive;
     return G_SOURCE_CONTINUE;
+}
+
+void agent_qemu_lost(AgentQemu *q, const char *reason)
+{
+    host_lost(q, reason);
 }
 
 AgentQemu *agent_qemu_new(const char *name, const char *address, GMainContext *ctx,
@@ -143,6 +184,7 @@ void agent_qemu_free(AgentQemu *q)
     g_free(q->address);
     g_free(q->status);
     g_free(q->error);
+    g_free(q->migration);
     g_free(q);
 }
 
@@ -152,6 +194,19 @@ bool agent_qemu_alive(AgentQemu *q)
     bool alive = q->alive;
     g_mutex_unlock(&q->lock);
     return alive;
+}
+
+uint64_t agent_qemu_migrations_failed(AgentQemu *q)
+{
+    g_mutex_lock(&q->lock);
+    uint64_t n = q->migrations_failed;
+    g_mutex_unlock(&q->lock);
+    return n;
+}
+
+const char *agent_qemu_name(const AgentQemu *q)
+{
+    return q->name;
 }
 
 QObject *agent_qemu_host_info(AgentQemu *q)

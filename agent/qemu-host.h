@@ -13,6 +13,10 @@
  * query-status and disconnects, leaving the monitor free in between.  The
  * main loop looks at the result every AGENT_POLL_MS and sends HOST_LOST
  * {"host", "reason"} when a QEMU that answered stops answering.
+ *
+ * The worker asks query-migrate too, and counts the migrations it sees
+ * fail (the status turns "failed"; one that fails and is retried within a
+ * poll is missed) for /metrics (vmscope_qemu_migrations_failed_total).
  */
 #ifndef VMSCOPE_AGENT_QEMU_HOST_H
 #define VMSCOPE_AGENT_QEMU_HOST_H
@@ -42,5 +46,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentQemu, agent_qemu_free)
 /* Its query-hosts entry (new reference). */
 QObject *agent_qemu_host_info(AgentQemu *q);
 bool agent_qemu_alive(AgentQemu *q);
+const char *agent_qemu_name(const AgentQemu *q);
+/* Migrations seen failing since the agent started watching. */
+uint64_t agent_qemu_migrations_failed(AgentQemu *q);
+/*
+ * The QEMU is gone for good (its socket was removed, see qemu-dir.h):
+ * HOST_LOST {"host", "reason"} now, unless it was never alive or was
+ * already reported lost.  Main loop only.
+ */
+void agent_qemu_lost(AgentQemu *q, const char *reason);
 
 #endif

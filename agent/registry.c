@@ -1,7 +1,8 @@
 /*
  * Hosts and devices found in the segment directory; see registry.h.
  *
- * Every poll costs, per host: an fstat and a kill(pid, 0) (liveness), one
+ * Every poll costs, per host: an fstat, a poll of the owner's pidfd and a
+ * read of /proc/PID/stat (liveness: shm_reader_owner), one
  * atomic load (the directory generation), and one atomic load per device
  * (its update counter, read in place in the directory entry the listing
  * checked).  The directory is copied and checked again only when its
@@ -13,6 +14,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <glib-unix.h>
 
 #include "registry.h"
 #include "snapshot.h"
@@ -42,9 +44,11 @@ typedef enum HostState {
 } HostState;
 
 struct Host {
+    AgentRegistry *reg;
     char *name;
     char *segment;                 /* its file */
     ShmReader *reader;             /* NULL if it could not be opened */
+    GSource *owner_watch;          /* on the owner's pidfd: HOST_LOST at once */
     HostState state;
     char *error;                   /* HOST_BROKEN: why */
     int32_t pid;
@@ -143,8 +147,17 @@ static void host_retire_devices(AgentRegistry *reg, Host *h)
     g_ptr_array_set_size(h->devices, 0);
 }
 
+static void host_unwatch_owner(Host *h)
+{
+    if (h->owner_watch) {
+        g_source_destroy(h->owner_watch);
+        g_clear_pointer(&h->owner_watch, g_source_unref);
+    }
+}
+
 static void host_close_reader(AgentRegistry *reg, Host *h)
 {
+    host_unwatch_owner(h);
     if (h->reader) {
         ShmReaderStats st;
         shm_reader_get_stats(h->reader, &st);
@@ -158,6 +171,7 @@ static void host_close_reader(AgentRegistry *reg, Host *h)
 static void host_free(gpointer p)
 {
     Host *h = p;
+    host_unwatch_owner(h);
     if (h->reader) {
         shm_reader_close(h->reader);
     }
@@ -256,6 +270,36 @@ static void host_sync_devices(AgentRegistry *reg, Host *h, GArray *list)
 }
 
 /*
+ * The owner's pidfd became readable: it ended (reaped or a zombie).  Look
+ * at everything as a poll would (a host that exited cleanly may have taken
+ * its segment file along: then it is dropped, not broken).  h may be freed.
+ */
+static gboolean owner_ended(gint fd, GIOCondition cond, gpointer data)
+{
+    Host *h = data;
+    g_clear_pointer(&h->owner_watch, g_source_unref);   /* removed by the return */
+    agent_registry_rescan(h->reg);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * While the registry runs on a main loop, a live owner is watched through
+ * its pidfd, so that its death is seen at once rather than at the next
+ * poll.  Without a pidfd (kernels before 5.3) the poll alone sees it,
+ * within AGENT_POLL_MS.
+ */
+static void host_watch_owner(AgentRegistry *reg, Host *h)
+{
+    int fd = shm_reader_owner_fd(h->reader);
+    if (!reg->source || h->owner_watch || fd < 0) {
+        return;
+    }
+    h->owner_watch = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(h->owner_watch, (GSourceFunc)(void (*)(void))owner_ended, h, NULL);
+    g_source_attach(h->owner_watch, reg->ctx);
+}
+
+/*
  * Look at one host: replaced, closed, dead, or live with a directory that
  * may have changed.  On return, a live host's file size was checked in
  * this poll (so its counters may be read).
@@ -301,6 +345,7 @@ static void host_update(AgentRegistry *reg, Host *h)
         }
         return;
     case SHM_OWNER_ALIVE:
+        host_watch_owner(reg, h);
         break;
     }
 
@@ -557,6 +602,7 @@ void agent_registry_rescan(AgentRegistry *reg)
         Host *h = g_tree_lookup(reg->hosts, name);
         if (!h) {
             h = g_new0(Host, 1);
+            h->reg = reg;
             h->name = g_strdup(name);
             h->segment = shm_segment_path(reg->dir, name);
             h->devices = g_ptr_array_new_with_free_func((GDestroyNotify)device_free);
@@ -615,6 +661,10 @@ guint agent_registry_attach(AgentRegistry *reg, GMainContext *ctx)
         g_source_unref(reg->source);
     }
     reg->ctx = ctx;
+    g_autoptr(GPtrArray) hosts = host_list(reg);
+    for (guint i = 0; i < hosts->len; i++) {
+        host_unwatch_owner(g_ptr_array_index(hosts, i));   /* watched again in ctx */
+    }
     reg->source = g_timeout_source_new(AGENT_POLL_MS);
     g_source_set_callback(reg->source, poll_cb, reg, NULL);
     return g_source_attach(reg->source, ctx);

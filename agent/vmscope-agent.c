@@ -3,14 +3,17 @@
  * about their devices over QMP (and HTTP).
  *
  *   vmscope-agent [--qmp unix:PATH|tcp:HOST:PORT]... [--http HOST:PORT|--no-http]
- *                 [--shm-dir DIR] [--qemu NAME=unix:PATH]...
+ *                 [--shm-dir DIR] [--qemu NAME=unix:PATH]... [--qemu-dir DIR]
  *
  * Thin: flags, wiring, the GLib main loop.  The registry (registry.h) finds
  * hosts and devices and sends events, the commands (commands.h) answer, the
- * QMP server (bridge/qmp-server.h) and the HTTP bridge carry both.  Prints
- * each address it bound ("qmp: listening on unix:/run/x.qmp") on stdout,
- * line-buffered; exits 0 on SIGINT or SIGTERM, 1 on a failure to start,
- * 2 on bad usage.  See docs/agent.md.
+ * QMP server (bridge/qmp-server.h) and the HTTP bridge carry both; QEMU
+ * hosts come from --qemu (qemu-host.h) and --qemu-dir (qemu-dir.h).
+ * Listening sockets passed by systemd serve the addresses they listen on
+ * (activation.h), and systemd hears when the agent is ready (sd_notify).
+ * Prints each address it serves ("qmp: listening on unix:/run/x.qmp") on
+ * stdout, line-buffered; exits 0 on SIGINT or SIGTERM, 1 on a failure to
+ * start, 2 on bad usage.  See docs/agent.md.
  */
 #include "config.h"
 
@@ -20,11 +23,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <glib-unix.h>
+#include <systemd/sd-daemon.h>
 
 #include "bridge/http-server.h"
 #include "bridge/qmp-dispatch.h"
 #include "bridge/qmp-server.h"
+#include "activation.h"
 #include "commands.h"
+#include "qemu-dir.h"
 #include "qemu-host.h"
 #include "registry.h"
 #include "vmscope/address.h"
@@ -40,7 +46,8 @@ typedef struct Agent {
     AgentCommands *commands;
     QmpServer *qmp;
     HttpServer *http;
-    GPtrArray *qemus;              /* AgentQemu * */
+    GPtrArray *qemus;              /* AgentQemu *: --qemu */
+    AgentQemuDir *qemu_dir;        /* --qemu-dir */
 } Agent;
 
 /* Events from the registry and the QEMU hosts go to every transport. */
@@ -57,17 +64,38 @@ static bool anybody_listening(void *opaque)
            (a->http && http_server_sse_client_count(a->http) > 0);
 }
 
-/* Errors of the background polls: the segment directory cannot be listed. */
+/* Errors of the background polls: a directory cannot be listed, a bad socket name. */
 static void print_error(const GError *err, void *opaque)
 {
     fprintf(stderr, "vmscope-agent: %s\n", err->message);
 }
 
+/* Tell systemd (Type=notify) how the agent is doing; nothing without systemd. */
+static void notify_systemd(const char *state)
+{
+    int r = sd_notify(0, state);
+    if (r < 0) {
+        fprintf(stderr, "vmscope-agent: cannot tell systemd %s: %s\n", state, g_strerror(-r));
+    }
+}
+
 static gboolean on_signal(gpointer data)
 {
     Agent *a = data;
+    notify_systemd("STOPPING=1");
     g_main_loop_quit(a->loop);
     return G_SOURCE_CONTINUE;
+}
+
+/* A --qemu-dir socket came or goes: list it in query-hosts, or no longer. */
+static void qemu_dir_changed(AgentQemu *q, bool added, void *opaque)
+{
+    Agent *a = opaque;
+    if (added) {
+        agent_commands_add_qemu(a->commands, q);
+    } else {
+        agent_commands_remove_qemu(a->commands, q);
+    }
 }
 
 /* ${XDG_RUNTIME_DIR:-/tmp}/vmscope/agent.qmp, its directory created (mode 0700). */
@@ -83,18 +111,42 @@ static char *default_qmp_address(GError **errp)
     return address_agent_default();
 }
 
+static void socket_unref(gpointer sock)
+{
+    if (sock) {
+        g_object_unref(sock);
+    }
+}
+
+/* Serve QMP at address: on passed, the socket systemd passed for it (taken), or on its own. */
+static bool qmp_start(QmpServer *qmp, const char *address, GSocket *passed, char **bound,
+                      GError **errp)
+{
+    if (!passed) {
+        return qmp_server_listen(qmp, address, bound, errp);
+    }
+    g_autoptr(GSocketAddress) local = g_socket_get_local_address(passed, NULL);
+    *bound = local ? address_to_string(local) : g_strdup(address);
+    qmp_server_listen_socket(qmp, passed);
+    return true;
+}
+
 /*
  * HTTP bridge starts here: the HTTP/JSON server (bridge/http-server.h)
  * serves a->dispatcher's commands and events at `address` and the
  * dashboard, and its event-stream clients count in anybody_listening().
  * An address given with --http must work; the default one may be taken
  * (another agent, say), and then the agent serves QMP only and says so.
+ * passed: the socket systemd passed for the address, or NULL (taken).
  */
-static bool http_start(Agent *a, const char *address, bool explicit, GError **errp)
+static bool http_start(Agent *a, const char *address, GSocket *passed, bool explicit,
+                       GError **errp)
 {
     g_autofree char *dashboard = http_dashboard_dir();
     GError *err = NULL;
-    a->http = http_server_new(a->dispatcher, address, dashboard, &err);
+    a->http = passed ? http_server_new_socket(a->dispatcher, passed, address, dashboard, NULL,
+                                              &err)
+                     : http_server_new(a->dispatcher, address, dashboard, &err);
     if (!a->http) {
         if (explicit) {
             g_propagate_error(errp, err);
@@ -126,8 +178,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     g_auto(GStrv) qmp_addrs = NULL, qemu_opts = NULL;
-    g_autofree char *http = NULL, *shm_dir = NULL;
-    gboolean no_http = FALSE;
+    g_autofree char *http = NULL, *shm_dir = NULL, *qemu_dir = NULL;
+    gboolean no_http = FALSE, version = FALSE;
     const GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qmp_addrs,
           "Serve QMP at ADDR (repeatable; default unix:${XDG_RUNTIME_DIR:-/tmp}/vmscope/agent.qmp)",
@@ -139,6 +191,9 @@ int main(int argc, char **argv)
           "Look for segments in DIR (default " SHM_DEFAULT_DIR ")", "DIR" },
         { "qemu", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qemu_opts,
           "Also list the QEMU whose QMP monitor is at ADDRESS (repeatable)", "NAME=unix:PATH" },
+        { "qemu-dir", 0, 0, G_OPTION_ARG_FILENAME, &qemu_dir,
+          "Also list a QEMU for each QMP monitor socket in DIR, named after the socket", "DIR" },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) octx = g_option_context_new("- show device state from shared memory");
@@ -150,6 +205,10 @@ int main(int argc, char **argv)
     if (argc > 1) {
         g_autofree char *msg = g_strdup_printf("unexpected argument '%s'", argv[1]);
         return usage_error(msg);
+    }
+    if (version) {
+        printf("vmscope-agent %s\n", PACKAGE_VERSION);
+        return 0;
     }
     if (no_http && http) {
         return usage_error("--http and --no-http exclude each other");
@@ -169,9 +228,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "vmscope-agent: --shm-dir %s: not a directory\n", dir);
         return 1;
     }
+    if (qemu_dir && !g_file_test(qemu_dir, G_FILE_TEST_IS_DIR)) {
+        fprintf(stderr, "vmscope-agent: --qemu-dir %s: not a directory\n", qemu_dir);
+        return 1;
+    }
+    g_autoptr(AgentActivation) activation = agent_activation_new(&err);
+    if (!activation) {
+        fprintf(stderr, "vmscope-agent: %s\n", err->message);
+        return 1;
+    }
 
     Agent a = { .qemus = g_ptr_array_new_with_free_func((GDestroyNotify)agent_qemu_free) };
     int status = 0;
+    g_autoptr(GPtrArray) qmp_passed = g_ptr_array_new_with_free_func(socket_unref);
+    g_autoptr(GSocket) http_passed = NULL;
     a.loop = g_main_loop_new(NULL, FALSE);
     a.dispatcher = qmp_dispatcher_new();
     a.registry = agent_registry_new(shm_dir, emit_event, a.dispatcher);
@@ -191,10 +261,23 @@ int main(int argc, char **argv)
         }
     }
     const char *const default_list[] = { default_addr, NULL };
-    for (const char *const *q = default_addr ? default_list : (const char *const *)qmp_addrs;
-         *q; q++) {
+    const char *const *qmp_list = default_addr ? default_list : (const char *const *)qmp_addrs;
+    const char *http_addr = http ? http : DEFAULT_HTTP;
+
+    /* Sockets systemd passed serve the addresses they listen on; each must serve one. */
+    for (const char *const *q = qmp_list; *q; q++) {
+        g_ptr_array_add(qmp_passed, agent_activation_take(activation, *q, false));
+    }
+    http_passed = no_http ? NULL : agent_activation_take(activation, http_addr, true);
+    if (!agent_activation_check_taken(activation, &err)) {
+        fprintf(stderr, "vmscope-agent: %s\n", err->message);
+        status = 1;
+        goto out;
+    }
+    for (guint i = 0; qmp_list[i]; i++) {
         g_autofree char *bound = NULL;
-        if (!qmp_server_listen(a.qmp, *q, &bound, &err)) {
+        GSocket *passed = g_steal_pointer(&qmp_passed->pdata[i]);
+        if (!qmp_start(a.qmp, qmp_list[i], passed, &bound, &err)) {
             fprintf(stderr, "vmscope-agent: qmp: %s\n", err->message);
             status = 1;
             goto out;
@@ -203,7 +286,7 @@ int main(int argc, char **argv)
     }
 
     /* HTTP bridge starts here. */
-    if (!no_http && !http_start(&a, http ? http : DEFAULT_HTTP, http != NULL, &err)) {
+    if (!no_http && !http_start(&a, http_addr, g_steal_pointer(&http_passed), http != NULL, &err)) {
         fprintf(stderr, "vmscope-agent: http: %s\n", err->message);
         status = 1;
         goto out;
@@ -216,16 +299,24 @@ int main(int argc, char **argv)
         g_ptr_array_add(a.qemus, q);
         agent_commands_add_qemu(a.commands, q);
     }
+    if (qemu_dir) {
+        a.qemu_dir = agent_qemu_dir_new(qemu_dir, NULL, emit_event, a.dispatcher,
+                                        qemu_dir_changed, &a);
+        agent_qemu_dir_set_error_func(a.qemu_dir, print_error, NULL);
+        agent_qemu_dir_poll(a.qemu_dir);
+    }
 
     agent_registry_attach(a.registry, NULL);
     g_unix_signal_add(SIGINT, on_signal, &a);
     g_unix_signal_add(SIGTERM, on_signal, &a);
+    notify_systemd("READY=1");
     g_main_loop_run(a.loop);
     qmp_server_flush(a.qmp, 1000);
 
 out:
     http_stop(&a);
     qmp_server_free(a.qmp);
+    g_clear_pointer(&a.qemu_dir, agent_qemu_dir_free);
     agent_commands_free(a.commands);
     g_ptr_array_unref(a.qemus);
     agent_registry_free(a.registry);

@@ -78,6 +78,7 @@ typedef struct HttpRequest {
     bool headers_done;                 /* the access handler has run once */
     GString *body;                     /* POST /api/qmp */
     bool body_too_large;
+    GError *target_error;              /* the request target failed http_target_check() */
 } HttpRequest;
 
 typedef struct SseClient {
@@ -125,6 +126,21 @@ enum MHD_Result http_respond_text(HttpRequest *r, unsigned status, const char *c
                                   char *text, size_t len);
 /* Schedule MHD_run() at once (after resuming a connection). */
 void http_server_kick(HttpServer *s);
+
+/*
+ * Which endpoint url (the decoded path) names.  For a device endpoint,
+ * *dev_path is the device path ("/HOST/ID"), to g_free.
+ */
+RouteResult http_route(const char *url, HttpEndpoint *ep, char **dev_path);
+
+/* http-target.c */
+/*
+ * The raw request target, before libmicrohttpd decodes it: its path and
+ * its query must decode to UTF-8 without control characters (a %00 would
+ * otherwise cut the decoded strings short).  Errors: GenericError,
+ * "malformed path in '/a%00b': a control character after decoding".
+ */
+bool http_target_check(const char *target, GError **errp);
 
 /* http-events.c */
 enum MHD_Result http_events_serve(HttpRequest *r);

@@ -47,6 +47,8 @@ static const AgentMetric agent_metrics[] = {
       "Copies of device state given up (the state kept changing, or the segment is broken)." },
     { "qmp-requests", "vmscope_qmp_requests_total", "counter", "command",
       "QMP commands run, over QMP and HTTP (a dict: by command)." },
+    { "qemu-migrations-failed", "vmscope_qemu_migrations_failed_total", "counter", NULL,
+      "Migrations of QEMU hosts seen failing (query-migrate status 'failed')." },
 };
 
 /* ---- HTTP counters ------------------------------------------------------ */

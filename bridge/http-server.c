@@ -187,6 +187,7 @@ static void request_free(HttpRequest *r, bool count)
         g_string_free(r->body, TRUE);
     }
     g_free(r->dev_path);
+    g_clear_error(&r->target_error);
     g_free(r);
 }
 
@@ -233,6 +234,7 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     r->server = s;
     r->start_us = g_get_monotonic_time();
     r->endpoint = HTTP_EP_OTHER;
+    (void)http_target_check(uri, &r->target_error);   /* answered once the request is in */
     if (c) {
         if (c->req) {
             /* MHD refused the previous request before our handler saw it. */
@@ -262,6 +264,8 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **req_cls,
         conn_wait(c);       /* ready for the next request on this connection */
     }
 }
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) G_GNUC_PRINTF(2, 0);
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -431,12 +435,8 @@ static bool segment_ok(const char *seg)
     return true;
 }
 
-/*
- * Which endpoint url names.  For a device endpoint, *dev_path is the
- * device path ("/HOST/ID").  Paths outside /api/ and /metrics are the
- * dashboard's (http-static.c checks them).
- */
-static RouteResult route(const char *url, HttpEndpoint *ep, char **dev_path)
+/* Paths outside /api/ and /metrics are the dashboard's (http-static.c checks them). */
+RouteResult http_route(const char *url, HttpEndpoint *ep, char **dev_path)
 {
     *ep = HTTP_EP_OTHER;
     if (url[0] != '/') {
@@ -596,7 +596,7 @@ static enum MHD_Result qmp_finish(HttpRequest *r)
     g_autoptr(QObject) req = NULL;
     g_autoptr(GError) err = NULL;
 
-    if (!qobject_from_json(r->body->str, r->body->len, &req, &err)) {
+    if (!qmp_json_parse(r->body->str, r->body->len, &req, &err)) {
         return respond_gerror(r, MHD_HTTP_BAD_REQUEST, err);
     }
     /*
@@ -623,6 +623,29 @@ static enum MHD_Result request_begin(HttpRequest *r, const char *method)
     return MHD_YES;
 }
 
+typedef struct HeaderCount {
+    const char *name;
+    unsigned n;
+} HeaderCount;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    HeaderCount *hc = cls;
+    if (g_ascii_strcasecmp(key, hc->name) == 0) {
+        hc->n++;
+    }
+    return MHD_YES;
+}
+
+/* How many times the request has header name (lookups see only the first). */
+static unsigned count_headers(struct MHD_Connection *mhd, const char *name)
+{
+    HeaderCount hc = { name, 0 };
+    MHD_get_connection_values(mhd, MHD_HEADER_KIND, count_header, &hc);
+    return hc.n;
+}
+
 /* The whole request is in: check who asks, then answer. */
 static enum MHD_Result request_answer(HttpRequest *r, const char *url, const char *method)
 {
@@ -632,6 +655,11 @@ static enum MHD_Result request_answer(HttpRequest *r, const char *url, const cha
     bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
                   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
+    if (count_headers(r->mhd, MHD_HTTP_HEADER_HOST) > 1) {
+        /* RFC 9112 3.2: invalid; and which one would the check believe? */
+        return http_respond_error(r, MHD_HTTP_BAD_REQUEST, QMP_ERROR_GENERIC_ERROR,
+                                  "more than one Host header: request refused");
+    }
     if (host && !host_allowed(s, host)) {
         return http_respond_error(r, MHD_HTTP_FORBIDDEN, QMP_ERROR_GENERIC_ERROR,
                                   "Host '%s' is not a loopback name: request refused", host);
@@ -639,6 +667,9 @@ static enum MHD_Result request_answer(HttpRequest *r, const char *url, const cha
     if (origin && !origin_allowed(s, origin)) {
         return http_respond_error(r, MHD_HTTP_FORBIDDEN, QMP_ERROR_GENERIC_ERROR,
                                   "Origin '%s' is not a loopback origin: request refused", origin);
+    }
+    if (r->target_error) {
+        return respond_gerror(r, MHD_HTTP_BAD_REQUEST, r->target_error);
     }
     if (r->route == ROUTE_MALFORMED) {
         return http_respond_error(r, MHD_HTTP_BAD_REQUEST, QMP_ERROR_GENERIC_ERROR,
@@ -692,7 +723,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const ch
     r->mhd = mhd;
     if (!r->headers_done) {
         r->headers_done = true;
-        r->route = route(url, &r->endpoint, &r->dev_path);
+        r->route = http_route(url, &r->endpoint, &r->dev_path);
         return request_begin(r, method);
     }
     if (r->status) {
@@ -725,17 +756,18 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mhd, const ch
 /* ---- listening ---------------------------------------------------------- */
 
 /*
- * Listen on address (HOST:PORT) and keep a duplicate of the descriptor for
- * libmicrohttpd, which owns the listening descriptor it is given.
+ * Serve on sock (taken): keep a duplicate of its descriptor for
+ * libmicrohttpd, which owns the listening descriptor it is given, and
+ * close sock.  address names it in errors.
  */
-static bool listen_on(HttpServer *s, const char *address, GError **errp)
+static bool listen_on_socket(HttpServer *s, GSocket *sock, const char *address, GError **errp)
 {
     g_autoptr(GError) err = NULL;
-    GSocket *sock = address_listen_inet("http address", address, errp);
-    if (!sock) {
-        return false;
-    }
     g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, &err);
+    if (local && !G_IS_INET_SOCKET_ADDRESS(local)) {
+        g_clear_object(&local);
+        g_set_error_literal(&err, VMS_ERROR, VMS_ERROR_INVALID, "not a TCP socket");
+    }
     if (local) {
         s->listen_fd = fcntl(g_socket_get_fd(sock), F_DUPFD_CLOEXEC, 0);
     }
@@ -790,8 +822,9 @@ HttpServer *http_server_new(QmpDispatcher *d, const char *address, const char *d
     return http_server_new_full(d, address, dashboard_dir, NULL, errp);
 }
 
-HttpServer *http_server_new_full(QmpDispatcher *d, const char *address, const char *dashboard_dir,
-                                 const HttpServerLimits *limits, GError **errp)
+/* A server that does not listen yet: the part both constructors share. */
+static HttpServer *server_new(QmpDispatcher *d, const char *dashboard_dir,
+                              const HttpServerLimits *limits)
 {
     HttpServer *s = g_new0(HttpServer, 1);
 
@@ -808,8 +841,25 @@ HttpServer *http_server_new_full(QmpDispatcher *d, const char *address, const ch
             g_debug("http: dashboard directory %s not found", dashboard_dir);
         }
     }
+    return s;
+}
 
-    if (!listen_on(s, address, errp)) {
+HttpServer *http_server_new_full(QmpDispatcher *d, const char *address, const char *dashboard_dir,
+                                 const HttpServerLimits *limits, GError **errp)
+{
+    GSocket *sock = address_listen_inet("http address", address, errp);
+    if (!sock) {
+        return NULL;
+    }
+    return http_server_new_socket(d, sock, address, dashboard_dir, limits, errp);
+}
+
+HttpServer *http_server_new_socket(QmpDispatcher *d, GSocket *sock, const char *address,
+                                   const char *dashboard_dir, const HttpServerLimits *limits,
+                                   GError **errp)
+{
+    HttpServer *s = server_new(d, dashboard_dir, limits);
+    if (!listen_on_socket(s, sock, address, errp)) {
         http_server_free(s);
         return NULL;
     }

@@ -57,6 +57,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <glib.h>
+#include <gio/gio.h>
 
 #include "qmp-dispatch.h"
 
@@ -85,6 +86,14 @@ HttpServer *http_server_new(QmpDispatcher *d, const char *address, const char *d
 /* The same with limits (NULL, or a field left 0: the default). */
 HttpServer *http_server_new_full(QmpDispatcher *d, const char *address, const char *dashboard_dir,
                                  const HttpServerLimits *limits, GError **errp);
+/*
+ * The same on sock, a TCP socket that listens already (address_listen_inet,
+ * or one systemd passed: address_listener_adopt), taken by the server;
+ * address names it in errors.
+ */
+HttpServer *http_server_new_socket(QmpDispatcher *d, GSocket *sock, const char *address,
+                                   const char *dashboard_dir, const HttpServerLimits *limits,
+                                   GError **errp);
 /* Closes every connection (event streams end cleanly) and frees the server. */
 void http_server_free(HttpServer *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(HttpServer, http_server_free)

@@ -12,7 +12,7 @@ BRIDGE_LIBS = bridge/libvmsbridge.la $(VMS_LIBS)
 
 bridge_libvmshttp_la_SOURCES = \
 	bridge/http-server.h bridge/http-impl.h \
-	bridge/http-server.c bridge/http-events.c \
+	bridge/http-server.c bridge/http-target.c bridge/http-events.c \
 	bridge/http-metrics.c bridge/http-static.c
 bridge_libvmshttp_la_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) \
 	$(VMS_DASHBOARD_CPPFLAGS) -DVMS_BINDIR='"$(bindir)"'

@@ -1,98 +1,62 @@
 /*
  * QMP wire codec: see qmp-json.h.
  *
- * json-c finds values and reports errors, but after an error it cannot say
- * where the broken value ends.  So beside the tokener runs a tiny scanner
- * that only counts brackets outside strings: it gives the depth at the point
- * of the error, and recovery then eats bytes until that depth is back to 0,
- * the way QEMU's streamer eats tokens until braces balance.  The scanner is
- * reset at every value boundary, so where it and json-c disagree (json-c
- * also takes comments) the damage is limited to one broken value.
+ * Reading works in three stages, as QEMU's does (json-lexer.c,
+ * json-streamer.c, json-parser.c): a lexer checks each token against JSON's
+ * token grammar, a splitter counts brackets to find where a value ends, and
+ * json-c parses each complete value in one call.  json-c therefore never
+ * sees part of a value (a UTF-8 character split across two reads is whole
+ * by then) nor a byte after it (garbage right behind a request cannot spoil
+ * it).  The lexer is there because json-c alone is looser than JSON: it
+ * takes comments, NaN, Infinity, True, 00 and 123e, clamps integers beyond
+ * 64 bits, and writes some of these back as text that is not JSON.  Only
+ * the tokens are checked here; the grammar (separators, keys, escapes,
+ * UTF-8) stays json-c's.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "qmp-dispatch.h"
 #include "qmp-json.h"
 
-typedef struct JsonScan {
-    unsigned depth;      /* open brackets outside strings */
-    bool in_string;
-    bool escape;         /* the previous byte was a backslash inside a string */
-    char quote;          /* the quote that opened the string */
-    bool started;        /* a non-space byte of the current value was seen */
-    size_t size;         /* bytes of the current value since it started */
-} JsonScan;
+typedef enum LexState {
+    LEX_BETWEEN,        /* between tokens */
+    LEX_STRING,         /* inside a string */
+    LEX_STRING_ESCAPE,  /* after a backslash inside a string */
+    LEX_NUMBER,         /* a run of number characters */
+    LEX_KEYWORD,        /* a run of letters */
+    LEX_JUNK,           /* a stray byte outside any value: skipping to a resync point */
+} LexState;
 
 struct QmpJsonParser {
     json_tokener *tok;
     size_t max_size;
-    JsonScan scan;
-    bool recovering;     /* skipping the rest of a broken value */
-    bool must_skip;      /* the error was on the value's first byte: skip it */
-    guint64 offset;      /* bytes consumed since the start of the stream */
+    GString *value;       /* the current value's bytes, from its first one */
+    guint64 value_start;  /* stream offset of the current value */
+    size_t token_start;   /* index in value of the current number or keyword */
+    LexState state;
+    char quote;           /* the quote that opened the current string */
+    unsigned depth;       /* open brackets */
+    bool skipping;        /* the current value is broken: eat it, keep nothing */
+    guint64 offset;       /* bytes consumed since the start of the stream */
 };
-
-static void scan_byte(JsonScan *s, char c)
-{
-    if (!s->started) {
-        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-            return;
-        }
-        s->started = true;
-    }
-    s->size++;
-    if (s->in_string) {
-        if (s->escape) {
-            s->escape = false;
-        } else if (c == '\\') {
-            s->escape = true;
-        } else if (c == s->quote) {
-            s->in_string = false;
-        }
-        return;
-    }
-    switch (c) {
-    case '"':
-    case '\'':
-        s->in_string = true;
-        s->quote = c;
-        break;
-    case '{':
-    case '[':
-        s->depth++;
-        break;
-    case '}':
-    case ']':
-        if (s->depth > 0) {
-            s->depth--;
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-static void scan_bytes(JsonScan *s, const char *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        scan_byte(s, buf[i]);
-    }
-}
 
 QmpJsonParser *qmp_json_parser_new(size_t max_size)
 {
-    g_assert(max_size > 0);
+    g_assert(max_size > 0 && max_size < INT_MAX);
     QmpJsonParser *p = g_new0(QmpJsonParser, 1);
-    /* json-c refuses the bracket that would open level max_depth + 1. */
-    p->tok = json_tokener_new_ex(QMP_JSON_MAX_NESTING);
+    /* The splitter enforces the nesting limit; json-c's is a backstop. */
+    p->tok = json_tokener_new_ex(QMP_JSON_MAX_NESTING + 1);
     if (!p->tok) {
         g_error("json_tokener_new_ex: out of memory");
     }
     json_tokener_set_flags(p->tok, JSON_TOKENER_VALIDATE_UTF8);
     p->max_size = max_size;
+    p->value = g_string_new(NULL);
     return p;
 }
 
@@ -100,6 +64,7 @@ void qmp_json_parser_free(QmpJsonParser *p)
 {
     if (p) {
         json_tokener_free(p->tok);
+        g_string_free(p->value, TRUE);
         g_free(p);
     }
 }
@@ -109,107 +74,364 @@ guint64 qmp_json_parser_offset(const QmpJsonParser *p)
     return p->offset;
 }
 
-/*
- * Skip the rest of a broken value; returns the bytes used.  Stops before a
- * bracket or quote that starts a new value at depth 0, or after the byte
- * that brings the depth back to 0 (a closing bracket, the end of a string,
- * a space or separator after a bad token).
- */
-static size_t recover(QmpJsonParser *p, const char *buf, size_t len)
+/* Errors are GenericError, ready to be sent back as they are. */
+#define PARSE_ERROR(errp, ...) \
+    (g_set_error((errp), QMP_ERROR, QMP_ERROR_GENERIC_ERROR, __VA_ARGS__), QMP_JSON_ERROR)
+
+/* Forget the current value; what is left of it in the input gets eaten. */
+static void drop_value(QmpJsonParser *p)
 {
-    JsonScan *s = &p->scan;
-    size_t i = 0;
-
-    for (; i < len; i++) {
-        char c = buf[i];
-        if (!s->in_string && s->depth == 0 && !p->must_skip &&
-            (c == '{' || c == '[' || c == '"' || c == '\'')) {
-            goto done;
-        }
-        p->must_skip = false;
-        bool was_in_string = s->in_string;
-        scan_byte(s, c);
-        if (!s->in_string && s->depth == 0 &&
-            (was_in_string || c == '}' || c == ']' || c == ',' || c == ':' ||
-             c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
-            i++;
-            goto done;
-        }
-    }
-    return i;
-
-done:
-    p->recovering = false;
-    memset(s, 0, sizeof(*s));
-    return i;
+    g_string_truncate(p->value, 0);
+    p->skipping = true;
 }
 
-static QmpJsonStatus parse_error(QmpJsonParser *p, enum json_tokener_error jerr,
-                                 guint64 where, GError **errp)
+/* Keep bytes of the current value, within the size limit. */
+static QmpJsonStatus keep(QmpJsonParser *p, const char *bytes, size_t n, GError **errp)
 {
-    if (jerr == json_tokener_error_depth) {
-        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR, "JSON nesting depth limit exceeded");
+    if (p->skipping) {
+        return QMP_JSON_NEED_MORE;
+    }
+    if (p->value->len + n > p->max_size) {
+        drop_value(p);
+        return PARSE_ERROR(errp, "JSON token size limit exceeded");
+    }
+    g_string_append_len(p->value, bytes, n);
+    return QMP_JSON_NEED_MORE;
+}
+
+/* Does text[0..n) follow JSON's number grammar? */
+static bool number_is_json(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (i < n && s[i] == '-') {
+        i++;
+    }
+    if (i < n && s[i] == '0') {
+        i++;
+    } else if (i < n && s[i] >= '1' && s[i] <= '9') {
+        while (i < n && g_ascii_isdigit(s[i])) {
+            i++;
+        }
     } else {
-        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
-                    "JSON parse error, %s at offset %" G_GUINT64_FORMAT,
-                    json_tokener_error_desc(jerr), where);
+        return false;
+    }
+    if (i < n && s[i] == '.') {
+        size_t digits = ++i;
+        while (i < n && g_ascii_isdigit(s[i])) {
+            i++;
+        }
+        if (i == digits) {
+            return false;
+        }
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            i++;
+        }
+        size_t digits = i;
+        while (i < n && g_ascii_isdigit(s[i])) {
+            i++;
+        }
+        if (i == digits) {
+            return false;
+        }
+    }
+    return i == n;
+}
+
+/*
+ * A JSON number json-c cannot hold exactly: an integer beyond 64 bits
+ * (json-c would clamp it) or a number beyond a double's range (infinite).
+ * Returns how to say so, or NULL.
+ */
+static const char *number_out_of_range(const char *s, size_t n, const char **what)
+{
+    g_autofree char *text = g_strndup(s, n);
+    errno = 0;
+    bool integer = strpbrk(text, ".eE") == NULL;
+    *what = integer ? "integer" : "number";
+    if (integer) {
+        if (text[0] == '-') {
+            (void)g_ascii_strtoll(text, NULL, 10);
+        } else {
+            (void)g_ascii_strtoull(text, NULL, 10);
+        }
+        return errno == ERANGE ? "is beyond 64 bits" : NULL;
+    }
+    double d = g_ascii_strtod(text, NULL);
+    return errno == ERANGE && isinf(d) ? "is beyond the range of a double" : NULL;
+}
+
+/* The current value is complete: json-c parses it. */
+static QmpJsonStatus value_end(QmpJsonParser *p, QObject **value, GError **errp)
+{
+    if (p->skipping) {
+        return QMP_JSON_NEED_MORE;
+    }
+    size_t len = p->value->len;
+    /*
+     * Outside strings the lexer let only ASCII through, so this checks the
+     * strings.  json-c's own check is looser (it takes overlong forms such
+     * as C1 89), and what it lets through would be sent back as is.  Up
+     * to a NUL only: json-c refuses that itself.
+     */
+    const char *bad;
+    if (!g_utf8_validate(p->value->str, (gssize)strlen(p->value->str), &bad)) {
+        guint64 where = p->value_start + (guint64)(bad - p->value->str);
+        g_string_truncate(p->value, 0);
+        return PARSE_ERROR(errp, "JSON parse error, invalid utf-8 string at offset %" G_GUINT64_FORMAT,
+                           where);
     }
     json_tokener_reset(p->tok);
-    p->recovering = true;
-    return QMP_JSON_ERROR;
+    /* With its NUL: json-c then knows that a number at the end is whole. */
+    QObject *obj = json_tokener_parse_ex(p->tok, p->value->str, (int)len + 1);
+    enum json_tokener_error jerr = json_tokener_get_error(p->tok);
+    size_t end = MIN(json_tokener_get_parse_end(p->tok), len);
+    if (jerr == json_tokener_success && end == len) {
+        g_string_truncate(p->value, 0);
+        *value = obj;
+        return QMP_JSON_VALUE;
+    }
+    qobject_unref(obj);
+    if (jerr == json_tokener_success || jerr == json_tokener_continue) {
+        jerr = json_tokener_error_parse_unexpected;
+    } else if (jerr == json_tokener_error_parse_eof) {
+        end = strlen(p->value->str);   /* json-c stopped at a NUL in a string */
+    }
+    g_string_truncate(p->value, 0);
+    return PARSE_ERROR(errp, "JSON parse error, %s at offset %" G_GUINT64_FORMAT,
+                       json_tokener_error_desc(jerr), p->value_start + end);
+}
+
+/* A number or keyword ended (before the byte that follows it). */
+static QmpJsonStatus token_end(QmpJsonParser *p, QObject **value, GError **errp)
+{
+    LexState kind = p->state;
+
+    p->state = LEX_BETWEEN;
+    if (p->skipping) {
+        return QMP_JSON_NEED_MORE;
+    }
+    const char *s = p->value->str + p->token_start;
+    size_t n = p->value->len - p->token_start;
+    const char *what = kind == LEX_NUMBER ? "number" : "keyword";
+    const char *problem = NULL;
+    if (kind == LEX_KEYWORD) {
+        if (!(n == 4 && (memcmp(s, "true", 4) == 0 || memcmp(s, "null", 4) == 0)) &&
+            !(n == 5 && memcmp(s, "false", 5) == 0)) {
+            problem = "is invalid";
+        }
+    } else if (!number_is_json(s, n)) {
+        problem = "is invalid";
+    } else {
+        problem = number_out_of_range(s, n, &what);
+    }
+    if (!problem) {
+        return p->depth == 0 ? value_end(p, value, errp) : QMP_JSON_NEED_MORE;
+    }
+    g_autofree char *shown = n > 32 ? g_strdup_printf("%.32s...", s) : g_strndup(s, n);
+    guint64 at = p->value_start + p->token_start;
+    drop_value(p);
+    return PARSE_ERROR(errp, "JSON parse error, %s '%s' %s at offset %" G_GUINT64_FORMAT,
+                       what, shown, problem, at);
+}
+
+static bool is_number_char(char c)
+{
+    return g_ascii_isdigit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* Where skipping a stray byte outside any value stops (as in QEMU: a
+ * structural character or a line end). */
+static bool is_resync_point(char c)
+{
+    return strchr("{}[],:\n\r", c) != NULL && c != '\0';
+}
+
+/* A byte at depth 0 that starts a value. */
+static void value_begins(QmpJsonParser *p)
+{
+    if (p->depth == 0) {
+        p->value_start = p->offset;
+        g_string_truncate(p->value, 0);
+    }
+}
+
+static QmpJsonStatus stray_byte(QmpJsonParser *p, GError **errp)
+{
+    if (p->skipping) {
+        return QMP_JSON_NEED_MORE;
+    }
+    if (p->depth > 0) {
+        drop_value(p);
+    } else {
+        p->state = LEX_JUNK;
+    }
+    return PARSE_ERROR(errp, "JSON parse error, unexpected character at offset %" G_GUINT64_FORMAT,
+                       p->offset);
+}
+
+/* Lex one byte, at stream offset p->offset; *used: false when the byte
+ * ended a token and must be lexed again as the start of the next. */
+static QmpJsonStatus lex_byte(QmpJsonParser *p, char c, bool *used, QObject **value,
+                              GError **errp)
+{
+    QmpJsonStatus st;
+
+    *used = true;
+    switch (p->state) {
+    case LEX_STRING_ESCAPE:
+        p->state = LEX_STRING;
+        return keep(p, &c, 1, errp);
+    case LEX_STRING:
+        if (c == '\\') {
+            p->state = LEX_STRING_ESCAPE;
+        } else if (c == p->quote) {
+            p->state = LEX_BETWEEN;
+            st = keep(p, &c, 1, errp);
+            return st == QMP_JSON_NEED_MORE && p->depth == 0 ? value_end(p, value, errp) : st;
+        }
+        return keep(p, &c, 1, errp);
+    case LEX_NUMBER:
+    case LEX_KEYWORD:
+        if (p->state == LEX_NUMBER ? is_number_char(c) : g_ascii_isalpha(c)) {
+            return keep(p, &c, 1, errp);
+        }
+        *used = false;
+        return token_end(p, value, errp);
+    case LEX_JUNK:
+        if (is_resync_point(c)) {
+            p->state = LEX_BETWEEN;
+            *used = false;
+        }
+        return QMP_JSON_NEED_MORE;
+    case LEX_BETWEEN:
+        break;
+    }
+
+    switch (c) {
+    case ' ':
+    case '\t':
+    case '\r':
+    case '\n':
+        return p->depth > 0 ? keep(p, &c, 1, errp) : QMP_JSON_NEED_MORE;
+    case '{':
+    case '[':
+        value_begins(p);
+        if (p->depth++ == QMP_JSON_MAX_NESTING && !p->skipping) {
+            drop_value(p);
+            return PARSE_ERROR(errp, "JSON nesting depth limit exceeded");
+        }
+        return keep(p, &c, 1, errp);
+    case '}':
+    case ']':
+        if (p->depth == 0) {
+            return stray_byte(p, errp);
+        }
+        p->depth--;
+        st = keep(p, &c, 1, errp);
+        return st == QMP_JSON_NEED_MORE && p->depth == 0 ? value_end(p, value, errp) : st;
+    case ',':
+    case ':':
+        return p->depth > 0 ? keep(p, &c, 1, errp) : stray_byte(p, errp);
+    case '"':
+    case '\'':
+        value_begins(p);
+        p->state = LEX_STRING;
+        p->quote = c;
+        return keep(p, &c, 1, errp);
+    default:
+        if (p->skipping && (is_number_char(c) || g_ascii_isalpha(c))) {
+            return QMP_JSON_NEED_MORE;
+        }
+        if (c == '-' || g_ascii_isdigit(c) || g_ascii_isalpha(c)) {
+            value_begins(p);
+            p->state = g_ascii_isalpha(c) ? LEX_KEYWORD : LEX_NUMBER;
+            p->token_start = p->value->len;
+            return keep(p, &c, 1, errp);
+        }
+        return stray_byte(p, errp);
+    }
+}
+
+/* Inside a string: how many bytes from buf are plain content. */
+static size_t string_run(const QmpJsonParser *p, const char *buf, size_t len)
+{
+    size_t n = 0;
+    while (n < len && buf[n] != p->quote && buf[n] != '\\') {
+        n++;
+    }
+    return n;
 }
 
 QmpJsonStatus qmp_json_parser_feed(QmpJsonParser *p, const char *buf, size_t len,
                                    size_t *consumed, QObject **value, GError **errp)
 {
-    size_t off = 0;
     QmpJsonStatus status = QMP_JSON_NEED_MORE;
+    size_t off = 0;
 
     *value = NULL;
-    if (p->recovering) {
-        off = recover(p, buf, len);
-    }
-    while (!p->recovering && off < len) {
-        /* Never hand json-c more than one byte past the size limit. */
-        size_t room = p->max_size + 1 - p->scan.size;
-        size_t n = MIN(MIN(len - off, room), (size_t)INT_MAX - 1);
-        QObject *obj = json_tokener_parse_ex(p->tok, buf + off, (int)n);
-        enum json_tokener_error jerr = json_tokener_get_error(p->tok);
-        size_t used = jerr == json_tokener_continue ? n : json_tokener_get_parse_end(p->tok);
-
-        scan_bytes(&p->scan, buf + off, used);
-        off += used;
-        if ((jerr == json_tokener_success || jerr == json_tokener_continue) &&
-            p->scan.size > p->max_size) {
-            qobject_unref(obj);
-            g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR, "JSON token size limit exceeded");
-            json_tokener_reset(p->tok);
-            /* A complete value needs no skipping; a partial one does. */
-            p->recovering = jerr == json_tokener_continue;
-            if (!p->recovering) {
-                memset(&p->scan, 0, sizeof(p->scan));
+    while (off < len && status == QMP_JSON_NEED_MORE) {
+        size_t run = p->state == LEX_STRING ? string_run(p, buf + off, len - off) : 0;
+        if (run > 0) {
+            status = keep(p, buf + off, run, errp);
+            off += run;
+            p->offset += run;
+        } else {
+            bool used;
+            status = lex_byte(p, buf[off], &used, value, errp);
+            if (used) {
+                off++;
+                p->offset++;
             }
-            status = QMP_JSON_ERROR;
-            break;
         }
-        if (jerr == json_tokener_success) {
-            json_tokener_reset(p->tok);
-            memset(&p->scan, 0, sizeof(p->scan));
-            *value = obj;
-            status = QMP_JSON_VALUE;
-            break;
+        /* A broken value is eaten up to its end, then reading starts afresh. */
+        if (p->skipping && p->depth == 0 && p->state == LEX_BETWEEN) {
+            p->skipping = false;
         }
-        if (jerr == json_tokener_continue) {
-            continue;
-        }
-        /* The byte at off is the one json-c refused; recovery starts there. */
-        p->must_skip = !p->scan.started;
-        status = parse_error(p, jerr, p->offset + off, errp);
-        break;
     }
-    p->offset += off;
     *consumed = off;
     return status;
+}
+
+bool qmp_json_parse(const char *text, size_t len, QObject **value, GError **errp)
+{
+    g_autoptr(QmpJsonParser) p = qmp_json_parser_new(MIN(len, (size_t)INT_MAX - 2) + 1);
+    QmpJsonStatus st = QMP_JSON_NEED_MORE;
+    QObject *obj = NULL;
+    size_t off = 0;
+    size_t used;
+
+    while (st == QMP_JSON_NEED_MORE && off < len) {
+        st = qmp_json_parser_feed(p, text + off, len - off, &used, &obj, errp);
+        off += used;
+    }
+    if (st == QMP_JSON_NEED_MORE) {
+        /* A line end after the text ends a number that ends it. */
+        st = qmp_json_parser_feed(p, "\n", 1, &used, &obj, errp);
+    }
+    if (st == QMP_JSON_ERROR) {
+        return false;
+    }
+    if (st == QMP_JSON_NEED_MORE) {
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
+                    "JSON parse error, unexpected end of input at offset %zu", len);
+        return false;
+    }
+    while (off < len && (text[off] == ' ' || text[off] == '\t' || text[off] == '\r' ||
+                         text[off] == '\n')) {
+        off++;
+    }
+    if (off < len) {
+        qobject_unref(obj);
+        g_set_error(errp, QMP_ERROR, QMP_ERROR_GENERIC_ERROR,
+                    "JSON parse error, text after the value at offset %zu", off);
+        return false;
+    }
+    *value = obj;
+    return true;
 }
 
 /* Does a dict key need json-c's escaping, or can it be written as is? */

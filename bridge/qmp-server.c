@@ -333,12 +333,17 @@ bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError *
     if (!sock) {
         return false;
     }
+    qmp_server_listen_socket(s, sock);
+    return true;
+}
+
+void qmp_server_listen_socket(QmpServer *s, GSocket *sock)
+{
     QmpListener *l = g_new0(QmpListener, 1);
     l->server = s;
     l->sock = sock;
     listener_attach(l);
     g_ptr_array_add(s->listeners, l);
-    return true;
 }
 
 /* ---- the server --------------------------------------------------------- */

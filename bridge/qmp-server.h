@@ -44,6 +44,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <glib.h>
+#include <gio/gio.h>
 
 #include "qmp-dispatch.h"
 
@@ -68,6 +69,12 @@ void qmp_server_set_limits(QmpServer *s, size_t max_request, size_t max_output);
  * effect, in the same notation: for tcp with port 0, the port picked.
  */
 bool qmp_server_listen(QmpServer *s, const char *address, char **bound, GError **errp);
+/*
+ * Serve on sock, a socket that listens already: one from address_listen,
+ * or one systemd passed (address_listener_adopt).  The server takes it and
+ * closes it with address_listener_close.
+ */
+void qmp_server_listen_socket(QmpServer *s, GSocket *sock);
 
 /* Send an event (takes data; NULL: none) to this server's negotiated clients. */
 void qmp_server_emit_event(QmpServer *s, const char *name, QObject *data);

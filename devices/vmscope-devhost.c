@@ -25,6 +25,7 @@ static char **opt_versions;
 static char *opt_shm_dir;
 static int opt_tick_ms = DEVICE_TICK_MS;
 static gboolean opt_list_devices;
+static gboolean opt_version;
 
 static GMainLoop *loop;
 
@@ -126,6 +127,7 @@ int main(int argc, char **argv)
           "Directory of the segment (default: /dev/shm)", "DIR" },
         { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms,
           "Milliseconds between device ticks (default: 100)", "N" },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         { NULL }
     };
     g_autofree char *types_help = device_types_help();
@@ -145,6 +147,10 @@ int main(int argc, char **argv)
     if (argc > 1) {
         g_autofree char *msg = g_strdup_printf("unexpected argument '%s'", argv[1]);
         return fail(msg);
+    }
+    if (opt_version) {
+        printf("vmscope-devhost %s\n", PACKAGE_VERSION);
+        return 0;
     }
     if (opt_list_devices) {
         DevHostConfig wanted = {

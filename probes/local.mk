@@ -20,7 +20,7 @@ nodist_probes_vmscope_trace_SOURCES = probes/vmscope-trace.skel.h
 probes_vmscope_trace_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)/probes -I$(top_srcdir)/probes \
 	$(LIBBPF_CFLAGS)
 # libbpf-dev depends on libelf-dev: where libbpf builds, -lelf links.
-probes_vmscope_trace_LDADD = lib/libvmscope.la $(GLIB_LIBS) $(JSONC_LIBS) $(LIBBPF_LIBS) -lelf -lm
+probes_vmscope_trace_LDADD = lib/libvmscope-internal.la $(GLIB_LIBS) $(JSONC_LIBS) $(LIBBPF_LIBS) -lelf -lm
 
 # The skeleton must exist before the loader compiles (dependency tracking
 # only knows about it after a first build).

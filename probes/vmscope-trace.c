@@ -136,6 +136,7 @@ static void usage(FILE *out)
             "  -j, --json           print JSON lines instead of text\n"
             "  -v, --verbose        show how attaching went, and libbpf's messages\n"
             "  -h, --help           show this help\n"
+            "      --version        print the version\n"
             "\n"
             "Stops on Ctrl-C or SIGTERM.  Needs root (or CAP_BPF and CAP_PERFMON).\n"
             "See docs/tracing.md.\n");
@@ -166,12 +167,12 @@ static bool parse_duration(const char *s, double *out)
     return true;
 }
 
-/* 0: go on; 1: exit 0 (--help); 2: bad usage (already reported). */
+/* 0: go on; 1: exit 0 (--help, --version); 2: bad usage (already reported). */
 static int parse_options(int argc, char **argv, Options *o)
 {
     g_auto(GStrv) pids = NULL;
     g_autofree char *duration = NULL, *mode = NULL;
-    gboolean events = FALSE, json = FALSE, verbose = FALSE, help = FALSE;
+    gboolean events = FALSE, json = FALSE, verbose = FALSE, help = FALSE, version = FALSE;
     const GOptionEntry entries[] = {
         { "pid", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &pids, NULL, NULL },
         { "binary", 'b', 0, G_OPTION_ARG_FILENAME, &o->binary, NULL, NULL },
@@ -182,6 +183,7 @@ static int parse_options(int argc, char **argv, Options *o)
         { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, NULL, NULL },
         { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+        { "version", 0, 0, G_OPTION_ARG_NONE, &version, NULL, NULL },
         { NULL },
     };
     g_autoptr(GError) err = NULL;
@@ -198,6 +200,10 @@ static int parse_options(int argc, char **argv, Options *o)
     }
     if (help) {
         usage(stdout);
+        return 1;
+    }
+    if (version) {
+        printf(PROG " %s\n", PACKAGE_VERSION);
         return 1;
     }
     for (char **p = pids; p && *p; p++) {

@@ -3,9 +3,11 @@
 # Installs only what is missing; needs root (or sudo) when something is.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
-libjson-c-dev libglib2.0-dev libmicrohttpd-dev libcunit1-dev libtasn1-6-dev
+libjson-c-dev libglib2.0-dev libmicrohttpd-dev libcunit1-dev libsystemd-dev scdoc libtasn1-6-dev
 libbpf-dev bpftool clang llvm systemtap-sdt-dev bpftrace
-qemu-system-x86 curl socat python3 python3-jsonschema openssl gzip prometheus wrk"
+qemu-system-x86 curl socat python3 python3-jsonschema openssl gzip prometheus wrk
+man-db bash-completion systemd
+debhelper dpkg-dev lintian"
 if [ "${1:-}" = "--browser" ]; then
     PKGS="$PKGS chromium"
     # node/npm may come from elsewhere than Debian; install Debian's only if absent.

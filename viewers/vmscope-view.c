@@ -39,6 +39,7 @@ static const char *const usage_lines[] = {
     "       vmscope-view schema PATH|FILE [--qmp ADDR]",
     "       vmscope-view convert IN OUT --to ber|qemu",
     "       vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]",
+    "       vmscope-view --version",
 };
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
@@ -475,13 +476,18 @@ static int cmd_schema(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        return view_usage_error(NULL, "missing command (stream, rewrite, diff, state, schema, convert or migrate)");
+        return view_usage_error(NULL, "missing command (stream, rewrite, diff, state, schema, "
+                                      "convert or migrate)");
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         for (size_t i = 0; i < G_N_ELEMENTS(usage_lines); i++) {
             printf("%s\n", usage_lines[i]);
         }
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("vmscope-view %s\n", PACKAGE_VERSION);
         return 0;
     }
     if (strcmp(cmd, "stream") == 0) {
@@ -505,5 +511,6 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "migrate") == 0) {
         return view_migrate_main(argc - 2, argv + 2);
     }
-    return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff, state, schema, convert or migrate)", cmd);
+    return view_usage_error(NULL, "unknown command '%s' (stream, rewrite, diff, state, schema, "
+                            "convert or migrate)", cmd);
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -310,12 +311,51 @@ GSocket *address_listen_inet(const char *what, const char *hostport, GError **er
     return listen_address(what, hostport, true, NULL, errp);
 }
 
+/* Marks an adopted listener: its socket file is not ours to remove. */
+#define ADOPTED_KEY "vmscope-address-adopted"
+
+GSocket *address_listener_adopt(const char *what, int fd, char **bound, GError **errp)
+{
+    g_autoptr(GError) err = NULL;
+    GSocket *sock = g_socket_new_from_fd(fd, &err);
+    int listening = 0;
+    socklen_t len = sizeof(listening);
+    if (!sock || g_socket_get_socket_type(sock) != G_SOCKET_TYPE_STREAM ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "%s (descriptor %d): not a listening stream socket", what, fd);
+        if (sock) {
+            g_object_unref(sock);
+        }
+        return NULL;
+    }
+    g_object_set_data(G_OBJECT(sock), ADOPTED_KEY, GINT_TO_POINTER(1));
+    g_socket_set_blocking(sock, FALSE);
+    int flags = fcntl(fd, F_GETFD);
+    g_autoptr(GSocketAddress) local = NULL;
+    if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s (descriptor %d): %s", what, fd,
+                    g_strerror(errno));
+    } else if (bound && !(local = g_socket_get_local_address(sock, &err))) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "%s (descriptor %d): %s", what, fd,
+                    err->message);
+    } else {
+        if (bound) {
+            *bound = address_to_string(local);
+        }
+        return sock;
+    }
+    address_listener_close(sock);
+    return NULL;
+}
+
 void address_listener_close(GSocket *sock)
 {
     if (!sock) {
         return;
     }
-    g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, NULL);
+    bool adopted = g_object_get_data(G_OBJECT(sock), ADOPTED_KEY) != NULL;
+    g_autoptr(GSocketAddress) local = adopted ? NULL : g_socket_get_local_address(sock, NULL);
     g_socket_close(sock, NULL);
     if (local && G_IS_UNIX_SOCKET_ADDRESS(local)) {
         unlink(g_unix_socket_address_get_path(G_UNIX_SOCKET_ADDRESS(local)));

@@ -170,6 +170,24 @@ char *hex_encode(const uint8_t *data, size_t n)
     return g_string_free(s, FALSE);
 }
 
+char *bytes_to_text(const uint8_t *data, size_t n)
+{
+    GString *s = g_string_sized_new(n + 1);
+    size_t i = 0;
+    while (i < n) {
+        const char *start = (const char *)data + i;
+        const char *end;
+        bool valid = g_utf8_validate(start, (gssize)(n - i), &end);
+        g_string_append_len(s, start, end - start);
+        i += (size_t)(end - start);
+        if (valid) {
+            break;
+        }
+        g_string_append_printf(s, "\\x%02x", data[i++]);
+    }
+    return g_string_free(s, FALSE);
+}
+
 bool hex_decode(const char *hex, uint8_t *out, size_t n, size_t *bad)
 {
     for (size_t i = 0; i < 2 * n; i++) {

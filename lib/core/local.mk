@@ -8,3 +8,6 @@ lib_core_libcore_la_SOURCES = \
 	lib/include/vmscope/format.h lib/core/format.c \
 	lib/include/vmscope/address.h lib/core/address.c \
 	lib/include/vmscope/cmdline.h lib/core/cmdline.c
+vmscopeinclude_HEADERS += \
+	lib/include/vmscope/error.h lib/include/vmscope/qobject.h lib/include/vmscope/bytes.h \
+	lib/include/vmscope/format.h lib/include/vmscope/address.h lib/include/vmscope/cmdline.h

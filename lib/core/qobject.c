@@ -294,12 +294,11 @@ static bool check_integer_ranges(const char *text, size_t len, GError **errp)
                 integral = false;
             }
         }
-        if (!integral || i - start > 64) {
-            continue;                           /* doubles; absurd tokens fail in json-c */
+        if (!integral) {
+            continue;                           /* doubles */
         }
-        char num[72];
-        memcpy(num, text + start, i - start);
-        num[i - start] = '\0';
+        /* However long: json-c clamps 1 followed by 70 zeros too. */
+        g_autofree char *num = g_strndup(text + start, i - start);
         g_autoptr(GError) range = NULL;
         if (num[0] == '-') {
             g_ascii_string_to_signed(num, 10, G_MININT64, G_MAXINT64, NULL, &range);
@@ -344,9 +343,14 @@ bool qobject_from_json(const char *text, size_t len, QObject **out, GError **err
         while (end < len && g_ascii_isspace(text[end])) {
             end++;
         }
+        const char *bad;
         if (end < len) {
             g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
                         "JSON parse error at offset %zu: trailing text after value", end);
+        } else if (!g_utf8_validate(text, (gssize)len, &bad)) {
+            /* JSON is UTF-8 (RFC 8259); json-c's own check takes overlong forms. */
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                        "JSON parse error at offset %zu: not UTF-8", (size_t)(bad - text));
         } else {
             ok = check_integer_ranges(text, len, errp);
         }

@@ -7,3 +7,4 @@ lib_qemu_stream_libqemustream_la_SOURCES = \
 	lib/qemu-stream/qemu-stream-vmdesc.c lib/qemu-stream/qemu-stream-save.c \
 	lib/qemu-stream/qemu-stream-ram.c \
 	lib/qemu-stream/qemu-stream-builder.c lib/qemu-stream/qemu-stream-diff.c
+vmscopeinclude_HEADERS += lib/include/vmscope/qemu-stream.h

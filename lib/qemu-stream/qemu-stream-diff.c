@@ -1,6 +1,7 @@
 /*
  * What differs between two migration streams, field by field: the decoded
- * states of device sections matched by name and instance, the
+ * states of device sections matched by name and instance (and by order
+ * among sections of the same name and instance), the
  * configuration, and the raw bytes of iterative sections (RAM).
  */
 #include "config.h"
@@ -28,36 +29,79 @@ static void diff_values(const char *path, const QObject *a, const QObject *b, GP
     }
 }
 
+static bool is_first(const QemuStreamSection *sec)
+{
+    return sec->type == QEMU_VM_SECTION_FULL || sec->type == QEMU_VM_SECTION_START;
+}
+
+/* Is sec the same section as like: name, instance, and kind (full or iterative)? */
+static bool same_key(const QemuStreamSection *sec, const QemuStreamSection *like)
+{
+    return strcmp(sec->name, like->name) == 0 && sec->instance_id == like->instance_id &&
+           (sec->type == QEMU_VM_SECTION_FULL) == (like->type == QEMU_VM_SECTION_FULL);
+}
+
+/*
+ * A stream may carry one name:instance more than once.  Such sections are
+ * paired by order: the n-th of that key in A with the n-th in B.  This is
+ * the n (from 0) of sec among the first parts of its key in s.
+ */
+static size_t rank(const QemuStream *s, const QemuStreamSection *sec)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->sections->len; i++) {
+        const QemuStreamSection *x = g_ptr_array_index(s->sections, i);
+        if (x == sec) {
+            break;
+        }
+        n += is_first(x) && same_key(x, sec);
+    }
+    return n;
+}
+
+/* The n-th first part (FULL or START) of like's key in s, or NULL. */
+static const QemuStreamSection *nth_first(const QemuStream *s, const QemuStreamSection *like,
+                                          size_t n)
+{
+    for (size_t i = 0; i < s->sections->len; i++) {
+        const QemuStreamSection *x = g_ptr_array_index(s->sections, i);
+        if (is_first(x) && same_key(x, like) && n-- == 0) {
+            return x;
+        }
+    }
+    return NULL;
+}
+
+/* "dev:1", and "dev:1#2" for the second section of that name and instance. */
+static char *pair_name(const QemuStreamSection *sec, size_t n)
+{
+    g_autofree char *name = qemu_stream_section_display_name(sec);
+    return n == 0 ? g_steal_pointer(&name) : g_strdup_printf("%s#%zu", name, n + 1);
+}
+
 /* The sections of `s` that carry `name:instance`, in order (all parts of an iterative one). */
 static GPtrArray *sections_named(const QemuStream *s, const QemuStreamSection *like)
 {
     GPtrArray *out = g_ptr_array_new();
     for (size_t i = 0; i < s->sections->len; i++) {
         QemuStreamSection *sec = g_ptr_array_index(s->sections, i);
-        if (strcmp(sec->name, like->name) == 0 && sec->instance_id == like->instance_id &&
-            (sec->type == QEMU_VM_SECTION_FULL) == (like->type == QEMU_VM_SECTION_FULL)) {
+        if (same_key(sec, like)) {
             g_ptr_array_add(out, sec);
         }
     }
     return out;
 }
 
-static bool is_first(const QemuStreamSection *sec)
-{
-    return sec->type == QEMU_VM_SECTION_FULL || sec->type == QEMU_VM_SECTION_START;
-}
-
 static void diff_section(const QemuStream *a, const QemuStream *b, const QemuStreamSection *sa,
                          GPtrArray *lines)
 {
-    g_autofree char *name = qemu_stream_section_display_name(sa);
-    g_autoptr(GPtrArray) in_a = sections_named(a, sa);
-    g_autoptr(GPtrArray) in_b = sections_named(b, sa);
-    if (in_b->len == 0) {
+    size_t n = rank(a, sa);
+    g_autofree char *name = pair_name(sa, n);
+    const QemuStreamSection *sb = nth_first(b, sa, n);
+    if (!sb) {
         g_ptr_array_add(lines, g_strdup_printf("%s: only in A", name));
         return;
     }
-    const QemuStreamSection *sb = g_ptr_array_index(in_b, 0);
     if (sa->version_id != sb->version_id) {
         g_ptr_array_add(lines, g_strdup_printf("%s: version-id %" PRIu32 " -> %" PRIu32, name,
                                                sa->version_id, sb->version_id));
@@ -66,6 +110,11 @@ static void diff_section(const QemuStream *a, const QemuStream *b, const QemuStr
         diff_values(name, sa->state, sb->state, lines);
         return;
     }
+    if (n > 0) {
+        return;     /* the parts of every iterative section of this key are compared below */
+    }
+    g_autoptr(GPtrArray) in_a = sections_named(a, sa);
+    g_autoptr(GPtrArray) in_b = sections_named(b, sa);
     bool same = in_a->len == in_b->len;
     for (size_t i = 0; same && i < in_a->len; i++) {
         const QemuStreamSection *x = g_ptr_array_index(in_a, i);
@@ -98,9 +147,9 @@ GPtrArray *qemu_stream_diff(const QemuStream *a, const QemuStream *b)
         if (!is_first(sb)) {
             continue;
         }
-        g_autoptr(GPtrArray) in_a = sections_named(a, sb);
-        if (in_a->len == 0) {
-            g_autofree char *name = qemu_stream_section_display_name(sb);
+        size_t n = rank(b, sb);
+        if (!nth_first(a, sb, n)) {
+            g_autofree char *name = pair_name(sb, n);
             g_ptr_array_add(lines, g_strdup_printf("%s: only in B", name));
         }
     }

@@ -519,7 +519,7 @@ static bool listed_in_stream(const QsListedSubsection *s, const ByteReader *r,
     }
     size_t found_len = left >= 2 ? MIN(p[1], left - 2) : 0;
     if (found_len != len || p[1] != len || memcmp(p + 2, s->name, len) != 0) {
-        g_autofree char *found = g_strndup((const char *)p + 2, found_len);
+        g_autofree char *found = bytes_to_text(p + 2, found_len);
         vms_error_set_at(errp, VMS_ERROR_INVALID, s->at, where, path,
                          "subsection '%s' in the stream, vmdesc expects '%s'", found, s->name);
         return false;

@@ -82,7 +82,7 @@ static bool config_subsection(ByteReader *r, QObject *config, GError **errp)
         qs_propagate(errp, err, "configuration", NULL);
         return false;
     }
-    g_autofree char *name = g_strndup((const char *)p, len);
+    g_autofree char *name = bytes_to_text(p, len);
     if (strcmp(name, "configuration/target-page-bits") == 0) {
         uint32_t bits;
         if (!byte_reader_be32(r, &bits, &err)) {
@@ -105,7 +105,8 @@ static bool config_subsection(ByteReader *r, QObject *config, GError **errp)
                 qs_propagate(errp, err, "configuration", name);
                 return false;
             }
-            qlist_append(caps, qstring_from_printf("%.*s", (int)clen, (const char *)cp));
+            g_autofree char *cap = bytes_to_text(cp, clen);
+            qlist_append(caps, qstring_from_str(cap));
         }
     } else if (strcmp(name, "configuration/uuid") == 0) {
         const uint8_t *u;
@@ -133,7 +134,8 @@ bool qs_parse_configuration(ByteReader *r, QObject **out, GError **errp)
         return false;
     }
     g_autoptr(QObject) config = qdict_new();
-    qdict_put(config, "name", qstring_from_printf("%.*s", (int)len, (const char *)p));
+    g_autofree char *machine = bytes_to_text(p, len);
+    qdict_put(config, "name", qstring_from_str(machine));
     uint8_t tag;
     while (byte_reader_peek(r, 0, &tag) && tag == QEMU_VM_SUBSECTION) {
         if (!config_subsection(r, config, errp)) {
@@ -189,6 +191,13 @@ static bool parse_vmdesc_json(const char *text, size_t len, uint64_t at, QObject
     if (len > INT_MAX) {
         vms_error_set_at(errp, VMS_ERROR_RANGE, at, "vmdesc", NULL, "JSON too long (%zu bytes)",
                          len);
+        return false;
+    }
+    /* JSON is UTF-8; json-c's own check takes overlong forms.  A NUL is json-c's to refuse. */
+    const char *bad;
+    if (!g_utf8_validate(text, (gssize)strnlen(text, len), &bad)) {
+        vms_error_set_at(errp, VMS_ERROR_INVALID, at + (uint64_t)(bad - text), "vmdesc", NULL,
+                         "bad JSON: not UTF-8");
         return false;
     }
     json_tokener *tok = json_tokener_new_ex(VMDESC_MAX_DEPTH);
@@ -262,14 +271,20 @@ static bool load_vmdesc(QemuStream *s, const uint8_t *d, size_t n, GHashTable *d
                              "device %zu has no \"name\" or \"instance_id\"", i);
             return false;
         }
+        /*
+         * QEMU 7.2 may save two sections of one name and instance (8.1
+         * refuses to register such a pair): its vmdesc then describes both,
+         * in section order, and so they are paired here.
+         */
         char *key = device_key(name, instance_id);
-        if (g_hash_table_contains(devices, key)) {
-            vms_error_set_at(errp, VMS_ERROR_INVALID, json_at, "vmdesc", NULL,
-                             "device '%s' instance %" PRIu64 " described twice", name, instance_id);
+        GQueue *entries = g_hash_table_lookup(devices, key);
+        if (!entries) {
+            entries = g_queue_new();
+            g_hash_table_insert(devices, key, entries);
+        } else {
             g_free(key);
-            return false;
         }
-        g_hash_table_insert(devices, key, dev);
+        g_queue_push_tail(entries, dev);
     }
     return true;
 }
@@ -281,7 +296,8 @@ typedef enum { FOOTERS_UNKNOWN, FOOTERS_YES, FOOTERS_NO } FooterMode;
 typedef struct Parser {
     QemuStream *s;
     ByteReader r;
-    GHashTable *devices;        /* "name:instance" -> vmdesc entry (borrowed) */
+    GHashTable *devices;        /* "name:instance" -> GQueue of vmdesc entries (borrowed)
+                                   not yet paired with a section, in vmdesc order */
     GHashTable *started;        /* section id -> START section (borrowed) */
     FooterMode footers;
     QsRam ram;
@@ -338,7 +354,8 @@ static bool parse_payload(Parser *p, QemuStreamSection *sec, const char *where, 
     sec->offset = start;
     if (sec->type == QEMU_VM_SECTION_FULL) {
         g_autofree char *key = device_key(sec->name, sec->instance_id);
-        QObject *desc = g_hash_table_lookup(p->devices, key);
+        GQueue *entries = g_hash_table_lookup(p->devices, key);
+        QObject *desc = entries ? g_queue_pop_head(entries) : NULL;
         uint64_t version;
         if (!p->s->has_vmdesc) {
             vms_error_set_at(errp, VMS_ERROR_INVALID, start, where, NULL,
@@ -413,6 +430,13 @@ static bool parse_section(Parser *p, uint8_t type, GError **errp)
                              "section name contains a NUL byte");
             return false;
         }
+        /* Names go into messages and JSON as they are: they must be text. */
+        if (!g_utf8_validate(sec->name, (gssize)len, NULL)) {
+            g_autofree char *hex = hex_encode(idstr, len);
+            vms_error_set_at(errp, VMS_ERROR_INVALID, at, "section header", NULL,
+                             "section name is not UTF-8 (hex %s)", hex);
+            return false;
+        }
         if (type == QEMU_VM_SECTION_START) {
             if (g_hash_table_contains(p->started, GUINT_TO_POINTER(sec->section_id))) {
                 vms_error_set_at(errp, VMS_ERROR_INVALID, at, "section header", NULL,
@@ -439,7 +463,7 @@ static bool parse_section(Parser *p, uint8_t type, GError **errp)
     return parse_payload(p, sec, where, errp) && read_footer(p, sec, where, errp);
 }
 
-/* Every device the vmdesc describes must have had its section. */
+/* Every device the vmdesc describes must have had its section (each its own). */
 static bool check_devices_seen(Parser *p, uint64_t at, GError **errp)
 {
     QObject *list = qdict_get(p->s->vmdesc, "devices");
@@ -447,9 +471,10 @@ static bool check_devices_seen(Parser *p, uint64_t at, GError **errp)
         QObject *dev = qlist_get(list, i);
         const char *name = qdict_get_str(dev, "name");
         uint64_t instance_id = 0;
-        if (!qnum_get_uint(qdict_get(dev, "instance_id"), &instance_id) ||
-            instance_id > UINT32_MAX ||
-            !qemu_stream_find_section(p->s, name, (uint32_t)instance_id)) {
+        (void)qnum_get_uint(qdict_get(dev, "instance_id"), &instance_id);
+        g_autofree char *key = device_key(name, instance_id);
+        GQueue *unpaired = g_hash_table_lookup(p->devices, key);
+        if (instance_id > UINT32_MAX || (unpaired && g_queue_find(unpaired, dev))) {
             vms_error_set_at(errp, VMS_ERROR_INVALID, at, NULL, NULL,
                              "the vmdesc describes section '%s' instance %" PRIu64
                              ", which is not in the stream", name, instance_id);
@@ -586,7 +611,8 @@ QemuStream *qemu_stream_parse(GBytes *data, GError **errp)
 
     Parser p = {
         .s = s,
-        .devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+        .devices = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify)g_queue_free),
         .started = g_hash_table_new(g_direct_hash, g_direct_equal),
         .footers = FOOTERS_UNKNOWN,
     };

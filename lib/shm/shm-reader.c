@@ -22,8 +22,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "vmscope/error.h"
@@ -47,7 +49,8 @@ struct ShmReader {
     uint64_t data_offset;
     int32_t owner_pid;
     uint64_t owner_start_time;
-    atomic_bool pid_reused;       /* the owner's pid now names another process */
+    int owner_fd;                 /* pidfd of the owner, -1 without pidfd_open */
+    atomic_bool owner_ended;      /* seen dead, a zombie, or its pid reused: sticks */
     unsigned max_retries;
     _Atomic uint64_t snapshots;
     _Atomic uint64_t retries;
@@ -86,6 +89,9 @@ static void reader_free(ShmReader *r)
     if (r->dirfd >= 0) {
         close(r->dirfd);
     }
+    if (r->owner_fd >= 0) {
+        close(r->owner_fd);
+    }
     g_free(r->host);
     g_free(r->name);
     g_free(r->path);
@@ -118,24 +124,66 @@ static bool check_size(ShmReader *r, GError **errp)
 }
 
 /*
- * Cheap enough for every read: kill(pid, 0).  The start-time comparison
- * that catches a reused pid reads /proc, so it runs at open and in
- * shm_reader_owner, and what it finds sticks.
+ * Is the owner gone?  Cheap enough for every read.  With a pidfd: is it
+ * readable, which it is once the process has ended, reaped by its parent
+ * or not.  kill(pid, 0) cannot tell: it succeeds on a zombie, whose parent
+ * may never reap it.  Without pidfd_open (Linux before 5.3) that is all we
+ * have here; owner_checked() below, which shm_reader_owner runs, then
+ * catches zombies through /proc.
  */
-static bool owner_pid_gone(ShmReader *r)
+static bool owner_gone(ShmReader *r)
 {
-    return atomic_load_explicit(&r->pid_reused, memory_order_relaxed) ||
-           (kill(r->owner_pid, 0) < 0 && errno == ESRCH);
+    if (atomic_load_explicit(&r->owner_ended, memory_order_relaxed)) {
+        return true;
+    }
+    bool gone;
+    if (r->owner_fd >= 0) {
+        struct pollfd pfd = { .fd = r->owner_fd, .events = POLLIN };
+        gone = poll(&pfd, 1, 0) > 0;
+    } else {
+        gone = kill(r->owner_pid, 0) < 0 && errno == ESRCH;
+    }
+    if (gone) {
+        atomic_store_explicit(&r->owner_ended, true, memory_order_relaxed);
+    }
+    return gone;
 }
 
-static bool owner_pid_reused(ShmReader *r)
+/*
+ * The thorough check, through /proc/PID/stat (too dear for every read):
+ * the pid names another process than the owner (its start time differs),
+ * or the owner is a zombie.  What it finds sticks.
+ */
+static bool owner_checked(ShmReader *r)
 {
     uint64_t start;
-    if (r->owner_start_time && shm_process_start_time(r->owner_pid, &start) &&
-        start != r->owner_start_time) {
-        atomic_store_explicit(&r->pid_reused, true, memory_order_relaxed);
+    char state;
+    if (shm_process_stat(r->owner_pid, &state, &start) &&
+        ((r->owner_start_time && start != r->owner_start_time) || state == 'Z' ||
+         state == 'X')) {
+        atomic_store_explicit(&r->owner_ended, true, memory_order_relaxed);
     }
-    return atomic_load_explicit(&r->pid_reused, memory_order_relaxed);
+    return owner_gone(r);
+}
+
+/*
+ * A pidfd of the owner, or -1 without pidfd_open.  Opened before the start
+ * time is compared (owner_checked), so that it cannot be the pidfd of
+ * another process that took the owner's pid in between.
+ */
+static int owner_pidfd_open(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    /* The tests' stand-in for an old kernel. */
+    if (g_getenv("VMSCOPE_SHM_NO_PIDFD")) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return (int)syscall(SYS_pidfd_open, pid, 0);   /* close-on-exec */
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
 }
 
 /* Before every read: the file still covers the mapping, the owner is there. */
@@ -149,7 +197,7 @@ static bool check_access(ShmReader *r, GError **errp)
                     r->name);
         return false;
     }
-    if (owner_pid_gone(r)) {
+    if (owner_gone(r)) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED, "%s: owner pid %d is dead", r->name,
                     (int)r->owner_pid);
         return false;
@@ -243,7 +291,7 @@ ShmReader *shm_reader_open(const char *dir, const char *host, GError **errp)
         return NULL;
     }
     ShmReader *r = g_new0(ShmReader, 1);
-    r->fd = r->dirfd = -1;
+    r->fd = r->dirfd = r->owner_fd = -1;
     r->host = g_strdup(host);
     r->name = g_strconcat(SHM_NAME_PREFIX, host, NULL);
     r->path = shm_segment_path(dir, host);
@@ -313,7 +361,8 @@ ShmReader *shm_reader_open(const char *dir, const char *host, GError **errp)
     r->dir = (const ShmDirEntry *)(r->base + h.dir_offset);
     r->owner_pid = h.owner_pid;
     r->owner_start_time = h.owner_start_time;
-    owner_pid_reused(r);
+    r->owner_fd = owner_pidfd_open(h.owner_pid);
+    owner_checked(r);
     return r;
 }
 
@@ -328,10 +377,12 @@ ShmOwnerState shm_reader_owner(ShmReader *r)
         atomic_load_explicit(&r->hdr->state, memory_order_acquire) == SHM_STATE_CLOSED) {
         return SHM_OWNER_CLOSED;
     }
-    if (owner_pid_gone(r) || owner_pid_reused(r)) {
-        return SHM_OWNER_DEAD;
-    }
-    return SHM_OWNER_ALIVE;
+    return owner_checked(r) ? SHM_OWNER_DEAD : SHM_OWNER_ALIVE;
+}
+
+int shm_reader_owner_fd(const ShmReader *r)
+{
+    return r->owner_fd;
 }
 
 bool shm_reader_replaced(ShmReader *r)
@@ -717,19 +768,26 @@ static bool read_device(ShmReader *r, const char *id, void *buf, size_t buf_size
     const ShmSegmentHeader *h = r->hdr;
     ShmDirEntry e;
     uint32_t slot = 0;
-    uint64_t gen = 1;          /* odd: no entry located yet */
+    uint64_t gen = 0;
+    /*
+     * Not a sentinel generation: a segment's generation can be any value
+     * (1 while its first directory change is under way, or left so by a
+     * writer that died), and an entry must be located before it is used.
+     */
+    bool located = false;
     unsigned calls = 0;
     for (unsigned attempt = 0;; attempt++) {
-        if (!next_attempt(r, attempt, id, errp)) {
+        /* Say which of the two kept changing, should the retries run out. */
+        if (!next_attempt(r, attempt, located ? id : NULL, errp)) {
             return false;
         }
-        if (gen != atomic_load_explicit(&h->generation, memory_order_acquire)) {
+        if (!located || gen != atomic_load_explicit(&h->generation, memory_order_acquire)) {
             int rc = locate(r, id, &slot, &e, &gen, errp);
             if (rc < 0) {
                 return false;
             }
-            if (rc == 0) {
-                gen = 1;
+            located = rc > 0;
+            if (!located) {
                 continue;
             }
             if (buf && e.state_size > buf_size) {
@@ -796,6 +854,12 @@ bool shm_reader_snapshot_into(ShmReader *r, const char *id, void *buf, size_t bu
 static bool copy_state(const ShmView *view, void *opaque, GError **errp)
 {
     GByteArray *copy = opaque;
+    /* Checked against the segment when located; a GByteArray holds a guint. */
+    if (view->state_size > view->size || view->state_size > G_MAXUINT) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_RANGE, "state size %" PRIu64 " out of range",
+                    (uint64_t)view->state_size);
+        return false;
+    }
     g_byte_array_set_size(copy, (guint)view->state_size);
     memcpy(copy->data, view->state, view->state_size);
     return true;

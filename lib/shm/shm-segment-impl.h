@@ -77,10 +77,11 @@ static inline bool shm_align_up(uint64_t n, uint64_t a, uint64_t *out)
 int shm_dir_open(const char *dir, GError **errp);
 
 /*
- * The start time of a process (field 22 of /proc/PID/stat, clock ticks
- * since boot).  False if it cannot be read (no such process, no /proc).
+ * A process's state letter (field 3 of /proc/PID/stat: 'R', 'S', 'Z' for a
+ * zombie...) and start time (field 22, clock ticks since boot).  False if
+ * they cannot be read (no such process, no /proc).
  */
-bool shm_process_start_time(pid_t pid, uint64_t *out);
+bool shm_process_stat(pid_t pid, char *state, uint64_t *start_time);
 
 /* Nanoseconds of CLOCK_REALTIME. */
 uint64_t shm_now_ns(void);

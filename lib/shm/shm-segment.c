@@ -149,7 +149,7 @@ size_t shm_segment_size(uint32_t max_devices, size_t data_size)
     return data_size > SIZE_MAX - dir ? SIZE_MAX : dir + data_size;
 }
 
-bool shm_process_start_time(pid_t pid, uint64_t *out)
+bool shm_process_stat(pid_t pid, char *state, uint64_t *start_time)
 {
     char path[64];
     g_autofree char *text = NULL;
@@ -163,6 +163,10 @@ bool shm_process_start_time(pid_t pid, uint64_t *out)
         return false;
     }
     p++;
+    if (p[0] != ' ' || !p[1]) {
+        return false;
+    }
+    char letter = p[1];
     /* Fields 3 (state) .. 22 (starttime): skip 19 fields to reach 22. */
     for (int field = 3; field < 22; field++) {
         p = strchr(p + 1, ' ');
@@ -175,7 +179,8 @@ bool shm_process_start_time(pid_t pid, uint64_t *out)
     if (!g_ascii_string_to_unsigned(field, 10, 0, G_MAXUINT64, &v, NULL)) {
         return false;
     }
-    *out = v;
+    *state = letter;
+    *start_time = v;
     return true;
 }
 

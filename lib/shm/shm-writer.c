@@ -290,7 +290,8 @@ static void init_layout(ShmWriter *w)
     h->data_offset = w->data_offset;
     h->owner_pid = (int32_t)getpid();
     uint64_t start = 0;
-    if (shm_process_start_time(getpid(), &start)) {
+    char state;
+    if (shm_process_stat(getpid(), &state, &start)) {
         h->owner_start_time = start;
     }
     h->created_ns = shm_now_ns();

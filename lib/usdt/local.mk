@@ -4,3 +4,4 @@
 noinst_LTLIBRARIES += lib/usdt/libusdt.la
 lib_usdt_libusdt_la_SOURCES = \
 	lib/include/vmscope/trace-usdt.h lib/usdt/trace-usdt.c lib/usdt/trace-usdt-names.c
+vmscopeinclude_HEADERS += lib/include/vmscope/trace-usdt.h

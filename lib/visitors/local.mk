@@ -12,3 +12,8 @@ lib_visitors_libvisitors_la_SOURCES = \
 	lib/include/vmscope/ber-visitor.h \
 	lib/visitors/ber-output-visitor.c lib/visitors/ber-input-visitor.c \
 	lib/include/vmscope/json-schema-visitor.h lib/visitors/json-schema-output-visitor.c
+vmscopeinclude_HEADERS += \
+	lib/include/vmscope/visitor.h lib/include/vmscope/qobject-visitor.h \
+	lib/include/vmscope/pretty-visitor.h lib/include/vmscope/qemufile-visitor.h \
+	lib/include/vmscope/string-visitor.h lib/include/vmscope/ber-visitor.h \
+	lib/include/vmscope/json-schema-visitor.h

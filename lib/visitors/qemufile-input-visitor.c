@@ -146,7 +146,7 @@ static bool read_subsection_header(Visitor *v, const char *name, VisitStructInfo
         return fail(v, name, local, errp);
     }
     if (len != strlen(info->vmsd_name) || memcmp(idstr, info->vmsd_name, len) != 0) {
-        g_autofree char *found = g_strndup((const char *)idstr, len);
+        g_autofree char *found = bytes_to_text(idstr, len);
         visit_error_at(v, name, name_at, errp, VMS_ERROR_INVALID,
                        "expected subsection '%s', found '%s'", info->vmsd_name, found);
         return false;
@@ -205,9 +205,10 @@ static bool qfi_check_struct(Visitor *v, GError **errp)
         return true;
     }
     bool dup = seen_before(f, found);
+    g_autofree char *shown = bytes_to_text((const uint8_t *)found, strlen(found));
     visit_error_at(v, NULL, byte_reader_offset(qfi->r), errp,
                    dup ? VMS_ERROR_EXTRA : VMS_ERROR_NOT_FOUND, "%s subsection '%s'",
-                   dup ? "duplicate" : "unknown", found);
+                   dup ? "duplicate" : "unknown", shown);
     return false;
 }
 

@@ -21,6 +21,9 @@
 #include <gio/gunixinputstream.h>
 #include <gio/gunixoutputstream.h>
 
+#include "bridge/qmp-client.h"
+#include "bridge/qmp-json.h"
+
 #define CHILD_TIMEOUT_MS 10000
 
 /* A child with a line-oriented stdout. */
@@ -240,6 +243,31 @@ static inline int agent_stop(Child *c)
 {
     kill(c->pid, SIGTERM);
     return child_wait(c);
+}
+
+/*
+ * query-hosts as QMP text, once it contains want (want NULL: once it is
+ * []), asked every 50 ms for at most 10 s; else the last answer, said on
+ * stderr.  g_free it.
+ */
+static inline char *agent_wait_hosts(QmpClient *c, const char *want)
+{
+    char *last = NULL;
+    for (int i = 0; i < 200; i++) {
+        g_autoptr(QObject) ret = NULL;
+        if (!qmp_client_execute(c, "query-hosts", NULL, &ret, NULL)) {
+            break;
+        }
+        g_free(last);
+        last = qmp_json_format(ret);
+        if (want ? strstr(last, want) != NULL : strcmp(last, "[]") == 0) {
+            return last;
+        }
+        g_usleep(50000);
+    }
+    fprintf(stderr, "query-hosts never showed %s (last: %s)\n", want ? want : "[]",
+            last ? last : "nothing");
+    return last;
 }
 
 #endif

@@ -17,6 +17,7 @@ INTEGRATION_TESTS = \
 	tests/integration/test-http-server tests/integration/test-http-prometheus \
 	tests/integration/test-agent tests/integration/test-agent-devhost \
 	tests/integration/test-agent-http tests/integration/test-agent-qemu \
+	tests/integration/test-agent-qemu-dir tests/integration/test-agent-activation \
 	tests/integration/test-devhost tests/integration/test-devhost-migrate \
 	tests/integration/test-devhost-agent
 check_PROGRAMS += $(INTEGRATION_TESTS)
@@ -40,6 +41,10 @@ tests_integration_test_agent_http_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_agent_http_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 tests_integration_test_agent_qemu_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_agent_qemu_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+tests_integration_test_agent_qemu_dir_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_agent_qemu_dir_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+tests_integration_test_agent_activation_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_agent_activation_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 tests_integration_test_devhost_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_devhost_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 tests_integration_test_devhost_migrate_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -49,6 +54,7 @@ tests_integration_test_devhost_agent_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 
 # Scripts: vmscope-view on the fixtures; live QEMU streams; vmscope-trace.
 SCRIPT_TESTS = tests/integration/stream-view.sh tests/integration/stream-qemu-live.sh \
+	tests/integration/view-disk-full.sh \
 	tests/integration/trace-errors.py tests/integration/schema-agent.py \
 	tests/integration/ber-view.sh tests/integration/migrate-ber.py
 PROBES_SLOW_TESTS = \

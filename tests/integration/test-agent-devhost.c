@@ -3,7 +3,8 @@
  * devices are announced in order, every one of them reads (JSON, pretty,
  * schema), the paths in DEVICE_STATE_CHANGED name values of the state, a
  * `quit` over the host's own QMP monitor deletes its devices, and a kill -9
- * gives HOST_LOST.  Skips (77) when vmscope-devhost is not built.
+ * gives HOST_LOST, within 100 ms whether or not the devhost's parent reaps
+ * it (and at the next poll on kernels without pidfd_open).  Skips (77) when vmscope-devhost is not built.
  */
 #include "config.h"
 
@@ -283,9 +284,124 @@ static void test_devhost_killed(void)
     fix_teardown(&f);
 }
 
+/* ---- owner liveness (issue 12) ------------------------------------------- */
+
+#define LOST_WITHIN_MS 100          /* with a pidfd */
+#define LOST_FALLBACK_MS 200        /* without: one poll period (100 ms) and slack */
+
+/* /proc/PID/stat's state letter ('Z': a zombie), or 0 if there is no such process. */
+static char proc_state(int pid)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL)) {
+        return 0;
+    }
+    const char *p = strrchr(text, ')');
+    return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/*
+ * A devhost whose parent never waits for it (as a parent made with
+ * Python's subprocess.Popen that never calls wait): sh starts it in the
+ * background, says its pid, then becomes `sleep`.  Killed, the devhost
+ * stays a zombie for as long as *parent lives.  Returns the devhost's pid.
+ */
+static int devhost_start_unreaped(Fix *f, const char *name, Child **parent)
+{
+    g_autofree char *addr = g_strdup_printf("unix:%s/%s.qmp", f->dir, name);
+    const char *argv[] = { "/bin/sh", "-c", "\"$@\" & echo \"pid $!\"; exec sleep 600", "sh",
+                           devhost_prog, "--name", name, "--shm-dir", f->dir, "--qmp", addr,
+                           "--tick-ms", "20", NULL };
+    *parent = child_start(argv, false);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(*parent);
+    int pid = 0;
+    for (int i = 0; i < 3; i++) {      /* "pid N", "segment: ...", "qmp: ..." in any order */
+        g_autofree char *line = child_read_line(*parent);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+        if (g_str_has_prefix(line, "pid ")) {
+            pid = atoi(line + 4);
+        }
+    }
+    CU_ASSERT_TRUE_FATAL(pid > 0);
+    return pid;
+}
+
+/* kill -9 the owner of host; milliseconds until a QMP client has HOST_LOST. */
+static double kill_until_lost(Fix *f, const char *host, int pid)
+{
+    gint64 t0 = g_get_monotonic_time();
+    CU_ASSERT_EQUAL(kill(pid, SIGKILL), 0);
+    g_autofree char *lost = next_event(f, "HOST_LOST");
+    double ms = (double)(g_get_monotonic_time() - t0) / 1000.0;
+    g_autofree char *want = g_strdup_printf(
+        "HOST_LOST {\"host\": \"%s\", \"reason\": \"owner process %d exited without closing its "
+        "segment\"}", host, pid);
+    ASSERT_STR_EQ(lost, want);
+    expect_deleted(f, host);
+    return ms;
+}
+
+/* Round after round, a devhost reaped by its parent (this test) or never reaped. */
+static void lost_rounds(Fix *f, bool reaped, int rounds, double limit_ms)
+{
+    double worst = 0;
+    for (int i = 0; i < rounds; i++) {
+        g_autofree char *name = g_strdup_printf("%s%d", reaped ? "reaped" : "zombie", i);
+        g_autofree char *qmp = NULL;
+        Child *parent = NULL;
+        Child *dh = NULL;
+        int pid;
+        if (reaped) {
+            dh = devhost_start(f, name, &qmp);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(dh);
+            pid = dh->pid;
+        } else {
+            pid = devhost_start_unreaped(f, name, &parent);
+        }
+        expect_added(f, name);
+        double ms = kill_until_lost(f, name, pid);
+        if (reaped) {
+            CU_ASSERT_EQUAL(child_wait(dh), -1);
+            child_free(dh);
+        } else {
+            CU_ASSERT_EQUAL(proc_state(pid), 'Z');     /* still unreaped: it was a zombie */
+            kill(parent->pid, SIGKILL);
+            child_wait(parent);
+            child_free(parent);
+        }
+        printf("\n   HOST_LOST %.1f ms after kill -9 (%s)", ms, reaped ? "reaped" : "zombie");
+        worst = MAX(worst, ms);
+    }
+    printf("\n   worst of %d: %.1f ms (limit %.0f ms)\n", rounds, worst, limit_ms);
+    CU_ASSERT_TRUE(worst < limit_ms);
+}
+
+static void test_owner_lost_at_once(void)
+{
+    Fix f;
+    fix_setup(&f, argv0);
+    lost_rounds(&f, true, 3, LOST_WITHIN_MS);
+    lost_rounds(&f, false, 3, LOST_WITHIN_MS);
+    fix_teardown(&f);
+}
+
+/* Kernels without pidfd_open: the poll reads /proc and sees the zombie. */
+static void test_owner_lost_without_pidfd(void)
+{
+    Fix f;
+    g_setenv("VMSCOPE_SHM_NO_PIDFD", "1", TRUE);
+    fix_setup(&f, argv0);
+    g_unsetenv("VMSCOPE_SHM_NO_PIDFD");
+    lost_rounds(&f, false, 2, LOST_FALLBACK_MS);
+    fix_teardown(&f);
+}
+
 static const CuTest tests[] = {
     { "devhost devices, changes, quit", test_devhost_devices },
     { "devhost killed", test_devhost_killed },
+    { "owner killed: HOST_LOST within 100 ms, reaped or a zombie", test_owner_lost_at_once },
+    { "owner killed, no pidfd: HOST_LOST at the next poll", test_owner_lost_without_pidfd },
     { NULL, NULL },
 };
 

@@ -17,27 +17,6 @@
 static const char *argv0;
 static const char *qemu;
 
-/* query-hosts' entry for q1 as QMP text, once `want` is in it (bounded). */
-static char *wait_host(QmpClient *c, const char *want)
-{
-    char *last = NULL;
-    for (int i = 0; i < 200; i++) {
-        g_autoptr(QObject) ret = NULL;
-        g_autoptr(GError) err = NULL;
-        if (!qmp_client_execute(c, "query-hosts", NULL, &ret, &err) || qlist_size(ret) != 1) {
-            break;
-        }
-        g_free(last);
-        last = qmp_json_format(qlist_get(ret, 0));
-        if (strstr(last, want)) {
-            return last;
-        }
-        g_usleep(50000);
-    }
-    fprintf(stderr, "host never showed %s (last: %s)\n", want, last ? last : "nothing");
-    return last;
-}
-
 static void test_qemu_host(void)
 {
     g_autoptr(GError) err = NULL;
@@ -58,10 +37,10 @@ static void test_qemu_host(void)
     g_autoptr(QmpClient) c = qmp_client_connect(address, 10000, &err);
     ASSERT_NO_ERROR(err);
 
-    g_autofree char *running = wait_host(c, "\"alive\": true");
+    g_autofree char *running = agent_wait_hosts(c, "\"alive\": true");
     g_autofree char *want = g_strdup_printf(
-        "{\"name\": \"q1\", \"kind\": \"qemu\", \"pid\": 0, \"alive\": true, \"qmp\": \"unix:%s\", "
-        "\"status\": \"running\", \"devices\": 0, \"generation\": 0}", sock);
+        "[{\"name\": \"q1\", \"kind\": \"qemu\", \"pid\": 0, \"alive\": true, "
+        "\"qmp\": \"unix:%s\", \"status\": \"running\", \"devices\": 0, \"generation\": 0}]", sock);
     ASSERT_STR_EQ(running, want);
 
     /* The monitor is ours too: the agent only borrows it now and then. */
@@ -71,7 +50,7 @@ static void test_qemu_host(void)
     CU_ASSERT_TRUE(qmp_client_execute(qc, "stop", NULL, NULL, &err));
     ASSERT_NO_ERROR(err);
     g_clear_pointer(&qc, qmp_client_free);
-    g_autofree char *paused = wait_host(c, "\"status\": \"paused\"");
+    g_autofree char *paused = agent_wait_hosts(c, "\"status\": \"paused\"");
     CU_ASSERT_PTR_NOT_NULL(paused && strstr(paused, "\"status\": \"paused\""));
 
     g_autoptr(QObject) stats = NULL;
@@ -90,7 +69,7 @@ static void test_qemu_host(void)
     ASSERT_STR_EQ(qdict_get_str(data, "host"), "q1");
     g_autofree char *prefix = g_strdup_printf("QMP unix:%s: ", sock);
     CU_ASSERT_TRUE(g_str_has_prefix(qdict_get_str(data, "reason"), prefix));
-    g_autofree char *gone = wait_host(c, "\"alive\": false");
+    g_autofree char *gone = agent_wait_hosts(c, "\"alive\": false");
     CU_ASSERT_PTR_NOT_NULL(gone && strstr(gone, "\"error\": \"QMP unix:"));
 
     qmp_client_free(g_steal_pointer(&c));

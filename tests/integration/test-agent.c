@@ -340,7 +340,7 @@ static void test_stats(void)
     ASSERT_RUN(&f, "query-agent-stats", NULL,
                "{\"hosts\": 0, \"hosts-lost\": 0, \"devices\": 0, \"state-bytes\": 0, "
                "\"snapshots\": 0, \"snapshot-retries\": 0, \"snapshot-failures\": 0, "
-               "\"qmp-requests\": 1}");
+               "\"qmp-requests\": 1, \"qemu-migrations-failed\": 0}");
     Child *p = publisher_start(argv0, f.dir, "h1", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
@@ -358,7 +358,7 @@ static void test_stats(void)
     CU_ASSERT_TRUE(qnum_get_uint(qdict_get(ret, "snapshots"), &v) && v >= 1);
     CU_ASSERT_TRUE(qnum_get_uint(qdict_get(ret, "snapshot-failures"), &v) && v == 0);
     CU_ASSERT_TRUE(qnum_get_uint(qdict_get(ret, "qmp-requests"), &v) && v == 3);
-    CU_ASSERT_EQUAL(qdict_size(ret), 8);
+    CU_ASSERT_EQUAL(qdict_size(ret), 9);
     publisher_exit(p);
     fix_teardown(&f);
 }

@@ -210,7 +210,16 @@ static void test_malformed_paths(void)
         { "/api/devices/h1/../state", 400, "malformed path '/api/devices/h1/../state'" },
         { "/api/devices/h1/%2e%2e/state", 400, "malformed path '/api/devices/h1/../state'" },
         { "/api/devices/./serial0/state", 400, "malformed path '/api/devices/./serial0/state'" },
-        { "/api/devices/h1/ser%0aial0/state", 400, "malformed path '/api/devices/h1/ser\nial0/state'" },
+        { "/api/devices/h1/ser%0aial0/state", 400,
+          "malformed path in '/api/devices/h1/ser%0aial0/state': a control character after decoding" },
+        /* Issue 12: %00 used to cut the decoded path short ("/api/hosts": 200). */
+        { "/api/hosts%00", 400, "malformed path in '/api/hosts%00': a control character after decoding" },
+        { "/api/hosts%00/x", 400, "malformed path in '/api/hosts%00/x': a control character after decoding" },
+        { "/api/devices/h1/serial0/state?format=json%00x", 400,
+          "malformed query in '/api/devices/h1/serial0/state?format=json%00x': a control character after decoding" },
+        { "/api/hosts?x=%7f", 400, "malformed query in '/api/hosts?x=%7f': a control character after decoding" },
+        { "/api/devices/h1/%ff/state", 400,
+          "malformed path in '/api/devices/h1/%ff/state': not UTF-8 after decoding" },
         { "/api/devices/h1/serial0/nope", 404, "no such endpoint: /api/devices/h1/serial0/nope" },
         { "/api/devices/h1/serial0/state/x", 404, "no such endpoint: /api/devices/h1/serial0/state/x" },
         { "/api/devices/h1", 404, "no such endpoint: /api/devices/h1" },
@@ -301,6 +310,18 @@ static void test_host_and_origin(void)
                                          "Connection: close\r\n\r\n");
     CU_ASSERT_EQUAL(ev->status, 403);
 
+    /* Issue 12: two Host headers are invalid (RFC 9112), in either order. */
+    static const char *const two_hosts[] = {
+        "Host: localhost\r\nHost: rebind.example\r\n", "Host: rebind.example\r\nHost: localhost\r\n",
+        "Host: localhost\r\nhost: localhost\r\n",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(two_hosts); i++) {
+        g_autofree char *req = g_strdup_printf("GET /api/hosts HTTP/1.1\r\n%sConnection: close\r\n\r\n",
+                                               two_hosts[i]);
+        g_autoptr(HtReply) r = ht_raw(port, req);
+        ASSERT_HTTP_ERROR(r, 400, "GenericError", "more than one Host header: request refused");
+    }
+
     /* HTTP/1.0 without a Host: no browser sends that; tools may. */
     g_autoptr(HtReply) h10 = ht_raw(port, "GET /api/hosts HTTP/1.0\r\n\r\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(h10);
@@ -375,7 +396,27 @@ static void test_qmp_post(void)
     CU_ASSERT_TRUE(g_str_has_prefix(qdict_get_str(qdict_get(badj, "error"), "desc"),
                                     "JSON parse error"));
     g_autoptr(HtReply) empty = ht_qmp(port, "");
-    CU_ASSERT_EQUAL(empty->status, 400);
+    ASSERT_HTTP_ERROR(empty, 400, "GenericError", "JSON parse error, unexpected end of input at offset 0");
+    /* Read as a QMP socket reads it (issue 12): no value other than the one sent. */
+    static const struct {
+        const char *body;
+        const char *desc;
+    } refused[] = {
+        { "{\"execute\": \"nope\", \"id\": NaN}",
+          "JSON parse error, keyword 'NaN' is invalid at offset 26" },
+        { "{\"execute\": \"nope\", \"id\": [00]}",
+          "JSON parse error, number '00' is invalid at offset 27" },
+        { "{\"execute\": \"nope\", \"id\": -99999999999999999999}",
+          "JSON parse error, integer '-99999999999999999999' is beyond 64 bits at offset 26" },
+        { "{\"execute\": \"nope\"} {}", "JSON parse error, text after the value at offset 20" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+        g_autoptr(HtReply) r = ht_qmp(port, refused[i].body);
+        ASSERT_HTTP_ERROR(r, 400, "GenericError", refused[i].desc);
+    }
+    g_autoptr(HtReply) num = ht_qmp(port, " 12 ");
+    ASSERT_STR_EQ(num->body->str, "{\"error\": {\"class\": \"GenericError\", "
+                                  "\"desc\": \"QMP input must be a JSON object\"}}\n");
 
     /* Content types browsers send cross-site without asking are refused. */
     g_autoptr(HtReply) text = ht_request(port, "POST", "/api/qmp", "Content-Type: text/plain\r\n",
@@ -486,7 +527,10 @@ static void test_static_files(void)
         { "/sub/%2e%2e%2f%2e%2e%2foutside.txt", 400, "malformed path '/sub/../../outside.txt'" },
         { "/./index.html", 400, "malformed path '/./index.html'" },
         { "/..%5coutside.txt", 400, "malformed path '/..\\outside.txt'" },
-        { "/a%01b", 400, "malformed path: control character in 'a\001b'" },
+        { "/a%01b", 400, "malformed path in '/a%01b': a control character after decoding" },
+        /* Issue 12: %00 used to cut the path short and serve index.html. */
+        { "/index.html%00.txt", 400,
+          "malformed path in '/index.html%00.txt': a control character after decoding" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autoptr(HtReply) r = ht_get(port, bad[i].path);

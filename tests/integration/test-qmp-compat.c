@@ -315,6 +315,53 @@ static void test_malformed_json(void)
     g_string_free(deep, TRUE);
 }
 
+/* Issue 12: what shares a write with a request, and numbers QEMU refuses. */
+static void test_split_and_tokens(void)
+{
+    static const Cmp shape[] = { SHAPE };
+    const char *utf8[] = { "{\"execute\": \"foo\", \"id\": \"\xc3", "\xa9\"}\n", NULL };
+    compare_chunks("UTF-8 character split across writes", true, utf8, NULL, shape, 1, NULL, NULL);
+
+    static const Cmp then_error[] = { EXACT, PARSE, EXACT };
+    compare("a request then '/' in one write", true,
+            "{\"execute\": \"foo\", \"id\": 1}/\n{\"execute\": \"foo\", \"id\": 2}\n", then_error, 3);
+    compare("a request then an invalid byte in one write", true,
+            "{\"execute\": \"foo\", \"id\": 1}\xff\n{\"execute\": \"foo\", \"id\": 2}\n",
+            then_error, 3);
+    compare("a request then a comment in one write", true,
+            "{\"execute\": \"foo\", \"id\": 1} /* c */ {\"execute\": \"foo\", \"id\": 2}\n",
+            then_error, 3);
+
+    /* QEMU answers the rest of these values with more errors: one message each. */
+    static const Cmp parse[] = { PARSE };
+    static const char *const bad[] = { "00", "01", "123e", "1.", "-", "NaN", "True", "Infinity" };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *name = g_strdup_printf("id [%s] refused", bad[i]);
+        g_autofree char *req = g_strdup_printf("{\"execute\": \"foo\", \"id\": [%s]}\n", bad[i]);
+        compare(name, true, req, parse, 1);
+    }
+
+    /* Documented difference: QEMU rounds or writes inf; vmscope refuses. */
+    static const Cmp modes[] = { DIFFERENT };
+    static const struct {
+        const char *name, *id, *qemu_id, *vms_desc;
+    } beyond[] = {
+        { "integer beyond 64 bits", "123456789012345678901234567890", "1.2345678901234568e+29",
+          "integer '123456789012345678901234567890' is beyond 64 bits" },
+        { "number beyond a double", "1e400", "inf", "number '1e400' is beyond the range of a double" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(beyond); i++) {
+        g_autofree char *req = g_strdup_printf("{\"execute\": \"foo\", \"id\": [%s]}\n", beyond[i].id);
+        g_autofree char *q = g_strdup_printf("{\"id\": [%s], \"error\": {\"class\": \"CommandNotFound\", "
+                                             "\"desc\": \"The command foo has not been found\"}}",
+                                             beyond[i].qemu_id);
+        g_autofree char *v = g_strdup_printf("{\"error\": {\"class\": \"GenericError\", \"desc\": "
+                                             "\"JSON parse error, %s at offset 59\"}}", beyond[i].vms_desc);
+        const char *chunks[] = { req, NULL }, *qs[] = { q }, *vs[] = { v };
+        compare_chunks(beyond[i].name, true, chunks, NULL, modes, 1, qs, vs);
+    }
+}
+
 static void test_pipelining(void)
 {
     static const Cmp modes[] = { EXACT, SHAPE, EXACT, EXACT };
@@ -399,6 +446,7 @@ static const CuTest compat_tests[] = {
     { "arguments", test_arguments },
     { "envelope", test_envelope },
     { "malformed_json", test_malformed_json },
+    { "split_and_tokens", test_split_and_tokens },
     { "pipelining", test_pipelining },
     { "events", test_events },
     { "client_qemu", test_client_qemu },

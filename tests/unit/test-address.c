@@ -1,6 +1,7 @@
 /*
  * Unit tests for lib/core/address.c: the two spellings and their errors,
- * listening (port 0, stale Unix sockets, busy addresses) and connecting.
+ * listening (port 0, stale Unix sockets, busy addresses), adopting a
+ * listener made elsewhere, and connecting.
  */
 #include "config.h"
 
@@ -184,12 +185,54 @@ static void test_listen_unix(void)
     g_rmdir(dir);
 }
 
+/* A listener made elsewhere (systemd's), taken over: served, closed, its file left. */
+static void test_adopt(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("test-address-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "s.sock", NULL);
+    g_autofree char *addr = g_strconcat("unix:", path, NULL);
+    GSocket *made = address_listen("QMP address", addr, NULL, &err);
+    ASSERT_NO_ERROR(err);
+
+    g_autofree char *bound = NULL;
+    GSocket *l = address_listener_adopt("systemd's socket", dup(g_socket_get_fd(made)), &bound,
+                                        &err);
+    ASSERT_NO_ERROR(err);
+    ASSERT_STR_EQ(bound, addr);
+    g_autoptr(GSocketAddress) a = address_parse("QMP address", addr, &err);
+    g_autoptr(GSocket) c = address_connect(a, 1000, NULL, &err);
+    ASSERT_NO_ERROR(err);
+    address_listener_close(l);
+    CU_ASSERT_TRUE(g_file_test(path, G_FILE_TEST_EXISTS));
+    address_listener_close(made);
+    CU_ASSERT_FALSE(g_file_test(path, G_FILE_TEST_EXISTS));
+
+    /* Not a listening stream socket: refused (and closed, having been taken). */
+    int fds[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+    CU_ASSERT_PTR_NULL(address_listener_adopt("systemd's socket", fds[0], NULL, &err));
+    g_autofree char *want = g_strdup_printf("systemd's socket (descriptor %d): not a listening "
+                                            "stream socket", fds[0]);
+    ASSERT_ERROR(err, want);
+    close(fds[1]);
+    g_autoptr(GSocket) unbound = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                              G_SOCKET_PROTOCOL_DEFAULT, NULL);
+    int fd = dup(g_socket_get_fd(unbound));
+    CU_ASSERT_PTR_NULL(address_listener_adopt("x", fd, NULL, &err));
+    g_autofree char *want2 = g_strdup_printf("x (descriptor %d): not a listening stream socket",
+                                             fd);
+    ASSERT_ERROR(err, want2);
+    g_rmdir(dir);
+}
+
 static const CuTest address_tests[] = {
     { "parse", test_parse },
     { "parse errors", test_parse_errors },
     { "HOST:PORT errors", test_inet_errors },
     { "listen and connect over TCP", test_listen_tcp },
     { "listen and connect over a Unix socket", test_listen_unix },
+    { "adopt a listener made elsewhere", test_adopt },
     { NULL, NULL },
 };
 

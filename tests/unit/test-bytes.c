@@ -93,7 +93,27 @@ static void test_hex(void)
     CU_ASSERT_EQUAL(bad, 1);
 }
 
+static void expect_text(const char *bytes, size_t n, const char *want)
+{
+    g_autofree char *t = bytes_to_text((const uint8_t *)bytes, n);
+    ASSERT_STR_EQ(t, want);
+    CU_ASSERT_TRUE(g_utf8_validate(t, -1, NULL));
+}
+
+static void test_bytes_to_text(void)
+{
+    expect_text("", 0, "");
+    expect_text("pc-q35-7.2", 10, "pc-q35-7.2");
+    expect_text("\xc3\xa9\xe2\x82\xac", 5, "\xc3\xa9\xe2\x82\xac");     /* UTF-8 stays */
+    expect_text("pc-\xff", 4, "pc-\\xff");
+    expect_text("a\0b", 3, "a\\x00b");
+    expect_text("\xc1\x89", 2, "\\xc1\\x89");                         /* overlong */
+    expect_text("x\xe2\x82", 3, "x\\xe2\\x82");                      /* cut short */
+    expect_text("\xed\xa0\x80!", 4, "\\xed\\xa0\\x80!");              /* a surrogate */
+}
+
 static const CuTest bytes_tests[] = {
+    { "bytes as text", test_bytes_to_text },
     { "hex", test_hex },
     { "read values", test_read_values },
     { "truncated input", test_truncated },

@@ -393,6 +393,52 @@ static void test_diff(void)
     ASSERT_STR_EQ(g_ptr_array_index(lines2, 3), "extra: only in B");
 }
 
+/* "other" n times (instance 0, values v[0..n)), then, with other1, once as other:1. */
+static GBytes *build_duplicates(const uint32_t *v, int n, bool other1)
+{
+    g_autoptr(QemuStreamBuilder) bld = qemu_stream_builder_new("pc-i440fx-7.2");
+    g_autoptr(QObject) devices = qlist_new();
+    GError *err = NULL;
+    for (int i = 0; i < n + other1; i++) {
+        uint32_t x = GUINT32_TO_BE(i < n ? v[i] : 99);
+        g_autoptr(GBytes) p = g_bytes_new(&x, 4);
+        CU_ASSERT_TRUE(qemu_stream_builder_add_full(bld, "other", i < n ? 0 : 1, 1, p, &err));
+        qlist_append(devices, json(other_desc_json));
+    }
+    GBytes *data = qemu_stream_builder_finish(bld, devices, &err);
+    ASSERT_NO_ERROR(err);
+    return data;
+}
+
+/* Issue 12: sections of one name and instance are paired by order. */
+static void test_diff_duplicates(void)
+{
+    static const uint32_t v1[3] = { 1, 2, 3 }, v2[3] = { 1, 5, 3 };
+    g_autoptr(GBytes) d1 = build_duplicates(v1, 3, true);
+    g_autoptr(GBytes) d2 = build_duplicates(v2, 3, true);
+    g_autoptr(QemuStream) a = parse_ok(d1);
+    g_autoptr(QemuStream) a2 = parse_ok(d1);
+    g_autoptr(QemuStream) b = parse_ok(d2);
+
+    g_autoptr(GPtrArray) same = qemu_stream_diff(a, a2);
+    CU_ASSERT_EQUAL(same->len, 0);
+    g_autoptr(GPtrArray) lines = qemu_stream_diff(a, b);
+    CU_ASSERT_EQUAL_FATAL(lines->len, 1);
+    ASSERT_STR_EQ(g_ptr_array_index(lines, 0), "other#2.v: 2 -> 5");
+
+    /* One more or one fewer: the extra one is in one stream only. */
+    g_autoptr(GBytes) d3 = build_duplicates(v1, 2, false);
+    g_autoptr(QemuStream) c = parse_ok(d3);
+    g_autoptr(GPtrArray) fewer = qemu_stream_diff(a, c);
+    CU_ASSERT_EQUAL_FATAL(fewer->len, 2);
+    ASSERT_STR_EQ(g_ptr_array_index(fewer, 0), "other#3: only in A");
+    ASSERT_STR_EQ(g_ptr_array_index(fewer, 1), "other:1: only in A");
+    g_autoptr(GPtrArray) more = qemu_stream_diff(c, a);
+    CU_ASSERT_EQUAL_FATAL(more->len, 2);
+    ASSERT_STR_EQ(g_ptr_array_index(more, 0), "other#3: only in B");
+    ASSERT_STR_EQ(g_ptr_array_index(more, 1), "other:1: only in B");
+}
+
 /* ---- hand-made framing: configuration, RAM, footers ------------------------ */
 
 static void put_str8(ByteWriter *w, const char *s)
@@ -408,17 +454,32 @@ static void put_header(ByteWriter *w)
     byte_writer_be32(w, QEMU_VM_FILE_VERSION);
 }
 
-static void put_config(ByteWriter *w, bool ignore_shared)
+/* The configuration section's tag and machine name (len bytes, whatever they are). */
+static void put_machine(ByteWriter *w, const char *name, size_t len)
 {
     byte_writer_u8(w, QEMU_VM_CONFIGURATION);
-    byte_writer_be32(w, 2);
-    byte_writer_write(w, "pc", 2);
+    byte_writer_be32(w, (uint32_t)len);
+    byte_writer_write(w, name, len);
+}
+
+/* A configuration/capabilities subsection (version 1) with n names. */
+static void put_capabilities(ByteWriter *w, const char *const *names, uint32_t n)
+{
+    byte_writer_u8(w, QEMU_VM_SUBSECTION);
+    put_str8(w, "configuration/capabilities");
+    byte_writer_be32(w, 1);
+    byte_writer_be32(w, n);
+    for (uint32_t i = 0; i < n; i++) {
+        put_str8(w, names[i]);
+    }
+}
+
+static void put_config(ByteWriter *w, bool ignore_shared)
+{
+    static const char *const caps[] = { "x-ignore-shared" };
+    put_machine(w, "pc", 2);
     if (ignore_shared) {
-        byte_writer_u8(w, QEMU_VM_SUBSECTION);
-        put_str8(w, "configuration/capabilities");
-        byte_writer_be32(w, 1);
-        byte_writer_be32(w, 1);
-        put_str8(w, "x-ignore-shared");
+        put_capabilities(w, caps, 1);
     }
 }
 
@@ -453,23 +514,44 @@ static GBytes *take(ByteWriter *w)
     return b;
 }
 
-static void test_configuration(void)
+/* Issue 12: bytes from the stream that are not UTF-8 never reach JSON or a message raw. */
+static void test_not_utf8(void)
 {
+    static const char *const caps[] = { "x-\x96" };
     ByteWriter w;
     put_header(&w);
-    byte_writer_u8(&w, QEMU_VM_CONFIGURATION);
-    byte_writer_be32(&w, 10);
-    byte_writer_write(&w, "pc-q35-7.2", 10);
+    put_machine(&w, "pc-\xff\xc3\xa9\x00q\xc1", 9);
+    put_capabilities(&w, caps, 1);
+    byte_writer_u8(&w, QEMU_VM_EOF);
+    g_autoptr(GBytes) data = take(&w);
+    g_autoptr(QemuStream) s = parse_ok(data);
+    g_autofree char *cfg = to_json(qemu_stream_configuration(s));
+    ASSERT_STR_EQ(cfg, "{\"name\":\"pc-\\\\xff\xc3\xa9\\\\x00q\\\\xc1\",\"capabilities\":[\"x-\\\\x96\"]}");
+    g_autoptr(QObject) all = qemu_stream_to_qobject(s, true);
+    g_autofree char *json = qobject_to_json(all, false);
+    CU_ASSERT_TRUE(g_utf8_validate(json, -1, NULL));
+    g_autoptr(GBytes) out = qemu_stream_write(s);
+    CU_ASSERT_TRUE(g_bytes_equal(out, data));     /* the bytes themselves are kept */
+
+    put_header(&w);
+    put_config(&w, false);
+    put_section(&w, QEMU_VM_SECTION_FULL, 0, "ab\xe9", 1);
+    byte_writer_u8(&w, QEMU_VM_EOF);
+    g_autoptr(GBytes) bad = take(&w);
+    expect_parse_error(bad, "offset 15: section header: section name is not UTF-8 (hex 6162e9)");
+}
+
+static void test_configuration(void)
+{
+    static const char *const caps[] = { "x-ignore-shared", "mapped-ram" };
+    ByteWriter w;
+    put_header(&w);
+    put_machine(&w, "pc-q35-7.2", 10);
     byte_writer_u8(&w, QEMU_VM_SUBSECTION);
     put_str8(&w, "configuration/target-page-bits");
     byte_writer_be32(&w, 1);
     byte_writer_be32(&w, 12);
-    byte_writer_u8(&w, QEMU_VM_SUBSECTION);
-    put_str8(&w, "configuration/capabilities");
-    byte_writer_be32(&w, 1);
-    byte_writer_be32(&w, 2);
-    put_str8(&w, "x-ignore-shared");
-    put_str8(&w, "mapped-ram");
+    put_capabilities(&w, caps, 2);
     byte_writer_u8(&w, QEMU_VM_SUBSECTION);
     put_str8(&w, "configuration/uuid");
     byte_writer_be32(&w, 1);
@@ -847,7 +929,11 @@ static void test_vmdesc_json(void)
     g_autoptr(GBytes) twice = with_vmdesc_text(
         "{\"devices\": [{\"name\": \"a\", \"instance_id\": 0},"
         " {\"name\": \"a\", \"instance_id\": 0}]}");
-    expect_parse_error(twice, "offset 14: vmdesc: device 'a' instance 0 described twice");
+    /* Two entries of one name and instance describe two sections (issue 12). */
+    expect_parse_error(twice, "offset 8: the vmdesc describes section 'a' instance 0, which is"
+                              " not in the stream");
+    g_autoptr(GBytes) overlong = with_vmdesc_text("{\"devices\": [], \"x\": \"\xc1\x89\"}");
+    expect_parse_error(overlong, "offset 36: vmdesc: bad JSON: not UTF-8");
     g_autoptr(GBytes) missing = with_vmdesc_text(
         "{\"devices\": [{\"name\": \"a\", \"instance_id\": 3}]}");
     expect_parse_error(missing, "offset 8: the vmdesc describes section 'a' instance 3, which is"
@@ -1094,6 +1180,8 @@ static const CuTest stream_tests[] = {
     { "set fields", test_set },
     { "set errors change nothing", test_set_errors },
     { "diff", test_diff },
+    { "diff of duplicate sections", test_diff_duplicates },
+    { "bytes that are not UTF-8", test_not_utf8 },
     { NULL, NULL },
 };
 

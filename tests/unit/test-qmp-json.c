@@ -75,27 +75,93 @@ static void test_recovery(void)
     CHECK_PARSE("{\"a\":} {\"b\":1}",
                 "E JSON parse error, unexpected character at offset 5\nV {\"b\": 1}\n");
     CHECK_PARSE("garbage {\"b\":1}",
-                "E JSON parse error, unexpected character at offset 0\nV {\"b\": 1}\n");
+                "E JSON parse error, keyword 'garbage' is invalid at offset 0\nV {\"b\": 1}\n");
     CHECK_PARSE("garbage{\"b\":1}",
-                "E JSON parse error, unexpected character at offset 0\nV {\"b\": 1}\n");
+                "E JSON parse error, keyword 'garbage' is invalid at offset 0\nV {\"b\": 1}\n");
     CHECK_PARSE("{\"execute\": foo} {\"b\":1}",
-                "E JSON parse error, boolean expected at offset 13\nV {\"b\": 1}\n");
+                "E JSON parse error, keyword 'foo' is invalid at offset 12\nV {\"b\": 1}\n");
     CHECK_PARSE("{\"a\": x, \"b\": {\"c\": 1}}\n{\"d\":2}",
-                "E JSON parse error, unexpected character at offset 6\nV {\"d\": 2}\n");
+                "E JSON parse error, keyword 'x' is invalid at offset 6\nV {\"d\": 2}\n");
     CHECK_PARSE("{\"a\":1 \"b\":2}{}",
                 "E JSON parse error, object value separator ',' expected at offset 7\nV {}\n");
-    CHECK_PARSE("{\"a\": \"}\" x}{}",
+    CHECK_PARSE("{\"a\": \"}\" 1}{}",
                 "E JSON parse error, object value separator ',' expected at offset 10\nV {}\n");
     CHECK_PARSE("}}}\n{}",
                 "E JSON parse error, unexpected character at offset 0\n"
                 "E JSON parse error, unexpected character at offset 1\n"
                 "E JSON parse error, unexpected character at offset 2\nV {}\n");
-    CHECK_PARSE("\xff{}", "E JSON parse error, invalid utf-8 string at offset 0\nV {}\n");
+    /* A stray byte outside a value: skipped up to a bracket or line end. */
+    CHECK_PARSE("\xff{}", "E JSON parse error, unexpected character at offset 0\nV {}\n");
+    CHECK_PARSE("@@ x\n{}", "E JSON parse error, unexpected character at offset 0\nV {}\n");
     CHECK_PARSE("{\"a\": \"\xe9\"}{}",
-                "E JSON parse error, invalid utf-8 string at offset 8\nV {}\n");
+                "E JSON parse error, invalid utf-8 string at offset 7\nV {}\n");
     CHECK_PARSE("{\"a\"\0:1} {}",
-                "E JSON parse error, unexpected end of data at offset 4\nV {}\n");
+                "E JSON parse error, unexpected character at offset 4\nV {}\n");
+    CHECK_PARSE("{\"a\": \"x\0\"} {}",
+                "E JSON parse error, unexpected end of data at offset 8\nV {}\n");
     CHECK_PARSE("[1,]]{}", "V [1]\nE JSON parse error, unexpected character at offset 4\nV {}\n");
+}
+
+/* Issue 12: what arrives in the same read as a value cannot spoil it. */
+static void test_split_and_trailing(void)
+{
+    /* Multi-byte characters split across reads (CHECK_PARSE also feeds
+     * byte by byte). */
+    CHECK_PARSE("{\"s\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}",
+                "V {\"s\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}\n");
+    CHECK_PARSE("['\xc3\xa9'] {'\xc3\xa9': 1}", "V [\"\xc3\xa9\"]\nV {\"\xc3\xa9\": 1}\n");
+    /* A complete value followed by invalid bytes or a '/' in one read. */
+    CHECK_PARSE("{\"a\":1}\xff", "V {\"a\": 1}\nE JSON parse error, unexpected character at offset 7\n");
+    CHECK_PARSE("{\"a\":1}/", "V {\"a\": 1}\nE JSON parse error, unexpected character at offset 7\n");
+    CHECK_PARSE("[1]\xc3", "V [1]\nE JSON parse error, unexpected character at offset 3\n");
+    /* UTF-8 as RFC 3629 has it: overlong forms and surrogates are not (found by fuzzing). */
+    CHECK_PARSE("[\"\xc1\x89\"] {}", "E JSON parse error, invalid utf-8 string at offset 2\nV {}\n");
+    CHECK_PARSE("[\"ok\xe0\x80\xaf\"] {}",
+                "E JSON parse error, invalid utf-8 string at offset 4\nV {}\n");
+    CHECK_PARSE("[\"\xed\xa0\x80\"] {}", "E JSON parse error, invalid utf-8 string at offset 2\nV {}\n");
+    CHECK_PARSE("[\"\xf4\x90\x80\x80\"] {}",
+                "E JSON parse error, invalid utf-8 string at offset 2\nV {}\n");
+    /* Comments are not JSON (nor QEMU's JSON): one error, then resync. */
+    CHECK_PARSE("{\"a\":1} /* c */ {\"b\":2}",
+                "V {\"a\": 1}\nE JSON parse error, unexpected character at offset 8\nV {\"b\": 2}\n");
+    CHECK_PARSE("[1, // c\n 2] {}", "E JSON parse error, unexpected character at offset 4\nV {}\n");
+}
+
+/* Issue 12: only JSON's numbers and keywords, kept exact or refused. */
+static void test_tokens(void)
+{
+    CHECK_PARSE("[00] {}", "E JSON parse error, number '00' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[01] {}", "E JSON parse error, number '01' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[123e] {}", "E JSON parse error, number '123e' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[1e+] {}", "E JSON parse error, number '1e+' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[1.] {}", "E JSON parse error, number '1.' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[.5] {}", "E JSON parse error, unexpected character at offset 1\nV {}\n");
+    CHECK_PARSE("[-] {}", "E JSON parse error, number '-' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[+1] {}", "E JSON parse error, unexpected character at offset 1\nV {}\n");
+    CHECK_PARSE("[1-2] {}", "E JSON parse error, number '1-2' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("00 {}", "E JSON parse error, number '00' is invalid at offset 0\nV {}\n");
+    CHECK_PARSE("123e {}", "E JSON parse error, number '123e' is invalid at offset 0\nV {}\n");
+    CHECK_PARSE("[NaN] {}", "E JSON parse error, keyword 'NaN' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[-Infinity] {}", "E JSON parse error, number '-' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[True] {}", "E JSON parse error, keyword 'True' is invalid at offset 1\nV {}\n");
+    CHECK_PARSE("[nulls] {}", "E JSON parse error, keyword 'nulls' is invalid at offset 1\nV {}\n");
+    /* Valid numbers come back as sent. */
+    CHECK_PARSE("[0, -0, 10, 1.5, -0.0, 1E5, 1e-400, 2.5e+3] ",
+                "V [0, 0, 10, 1.5, -0.0, 1E5, 1e-400, 2.5e+3]\n");
+    CHECK_PARSE("[18446744073709551615, -9223372036854775808] ",
+                "V [18446744073709551615, -9223372036854775808]\n");
+    /* Beyond 64 bits or a double's range: refused, never another number. */
+    CHECK_PARSE("{\"id\": 18446744073709551616} {}",
+                "E JSON parse error, integer '18446744073709551616' is beyond 64 bits at offset 7\nV {}\n");
+    CHECK_PARSE("{\"id\": -9223372036854775809} {}",
+                "E JSON parse error, integer '-9223372036854775809' is beyond 64 bits at offset 7\nV {}\n");
+    CHECK_PARSE("[1e400] {}",
+                "E JSON parse error, number '1e400' is beyond the range of a double at offset 1\nV {}\n");
+    CHECK_PARSE("[-1.5E+999] {}",
+                "E JSON parse error, number '-1.5E+999' is beyond the range of a double at offset 1\nV {}\n");
+    CHECK_PARSE("1234567890123456789012345678901234567890 {}",
+                "E JSON parse error, integer '12345678901234567890123456789012...' is beyond 64 bits "
+                "at offset 0\nV {}\n");
 }
 
 static char *nested(unsigned depth, const char *tail)
@@ -165,6 +231,8 @@ static void test_format(void)
 static const CuTest json_tests[] = {
     { "values", test_values },
     { "recovery", test_recovery },
+    { "split_and_trailing", test_split_and_trailing },
+    { "tokens", test_tokens },
     { "nesting_limit", test_nesting_limit },
     { "size_limit", test_size_limit },
     { "format", test_format },

@@ -136,6 +136,15 @@ static void test_json_errors(void)
                 "JSON parse error at offset 4: integer 18446744073709551616 out of 64-bit range");
     parse_fails("{\"a\": \"-1e999 9\", \"b\": -9223372036854775809}",
                 "JSON parse error at offset 23: integer -9223372036854775809 out of 64-bit range");
+    /* Issue 12 (found by fuzzing): integers of any length, and UTF-8 as RFC 3629 has it. */
+    parse_fails("[10000000000000000000000000000000000000000000000000000000000000000000000]",
+                "JSON parse error at offset 1: integer "
+                "10000000000000000000000000000000000000000000000000000000000000000000000 out of "
+                "64-bit range");
+    parse_fails("{\"name\": \"co\x96nt\"}", "JSON parse error at offset 12: not UTF-8");
+    parse_fails("[\"\xc1\x89\"]", "JSON parse error at offset 2: not UTF-8");
+    g_autoptr(QObject) e = parse_ok("\"\xc3\xa9\xe2\x82\xac\"");
+    ASSERT_STR_EQ(qstring_get(e), "\xc3\xa9\xe2\x82\xac");
     g_autoptr(QObject) n = parse_ok("  42  ");
     int64_t i = 0;
     CU_ASSERT_TRUE(qnum_get_int(n, &i) && i == 42);

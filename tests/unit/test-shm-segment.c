@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1007,6 +1008,46 @@ static void expect_snapshot_error(ShmReader *r, const char *id, const char *expe
     ASSERT_ERROR(err, expected);
 }
 
+/*
+ * Issue 12: a directory generation of exactly 1 (the first change under
+ * way, or a writer that died in it) once made the reader use an entry it
+ * had never located: a snapshot of a device that does not exist succeeded.
+ */
+static void test_generation_one(void)
+{
+    Fix f;
+    fix_setup(&f);
+    g_autoptr(ShmReader) r = open_ok(f.dir, "t");
+    ShmSegmentHeader *h = writer_hdr(f.w);
+    uint64_t saved = atomic_load(&h->generation);
+    shm_reader_set_max_retries(r, 8);
+
+    atomic_store(&h->generation, 1);
+    expect_snapshot_error(r, "nope", "vmscope-t: directory kept changing (8 retries)");
+    expect_snapshot_error(r, "rtc", "vmscope-t: directory kept changing (8 retries)");
+    uint8_t buf[64];
+    GError *err = NULL;
+    CU_ASSERT_FALSE(shm_reader_snapshot_into(r, "nope", buf, sizeof(buf), NULL, &err));
+    ASSERT_ERROR(err, "vmscope-t: directory kept changing (8 retries)");
+
+    /* Any other value, odd or even, is no different. */
+    atomic_store(&h->generation, 3);
+    expect_snapshot_error(r, "nope", "vmscope-t: directory kept changing (8 retries)");
+    for (uint64_t g = 0; g <= 4; g += 2) {
+        atomic_store(&h->generation, g);
+        expect_snapshot_error(r, "nope", "vmscope-t: no device 'nope'");
+        GBytes *state = NULL;
+        ShmDeviceInfo info;
+        CU_ASSERT_TRUE(shm_reader_snapshot(r, "rtc", &info, &state, &err));
+        ASSERT_NO_ERROR(err);
+        CU_ASSERT_EQUAL(g_bytes_get_size(state), 64);
+        ASSERT_STR_EQ(info.id, "rtc");
+        g_bytes_unref(state);
+    }
+    atomic_store(&h->generation, saved);
+    fix_teardown(&f);
+}
+
 static void test_bad_entries(void)
 {
     Fix f;
@@ -1128,7 +1169,7 @@ static void test_bad_entries(void)
     shm_reader_get_stats(r, &st0);
     atomic_fetch_add(&h->generation, 1);
     expect_list_error(r, "vmscope-t: directory kept changing (100 retries)");
-    expect_snapshot_error(r, "rtc", "vmscope-t: device 'rtc': state kept changing (100 retries)");
+    expect_snapshot_error(r, "rtc", "vmscope-t: directory kept changing (100 retries)");
     atomic_fetch_add(&h->generation, 1);
     atomic_fetch_add(&rtc->seq, 1);
     expect_snapshot_error(r, "rtc", "vmscope-t: device 'rtc': state kept changing (100 retries)");
@@ -1329,21 +1370,45 @@ static void test_truncated(void)
 
 /* ---- owners ---------------------------------------------------------------- */
 
-static void test_dead_owner(void)
+/*
+ * A child that creates DIR/vmscope-HOST with device "rtc" and then, once
+ * the segment is ready, exits without cleanup (stay: false; reaped here,
+ * the segment stays behind) or waits to be killed (stay: true).
+ */
+static pid_t owner_child(const char *dir, const char *host, bool stay)
 {
-    char *dir = make_dir();
-    GError *err = NULL;
+    int ready[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(ready), 0);
     fflush(NULL);
     pid_t child = fork();
     CU_ASSERT_TRUE_FATAL(child >= 0);
     if (child == 0) {
-        ShmWriter *w = shm_writer_create(dir, "dead", SEG_SIZE, 4, NULL);
+        ShmWriter *w = shm_writer_create(dir, host, SEG_SIZE, 4, NULL);
         ShmDevice *dev = w ? shm_writer_add_device(w, "rtc", "rtc", 0, 1, NULL, 64, NULL) : NULL;
-        _exit(dev ? 0 : 1);      /* no cleanup: the segment stays behind */
+        (void)!write(ready[1], dev ? "y" : "n", 1);
+        while (stay) {
+            pause();
+        }
+        _exit(0);
     }
+    close(ready[1]);
+    char ok = 0;
+    CU_ASSERT_EQUAL(read(ready[0], &ok, 1), 1);
+    close(ready[0]);
+    CU_ASSERT_EQUAL(ok, 'y');
     int status = 0;
-    CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
-    CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    if (!stay) {
+        CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
+        CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    return child;
+}
+
+static void test_dead_owner(void)
+{
+    char *dir = make_dir();
+    GError *err = NULL;
+    pid_t child = owner_child(dir, "dead", false);
 
     g_autoptr(ShmReader) r = open_ok(dir, "dead");
     CU_ASSERT_EQUAL(shm_reader_owner(r), SHM_OWNER_DEAD);
@@ -1376,6 +1441,68 @@ static void test_dead_owner(void)
     ASSERT_ERROR(err, live);
     shm_writer_destroy(w);
     remove_dir(dir);
+}
+
+/*
+ * Issue 12: an owner killed but not reaped (a zombie) is dead, through the
+ * pidfd and, without one (old kernels), through /proc.
+ */
+static void zombie_owner(bool pidfd)
+{
+    char *dir = make_dir();
+    pid_t child = owner_child(dir, "z", true);
+
+    if (!pidfd) {
+        g_setenv("VMSCOPE_SHM_NO_PIDFD", "1", TRUE);
+    }
+    g_autoptr(ShmReader) r = open_ok(dir, "z");
+    g_unsetenv("VMSCOPE_SHM_NO_PIDFD");
+    int fd = shm_reader_owner_fd(r);
+    CU_ASSERT_EQUAL(fd >= 0, pidfd);
+    CU_ASSERT_EQUAL(shm_reader_owner(r), SHM_OWNER_ALIVE);
+    GBytes *state = NULL;
+    GError *err = NULL;
+    CU_ASSERT_TRUE(shm_reader_snapshot(r, "rtc", NULL, &state, &err));
+    ASSERT_NO_ERROR(err);
+    g_bytes_unref(state);
+    if (pidfd) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        CU_ASSERT_EQUAL(poll(&pfd, 1, 0), 0);
+    }
+
+    CU_ASSERT_EQUAL(kill(child, SIGKILL), 0);      /* and no waitpid: a zombie */
+    if (pidfd) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        CU_ASSERT_EQUAL(poll(&pfd, 1, 5000), 1);
+        CU_ASSERT_TRUE(pfd.revents & POLLIN);
+        g_autofree char *expect = g_strdup_printf("vmscope-z: owner pid %d is dead", (int)child);
+        expect_snapshot_error(r, "rtc", expect);   /* every read sees it, not only the poll */
+    }
+    /* The kill takes effect asynchronously: give it up to 5 s. */
+    for (int i = 0; i < 500 && shm_reader_owner(r) != SHM_OWNER_DEAD; i++) {
+        g_usleep(10000);
+    }
+    CU_ASSERT_EQUAL(shm_reader_owner(r), SHM_OWNER_DEAD);
+    CU_ASSERT_EQUAL(kill(child, 0), 0);            /* kill(pid, 0) alone would call it alive */
+    ShmHostInfo hi;
+    CU_ASSERT_TRUE(shm_reader_host_info(r, &hi, &err));
+    CU_ASSERT_EQUAL(hi.owner, SHM_OWNER_DEAD);
+
+    int status;
+    CU_ASSERT_EQUAL(waitpid(child, &status, 0), child);
+    g_autofree char *seg = g_build_filename(dir, "vmscope-z", NULL);
+    g_unlink(seg);
+    remove_dir(dir);
+}
+
+static void test_zombie_owner(void)
+{
+    zombie_owner(true);
+}
+
+static void test_zombie_owner_without_pidfd(void)
+{
+    zombie_owner(false);
 }
 
 static void test_stale_garbage_and_reuse(void)
@@ -1442,6 +1569,7 @@ static const CuTest rw_tests[] = {
 static const CuTest bad_tests[] = {
     { "bad headers and files", test_bad_header },
     { "bad directory entries", test_bad_entries },
+    { "directory generation 1", test_generation_one },
     { "random damage", test_garbage },
     { "file shrinks under the reader", test_truncated },
     { NULL, NULL },
@@ -1449,6 +1577,8 @@ static const CuTest bad_tests[] = {
 
 static const CuTest owner_tests[] = {
     { "dead owner, stale replaced, live refused", test_dead_owner },
+    { "zombie owner (pidfd)", test_zombie_owner },
+    { "zombie owner (no pidfd: /proc)", test_zombie_owner_without_pidfd },
     { "stale garbage replaced, pid reused", test_stale_garbage_and_reuse },
     { "closed by its owner", test_closed },
     { NULL, NULL },

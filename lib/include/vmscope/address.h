@@ -54,7 +54,19 @@ char *address_to_string(GSocketAddress *addr);
 GSocket *address_listen(const char *what, const char *address, char **bound, GError **errp);
 /* The same for HOST:PORT; IPv6 sockets are IPv6-only. */
 GSocket *address_listen_inet(const char *what, const char *hostport, GError **errp);
-/* Close a listener and remove its socket file if it has one.  NULL is fine. */
+/*
+ * A listening socket made by whoever started the program (systemd's socket
+ * activation, sd_listen_fds(3)), taken over: fd must be a stream socket
+ * that listens (else VMS_ERROR_INVALID, "WHAT (descriptor N): not a
+ * listening stream socket"); it is made non-blocking and close-on-exec,
+ * and address_listener_close closes it without removing its socket file,
+ * which belongs to whoever made it.  bound as for address_listen.
+ */
+GSocket *address_listener_adopt(const char *what, int fd, char **bound, GError **errp);
+/*
+ * Close a listener and remove its socket file if it has one (and made it:
+ * not for an adopted one).  NULL is fine.
+ */
 void address_listener_close(GSocket *sock);
 
 /*

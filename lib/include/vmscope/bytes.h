@@ -74,4 +74,12 @@ void hex_append(GString *out, const uint8_t *data, size_t n, char sep);
 char *hex_encode(const uint8_t *data, size_t n);
 bool hex_decode(const char *hex, uint8_t *out, size_t n, size_t *bad);
 
+/*
+ * Bytes from outside (a stream's machine name, a subsection name) as text
+ * for messages and JSON, which must be UTF-8: valid UTF-8 is kept as it is;
+ * a byte that is not part of valid UTF-8, or a NUL, becomes the four
+ * characters \xNN ("pc-\xff").  g_malloc'd.
+ */
+char *bytes_to_text(const uint8_t *data, size_t n);
+
 #endif

@@ -119,7 +119,9 @@ GPtrArray *qobject_diff(const QObject *before, const QObject *after, const char 
 char *qobject_to_json(const QObject *obj, bool pretty);
 
 /*
- * Parse one JSON value.  Trailing non-space text is an error.  Errors name
+ * Parse one JSON value.  Trailing non-space text is an error, so is text
+ * that is not UTF-8, and so is an integer beyond 64 bits (json-c would
+ * clamp it: it is refused rather than read as another number).  Errors name
  * the byte offset: "JSON parse error at offset 12: unexpected character".
  * Returns true and sets *out (a new reference; NULL for JSON null).
  */

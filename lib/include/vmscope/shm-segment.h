@@ -290,8 +290,19 @@ const char *shm_reader_path(const ShmReader *r);
 const void *shm_reader_base(const ShmReader *r);
 size_t shm_reader_size(const ShmReader *r);
 
-/* Is the owner alive?  (kill(pid, 0) and its start time.) */
+/*
+ * Is the owner alive?  Dead means ended, whether or not its parent reaped
+ * it (a zombie is dead), or its pid reused by another process (start time).
+ */
 ShmOwnerState shm_reader_owner(ShmReader *r);
+/*
+ * A descriptor that becomes readable (POLLIN) once the owner has ended,
+ * reaped or not: its pidfd, for a main loop to watch (then call
+ * shm_reader_owner).  -1 where the kernel has no pidfd_open (Linux < 5.3):
+ * poll shm_reader_owner instead, which reads /proc/PID/stat and so sees a
+ * zombie too.  Owned by the reader.
+ */
+int shm_reader_owner_fd(const ShmReader *r);
 /* True if DIR/vmscope-HOST is now another file, or gone (the host restarted). */
 bool shm_reader_replaced(ShmReader *r);
 /* Header fields; only the file-size check can fail. */
