@@ -23,7 +23,7 @@ lib_libvmscope_internal_la_LIBADD = \
 
 lib_LTLIBRARIES += lib/libvmscope.la
 lib_libvmscope_la_SOURCES =
-lib_libvmscope_la_LIBADD = lib/libvmscope-internal.la $(GLIB_LIBS) $(JSONC_LIBS) -lm
+lib_libvmscope_la_LIBADD = lib/libvmscope-internal.la $(GLIB_LIBS) $(JSONC_LIBS) $(TASN1_LIBS) -lm
 lib_libvmscope_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBVMSCOPE_LT_VERSION) \
 	-no-undefined -Wl,--version-script=$(srcdir)/lib/libvmscope.map
 EXTRA_lib_libvmscope_la_DEPENDENCIES = lib/libvmscope.map

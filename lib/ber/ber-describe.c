@@ -213,9 +213,9 @@ QObject *ber_describe(const BerValue *bv, size_t root, size_t *state_size, GErro
     Describe d = { .bv = bv, .path = g_string_new(NULL), .errp = errp };
     QObject *desc = NULL;
     size_t off = 0;
-    if (ber_node(bv, root)->id != BER_ID_DESCRIBED) {
-        refuse(&d, root, ber_node(bv, root)->id == BER_ID_STRUCT
-                             ? "a struct without a description" : ber_id_name(ber_node(bv, root)->id));
+    uint8_t id = ber_node(bv, root)->id;
+    if (id != BER_ID_DESCRIBED) {
+        refuse(&d, root, id == BER_ID_STRUCT ? "a struct without a description" : ber_id_name(id));
     } else {
         g_autofree char *name = ber_node_strdup(bv, ber_node(bv, root + 1));
         g_string_append(d.path, name);        /* paths start as a walk's do */

@@ -268,8 +268,8 @@ static bool decode_string(Parse *p, size_t pos, const BerTlv *tlv)
     const unsigned char *str;
     unsigned int str_len;
     if (tlv->hdr + tlv->len > UINT_MAX ||
-        asn1_decode_simple_der(ASN1_ETYPE_OCTET_STRING, p->data + pos, (unsigned)(tlv->hdr + tlv->len), &str,
-                               &str_len) != ASN1_SUCCESS ||
+        asn1_decode_simple_der(ASN1_ETYPE_OCTET_STRING, p->data + pos,
+                               (unsigned)(tlv->hdr + tlv->len), &str, &str_len) != ASN1_SUCCESS ||
         str != p->data + pos + tlv->hdr || str_len != tlv->len) {
         return perr(p, VMS_ERROR_INVALID, pos, "bad %s", ber_id_name(tlv->id));
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """JSON Schemas of live devices, checked with python3-jsonschema.
 
-A vmscope-devhost runs every reference device; a vmscope-agent shows them.
+A vmscope-devhost runs every reference device; a vmscope-agent shows them
+(their states in BER too, over QMP and HTTP).
 For each device, query-device-schema {format: "json-schema"} (over QMP, and
 the same over HTTP) must be a valid draft-07 schema; every state the agent
 returns (several, as the devices change) must validate against it; the
@@ -48,6 +49,16 @@ class Agent(tt.Qmp):
             if line.startswith("http: listening on "):
                 self.http = line.split()[-1].rstrip("/")
         self.connect("agent", self.proc, self.qmp_path)
+
+
+def ber_description(data):
+    """The description name of a BER state: [APPLICATION 2] {UTF8String NAME, ...}."""
+    if data[0] != 0x62:
+        return None
+    at = 2 + (data[1] & 0x7f if data[1] & 0x80 else 0)
+    if data[at] != 0x0c:
+        return None
+    return data[at + 2:at + 2 + data[at + 1]].decode()
 
 
 def integer_leaves(schema, state):
@@ -103,6 +114,14 @@ def main():
         with urllib.request.urlopen(f"{http}/api/devices/{host}/{ident}/schema"
                                     "?format=json-schema", timeout=tt.WAIT) as resp:
             tt.check(json.load(resp)["schema"] == schema, f"{path}: HTTP schema differs")
+        # The state in BER too: over QMP as hex under "data", over HTTP as the bytes.
+        data = bytes.fromhex(q.cmd("query-device-state", path=path, format="ber")["data"])
+        tt.check(ber_description(data) == schema["title"], f"{path}: BER {data[:16].hex()}")
+        with urllib.request.urlopen(f"{http}/api/devices/{host}/{ident}/state?format=ber",
+                                    timeout=tt.WAIT) as resp:
+            tt.check(resp.headers["Content-Type"] == "application/x-vmscope-ber",
+                     f"{path}: {resp.headers['Content-Type']}")
+            tt.check(resp.read()[0] == 0x62, f"{path}: HTTP BER")
         tt.log(f"ok {path}: {len(schema['properties'])} properties")
 
     r = q.call("query-device-schema", path=devices[0]["path"], format="xml")

@@ -510,6 +510,25 @@ static const VMStateDescription uart_old_timer = {
     .subsections = (const VMStateDescription *const[]) { &timer_v0, NULL },
 };
 
+/* A member twice: the walk takes the first, and the struct's check names the other. */
+static void test_typecheck_duplicate(void)
+{
+    static const uint8_t twice[] = {
+        0x61, 0x0c, 0x0c, 0x01, 'a', 0x84, 0x01, 0x01, 0x0c, 0x01, 'a', 0x84, 0x01, 0x02,
+    };
+    GError *err = NULL;
+    Visitor *v = ber_input_visitor_new(twice, sizeof(twice), 0, &err);
+    ASSERT_NO_ERROR(err);
+    uint8_t a = 0;
+    CU_ASSERT_TRUE(visit_start_struct(v, "s", NULL, &err));
+    CU_ASSERT_TRUE(visit_type_uint8(v, "a", &a, &err));
+    CU_ASSERT_EQUAL(a, 1);
+    CU_ASSERT_FALSE(visit_check_struct(v, &err));
+    visit_end_struct(v);
+    visit_free(v);
+    ASSERT_ERROR(err, "s: duplicate field 'a' in the stream");
+}
+
 /* An older stream loads, the fields it lacks keep their defaults; a newer one is refused. */
 static void test_versions(void)
 {
@@ -719,6 +738,7 @@ static const CuTest typecheck_tests[] = {
     { "a field that changed C type", test_type_mismatch },
     { "every kind of mismatch", test_typecheck_errors },
     { "list lengths", test_typecheck_lists },
+    { "a member twice", test_typecheck_duplicate },
     { "versions", test_versions },
     { NULL, NULL },
 };
