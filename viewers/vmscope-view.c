@@ -44,7 +44,7 @@ static const char *const usage_lines[] = {
     "       vmscope-view check FILE [--desc DESC] [--json]",
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
     "       vmscope-view schema PATH|FILE [--qmp ADDR]",
-    "       vmscope-view convert IN OUT --to ber|qemu",
+    "       vmscope-view convert IN OUT --to ber|qemu [--desc DESC]",
     "       vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]",
     "       vmscope-view --version",
     "DESC: a migration stream with a vmdesc, or a vmdesc JSON file",
@@ -408,8 +408,10 @@ static int cmd_rewrite(int argc, char **argv)
 static int cmd_convert(int argc, char **argv)
 {
     g_autofree char *to = NULL;
+    g_autofree char *desc_path = NULL;
     const GOptionEntry entries[] = {
         { "to", 0, 0, G_OPTION_ARG_STRING, &to, NULL, "ber or qemu" },
+        DESC_ENTRY(desc_path),
         { NULL },
     };
     g_autoptr(GError) err = NULL;
@@ -427,7 +429,11 @@ static int cmd_convert(int argc, char **argv)
     if (strcmp(to, "ber") != 0 && strcmp(to, "qemu") != 0) {
         return view_usage_error("convert", "unknown --to '%s' (ber or qemu)", to);
     }
-    g_autoptr(QemuStream) s = load_stream(args[0], NULL, &err);
+    g_autoptr(QObject) desc = NULL;
+    if (!load_desc(desc_path, &desc, &err)) {
+        return fail(1, "%s", err->message);
+    }
+    g_autoptr(QemuStream) s = load_stream(args[0], desc, &err);
     if (!s) {
         return fail(1, "%s", err->message);
     }
@@ -521,6 +527,18 @@ static int cmd_check(int argc, char **argv)
     g_autoptr(GBytes) data = NULL;
     if (!load_desc(desc_path, &desc, &err) || !(data = read_file(file, &err))) {
         return fail(2, "%s", err->message);
+    }
+    /* A BER stream is checked as its QEMU form, as every command reads it. */
+    gsize len;
+    const uint8_t *d = g_bytes_get_data(data, &len);
+    if (ber_stream_is(d, len)) {
+        g_autoptr(BerStream) ber = ber_stream_parse(data, &err);
+        GBytes *qemu = ber ? ber_stream_to_qemu(ber, &err) : NULL;
+        if (!qemu) {
+            return fail(2, "%s: %s", file, err->message);
+        }
+        g_bytes_unref(data);
+        data = qemu;
     }
     QemuStreamOptions opts = { .desc = desc };
     g_autoptr(GPtrArray) findings = NULL;
