@@ -35,13 +35,17 @@ typedef struct Replay {
     GPtrArray *frames;            /* Frame * */
     GPtrArray *out;
     const char *key, *name;
+    uint64_t back;
     bool found;
 } Replay;
 
 static void replay_finding(Replay *rp, const char *kind, const char *member, QObject *o,
                            QObject *n, GError **errp, const char *fmt, ...) G_GNUC_PRINTF(7, 8);
 
-/* Record the finding at the reader's offset and the walk's path, and stop the walk. */
+/*
+ * Record the finding at the reader's offset (less rp->back: a header
+ * already read) and the walk's path, and stop the walk.
+ */
 static void replay_finding(Replay *rp, const char *kind, const char *member, QObject *o,
                            QObject *n, GError **errp, const char *fmt, ...)
 {
@@ -51,7 +55,7 @@ static void replay_finding(Replay *rp, const char *kind, const char *member, QOb
     va_end(ap);
     g_autofree char *path = visit_path(rp->v, member);
     compat_finding_add(rp->out, COMPAT_ERROR, kind, rp->key, rp->name, path,
-                       byte_reader_offset(rp->r), o, n, "%s", msg);
+                       byte_reader_offset(rp->r) - rp->back, o, n, "%s", msg);
     rp->found = true;
     g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED, "%s", msg);
 }
@@ -124,6 +128,8 @@ static bool on_enter(void *opaque, const VMStateDescription *vmsd, VisitStructKi
     Frame *fr = top(rp);
     if (kind == VISIT_STRUCT_SUBSECTION) {
         const CompatDesc *sub = compat_desc_subsection(fr->dest, vmsd->name);
+        /* Findings about a subsection are at its header: 0x05, the name, the version. */
+        rp->back = 1 + 1 + strlen(vmsd->name) + 4;
         if (!sub) {
             replay_finding(rp, "unknown-subsection", NULL, qstring_from_str(vmsd->name), NULL,
                            errp, "subsection '%s' unknown to DEST", vmsd->name);
@@ -132,6 +138,7 @@ static bool on_enter(void *opaque, const VMStateDescription *vmsd, VisitStructKi
         if (!check_version(rp, sub, version_id, errp)) {
             return false;
         }
+        rp->back = 0;
         push(rp, sub, version_id);
         return true;
     }
