@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "compat-impl.h"
+#include "vmscope/ber-stream.h"
 #include "vmscope/error.h"
 #include "vmscope/qobject-visitor.h"
 
@@ -349,8 +350,11 @@ CompatSet *compat_set_load(GBytes *data, QemuStream **stream, GError **errp)
     if (stream) {
         *stream = NULL;
     }
-    if (len >= 4 && memcmp(p, "QEVM", 4) == 0) {
-        QemuStream *s = qemu_stream_parse(data, errp);
+    if (ber_stream_is(p, len) || (len >= 4 && memcmp(p, "QEVM", 4) == 0)) {
+        g_autoptr(BerStream) ber = ber_stream_is(p, len) ? ber_stream_parse(data, errp) : NULL;
+        g_autoptr(GBytes) qemu = !ber_stream_is(p, len) ? g_bytes_ref(data)
+                                 : ber ? ber_stream_to_qemu(ber, errp) : NULL;
+        QemuStream *s = qemu ? qemu_stream_parse(qemu, errp) : NULL;
         if (!s) {
             return NULL;
         }

@@ -102,6 +102,11 @@ error: offset 248729: port92: DEST reads field 'extra' (1 bytes) next, the strea
 error: offset 251669: 0000:00:01.3/piix4_pm (piix4_pm): piix4_pm/memhp: subsection 'piix4_pm/memhp' unknown to DEST
 ${pc_not_checked}the load would fail: 27 sections checked, 7 errors, 9 not checked$nl" "" -- \
     "$view" explain "$tmp/pc.mig" --dest "$tmp/dest.json"
+# A BER stream is explained as its QEMU form (offsets too).
+"$view" convert "$tmp/pc.mig" "$tmp/pc.ber" --to ber || fail "convert --to ber"
+"$view" explain "$tmp/pc.mig" --dest "$tmp/dest.json" >"$tmp/qemu.txt" 2>&1
+"$view" explain "$tmp/pc.ber" --dest "$tmp/dest.json" >"$tmp/ber.txt" 2>&1
+[ $? = 1 ] && cmp -s "$tmp/qemu.txt" "$tmp/ber.txt" || fail "explain of the BER form differs"
 "$view" explain "$tmp/pc.mig" --dest "$tmp/dest.json" --json >"$tmp/out.json"
 [ $? = 1 ] || fail "explain --json: exit status"
 python3 - "$tmp/out.json" <<'PY' || fail "explain --json"

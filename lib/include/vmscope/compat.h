@@ -120,8 +120,8 @@ CompatSet *compat_set_from_dump(QObject *dump, GError **errp);
 /* The device sections of a parsed stream. */
 CompatSet *compat_set_from_stream(const QemuStream *s);
 /*
- * A file's bytes: a migration stream (it starts with QEMU's magic; parsed
- * whole, with its vmdesc) or a dump's JSON text.  With `stream` not NULL,
+ * A file's bytes: a migration stream (QEMU's format, or BER read as its
+ * QEMU form; parsed whole, with its vmdesc) or a dump's JSON text.  With `stream` not NULL,
  * a stream is also returned there (NULL for a dump).
  */
 CompatSet *compat_set_load(GBytes *data, QemuStream **stream, GError **errp);
