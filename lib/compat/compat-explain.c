@@ -36,6 +36,8 @@ typedef struct Replay {
     GPtrArray *out;
     const char *key, *name;
     uint64_t back;
+    const CompatField *equal;     /* the destination field of an `_equal` element being read */
+    uint64_t elem_offset;         /* where that element starts */
     bool found;
 } Replay;
 
@@ -226,13 +228,41 @@ static bool on_field(void *opaque, const VMStateField *f, const char *name, bool
     }
     fr->last = d;
     fr->cursor++;
+    rp->equal = d->equal && !is_list && (f->info->flags & VMSTATE_INFO_INT) ? d : NULL;
     return true;
+}
+
+/* An `_equal` field DEST knows the value of: what the stream holds must be it. */
+static bool on_element(void *opaque, const VMStateField *f, const VMStateField *run,
+                       size_t index, size_t n, uint8_t *elem, bool end, GError **errp)
+{
+    Replay *rp = opaque;
+    if (!rp->equal) {
+        return true;
+    }
+    if (!end) {
+        rp->elem_offset = byte_reader_offset(rp->r);
+        return true;
+    }
+    const CompatField *d = rp->equal;
+    rp->equal = NULL;
+    g_autoptr(QObject) got = vmstate_int_value(run->info, elem);
+    if (qobject_equal(got, d->equal)) {
+        return true;
+    }
+    g_autofree char *x = qobject_to_json(got, false);
+    g_autofree char *y = qobject_to_json(d->equal, false);
+    rp->back = byte_reader_offset(rp->r) - rp->elem_offset;
+    replay_finding(rp, "equal-differs", run->name, qobject_ref(got), qobject_ref(d->equal), errp,
+                   "the stream has %s, DEST has %s (an _equal field: they must be equal)", x, y);
+    return false;
 }
 
 static const VMStateHooks replay_hooks = {
     .enter = on_enter,
     .leave = on_leave,
     .field = on_field,
+    .element = on_element,
 };
 
 /* The offset of a FULL section's header (its payload follows the idstr, instance and version). */

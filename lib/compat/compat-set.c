@@ -37,6 +37,7 @@ static void compat_field_free(gpointer p)
         g_free(f->name);
         g_free(f->type);
         compat_desc_free(f->desc);
+        qobject_unref(f->equal);
         g_free(f);
     }
 }
@@ -223,6 +224,15 @@ static bool read_field(Visitor *v, int depth, CompatField *f, GError **errp)
         }
         if (!vmstate_info_find(f->type)) {
             visit_error(v, "type", errp, VMS_ERROR_INVALID, "unknown type '%s'", f->type);
+            return false;
+        }
+    }
+    if (visit_optional(v, "equal", &present)) {
+        if (!qobject_input_visit_any(v, "equal", &f->equal, errp)) {
+            return false;
+        }
+        if (qobject_type(f->equal) != QTYPE_INT) {
+            visit_error(v, "equal", errp, VMS_ERROR_INVALID, "expected an integer");
             return false;
         }
     }

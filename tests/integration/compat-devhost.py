@@ -3,7 +3,9 @@
 
 A device host (default devices, paused) migrates to a file.  Against the
 descriptions of a host like it (vmscope-devhost --dump-vmstate) the load
-would succeed; against a host that runs serial at version 3
+would succeed; against a host whose virtio-blk has another number of
+queues (an _equal field), the field is named at its offset with both
+values; against a host that runs serial at version 3
 (--device-version serial=3), both serial sections are refused at their
 headers; against a dump whose serial divider is an int16 (same size, other
 type), the field is named at its offset; a host's dump lists every section
@@ -85,6 +87,17 @@ def main():
     typed = os.path.join(tmp, "typed.json")
     with open(typed, "w") as f:
         json.dump(d, f)
+    # A destination whose virtio-blk has 4 queues: num_queues is an _equal field.
+    with open(same) as f:
+        d = json.load(f)
+    fields = d["virtio-blk"]["Description"]["Fields"]
+    at = [f["field"] for f in fields].index("num_queues")
+    tt.check(fields[at]["equal"] == 2, f"{fields[at]}")
+    before = sum(f["size"] for f in fields[:at])
+    fields[at]["equal"] = 4
+    queues = os.path.join(tmp, "queues.json")
+    with open(queues, "w") as f:
+        json.dump(d, f)
 
     # Offsets: the serial sections' headers and first fields, from the stream itself.
     code, out, err = run(VIEW, "stream", mig)
@@ -93,6 +106,8 @@ def main():
     tt.check(len(secs) == 2, f"serial sections: {secs}")
     head = [s["offset"] - (1 + 4 + 1 + len("serial") + 4 + 4) for s in secs]
     body = [s["offset"] for s in secs]
+    blk = [s["offset"] for s in json.loads(out)["sections"] if s["name"] == "virtio-blk"]
+    tt.check(len(blk) == 1, f"virtio-blk sections: {blk}")
 
     expect([VIEW, "explain", mig, "--dest", same], 0,
            "the load would succeed: 8 sections checked, 0 errors, 0 not checked\n")
@@ -104,6 +119,13 @@ def main():
            f"error: offset {body[0]}: serial: divider: the stream has a uint16, DEST reads a int16\n"
            f"error: offset {body[1]}: serial:1 (serial): divider: the stream has a uint16, DEST reads a int16\n"
            "the load would fail: 8 sections checked, 2 errors, 0 not checked\n")
+    expect([VIEW, "explain", mig, "--dest", queues], 1,
+           f"error: offset {blk[0] + before}: virtio-blk: num_queues: the stream has 2, DEST has 4 "
+           "(an _equal field: they must be equal)\n"
+           "the load would fail: 8 sections checked, 1 error, 0 not checked\n")
+    expect([VIEW, "compat", same, queues], 1,
+           "error: virtio-blk: num_queues: an _equal field: 2 in OLD, 4 in NEW\n"
+           "incompatible: 7 sections compared, 1 error, 0 warnings\n")
     code, out, err = run(VIEW, "explain", mig, "--dest", no_slirp)
     tt.check(code == 1 and out.startswith("error: offset ") and
              out.endswith(": slirp: section unknown to DEST\n"
