@@ -282,6 +282,18 @@ static bool read_subsections(Visitor *v, int depth, CompatDesc *d, GError **errp
     return ok;
 }
 
+/* A description that loads no version at all is no description (nor is a negative version). */
+static bool check_versions(Visitor *v, const CompatDesc *d, GError **errp)
+{
+    if (d->version_id < 0 || d->minimum_version_id < 0 ||
+        d->minimum_version_id > d->version_id) {
+        visit_error(v, "minimum_version_id", errp, VMS_ERROR_RANGE,
+                    "versions %d to %d: none can load", d->minimum_version_id, d->version_id);
+        return false;
+    }
+    return true;
+}
+
 /* {"name", "version_id", "minimum_version_id", "Fields"?, "Subsections"?}; *out even on failure. */
 static bool read_desc(Visitor *v, const char *name, int depth, CompatDesc **out, GError **errp)
 {
@@ -298,6 +310,7 @@ static bool read_desc(Visitor *v, const char *name, int depth, CompatDesc **out,
     bool ok = visit_type_str(v, "name", &d->name, errp) &&
               read_int(v, "version_id", &d->version_id, errp) &&
               read_int(v, "minimum_version_id", &d->minimum_version_id, errp) &&
+              check_versions(v, d, errp) &&
               (!visit_optional(v, "Fields", &present) || read_fields(v, depth, d, errp)) &&
               (!visit_optional(v, "Subsections", &present) ||
                read_subsections(v, depth, d, errp)) &&

@@ -160,6 +160,11 @@ static void test_dump_reader_errors(void)
         &err));
     ASSERT_ERROR(err, "a.Description.Fields[0].type: unknown type 'uint33'");
     g_clear_error(&err);
+    CU_ASSERT_PTR_NULL(from_dump_text(
+        "{\"a\": {\"Name\": \"a\", \"version_id\": 1, \"minimum_version_id\": 1, \"Description\": "
+        "{\"name\": \"a\", \"version_id\": 1, \"minimum_version_id\": 2}}}", &err));
+    ASSERT_ERROR(err, "a.Description.minimum_version_id: versions 2 to 1: none can load");
+    g_clear_error(&err);
 }
 
 static const CuTest compare_tests[] = {
