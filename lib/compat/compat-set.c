@@ -273,6 +273,10 @@ static bool read_subsections(Visitor *v, int depth, CompatDesc *d, GError **errp
         CompatDesc *sub = NULL;
         visit_next_list(v);
         ok = read_desc(v, NULL, depth + 1, &sub, errp);
+        if (ok && compat_desc_subsection(d, sub->name)) {
+            visit_error(v, NULL, errp, VMS_ERROR_INVALID, "a second subsection '%s'", sub->name);
+            ok = false;
+        }
         if (sub) {
             g_ptr_array_add(d->subsections, sub);
         }

@@ -4,6 +4,8 @@
  * Invariants for an input that loads:
  *   - its descriptions are compatible with themselves: compat_compare of
  *     the set with itself finds nothing;
+ *   - a stream's load, replayed against its own descriptions
+ *     (compat_explain), would succeed, and checks every device section;
  *   - every finding of a comparison with QEMU's pc-like sample below has a
  *     kind, a section and a message (nothing half made).
  */
@@ -19,7 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     g_autoptr(GBytes) bytes = g_bytes_new(data, size);
     g_autoptr(GError) err = NULL;
-    g_autoptr(CompatSet) set = compat_set_load(bytes, NULL, &err);
+    g_autoptr(QemuStream) stream = NULL;
+    g_autoptr(CompatSet) set = compat_set_load(bytes, &stream, &err);
     if (!set) {
         FUZZ_CHECK(err && err->message[0], "failed without an error");
         return 0;
@@ -27,6 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     g_autoptr(GPtrArray) self = compat_compare(set, set);
     FUZZ_CHECK(self->len == 0, "%u findings against itself, the first: %s", self->len,
                compat_finding_line(g_ptr_array_index(self, 0)));
+
+    if (stream) {
+        g_autoptr(CompatExplain) e = compat_explain(stream, set);
+        FUZZ_CHECK(e->findings->len == 0, "the stream fails against itself: %s",
+                   compat_finding_line(g_ptr_array_index(e->findings, 0)));
+        FUZZ_CHECK(e->not_checked->len == 0, "%u sections not checked", e->not_checked->len);
+    }
 
     g_autoptr(CompatSet) other = compat_set_new(COMPAT_SOURCE_DUMP, "pc-i440fx-7.2");
     static const VMStateField fields[] = {
