@@ -100,7 +100,8 @@ error: offset 244532: pckbd: kbd: the stream has a struct 'pckbd' here, DEST rea
 error: offset 248698: vmmouse: nb_queue: the stream has field 'nb_queue' where DEST reads 'nb_queue2'
 error: offset 248729: port92: DEST reads field 'extra' (1 bytes) next, the stream's 'port92' has no more fields
 error: offset 251669: 0000:00:01.3/piix4_pm (piix4_pm): piix4_pm/memhp: subsection 'piix4_pm/memhp' unknown to DEST
-${pc_not_checked}the load would fail: 27 sections checked, 7 errors, 9 not checked$nl" "" -- \
+error: offset 319338: 0000:00:02.0/e1000 (e1000): e1000/mit_state: version 1 of 'e1000/mit_state' refused: DEST loads versions 0 to 0
+${pc_not_checked}the load would fail: 27 sections checked, 8 errors, 9 not checked$nl" "" -- \
     "$view" explain "$tmp/pc.mig" --dest "$tmp/dest.json"
 # A BER stream is explained as its QEMU form (offsets too).
 "$view" convert "$tmp/pc.mig" "$tmp/pc.ber" --to ber || fail "convert --to ber"
@@ -115,7 +116,7 @@ e = json.load(open(sys.argv[1]))
 assert e["checked"] == 27 and len(e["not-checked"]) == 9 and e["not-checked"][0] == "timer", e
 assert [x["kind"] for x in e["findings"]] == [
     "field-size", "version-refused", "field-extra", "description-differs", "field-renamed",
-    "field-missing", "unknown-subsection"], e["findings"]
+    "field-missing", "unknown-subsection", "version-refused"], e["findings"]
 assert e["findings"][1] == {"severity": "error", "kind": "version-refused",
                             "section": {"key": "mc146818rtc", "name": "mc146818rtc"}, "path": "",
                             "offset": 242838, "old": 3, "new": 2,
