@@ -87,7 +87,7 @@ bool migration_load_stream(DevHost *h, GBytes *stream, bool ber, GError **errp);
  * the rules rewrite it, and each section of the tree is loaded through the
  * QObject input visitor against this host's description of the device it
  * names, so whatever the filtered tree does not fit is refused with its
- * path: "after the filter: device apic0: timer_expiry: missing".
+ * path: "after the filter: device apic0: apic.timer_expiry: missing".
  */
 bool migration_load_stream_filtered(DevHost *h, GBytes *stream, bool ber, const Filter *filter,
                                     GError **errp);
