@@ -15,62 +15,24 @@
 import json
 import os
 import struct
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tracetest as tt  # noqa: E402
 
-BUILD = os.environ.get("top_builddir", ".")
 SRCDIR = os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..", ".."))
 RULES = os.path.join(SRCDIR, "filters", "kvm-apic-to-apic.json")
 
 
-class Agent(tt.Qmp):
-    def __init__(self, tmp):
-        self.qmp_path = f"{tmp}/agent.qmp"
-        self.log_path = f"{tmp}/agent.log"
-        with open(self.log_path, "w") as logf:
-            self.proc = tt.spawn([f"{BUILD}/agent/vmscope-agent", "--qmp",
-                                  f"unix:{self.qmp_path}", "--no-http", "--shm-dir", tmp],
-                                 stdout=logf, stderr=logf)
-        self.connect("agent", self.proc, self.qmp_path)
-
-    def state(self, host, device):
-        """The device's state, as the agent shows it (once it has seen the host)."""
-        deadline = time.monotonic() + tt.WAIT
-        while True:
-            r = self.call("query-device-state", path=f"/{host}/{device}")
-            if "return" in r:
-                return r["return"]["state"]
-            tt.check(time.monotonic() < deadline, f"/{host}/{device}: {r}")
-            time.sleep(0.05)
+def host(tmp, name, devices, incoming=None, rules=None, **kw):
+    """A device host running `devices`, with --filter RULES when given."""
+    return tt.Devhost(tmp, name, devices=devices, incoming=incoming,
+                      extra=["--filter", rules] if rules else [], **kw)
 
 
-class Host(tt.Devhost):
-    """A device host with --filter RULES (and the rest as tt.Devhost has it)."""
-
-    def __init__(self, tmp, name, devices, incoming=None, paused=True, tick_ms=None,
-                 rules=None):
-        self.host = f"filter{os.getpid()}-{name}"
-        self.shm_dir = tmp
-        self.qmp_path = os.path.join(tmp, f"{name}.qmp")
-        self.log_path = os.path.join(tmp, f"{name}.log")
-        args = [tt.devhost_binary(), "--name", self.host, "--shm-dir", tmp,
-                "--qmp", f"unix:{self.qmp_path}", "--devices", devices]
-        if paused:
-            args.append("-S")
-        if tick_ms:
-            args += ["--tick-ms", str(tick_ms)]
-        if incoming:
-            args += ["--incoming", incoming]
-        if rules:
-            args += ["--filter", rules]
-        with open(self.log_path, "w") as logf:
-            self.proc = tt.spawn(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
-        self.pid = self.proc.pid
-        self.connect(name, self.proc, self.qmp_path)
+def apic_state(agent, h, device):
+    return agent.states(h.host, 1)[device]
 
 
 def migrate_end(src, uri):
@@ -86,25 +48,25 @@ def migrate_end(src, uri):
 def check_runs_on(agent, src):
     """The source is running again and its kvm-apic keeps changing."""
     src.wait_status("running")
-    first = agent.state(src.host, "kvm-apic0")
+    first = apic_state(agent, src, "kvm-apic0")
     deadline = time.monotonic() + tt.WAIT
-    while agent.state(src.host, "kvm-apic0") == first:
+    while apic_state(agent, src, "kvm-apic0") == first:
         tt.check(time.monotonic() < deadline, "the source does not run on")
         time.sleep(0.05)
 
 
 def refused(agent, tmp, name, rules, want):
     """A migration into an apic-only host (through `rules`) is refused with `want`."""
-    src = Host(tmp, f"{name}-src", "kvm-apic", paused=False, tick_ms=10)
+    src = host(tmp, f"{name}-src", "kvm-apic", paused=False, tick_ms=10)
     incoming = f"{tmp}/{name}.mig"
-    dst = Host(tmp, f"{name}-dst", "apic", incoming=f"unix:{incoming}", rules=rules)
-    before = agent.state(dst.host, "apic0")
+    dst = host(tmp, f"{name}-dst", "apic", incoming=f"unix:{incoming}", rules=rules)
+    before = apic_state(agent, dst, "apic0")
     q = migrate_end(src, f"unix:{incoming}")
     tt.check(q["status"] == "failed", f"{name}: source {q}")
     tt.check(q["error-desc"] == want, f"{name}: error {q['error-desc']!r}, want {want!r}")
     check_runs_on(agent, src)
     tt.check(dst.cmd("query-status")["status"] == "inmigrate", f"{name}: the destination gave up")
-    tt.check(agent.state(dst.host, "apic0") == before, f"{name}: the destination's apic changed")
+    tt.check(apic_state(agent, dst, "apic0") == before, f"{name}: the destination's apic changed")
     return src, dst
 
 
@@ -134,9 +96,9 @@ def expected_apic(kvm):
 
 
 def accepted(agent, tmp, name, ber):
-    src = Host(tmp, f"{name}-src", "kvm-apic", paused=False, tick_ms=10)
+    src = host(tmp, f"{name}-src", "kvm-apic", paused=False, tick_ms=10)
     incoming = f"{tmp}/{name}.mig"
-    dst = Host(tmp, f"{name}-dst", "apic", incoming=f"unix:{incoming}", rules=RULES)
+    dst = host(tmp, f"{name}-dst", "apic", incoming=f"unix:{incoming}", rules=RULES)
     if ber:
         src.set_capabilities(ber=True)
         dst.set_capabilities(ber=True)
@@ -146,8 +108,8 @@ def accepted(agent, tmp, name, ber):
     tt.check(q["format"] == ("ber" if ber else "qemu"), f"{name}: format {q['format']}")
     src.wait_status("postmigrate")
     dst.wait_status("paused")
-    kvm = agent.state(src.host, "kvm-apic0")
-    apic = agent.state(dst.host, "apic0")
+    kvm = apic_state(agent, src, "kvm-apic0")
+    apic = apic_state(agent, dst, "apic0")
     want = expected_apic(kvm)
     tt.check(apic == want, f"{name}: apic {json.dumps(apic)}\n want {json.dumps(want)}")
     # Not the initial state: the timer count and the IRR came from the source's ticks.
@@ -160,7 +122,7 @@ def accepted(agent, tmp, name, ber):
 
 def main():
     tmp = tt.tmpdir()
-    agent = Agent(tmp)
+    agent = tt.Agent(tmp)
 
     refused(agent, tmp, "plain", None,
             "the destination refused the migration: incoming migration: offset 50: section "
