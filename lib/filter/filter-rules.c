@@ -93,6 +93,7 @@ static bool visit_name(Visitor *v, const char *key, char **out, GError **errp)
         return false;
     }
     if (!**out) {
+        g_clear_pointer(out, g_free);
         visit_error(v, key, errp, VMS_ERROR_INVALID, "must not be empty");
         return false;
     }
