@@ -257,7 +257,8 @@ static QObject *level_child(QObject *level, const char *key, const char **why)
     level_run(level, key, &start, &count);
     if (count) {
         QObject *entry = qlist_get(level_fields(level), start);
-        const VMStateInfo *info = vmstate_info_find_vmdesc(qdict_get_str(entry, "type"));
+        const char *type = qdict_get_str(entry, "type");
+        const VMStateInfo *info = type ? vmstate_info_find_vmdesc(type) : NULL;
         if (count > 1 || qdict_haskey(entry, "array_len") || qdict_haskey(entry, "index")) {
             *why = "is a list";
             return NULL;
@@ -499,6 +500,9 @@ static QObject *section_state(QObject *section)
 static void rename_subsections(QObject *dict, QObject *level, const char *old, const char *new)
 {
     size_t olen = strlen(old);
+    if (qobject_type(dict) != QTYPE_DICT) {
+        dict = NULL;
+    }
     QObject *subs = level_subs(level, false);
     for (size_t i = 0; subs && i < qlist_size(subs); i++) {
         QObject *sub = qlist_get(subs, i);

@@ -94,7 +94,8 @@ static uint64_t fix_sizes(QObject *level)
     QObject *fields = qdict_get(level, "fields"), *subs = qdict_get(level, "subsections");
     for (size_t i = 0; qobject_type(fields) == QTYPE_LIST && i < qlist_size(fields); i++) {
         QObject *e = qlist_get(fields, i);
-        const VMStateInfo *info = vmstate_info_find_vmdesc(qdict_get_str(e, "type"));
+        const char *type = qdict_get_str(e, "type");
+        const VMStateInfo *info = type ? vmstate_info_find_vmdesc(type) : NULL;
         if (!qnum_get_uint(qdict_get(e, "array_len"), &n)) {
             n = 1;
         }

@@ -607,8 +607,12 @@ QObject *qs_device_to_qobject(const QsDevice *dev)
     return obj;
 }
 
-/* Room the description of an encoded device may describe (no stream bounds it). */
-#define ENCODE_LIMIT (UINT64_C(1) << 32)
+/*
+ * Bytes the description of an encoded device may describe: no stream bounds
+ * it, so a limit does (QEMU's device sections are kilobytes; a rule file
+ * must not make us allocate gigabytes).
+ */
+#define ENCODE_LIMIT (UINT64_C(1) << 26)
 
 GBytes *qemu_stream_encode_device(QObject *desc, uint32_t version_id, QObject *state,
                                   QObject *vmdesc, GError **errp)

@@ -309,7 +309,8 @@ bool qemu_stream_save_device(ByteWriter *w, const VMStateDescription *vmsd, void
  * or of the wrong type or size is an error naming its path), and saved
  * through the QEMUFile output visitor: the section's payload, and the
  * device's vmdesc members added to the dict `vmdesc` as
- * qemu_stream_save_device adds them.  Used by tree filters (filter.h).
+ * qemu_stream_save_device adds them.  The description may describe at most
+ * 64 MiB.  Used by tree filters (filter.h).
  */
 GBytes *qemu_stream_encode_device(QObject *desc, uint32_t version_id, QObject *state,
                                   QObject *vmdesc, GError **errp);
