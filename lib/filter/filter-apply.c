@@ -624,6 +624,29 @@ static bool op_drop(const Act *a, QObject *state, QObject *desc, bool subsection
     return ok;
 }
 
+/* Is `target` inside `tree` (or tree itself)? */
+static bool holds(const QObject *tree, const QObject *target)
+{
+    if (tree == target) {
+        return true;
+    }
+    if (qobject_type(tree) == QTYPE_DICT) {
+        qdict_foreach(tree, k, val) {
+            (void)k;
+            if (holds(val, target)) {
+                return true;
+            }
+        }
+    } else if (qobject_type(tree) == QTYPE_LIST) {
+        for (size_t i = 0; i < qlist_size(tree); i++) {
+            if (holds(qlist_get(tree, i), target)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 static bool op_move(const Act *a, QObject *state, QObject *desc, GError **errp)
 {
     Place from, to;
@@ -639,7 +662,7 @@ static bool op_move(const Act *a, QObject *state, QObject *desc, GError **errp)
     if (strchr(to.key, '.') && qdict_get(to.dict, to.key) == NULL &&
         longest_key(to.dict, to.key)) {
         ok = act_fail(a, errp, VMS_ERROR_INVALID, "'%s' is not a struct to move into", a->op->to);
-    } else if (moved == to.dict) {
+    } else if (holds(moved, to.dict)) {
         ok = act_fail(a, errp, VMS_ERROR_INVALID, "cannot move a struct into itself");
     }
     if (ok) {

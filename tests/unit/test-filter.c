@@ -259,6 +259,10 @@ static void test_move(void)
                  "[" SERIAL "]",
                  "error: rule 0 ('t'): section 'serial' (instance 0): move-field 'lsr': "
                  "'divider' is already there");
+    ASSERT_APPLY(ON_SERIAL("{\"op\": \"move-field\", \"field\": \"fifo\", \"to\": \"fifo.f\"}"),
+                 "[" SERIAL "]",
+                 "error: rule 0 ('t'): section 'serial' (instance 0): move-field 'fifo': "
+                 "cannot move a struct into itself");
     ASSERT_APPLY(ON_SERIAL("{\"op\": \"move-field\", \"field\": \"lsr\", \"to\": \"regs.lsr\"}"),
                  "[" SERIAL_D "]",
                  "error: rule 0 ('t'): section 'serial' (instance 0): move-field 'lsr': "
