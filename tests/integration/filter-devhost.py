@@ -102,7 +102,11 @@ def accepted(agent, tmp, name, ber):
     if ber:
         src.set_capabilities(ber=True)
         dst.set_capabilities(ber=True)
-    time.sleep(0.1)      # a few ticks: the page is not the initial one
+    # A tick or more: the page is not the initial one (TSC deadline, IRR, TMICT set).
+    deadline = time.monotonic() + tt.WAIT
+    while apic_state(agent, src, "kvm-apic0")["tsc_deadline"] == 0:
+        tt.check(time.monotonic() < deadline, f"{name}: the source does not tick")
+        time.sleep(0.02)
     q = migrate_end(src, f"unix:{incoming}")
     tt.check(q["status"] == "completed", f"{name}: {q}")
     tt.check(q["format"] == ("ber" if ber else "qemu"), f"{name}: format {q['format']}")
