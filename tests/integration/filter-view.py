@@ -109,6 +109,12 @@ def main():
     view("rewrite", kvm, f"{tmp}/apic.mig", "--filter", f"{FILTERS}/kvm-apic-to-apic.json")
     got = sections(f"{tmp}/apic.mig")
     tt.check(got[0][:2] == ("apic", 3), f"{got}")
+    # --set comes after the filter: its paths are the filtered stream's.
+    view("rewrite", kvm, f"{tmp}/apic-set.mig", "--filter", f"{FILTERS}/kvm-apic-to-apic.json",
+         "--set", "apic.tpr=0x40")
+    set_state = json.loads(view("stream", f"{tmp}/apic-set.mig").stdout)["sections"][0]["state"]
+    plain = json.loads(view("stream", f"{tmp}/apic.mig").stdout)["sections"][0]["state"]
+    tt.check(set_state == dict(plain, tpr=0x40), f"--set after --filter: {set_state}")
     incoming = f"{tmp}/apic.in"
     dst = tt.Devhost(tmp, "apic-dst", devices="apic", incoming=f"unix:{incoming}")
     r = send_stream(incoming, read(kvm))
