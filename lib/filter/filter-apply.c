@@ -338,11 +338,6 @@ static bool place_find(const Act *a, QObject *state, QObject *desc, const char *
         }
         QObject *child = qdict_get(dict, k);
         if (qobject_type(child) != QTYPE_DICT) {
-            if (!exists) {
-                /* "a.b" where a is a value: the new name is the rest, if a is not a prefix. */
-                *out = (Place){ .dict = dict, .level = level, .key = g_strdup(p) };
-                return true;
-            }
             return act_fail(a, errp, VMS_ERROR_INVALID, "'%.*s' is not a struct",
                             (int)(p - path + len), path);
         }
@@ -659,10 +654,7 @@ static bool op_move(const Act *a, QObject *state, QObject *desc, GError **errp)
     }
     bool ok = true;
     QObject *moved = qdict_get(from.dict, from.key);
-    if (strchr(to.key, '.') && qdict_get(to.dict, to.key) == NULL &&
-        longest_key(to.dict, to.key)) {
-        ok = act_fail(a, errp, VMS_ERROR_INVALID, "'%s' is not a struct to move into", a->op->to);
-    } else if (holds(moved, to.dict)) {
+    if (holds(moved, to.dict)) {
         ok = act_fail(a, errp, VMS_ERROR_INVALID, "cannot move a struct into itself");
     }
     if (ok) {
@@ -750,8 +742,8 @@ static bool op_extract(const Act *a, QObject *state, QObject *desc, GError **err
 }
 
 /* The desc of a new section made of some of `from`'s members. */
-static QObject *part_desc(const QObject *from, const char *name, const char *vmsd_name,
-                          uint64_t instance, uint64_t version)
+static QObject *part_desc(const char *name, const char *vmsd_name, uint64_t instance,
+                          uint64_t version)
 {
     QObject *d = qdict_new();
     qdict_put(d, "name", qstring_from_str(name));
@@ -759,7 +751,6 @@ static QObject *part_desc(const QObject *from, const char *name, const char *vms
     qdict_put(d, "vmsd_name", qstring_from_str(vmsd_name));
     qdict_put(d, "version", qnum_from_uint(version));
     qdict_put(d, "fields", qlist_new());
-    (void)from;
     return d;
 }
 
@@ -809,7 +800,7 @@ static bool op_split(const Act *a, QObject *list, size_t i, size_t *made, GError
             qdict_put(ns, "section-id", qobject_ref(qdict_get(section, "section-id")));
         }
         QObject *nstate = qdict_new();
-        QObject *ndesc = desc ? part_desc(desc, part->name,
+        QObject *ndesc = desc ? part_desc(part->name,
                                           part->vmsd_name ? part->vmsd_name : part->name,
                                           inst, ver) : NULL;
         /* Members in the section's order, whatever order the rule lists them in. */

@@ -266,7 +266,7 @@ static void test_move(void)
     ASSERT_APPLY(ON_SERIAL("{\"op\": \"move-field\", \"field\": \"lsr\", \"to\": \"regs.lsr\"}"),
                  "[" SERIAL_D "]",
                  "error: rule 0 ('t'): section 'serial' (instance 0): move-field 'lsr': "
-                 "'regs.lsr' is not a struct to move into");
+                 "'regs' is not a struct");
 }
 
 static void test_add_and_types(void)
