@@ -15,6 +15,7 @@
 import json
 import os
 import struct
+import subprocess
 import sys
 import time
 
@@ -127,6 +128,17 @@ def accepted(agent, tmp, name, ber):
 def main():
     tmp = tt.tmpdir()
     agent = tt.Agent(tmp)
+
+    # A bad rule file stops the host before it starts, naming the rule and the key.
+    bad = f"{tmp}/bad.json"
+    with open(bad, "w") as f:
+        json.dump({"rules": [{"name": "n", "match": {"section": "x"},
+                              "actions": [{"op": "rename-field", "field": "a"}]}]}, f)
+    r = subprocess.run([tt.devhost_binary(), "--name", f"filter{os.getpid()}-bad", "--shm-dir",
+                        tmp, "--filter", bad], capture_output=True, text=True, timeout=tt.WAIT)
+    tt.check(r.returncode == 1 and r.stderr == f"vmscope-devhost: --filter: {bad}: rule 0 ('n'):"
+             " actions[0].to: missing\n", f"bad rules: exit {r.returncode}: {r.stderr!r}")
+    tt.check(not os.path.exists(f"{tmp}/vmscope-filter{os.getpid()}-bad"), "a segment was made")
 
     refused(agent, tmp, "plain", None,
             "the destination refused the migration: incoming migration: offset 50: section "
