@@ -19,7 +19,7 @@ devices_vmscope_devhost_LDADD = $(DEVHOST_LIBS)
 
 # The models' descriptions are generated from their annotated structs
 # (docs/qidl.md): devices/NAME.qidl.h from devices/NAME.c, in the build tree.
-QIDL_DEVICES = rtc
+QIDL_DEVICES = rtc serial pit virtio-blk apic slirp
 QIDL_GENERATED = $(QIDL_DEVICES:%=devices/%.qidl.h)
 BUILT_SOURCES += $(QIDL_GENERATED)
 CLEANFILES += $(QIDL_GENERATED)
