@@ -119,11 +119,16 @@ static bool in_main_file(const Gen *g, CXSourceLocation loc)
     return g->main_file && file && clang_File_isEqual(file, g->main_file);
 }
 
+/*
+ * FILE:LINE:COL where the text is written: through macros to where they
+ * were used, and for a marker given as a macro's argument (QIDL_DECLARE's
+ * struct markers) where the argument is.
+ */
 static char *location_text(Gen *g, CXSourceLocation loc)
 {
     CXFile file;
     unsigned line, col;
-    clang_getExpansionLocation(loc, &file, &line, &col, NULL);
+    clang_getFileLocation(loc, &file, &line, &col, NULL);
     CXString name = clang_getFileName(file);
     const char *s = clang_getCString(name);
     /* The main file as it was named on the command line. */
