@@ -16,6 +16,7 @@
 #include "migration.h"
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
+#include "vmscope/vmstate.h"
 
 static char *opt_name;
 static char *opt_devices;
@@ -27,6 +28,7 @@ static char *opt_shm_dir;
 static char *opt_group;
 static int opt_tick_ms = DEVICE_TICK_MS;
 static gboolean opt_list_devices;
+static char *opt_dump_vmstate;
 static gboolean opt_version;
 
 static GMainLoop *loop;
@@ -97,6 +99,33 @@ static int list_devices(const DevHostConfig *config)
     return 0;
 }
 
+/*
+ * --dump-vmstate FILE: the descriptions of the device types the other flags
+ * ask for (at their --device-version), in QEMU's -dump-vmstate JSON with
+ * field types (vmstate_dump_add), one member per type; the file is replaced
+ * whole or not at all.
+ */
+static int dump_vmstate(const DevHostConfig *config, const char *path)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) plan = devhost_plan(config, &err);
+    if (!plan) {
+        return fail(err->message);
+    }
+    g_autoptr(QObject) dump = vmstate_dump_new(MIGRATION_MACHINE);
+    for (guint i = 0; i < plan->len; i++) {
+        const DevHostDevice *d = g_ptr_array_index(plan, i);
+        vmstate_dump_add(dump, d->type->name, d->vmsd, VMSTATE_DUMP_TYPES);
+    }
+    g_autofree char *json = qobject_to_json(dump, true);
+    g_autofree char *text = g_strconcat(json, "\n", NULL);
+    if (!g_file_set_contents(path, text, -1, &err)) {
+        g_autofree char *msg = g_strdup_printf("--dump-vmstate: %s", err->message);
+        return fail(msg);
+    }
+    return 0;
+}
+
 static void print_error(const GError *err, void *opaque)
 {
     fail(err->message);
@@ -139,6 +168,9 @@ int main(int argc, char **argv)
           "Let GROUP read the segment (mode 0640) and use the Unix sockets (0660); "
           "default: the segment 0640 less the umask with the process's group, sockets 0600",
           "GROUP" },
+        { "dump-vmstate", 0, 0, G_OPTION_ARG_FILENAME, &opt_dump_vmstate,
+          "Write the descriptions of the devices the other flags ask for to FILE, in QEMU's "
+          "-dump-vmstate JSON (with field types), and exit", "FILE" },
         { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         { NULL }
     };
@@ -164,11 +196,11 @@ int main(int argc, char **argv)
         printf("vmscope-devhost %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (opt_list_devices) {
+    if (opt_list_devices || opt_dump_vmstate) {
         DevHostConfig wanted = {
             .devices = opt_devices, .versions = (const char *const *)opt_versions,
         };
-        return list_devices(&wanted);
+        return opt_list_devices ? list_devices(&wanted) : dump_vmstate(&wanted, opt_dump_vmstate);
     }
     if (!opt_name) {
         return fail("--name is required");

@@ -9,6 +9,8 @@
  *   vmscope-view schema PATH|FILE [--qmp ADDR]
  *   vmscope-view convert IN OUT --to ber|qemu
  *   vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]   (view-migrate.c)
+ *   vmscope-view compat OLD NEW [--reverse] [--json]               (view-compat.c)
+ *   vmscope-view explain STREAM --dest DEST [--json]               (view-compat.c)
  *
  * DESC gives the descriptions of device sections (a stream with a vmdesc,
  * or a vmdesc JSON file) for streams that have none.  Exit status: 0
@@ -25,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "view-compat.h"
 #include "view-migrate.h"
 #include "view-state.h"
 #include "vmscope/ber-stream.h"
@@ -46,11 +49,14 @@ static const char *const usage_lines[] = {
     "       vmscope-view schema PATH|FILE [--qmp ADDR]",
     "       vmscope-view convert IN OUT --to ber|qemu [--desc DESC]",
     "       vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]",
+    "       vmscope-view compat OLD NEW [--reverse] [--json]",
+    "       vmscope-view explain STREAM --dest DEST [--json]",
     "       vmscope-view --version",
     "DESC: a migration stream with a vmdesc, or a vmdesc JSON file",
+    "OLD, NEW, DEST: a -dump-vmstate JSON file (QEMU's or vmscope-devhost's), or a stream",
 };
 
-#define COMMANDS "stream, rewrite, diff, check, state, schema, convert or migrate"
+#define COMMANDS "stream, rewrite, diff, check, state, schema, convert, migrate, compat or explain"
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -106,7 +112,7 @@ static int fail(int status, const char *fmt, ...)
  * The whole file: mapped when it is a regular file (streams of big guests
  * are gigabytes), read otherwise (a pipe).  NULL with errno text in errp.
  */
-static GBytes *read_file(const char *path, GError **errp)
+GBytes *read_file(const char *path, GError **errp)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -288,7 +294,7 @@ static bool write_atomically(const char *path, const Output *out, GError **errp)
     return true;
 }
 
-static bool print_text(const char *text, size_t len, GError **errp)
+bool print_text(const char *text, size_t len, GError **errp)
 {
     if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
         int e = errno;
@@ -680,6 +686,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "migrate") == 0) {
         return view_migrate_main(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "compat") == 0) {
+        return view_compat_main(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "explain") == 0) {
+        return view_explain_main(argc - 2, argv + 2);
     }
     return view_usage_error(NULL, "unknown command '%s' (" COMMANDS ")", cmd);
 }

@@ -56,7 +56,8 @@ tests_integration_test_devhost_agent_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 SCRIPT_TESTS = tests/integration/stream-view.sh tests/integration/stream-qemu-live.sh \
 	tests/integration/view-disk-full.sh \
 	tests/integration/trace-errors.py tests/integration/schema-agent.py \
-	tests/integration/ber-view.sh tests/integration/migrate-ber.py
+	tests/integration/ber-view.sh tests/integration/migrate-ber.py \
+	tests/integration/devhost-dump-vmstate.sh
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py tests/integration/trace-bpftrace.py \
 	tests/integration/trace-live.py tests/integration/trace-devhost-live.py \
