@@ -73,8 +73,8 @@ tests_unit_test_devices_stream_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_devices_stream_LDADD = $(DEVHOST_LIBS) $(LDADD)
 # Runs qidl/qidl on small files, compiles what it writes and links it with libvmscope.
 tests_unit_test_qidl_CPPFLAGS = $(TEST_CPPFLAGS) -DTEST_CC='"$(CC) $(SAN_CFLAGS)"' \
-	-DTEST_INCLUDES='"-I$(abs_top_srcdir) -I$(abs_top_srcdir)/lib/include $(GLIB_CFLAGS) $(JSONC_CFLAGS)"' \
+	-DTEST_INCLUDES='"-I$(abs_top_builddir) -I$(abs_top_srcdir) -I$(abs_top_srcdir)/lib/include -I$(abs_top_srcdir)/devices $(GLIB_CFLAGS) $(JSONC_CFLAGS)"' \
 	-DTEST_LIBS='"$(abs_top_builddir)/lib/.libs/libvmscope-internal.a $(GLIB_LIBS) $(JSONC_LIBS) $(TASN1_LIBS) -lm"'
-EXTRA_tests_unit_test_qidl_DEPENDENCIES = qidl/qidl$(EXEEXT)
+EXTRA_tests_unit_test_qidl_DEPENDENCIES = qidl/qidl$(EXEEXT) viewers/vmscope-view$(EXEEXT)
 EXTRA_DIST += tests/fixtures/devhost-fixed.mig tests/fixtures/devhost-fixed.ber \
 	tests/fixtures/devhost-fixed-old.mig tests/fixtures/devhost-fixed-old.ber

@@ -444,6 +444,131 @@ static void test_usage(void)
     run_clear(&r);
 }
 
+
+/* ---- the schema baseline guards the devices ------------------------------------------ */
+
+static const char GUARD_MAIN[] =
+    "#include \"config.h\"\n"
+    "#include \"devices.h\"\n"
+    "extern const DeviceType device_serial;\n"
+    "int main(int argc, char **argv)\n"
+    "{\n"
+    "    g_autoptr(QObject) dump = vmstate_dump_new(\"vmscope-devhost\");\n"
+    "    vmstate_dump_add(dump, device_serial.name, device_serial.vmsd, VMSTATE_DUMP_TYPES);\n"
+    "    g_autofree char *json = qobject_to_json(dump, true);\n"
+    "    return g_file_set_contents(argv[1], json, -1, NULL) ? 0 : 1;\n"
+    "}\n";
+
+/*
+ * A copy of devices/serial.c with `from` replaced by `to` (each must be
+ * there), generated, built and dumped; then the schema check on that dump.
+ */
+static Run check_serial_copy(const char *from, const char *to, const char *from2,
+                             const char *to2)
+{
+    g_autofree char *orig = g_build_filename(g_getenv("top_srcdir") ? g_getenv("top_srcdir") : "..",
+                                             "devices", "serial.c", NULL);
+    g_autofree char *text = NULL;
+    g_assert_true(g_file_get_contents(orig, &text, NULL, NULL));
+    g_assert_nonnull(strstr(text, from));
+    g_auto(GStrv) parts = g_strsplit(text, from, 2);
+    g_autofree char *edited = g_strjoinv(to, parts);
+    if (from2) {
+        g_assert_nonnull(strstr(edited, from2));
+        g_auto(GStrv) parts2 = g_strsplit(edited, from2, 2);
+        g_free(edited);
+        edited = g_strjoinv(to2, parts2);
+    }
+    g_autofree char *devdir = g_build_filename(dir, "devices", NULL);
+    g_mkdir_with_parents(devdir, 0700);
+    write_file("serial.c", edited);
+    write_file("guard-main.c", GUARD_MAIN);
+    Run r = generate("serial.c", "devices/serial.qidl.h");
+    CU_ASSERT_EQUAL(r.status, 0);
+    ASSERT_STR_EQ(r.err, "");
+    run_clear(&r);
+    g_autofree char *cc = g_strdup_printf("%s -std=gnu11 -I. %s serial.c guard-main.c -o guard %s",
+                                          TEST_CC, TEST_INCLUDES, TEST_LIBS);
+    r = run(cc);
+    CU_ASSERT_EQUAL(r.status, 0);
+    ASSERT_STR_EQ(r.err, "");
+    run_clear(&r);
+    r = run("./guard dump.json");
+    CU_ASSERT_EQUAL(r.status, 0);
+    run_clear(&r);
+    g_autofree char *check = g_strdup_printf("%s/tests/schema/check-schema.sh dump.json",
+                                             g_getenv("top_srcdir") ? g_getenv("top_srcdir") : "..");
+    return run(check);
+}
+
+static void test_guard_type_changed(void)
+{
+    Run r = check_serial_copy("    uint16_t divider q_version(2);", "    uint32_t divider q_version(2);",
+                              NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 1);
+    ASSERT_STR_EQ(r.out,
+        "schema: serial: incompatible with the baseline (tests/schema/serial.json):\n"
+        "  error: serial: divider: size 2 in OLD, 4 in NEW\n"
+        "  incompatible: 1 section compared, 1 error, 0 warnings\n"
+        "schema: FAIL: 1 of 1 device types break the baseline\n");
+    run_clear(&r);
+    /* The same size, another type: still named. */
+    r = check_serial_copy("    uint8_t rbr;", "    int8_t rbr;", NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 1);
+    ASSERT_STR_EQ(r.out,
+        "schema: serial: incompatible with the baseline (tests/schema/serial.json):\n"
+        "  error: serial: rbr: type uint8 in OLD, int8 in NEW\n"
+        "  incompatible: 1 section compared, 1 error, 0 warnings\n"
+        "schema: FAIL: 1 of 1 device types break the baseline\n");
+    run_clear(&r);
+}
+
+static void test_guard_removed_and_lowered(void)
+{
+    Run r = check_serial_copy("    uint8_t ier, iir, lcr, mcr, lsr, msr, scr;",
+                              "    uint8_t ier, iir, lcr, mcr, lsr, msr, scr q_derived;", NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 1);
+    ASSERT_STR_EQ(r.out,
+        "schema: serial: incompatible with the baseline (tests/schema/serial.json):\n"
+        "  error: serial: scr: field missing in NEW\n"
+        "  incompatible: 1 section compared, 1 error, 0 warnings\n"
+        "schema: FAIL: 1 of 1 device types break the baseline\n");
+    run_clear(&r);
+    r = check_serial_copy("q_name(\"serial\") q_version(4)", "q_name(\"serial\") q_version(3)",
+                          "    uint64_t rx_total q_version(4)", "    uint64_t rx_total q_version(3)");
+    CU_ASSERT_EQUAL(r.status, 1);
+    ASSERT_STR_EQ(r.out,
+        "schema: serial: incompatible with the baseline (tests/schema/serial.json):\n"
+        "  error: serial: version 3 in NEW is older than 4 in OLD\n"
+        "  incompatible: 1 section compared, 1 error, 0 warnings\n"
+        "schema: FAIL: 1 of 1 device types break the baseline\n");
+    run_clear(&r);
+}
+
+/* A new field with q_version and a version bump passes, and is reported. */
+static void test_guard_compatible_change(void)
+{
+    Run r = check_serial_copy("q_name(\"serial\") q_version(4)", "q_name(\"serial\") q_version(5)",
+                              "    uint64_t rx_total q_version(4) q_default(0);",
+                              "    uint64_t rx_total q_version(4) q_default(0);\n"
+                              "    uint32_t tx_total q_version(5) q_default(0);");
+    CU_ASSERT_EQUAL(r.status, 0);
+    ASSERT_STR_EQ(r.out,
+        "schema: serial: compatible change, not yet in the baseline ('make update-schema' "
+        "records it):\n"
+        "  serial: version 4 -> 5\n"
+        "  serial.tx_total: new field (version 5)\n"
+        "schema: 1 device types compatible with the baseline, 1 with compatible changes\n");
+    run_clear(&r);
+    /* The same field without the bump is refused. */
+    r = check_serial_copy("    uint64_t rx_total q_version(4) q_default(0);",
+                          "    uint64_t rx_total q_version(4) q_default(0);\n"
+                          "    uint32_t tx_total;", NULL, NULL);
+    CU_ASSERT_EQUAL(r.status, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "tx_total"));
+    run_clear(&r);
+}
+
 static const CuTest qidl_tests[] = {
     { "an array without a length", test_array_without_length },
     { "a pointer without q_size", test_pointer_without_size },
@@ -462,8 +587,16 @@ static const CuTest qidl_tests[] = {
     { NULL, NULL },
 };
 
+static const CuTest guard_tests[] = {
+    { "a device whose field changed type fails the check, naming the field", test_guard_type_changed },
+    { "a removed field and a lowered version fail the check", test_guard_removed_and_lowered },
+    { "a new field with a version bump passes and is reported", test_guard_compatible_change },
+    { NULL, NULL },
+};
+
 static const CuSuite suites[] = {
     { "qidl", qidl_tests },
+    { "schema guard", guard_tests },
     { NULL, NULL },
 };
 
