@@ -16,3 +16,15 @@ QIDL_V_GEN = $(am__v_QIDL_$(V))
 am__v_QIDL_ = $(am__v_QIDL_$(AM_DEFAULT_VERBOSITY))
 am__v_QIDL_0 = @echo "  QIDL    " $@;
 am__v_QIDL_1 =
+
+# The JSON Schema and the -dump-vmstate description of every device type, from
+# the generated descriptions (qidl-describe links the devices): devices/qidl/.
+noinst_PROGRAMS += qidl/qidl-describe
+qidl_qidl_describe_SOURCES = qidl/qidl-describe.c
+qidl_qidl_describe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/devices
+qidl_qidl_describe_LDADD = devices/libvmsdevices.la $(VMS_LIBS)
+noinst_DATA += devices/qidl/descriptions.stamp
+devices/qidl/descriptions.stamp: qidl/qidl-describe$(EXEEXT)
+	@$(MKDIR_P) devices/qidl
+	$(QIDL_V_GEN)./qidl/qidl-describe devices/qidl && touch $@
+CLEANFILES += devices/qidl/descriptions.stamp devices/qidl/*.schema.json devices/qidl/*.vmstate.json

@@ -1,10 +1,10 @@
 #!/bin/sh
 # The schema baseline (docs/qidl.md): the descriptions the devices are built
-# with, compared with the ones committed in tests/schema/TYPE.json (one
-# `vmscope-devhost --devices TYPE --dump-vmstate` each) by `vmscope-view
-# compat BASELINE BUILT`.
+# with (devices/qidl/TYPE.vmstate.json, written by qidl-describe from the
+# generated descriptions) compared with the ones committed in
+# tests/schema/TYPE.json by `vmscope-view compat BASELINE BUILT`.
 #
-#   check-schema.sh [DUMP]      DUMP: a --dump-vmstate file to check instead
+#   check-schema.sh [DUMP]      DUMP: a -dump-vmstate file to check instead
 #                               of the devices built here (the guard's test):
 #                               only the device types it has are checked
 #
@@ -19,30 +19,27 @@ top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 baseline=$top_srcdir/tests/schema
 view=$top_builddir/viewers/vmscope-view
-devhost=$top_builddir/devices/vmscope-devhost
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vmscope-schema-XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
 if [ $# -ge 1 ]; then
-    built=$1
-else
-    built=$tmp/built.json
-    "$devhost" --dump-vmstate "$built" || exit 99
-fi
-
-# One file per device type of the built dump, in the baseline's form.
-python3 - "$built" "$tmp" <<'PY' || exit 99
+    # One file per device type of the dump, in the baseline's form.
+    built=$tmp
+    python3 - "$1" "$tmp" <<'PY' || exit 99
 import json, sys
 dump = json.load(open(sys.argv[1]))
-machine = dump.get("vmschkmachine")
-with open(sys.argv[2] + "/types", "w") as types:
-    for key, entry in dump.items():
-        if key == "vmschkmachine":
-            continue
-        with open("%s/%s.json" % (sys.argv[2], key), "w") as f:
-            json.dump({"vmschkmachine": machine, key: entry}, f, indent=2)
-        types.write(key + "\n")
+for key, entry in dump.items():
+    if key != "vmschkmachine":
+        with open("%s/%s.vmstate.json" % (sys.argv[2], key), "w") as f:
+            json.dump({"vmschkmachine": dump.get("vmschkmachine"), key: entry}, f, indent=2)
 PY
+else
+    built=$top_builddir/devices/qidl
+    [ -e "$built/descriptions.stamp" ] || { echo "schema: $built: not built (make all)"; exit 99; }
+fi
+for f in "$built"/*.vmstate.json; do
+    [ -e "$f" ] && basename "$f" .vmstate.json
+done >"$tmp/types"
 
 failures=0
 changed=0
@@ -60,7 +57,8 @@ while read -r type; do
         failures=$((failures + 1))
         continue
     fi
-    "$view" compat "$old" "$tmp/$type.json" >"$tmp/out" 2>"$tmp/err"
+    new=$built/$type.vmstate.json
+    "$view" compat "$old" "$new" >"$tmp/out" 2>"$tmp/err"
     status=$?
     if [ $status = 1 ]; then
         echo "schema: $type: incompatible with the baseline (tests/schema/$type.json):"
@@ -70,7 +68,7 @@ while read -r type; do
         echo "schema: $type: vmscope-view compat failed (exit $status):"
         cat "$tmp/err"
         exit 99
-    elif ! python3 - "$old" "$tmp/$type.json" "$type" >"$tmp/changes" <<'PY'
+    elif ! python3 - "$old" "$new" "$type" >"$tmp/changes" <<'PY'
 import json, sys
 old, new, key = json.load(open(sys.argv[1]))[sys.argv[3]], json.load(open(sys.argv[2]))[sys.argv[3]], sys.argv[3]
 if old == new:
