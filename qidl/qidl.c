@@ -881,35 +881,31 @@ int main(int argc, char **argv)
                                      "structs (docs/qidl.md).");
     g_option_context_add_main_entries(oc, entries, NULL);
     g_autoptr(GError) err = NULL;
-    g_auto(GStrv) args = g_strdupv(argv);
-    int nargs = argc;
-    /* Everything after "--" goes to libclang untouched. */
-    int dashes = -1;
+    /* Everything after "--" goes to libclang untouched; GOption reads what is before. */
+    int dashes = argc;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
             dashes = i;
             break;
         }
     }
-    if (dashes >= 0) {
-        g_free(args[dashes]);
-        args[dashes] = NULL;
-        nargs = dashes;
+    g_auto(GStrv) args = g_new0(char *, (gsize)dashes + 1);
+    for (int i = 0; i < dashes; i++) {
+        args[i] = g_strdup(argv[i]);
     }
-    char **pargs = args;
-    if (!g_option_context_parse(oc, &nargs, &pargs, &err)) {
+    if (!g_option_context_parse_strv(oc, &args, &err)) {
         fprintf(stderr, "qidl: %s\n", err->message);
         return 2;
     }
-    if (nargs != 2 || (!out && !list)) {
+    if (g_strv_length(args) != 2 || (!out && !list)) {
         fprintf(stderr, "qidl: expected one FILE.c and -o OUT (or --list)\n");
         return 2;
     }
 
-    Gen g = { .file = pargs[1], .decls = g_ptr_array_new_with_free_func(decl_free),
+    Gen g = { .file = args[1], .decls = g_ptr_array_new_with_free_func(decl_free),
               .errors = g_string_new(NULL) };
-    int n_cc = dashes >= 0 ? argc - dashes - 1 : 0;
-    bool ok = parse(&g, n_cc, (const char *const *)argv + (dashes >= 0 ? dashes + 1 : argc));
+    int n_cc = dashes < argc ? argc - dashes - 1 : 0;
+    bool ok = parse(&g, n_cc, (const char *const *)argv + (dashes < argc ? dashes + 1 : argc));
     fputs(g.errors->str, stderr);
     int rc = ok ? 0 : 1;
     if (ok && list) {

@@ -419,7 +419,8 @@ static void test_compile_time_checks_kept(void)
     g_autofree char *path = g_build_filename(dir, "check.h", NULL);
     g_autofree char *text = NULL;
     CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &text, NULL, NULL));
-    g_autofree char *bad = g_strjoinv("uint16_t", g_strsplit(text, "uint32_t", -1));
+    g_auto(GStrv) pieces = g_strsplit(text, "uint32_t", -1);
+    g_autofree char *bad = g_strjoinv("uint16_t", pieces);
     g_assert_true(g_file_set_contents(path, bad, -1, NULL));
     g_autofree char *cmd = g_strdup_printf("%s -std=gnu11 -fsyntax-only -I. %s check.c", TEST_CC,
                                            TEST_INCLUDES);
