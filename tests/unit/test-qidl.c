@@ -61,6 +61,14 @@ static void write_file(const char *name, const char *text)
     g_assert_true(g_file_set_contents(path, text, -1, NULL));
 }
 
+/* A file of the test folder, read back (NULL if it is not there). */
+static char *read_back(const char *name)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
+    char *text = NULL;
+    return g_file_get_contents(path, &text, NULL, NULL) ? text : NULL;
+}
+
 static bool exists(const char *name)
 {
     g_autofree char *path = g_build_filename(dir, name, NULL);
@@ -232,9 +240,8 @@ static void test_broken(void)
     ASSERT_STR_EQ(r.err, "broken.c:6:11: note: Timerish.opaque is q_broken: Timerish keeps its "
                          "hand-written description\n");
     run_clear(&r);
-    g_autofree char *path = g_build_filename(dir, "broken.h", NULL);
-    g_autofree char *text = NULL;
-    CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+    g_autofree char *text = read_back("broken.h");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     CU_ASSERT_PTR_NULL(strstr(text, "vmstate_Timerish"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "static const VMStateDescription vmstate_Fine = {"));
     g_autofree char *list = g_strdup_printf("%s --list broken.c -- %s", qidl_binary(),
@@ -416,12 +423,11 @@ static void test_compile_time_checks_kept(void)
     CU_ASSERT_EQUAL(r.status, 0);
     run_clear(&r);
     /* Someone edits the generated file's type by hand: the compiler refuses it. */
-    g_autofree char *path = g_build_filename(dir, "check.h", NULL);
-    g_autofree char *text = NULL;
-    CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+    g_autofree char *text = read_back("check.h");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     g_auto(GStrv) pieces = g_strsplit(text, "uint32_t", -1);
     g_autofree char *bad = g_strjoinv("uint16_t", pieces);
-    g_assert_true(g_file_set_contents(path, bad, -1, NULL));
+    write_file("check.h", bad);
     g_autofree char *cmd = g_strdup_printf("%s -std=gnu11 -fsyntax-only -I. %s check.c", TEST_CC,
                                            TEST_INCLUDES);
     r = run(cmd);
