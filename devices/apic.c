@@ -32,6 +32,7 @@ QIDL_DECLARE(APICCommonState, q_name("apic") q_version(3) q_min_version(3)
     uint32_t spurious_vec;
     uint8_t log_dest;
     uint8_t dest_mode;
+    bool has_sipi;                /* in the padding: the state keeps its size */
     uint32_t isr[8];
     uint32_t tmr[8];
     uint32_t irr[8];
@@ -48,7 +49,6 @@ QIDL_DECLARE(APICCommonState, q_name("apic") q_version(3) q_min_version(3)
         uint32_t sipi_vector;
         int32_t wait_for_sipi;
     } sipi q_optional;
-    bool has_sipi;
 };
 
 /* kvm-apic: the register page as KVM hands it out. */

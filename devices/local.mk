@@ -22,6 +22,8 @@ devices_vmscope_devhost_LDADD = $(DEVHOST_LIBS)
 QIDL_DEVICES = rtc serial pit virtio-blk apic slirp
 QIDL_GENERATED = $(QIDL_DEVICES:%=devices/%.qidl.h)
 BUILT_SOURCES += $(QIDL_GENERATED)
+# Also for targets that do not build BUILT_SOURCES first (make fuzz, one test).
+$(QIDL_DEVICES:%=devices/%.lo): devices/%.lo: devices/%.qidl.h
 CLEANFILES += $(QIDL_GENERATED)
 devices/%.qidl.h: $(srcdir)/devices/%.c $(srcdir)/qidl/qidl.h $(QIDL)
 	@$(MKDIR_P) devices

@@ -41,13 +41,12 @@ QIDL_DECLARE(SerialState, q_name("serial") q_version(4) q_min_version(2)
     uint8_t thr q_derived, tsr q_derived;   /* the transmitter: idle, rebuilt */
     uint8_t ier, iir, lcr, mcr, lsr, msr, scr;
     uint8_t fcr q_version(3);
+    /* In the padding before thr_ipending: the state keeps its size (88 bytes). */
+    bool has_thr_ipending, has_recv_fifo, has_xmit_fifo;
     int32_t thr_ipending q_optional;
-    bool has_thr_ipending;
     uint32_t tsr_retry q_derived;
     Fifo8 recv_fifo q_optional q_version(1);
-    bool has_recv_fifo;
     Fifo8 xmit_fifo q_optional q_version(1);
-    bool has_xmit_fifo;
     uint64_t rx_total q_version(4) q_default(0);   /* vmscope: characters received */
 };
 
