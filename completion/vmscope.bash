@@ -61,7 +61,7 @@ _vmscope_view()
     local cur prev words cword split
     _init_completion -s || return
     if ((cword == 1)); then
-        COMPREPLY=($(compgen -W 'stream rewrite diff state --version --help' -- "$cur"))
+        COMPREPLY=($(compgen -W 'stream rewrite diff state compat explain --version --help' -- "$cur"))
         return
     fi
     case $prev in
@@ -80,6 +80,8 @@ _vmscope_view()
         stream) COMPREPLY=($(compgen -W '--format --desc' -- "$cur")) ;;
         rewrite) COMPREPLY=($(compgen -W '--set' -- "$cur")) ;;
         state) COMPREPLY=($(compgen -W '--qmp --format' -- "$cur")); return ;;
+        compat) [[ $cur == -* ]] && COMPREPLY=($(compgen -W '--reverse --json' -- "$cur")) ;;
+        explain) [[ $cur == -* ]] && COMPREPLY=($(compgen -W '--dest --json' -- "$cur")) ;;
     esac
     [[ $cur == -* ]] || _filedir
 }

@@ -99,11 +99,18 @@ static int list_devices(const DevHostConfig *config)
     return 0;
 }
 
+/* A heap that has no room: models cope (see DeviceHeap). */
+static uint64_t no_heap_alloc(void *opaque, size_t n)
+{
+    return 0;
+}
+
 /*
  * --dump-vmstate FILE: the descriptions of the device types the other flags
  * ask for (at their --device-version), in QEMU's -dump-vmstate JSON with
- * field types (vmstate_dump_add), one member per type; the file is replaced
- * whole or not at all.
+ * field types, one member per type, and the `_equal` values of a freshly
+ * started device of the type (instance 0, vmstate_dump_add_state); the file
+ * is replaced whole or not at all.
  */
 static int dump_vmstate(const DevHostConfig *config, const char *path)
 {
@@ -115,7 +122,10 @@ static int dump_vmstate(const DevHostConfig *config, const char *path)
     g_autoptr(QObject) dump = vmstate_dump_new(MIGRATION_MACHINE);
     for (guint i = 0; i < plan->len; i++) {
         const DevHostDevice *d = g_ptr_array_index(plan, i);
-        vmstate_dump_add(dump, d->type->name, d->vmsd, VMSTATE_DUMP_TYPES);
+        DeviceHeap heap = { .alloc = no_heap_alloc };
+        g_autofree uint8_t *state = g_malloc0(d->type->state_size);
+        d->type->init(state, 0, &heap);
+        vmstate_dump_add_state(dump, d->type->name, d->vmsd, state, VMSTATE_DUMP_TYPES);
     }
     g_autofree char *json = qobject_to_json(dump, true);
     g_autofree char *text = g_strconcat(json, "\n", NULL);

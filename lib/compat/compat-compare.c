@@ -82,6 +82,11 @@ static void compare_pair(Cmp *c, const char *path, const CompatField *a, const C
                strcmp(compat_wire_type(a->type), compat_wire_type(b->type)) != 0) {
         ADD(c, "field-type", path, qstring_from_str(a->type), qstring_from_str(b->type),
             "type %s in OLD, %s in NEW", a->type, b->type);
+    } else if (a->equal && b->equal && !qobject_equal(a->equal, b->equal)) {
+        g_autofree char *x = qobject_to_json(a->equal, false);
+        g_autofree char *y = qobject_to_json(b->equal, false);
+        ADD(c, "equal-differs", path, qobject_ref(a->equal), qobject_ref(b->equal),
+            "an _equal field: %s in OLD, %s in NEW", x, y);
     }
 }
 

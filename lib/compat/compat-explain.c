@@ -35,13 +35,19 @@ typedef struct Replay {
     GPtrArray *frames;            /* Frame * */
     GPtrArray *out;
     const char *key, *name;
+    uint64_t back;
+    const CompatField *equal;     /* the destination field of an `_equal` element being read */
+    uint64_t elem_offset;         /* where that element starts */
     bool found;
 } Replay;
 
 static void replay_finding(Replay *rp, const char *kind, const char *member, QObject *o,
                            QObject *n, GError **errp, const char *fmt, ...) G_GNUC_PRINTF(7, 8);
 
-/* Record the finding at the reader's offset and the walk's path, and stop the walk. */
+/*
+ * Record the finding at the reader's offset (less rp->back: a header
+ * already read) and the walk's path, and stop the walk.
+ */
 static void replay_finding(Replay *rp, const char *kind, const char *member, QObject *o,
                            QObject *n, GError **errp, const char *fmt, ...)
 {
@@ -51,7 +57,7 @@ static void replay_finding(Replay *rp, const char *kind, const char *member, QOb
     va_end(ap);
     g_autofree char *path = visit_path(rp->v, member);
     compat_finding_add(rp->out, COMPAT_ERROR, kind, rp->key, rp->name, path,
-                       byte_reader_offset(rp->r), o, n, "%s", msg);
+                       byte_reader_offset(rp->r) - rp->back, o, n, "%s", msg);
     rp->found = true;
     g_set_error(errp, VMS_ERROR, VMS_ERROR_FAILED, "%s", msg);
 }
@@ -124,6 +130,8 @@ static bool on_enter(void *opaque, const VMStateDescription *vmsd, VisitStructKi
     Frame *fr = top(rp);
     if (kind == VISIT_STRUCT_SUBSECTION) {
         const CompatDesc *sub = compat_desc_subsection(fr->dest, vmsd->name);
+        /* Findings about a subsection are at its header: 0x05, the name, the version. */
+        rp->back = 1 + 1 + strlen(vmsd->name) + 4;
         if (!sub) {
             replay_finding(rp, "unknown-subsection", NULL, qstring_from_str(vmsd->name), NULL,
                            errp, "subsection '%s' unknown to DEST", vmsd->name);
@@ -132,6 +140,7 @@ static bool on_enter(void *opaque, const VMStateDescription *vmsd, VisitStructKi
         if (!check_version(rp, sub, version_id, errp)) {
             return false;
         }
+        rp->back = 0;
         push(rp, sub, version_id);
         return true;
     }
@@ -219,13 +228,41 @@ static bool on_field(void *opaque, const VMStateField *f, const char *name, bool
     }
     fr->last = d;
     fr->cursor++;
+    rp->equal = d->equal && !is_list && (f->info->flags & VMSTATE_INFO_INT) ? d : NULL;
     return true;
+}
+
+/* An `_equal` field DEST knows the value of: what the stream holds must be it. */
+static bool on_element(void *opaque, const VMStateField *f, const VMStateField *run,
+                       size_t index, size_t n, uint8_t *elem, bool end, GError **errp)
+{
+    Replay *rp = opaque;
+    if (!rp->equal) {
+        return true;
+    }
+    if (!end) {
+        rp->elem_offset = byte_reader_offset(rp->r);
+        return true;
+    }
+    const CompatField *d = rp->equal;
+    rp->equal = NULL;
+    g_autoptr(QObject) got = vmstate_int_value(run->info, elem);
+    if (qobject_equal(got, d->equal)) {
+        return true;
+    }
+    g_autofree char *x = qobject_to_json(got, false);
+    g_autofree char *y = qobject_to_json(d->equal, false);
+    rp->back = byte_reader_offset(rp->r) - rp->elem_offset;
+    replay_finding(rp, "equal-differs", run->name, qobject_ref(got), qobject_ref(d->equal), errp,
+                   "the stream has %s, DEST has %s (an _equal field: they must be equal)", x, y);
+    return false;
 }
 
 static const VMStateHooks replay_hooks = {
     .enter = on_enter,
     .leave = on_leave,
     .field = on_field,
+    .element = on_element,
 };
 
 /* The offset of a FULL section's header (its payload follows the idstr, instance and version). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "compat-impl.h"
+#include "vmscope/ber-stream.h"
 #include "vmscope/error.h"
 #include "vmscope/qobject-visitor.h"
 
@@ -36,6 +37,7 @@ static void compat_field_free(gpointer p)
         g_free(f->name);
         g_free(f->type);
         compat_desc_free(f->desc);
+        qobject_unref(f->equal);
         g_free(f);
     }
 }
@@ -225,6 +227,15 @@ static bool read_field(Visitor *v, int depth, CompatField *f, GError **errp)
             return false;
         }
     }
+    if (visit_optional(v, "equal", &present)) {
+        if (!qobject_input_visit_any(v, "equal", &f->equal, errp)) {
+            return false;
+        }
+        if (qobject_type(f->equal) != QTYPE_INT) {
+            visit_error(v, "equal", errp, VMS_ERROR_INVALID, "expected an integer");
+            return false;
+        }
+    }
     return !visit_optional(v, "Description", &present) ||
            read_desc(v, "Description", depth + 1, &f->desc, errp);
 }
@@ -262,6 +273,10 @@ static bool read_subsections(Visitor *v, int depth, CompatDesc *d, GError **errp
         CompatDesc *sub = NULL;
         visit_next_list(v);
         ok = read_desc(v, NULL, depth + 1, &sub, errp);
+        if (ok && compat_desc_subsection(d, sub->name)) {
+            visit_error(v, NULL, errp, VMS_ERROR_INVALID, "a second subsection '%s'", sub->name);
+            ok = false;
+        }
         if (sub) {
             g_ptr_array_add(d->subsections, sub);
         }
@@ -269,6 +284,18 @@ static bool read_subsections(Visitor *v, int depth, CompatDesc *d, GError **errp
     ok = ok && visit_check_list(v, errp);
     visit_end_list(v);
     return ok;
+}
+
+/* A description that loads no version at all is no description (nor is a negative version). */
+static bool check_versions(Visitor *v, const CompatDesc *d, GError **errp)
+{
+    if (d->version_id < 0 || d->minimum_version_id < 0 ||
+        d->minimum_version_id > d->version_id) {
+        visit_error(v, "minimum_version_id", errp, VMS_ERROR_RANGE,
+                    "versions %d to %d: none can load", d->minimum_version_id, d->version_id);
+        return false;
+    }
+    return true;
 }
 
 /* {"name", "version_id", "minimum_version_id", "Fields"?, "Subsections"?}; *out even on failure. */
@@ -287,6 +314,7 @@ static bool read_desc(Visitor *v, const char *name, int depth, CompatDesc **out,
     bool ok = visit_type_str(v, "name", &d->name, errp) &&
               read_int(v, "version_id", &d->version_id, errp) &&
               read_int(v, "minimum_version_id", &d->minimum_version_id, errp) &&
+              check_versions(v, d, errp) &&
               (!visit_optional(v, "Fields", &present) || read_fields(v, depth, d, errp)) &&
               (!visit_optional(v, "Subsections", &present) ||
                read_subsections(v, depth, d, errp)) &&
@@ -349,8 +377,11 @@ CompatSet *compat_set_load(GBytes *data, QemuStream **stream, GError **errp)
     if (stream) {
         *stream = NULL;
     }
-    if (len >= 4 && memcmp(p, "QEVM", 4) == 0) {
-        QemuStream *s = qemu_stream_parse(data, errp);
+    if (ber_stream_is(p, len) || (len >= 4 && memcmp(p, "QEVM", 4) == 0)) {
+        g_autoptr(BerStream) ber = ber_stream_is(p, len) ? ber_stream_parse(data, errp) : NULL;
+        g_autoptr(GBytes) qemu = !ber_stream_is(p, len) ? g_bytes_ref(data)
+                                 : ber ? ber_stream_to_qemu(ber, errp) : NULL;
+        QemuStream *s = qemu ? qemu_stream_parse(qemu, errp) : NULL;
         if (!s) {
             return NULL;
         }

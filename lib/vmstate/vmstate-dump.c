@@ -19,14 +19,32 @@
  * VMSTATE_DUMP_TYPES each field also gets "type" (vmscope's type name,
  * vmstate_types[]) after "size": readers of QEMU's format ignore it (QEMU's
  * vmstate-static-checker.py looks only at the keys above), vmscope's compat
- * checker compares types with it.  The text is JSON written by json-c: the
+ * checker compares types with it.  Given a state, each `_equal` integer
+ * that is not in an array also gets "equal": the value a stream must carry
+ * to load into that state.  The text is JSON written by json-c: the
  * same members as QEMU's file, not its exact whitespace.
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "vmscope/vmstate.h"
 
-static QObject *dump_field(const VMStateField *f, unsigned flags)
+static QObject *dump_desc(const VMStateDescription *vmsd, const uint8_t *state, unsigned flags);
+
+QObject *vmstate_int_value(const VMStateInfo *info, const void *elem)
+{
+    unsigned bytes = visit_int_kind_bytes(info->int_kind);
+    uint64_t u = 0;
+    memcpy(&u, elem, bytes);      /* little-endian hosts only, as the segment layout */
+    if (!visit_int_kind_signed(info->int_kind)) {
+        return qnum_from_uint(u);
+    }
+    int shift = 64 - 8 * (int)bytes;
+    return qnum_from_int((int64_t)(u << shift) >> shift);
+}
+
+static QObject *dump_field(const VMStateField *f, const uint8_t *state, unsigned flags)
 {
     QObject *o = qdict_new();
     qdict_put(o, "field", qstring_from_str(f->name));
@@ -36,13 +54,24 @@ static QObject *dump_field(const VMStateField *f, unsigned flags)
     if (flags & VMSTATE_DUMP_TYPES) {
         qdict_put(o, "type", qstring_from_str(f->info->name));
     }
+    if (state && f->shape == VMSTATE_SINGLE && (f->info->flags & VMSTATE_INFO_INT) &&
+        f->info->check == VMSTATE_CHECK_EQUAL) {
+        qdict_put(o, "equal", vmstate_int_value(f->info, state + f->offset));
+    }
     if ((f->info->flags & VMSTATE_INFO_STRUCT) && f->vmsd) {
-        qdict_put(o, "Description", vmstate_dump_description(f->vmsd, flags));
+        bool one = f->shape == VMSTATE_SINGLE && !(f->info->flags & VMSTATE_INFO_INLINE);
+        qdict_put(o, "Description", dump_desc(f->vmsd, state && one ? state + f->offset : NULL,
+                                              flags));
     }
     return o;
 }
 
 QObject *vmstate_dump_description(const VMStateDescription *vmsd, unsigned flags)
+{
+    return dump_desc(vmsd, NULL, flags);
+}
+
+static QObject *dump_desc(const VMStateDescription *vmsd, const uint8_t *state, unsigned flags)
 {
     QObject *o = qdict_new();
     qdict_put(o, "name", qstring_from_str(vmsd->name));
@@ -51,14 +80,14 @@ QObject *vmstate_dump_description(const VMStateDescription *vmsd, unsigned flags
     if (vmsd->fields) {
         QObject *fields = qlist_new();
         for (const VMStateField *f = vmsd->fields; f->name; f++) {
-            qlist_append(fields, dump_field(f, flags));
+            qlist_append(fields, dump_field(f, state, flags));
         }
         qdict_put(o, "Fields", fields);
     }
     if (vmsd->subsections) {
         QObject *subs = qlist_new();
         for (const VMStateDescription *const *s = vmsd->subsections; *s; s++) {
-            qlist_append(subs, vmstate_dump_description(*s, flags));
+            qlist_append(subs, dump_desc(*s, state, flags));
         }
         qdict_put(o, "Subsections", subs);
     }
@@ -77,10 +106,16 @@ QObject *vmstate_dump_new(const char *machine)
 void vmstate_dump_add(QObject *dump, const char *type_name, const VMStateDescription *vmsd,
                       unsigned flags)
 {
+    vmstate_dump_add_state(dump, type_name, vmsd, NULL, flags);
+}
+
+void vmstate_dump_add_state(QObject *dump, const char *type_name, const VMStateDescription *vmsd,
+                            const void *state, unsigned flags)
+{
     QObject *o = qdict_new();
     qdict_put(o, "Name", qstring_from_str(type_name));
     qdict_put(o, "version_id", qnum_from_int(vmsd->version_id));
     qdict_put(o, "minimum_version_id", qnum_from_int(vmsd->minimum_version_id));
-    qdict_put(o, "Description", vmstate_dump_description(vmsd, flags));
+    qdict_put(o, "Description", dump_desc(vmsd, state, flags));
     qdict_put(dump, type_name, o);
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # vmscope-devhost --dump-vmstate FILE: the descriptions of the devices asked
-# for, in QEMU's -dump-vmstate JSON (QEMU 7.2's keys, plus "type" per field),
-# at their --device-version; errors leave no file behind.
+# for, in QEMU's -dump-vmstate JSON (QEMU 7.2's keys, plus "type" per field
+# and "equal" for _equal fields), at their --device-version; errors leave no
+# file behind.
 . "$(dirname "$0")/view-test.sh"
 devhost=$top_builddir/devices/vmscope-devhost
 
@@ -12,7 +13,7 @@ python3 - "$tmp/all.json" "$tmp/v2.json" <<'PY' || fail "dump shape"
 import json, sys
 top_keys = ["Name", "version_id", "minimum_version_id", "Description"]
 desc_keys = ["name", "version_id", "minimum_version_id", "Fields", "Subsections"]
-field_keys = ["field", "version_id", "field_exists", "size", "type", "Description"]
+field_keys = ["field", "version_id", "field_exists", "size", "type", "equal", "Description"]
 def check_desc(d, path):
     keys = list(d)
     assert keys == [k for k in desc_keys if k in d], (path, keys)
@@ -36,6 +37,11 @@ s = a["serial"]
 assert (s["version_id"], s["minimum_version_id"], s["Description"]["name"]) == (4, 2, "serial"), s
 assert s["Description"]["Fields"][0] == {"field": "divider", "version_id": 2, "field_exists": False,
                                          "size": 2, "type": "uint16"}, s["Description"]["Fields"][0]
+nq = [f for f in a["virtio-blk"]["Description"]["Fields"] if f["field"] == "num_queues"]
+assert nq == [{"field": "num_queues", "version_id": 0, "field_exists": False, "size": 2,
+               "type": "uint16_equal", "equal": 2}], nq
+assert sum("equal" in f for e in a.values() if "Description" in e
+           for f in e["Description"].get("Fields", [])) == 1
 v2 = json.load(open(sys.argv[2]))
 assert list(v2) == ["vmschkmachine", "serial", "virtio-blk"], list(v2)
 assert v2["serial"]["version_id"] == 2 and v2["serial"]["Description"]["version_id"] == 2

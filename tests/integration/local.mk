@@ -57,7 +57,8 @@ SCRIPT_TESTS = tests/integration/stream-view.sh tests/integration/stream-qemu-li
 	tests/integration/view-disk-full.sh \
 	tests/integration/trace-errors.py tests/integration/schema-agent.py \
 	tests/integration/ber-view.sh tests/integration/migrate-ber.py \
-	tests/integration/devhost-dump-vmstate.sh
+	tests/integration/devhost-dump-vmstate.sh tests/integration/compat-view.sh \
+	tests/integration/compat-devhost.py
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py tests/integration/trace-bpftrace.py \
 	tests/integration/trace-live.py tests/integration/trace-devhost-live.py \
@@ -82,6 +83,8 @@ STREAM_FIXTURES = \
 	tests/fixtures/pc-devstate.devstate.gz
 EXTRA_DIST += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS) $(STREAM_FIXTURES) \
 	tests/fixtures/make-qemu-streams.sh tests/fixtures/qemu-streams.py \
+	tests/fixtures/make-qemu-dumps.sh tests/fixtures/qemu72-pc.vmstate.json.gz \
+	tests/fixtures/qemu72-q35.vmstate.json.gz tests/integration/compat-edit-dump.py \
 	tests/integration/tracetest.py tests/integration/stream-fixture.h \
 	tests/integration/view-test.sh \
 	tests/integration/testdev.h tests/integration/test-server-loop.h \

@@ -1143,9 +1143,30 @@ static void test_dump_types(void)
     ASSERT_STR_EQ(json, REGS_DUMP(",\"type\":\"uint8\"", ",\"type\":\"uint16\""));
 }
 
+/* With a state, an _equal field says the value a stream must carry. */
+static void test_dump_equal(void)
+{
+    Dev d;
+    dev_init(&d);
+    g_autoptr(QObject) dump = vmstate_dump_new("m");
+    vmstate_dump_add_state(dump, "test-dev", &vmstate_dev, &d, VMSTATE_DUMP_TYPES);
+    QObject *fields = qdict_get(qdict_get(qdict_get(dump, "test-dev"), "Description"), "Fields");
+    g_autofree char *id = qobject_to_json(qlist_get(fields, 9), false);
+    ASSERT_STR_EQ(id, "{\"field\":\"id\",\"version_id\":0,\"field_exists\":false,\"size\":4,"
+                      "\"type\":\"uint32_equal\",\"equal\":7}");
+    g_autofree char *u32 = qobject_to_json(qlist_get(fields, 7), false);
+    ASSERT_STR_EQ(u32, "{\"field\":\"u32\",\"version_id\":0,\"field_exists\":false,\"size\":4,"
+                       "\"type\":\"uint32\"}");
+    int16_t neg = -2;
+    g_autoptr(QObject) v = vmstate_int_value(VMSTATE_INFO(VMSTATE_TYPE_INT16_EQUAL), &neg);
+    g_autofree char *vs = qobject_to_json(v, false);
+    ASSERT_STR_EQ(vs, "-2");
+}
+
 static const CuTest dump_tests[] = {
     { "QEMU's keys", test_dump_description },
     { "with types", test_dump_types },
+    { "_equal values", test_dump_equal },
     { NULL, NULL },
 };
 

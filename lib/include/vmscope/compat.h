@@ -38,6 +38,7 @@
  *   field-version        NEW has the field only since a version above OLD's
  *   description-missing  a struct field of OLD is not a struct in NEW
  *   subsection-missing   a subsection OLD has (a stream: sends) is not in NEW
+ *   equal-differs        an `_equal` field's required value differs (device hosts' dumps)
  *
  * Fields are lined up by name in order, among those that exist at OLD's
  * version on both sides, so a change is reported once, where it is, and the
@@ -53,6 +54,8 @@
  * section at the first place DEST would fail, with the byte offset and the
  * field path: version-refused, unknown-subsection, field-size, field-type,
  * field-renamed (the stream has another field where DEST expects one),
+ * equal-differs (an `_equal` field whose value DEST knows, from a device
+ * host's dump, and the stream's differs),
  * field-extra (a field DEST does not read), field-missing (DEST reads a
  * field the stream does not have), description-differs, description-missing;
  * unknown-section for sections a complete set of descriptions lacks (a
@@ -82,6 +85,8 @@ typedef struct CompatField {
     uint64_t size;           /* one element, as QEMU's VMStateField.size */
     char *type;              /* vmscope's type name, NULL when the source has none */
     CompatDesc *desc;        /* structs: the nested description, else NULL */
+    QObject *equal;          /* an `_equal` integer's required value (a device host's
+                                dump: "equal"), else NULL */
 } CompatField;
 
 struct CompatDesc {
@@ -120,8 +125,8 @@ CompatSet *compat_set_from_dump(QObject *dump, GError **errp);
 /* The device sections of a parsed stream. */
 CompatSet *compat_set_from_stream(const QemuStream *s);
 /*
- * A file's bytes: a migration stream (it starts with QEMU's magic; parsed
- * whole, with its vmdesc) or a dump's JSON text.  With `stream` not NULL,
+ * A file's bytes: a migration stream (QEMU's format, or BER read as its
+ * QEMU form; parsed whole, with its vmdesc) or a dump's JSON text.  With `stream` not NULL,
  * a stream is also returned there (NULL for a dump).
  */
 CompatSet *compat_set_load(GBytes *data, QemuStream **stream, GError **errp);
