@@ -565,7 +565,14 @@ static void check_fields(Gen *g, Decl *d, GPtrArray *scope, GPtrArray *outer)
         if (!migrated(f) && !f->has_flag) {
             continue;
         }
-        if (f->optional) {
+        if (f->equal && (f->kind != FK_SCALAR || !f->is_int)) {
+            report(g, f->where, "error", "%s.%s: q_equal needs an integer field", d->name,
+                   f->name);
+        }
+        if (f->optional && outer) {
+            report(g, f->where, "error", "%s.%s: q_optional inside a q_optional struct", d->name,
+                   f->name);
+        } else if (f->optional) {
             g_autofree char *flag = g_strconcat("has_", f->name, NULL);
             Field *h = find_field(scope, flag);
             if (!h || h->kind != FK_SCALAR || strcmp(h->ctype, "bool") != 0) {

@@ -179,6 +179,21 @@ static void test_optional_without_flag(void)
                  "opt.c:5:14: error: S.extra: q_optional needs a bool field 'has_extra'\n");
 }
 
+static void test_misused_markers(void)
+{
+    expect_error("equal.c",
+                 "QIDL_DECLARE(S, q_name(\"s\")) {\n"
+                 "    uint32_t v[2] q_equal;\n"
+                 "    struct {\n"
+                 "        uint32_t x q_optional;\n"
+                 "        bool has_x;\n"
+                 "    } g q_optional;\n"
+                 "    bool has_g;\n"
+                 "};\n",
+                 "equal.c:5:14: error: S.v: q_equal needs an integer field\n"
+                 "equal.c:7:18: error: S.x: q_optional inside a q_optional struct\n");
+}
+
 static void test_undeclared_struct(void)
 {
     expect_error("nested.c",
@@ -583,6 +598,7 @@ static const CuTest qidl_tests[] = {
     { "unknown and misplaced markers", test_unknown_marker },
     { "q_size errors", test_size_errors },
     { "q_optional without its has_ flag", test_optional_without_flag },
+    { "q_equal and q_optional where they do not apply", test_misused_markers },
     { "undeclared struct types and undescribable types", test_undeclared_struct },
     { "q_default without q_version", test_default_without_version },
     { "a version that is not a number", test_bad_version },
