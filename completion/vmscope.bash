@@ -74,11 +74,12 @@ _vmscope_view()
             return ;;
         --qmp) _vmscope_address; return ;;
         --set) return ;;
+        --filter) _filedir json; return ;;
     esac
     $split && return
     case ${words[1]} in
         stream) COMPREPLY=($(compgen -W '--format --desc' -- "$cur")) ;;
-        rewrite) COMPREPLY=($(compgen -W '--set' -- "$cur")) ;;
+        rewrite) COMPREPLY=($(compgen -W '--set --filter --desc' -- "$cur")) ;;
         state) COMPREPLY=($(compgen -W '--qmp --format' -- "$cur")); return ;;
         compat) [[ $cur == -* ]] && COMPREPLY=($(compgen -W '--reverse --json' -- "$cur")) ;;
         explain) [[ $cur == -* ]] && COMPREPLY=($(compgen -W '--dest --json' -- "$cur")) ;;

@@ -26,6 +26,7 @@ static gboolean opt_paused;
 static char **opt_versions;
 static char *opt_shm_dir;
 static char *opt_group;
+static char *opt_filter;
 static int opt_tick_ms = DEVICE_TICK_MS;
 static gboolean opt_list_devices;
 static char *opt_dump_vmstate;
@@ -170,6 +171,9 @@ int main(int argc, char **argv)
           "Start with the devices frozen until 'cont' (also after an incoming migration)", NULL },
         { "device-version", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_versions,
           "Run the devices of TYPE at version N of their description; may be repeated", "TYPE=N" },
+        { "filter", 0, 0, G_OPTION_ARG_FILENAME, &opt_filter,
+          "Put incoming migrations through the tree filters in RULES (docs/filters.md)",
+          "RULES" },
         { "shm-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_shm_dir,
           "Directory of the segment (default: /dev/shm)", "DIR" },
         { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms,
@@ -188,9 +192,8 @@ int main(int argc, char **argv)
     g_autofree char *description = g_strconcat(types_help,
         "QMP: qmp_capabilities, query-version, query-commands, query-status, stop,\n"
         "cont, quit, migrate, migrate_cancel, query-migrate, migrate-set-capabilities,\n"
-        "query-migrate-capabilities.  See docs/devhost.md and docs/migration.md.\n"
-        "Not implemented yet: --filter RULES.json (tree filters applied on migration;\n"
-        "it belongs to another issue).\n", NULL);
+        "query-migrate-capabilities.  See docs/devhost.md, docs/migration.md and\n"
+        "docs/filters.md.\n", NULL);
     g_autoptr(GOptionContext) oc = g_option_context_new("- run vmscope's reference devices");
     g_option_context_add_main_entries(oc, entries, NULL);
     g_option_context_set_description(oc, description);
@@ -223,6 +226,12 @@ int main(int argc, char **argv)
         return fail(err->message);
     }
 
+    g_autoptr(Filter) filter = opt_filter ? filter_load_file(opt_filter, &err) : NULL;
+    if (opt_filter && !filter) {
+        g_autofree char *msg = g_strdup_printf("--filter: %s", err->message);
+        return fail(msg);
+    }
+
     DevHostConfig config = {
         .name = opt_name, .shm_dir = opt_shm_dir, .devices = opt_devices,
         .versions = (const char *const *)opt_versions,
@@ -239,6 +248,7 @@ int main(int argc, char **argv)
     g_autoptr(QmpDispatcher) d = qmp_dispatcher_new();
     g_autoptr(Migration) m = migration_new(h, NULL, devhost_monitor_emit, d);
     migration_set_autostart(m, !opt_paused);
+    migration_set_filter(m, g_steal_pointer(&filter));
     g_autoptr(DevHostMonitor) mon = devhost_monitor_new(d, h, m, quit_loop, NULL);
     g_autoptr(QmpServer) server = qmp_server_new(d, NULL);
     qmp_server_set_group(server, group);
@@ -293,5 +303,6 @@ int main(int argc, char **argv)
     g_strfreev(opt_versions);
     g_free(opt_shm_dir);
     g_free(opt_group);
+    g_free(opt_filter);
     return 0;
 }

@@ -53,4 +53,8 @@ field("vmmouse", "nb_queue")["field"] = "nb_queue2"
 desc("isa-pcspk")["Fields"].pop()
 desc("port92")["Fields"].append({"field": "extra", "version_id": 0, "field_exists": False, "size": 1})
 field("i8042", "kbd")["Description"]["name"] = "pckbd2"
+for key in ("e1000", "e1000-82544gc", "e1000-82545em"):   # all three "e1000"s
+    for sub in desc(key)["Subsections"]:
+        if sub["name"] == "e1000/mit_state":
+            sub["version_id"] = sub["minimum_version_id"] = 0
 json.dump(d, open(dest_path, "w"))

@@ -41,6 +41,13 @@ incompatible: 213 sections compared, 11 errors, 1 warning
 "
 expect 1 "$breaks" "" -- "$view" compat "$tmp/pc.json" "$tmp/breaks.json"
 expect 1 "$breaks" "" -- "$view" compat "$tmp/breaks.json" "$tmp/pc.json" --reverse
+# The same edits of q35's dump: the same findings (q35 has the same device classes).
+python3 "$(dirname "$0")/compat-edit-dump.py" "$tmp/q35.json" "$tmp/q35-breaks.json" \
+    "$tmp/q35-compatible.json" "$tmp/q35-dest.json" || exit 99
+expect 1 "$(printf '%s' "$breaks" | sed "1s/'pc-i440fx-7.2' in OLD/'pc-q35-7.2' in OLD/")$nl" "" -- \
+    "$view" compat "$tmp/q35.json" "$tmp/q35-breaks.json"
+expect 0 "compatible: 213 sections compared, 0 errors, 0 warnings$nl" "" -- \
+    "$view" compat "$tmp/q35.json" "$tmp/q35-compatible.json"
 # The other way round, the compatible changes are breaks, and so are some of the others.
 "$view" compat "$tmp/compatible.json" "$tmp/pc.json" >"$tmp/out" 2>&1
 [ $? = 1 ] || fail "compat compatible.json pc.json: not incompatible"
@@ -100,13 +107,20 @@ error: offset 244532: pckbd: kbd: the stream has a struct 'pckbd' here, DEST rea
 error: offset 248698: vmmouse: nb_queue: the stream has field 'nb_queue' where DEST reads 'nb_queue2'
 error: offset 248729: port92: DEST reads field 'extra' (1 bytes) next, the stream's 'port92' has no more fields
 error: offset 251669: 0000:00:01.3/piix4_pm (piix4_pm): piix4_pm/memhp: subsection 'piix4_pm/memhp' unknown to DEST
-${pc_not_checked}the load would fail: 27 sections checked, 7 errors, 9 not checked$nl" "" -- \
+error: offset 319338: 0000:00:02.0/e1000 (e1000): e1000/mit_state: version 1 of 'e1000/mit_state' refused: DEST loads versions 0 to 0
+${pc_not_checked}the load would fail: 27 sections checked, 8 errors, 9 not checked$nl" "" -- \
     "$view" explain "$tmp/pc.mig" --dest "$tmp/dest.json"
 # A BER stream is explained as its QEMU form (offsets too).
 "$view" convert "$tmp/pc.mig" "$tmp/pc.ber" --to ber || fail "convert --to ber"
 "$view" explain "$tmp/pc.mig" --dest "$tmp/dest.json" >"$tmp/qemu.txt" 2>&1
 "$view" explain "$tmp/pc.ber" --dest "$tmp/dest.json" >"$tmp/ber.txt" 2>&1
 [ $? = 1 ] && cmp -s "$tmp/qemu.txt" "$tmp/ber.txt" || fail "explain of the BER form differs"
+"$view" explain "$tmp/q35.mig" --dest "$tmp/q35-dest.json" >"$tmp/out" 2>&1
+[ $? = 1 ] || fail "explain q35.mig q35-dest.json: exit status"
+grep -qx "error: offset 269626: mc146818rtc: version 3 refused: DEST loads versions 1 to 2" "$tmp/out" &&
+grep -qx "error: offset 347148: 0000:00:01.0/e1000 (e1000): e1000/mit_state: version 1 of 'e1000/mit_state' refused: DEST loads versions 0 to 0" "$tmp/out" &&
+[ "$(tail -n 1 "$tmp/out")" = "the load would fail: 24 sections checked, 7 errors, 8 not checked" ] ||
+    { fail "explain q35.mig q35-dest.json"; cat "$tmp/out"; }
 "$view" explain "$tmp/pc.mig" --dest "$tmp/dest.json" --json >"$tmp/out.json"
 [ $? = 1 ] || fail "explain --json: exit status"
 python3 - "$tmp/out.json" <<'PY' || fail "explain --json"
@@ -115,7 +129,7 @@ e = json.load(open(sys.argv[1]))
 assert e["checked"] == 27 and len(e["not-checked"]) == 9 and e["not-checked"][0] == "timer", e
 assert [x["kind"] for x in e["findings"]] == [
     "field-size", "version-refused", "field-extra", "description-differs", "field-renamed",
-    "field-missing", "unknown-subsection"], e["findings"]
+    "field-missing", "unknown-subsection", "version-refused"], e["findings"]
 assert e["findings"][1] == {"severity": "error", "kind": "version-refused",
                             "section": {"key": "mc146818rtc", "name": "mc146818rtc"}, "path": "",
                             "offset": 242838, "old": 3, "new": 2,
