@@ -762,15 +762,33 @@ static void write_decl(GString *o, Decl *d)
             g_ptr_array_add(one, f);
             write_fields(o, S, var, one, d->fields, NULL);
         }
+        /*
+         * has_<field> says whether the subsection is sent, and a load that
+         * finds it sets the flag (a subsection's post_load runs only when it
+         * was there).  A needed() function rather than the engine's presence
+         * byte: descriptions as JSON (the segment's, the agent's) keep
+         * showing every subsection, as for hand-written descriptions.
+         */
+        g_string_append_printf(o,
+            "static bool qidl_%s_%s_needed(void *opaque)\n"
+            "{\n"
+            "    return ((%s *)opaque)->has_%s;\n"
+            "}\n\n"
+            "static bool qidl_%s_%s_loaded(void *opaque, int version_id, GError **errp)\n"
+            "{\n"
+            "    ((%s *)opaque)->has_%s = true;\n"
+            "    return true;\n"
+            "}\n\n",
+            S, f->name, S, f->name, S, f->name, S, f->name);
         g_string_append_printf(o,
             "static const VMStateDescription qidl_vmstate_%s_%s = {\n"
             "    .name = \"%s/%s\",\n"
             "    .version_id = 1,\n"
             "    .minimum_version_id = 1,\n"
-            "    .has_presence = true,\n"
-            "    .presence_offset = vmstate_offset_value(%s, has_%s, bool),\n"
+            "    .needed = qidl_%s_%s_needed,\n"
+            "    .post_load = qidl_%s_%s_loaded,\n"
             "    .fields = %s,\n"
-            "};\n\n", S, f->name, d->vmsd_name, f->name, S, f->name, var);
+            "};\n\n", S, f->name, d->vmsd_name, f->name, S, f->name, S, f->name, var);
     }
     g_autofree char *var = g_strdup_printf("qidl_%s_fields", S);
     write_fields(o, S, var, top, d->fields, NULL);

@@ -34,8 +34,9 @@
  *   q_broken           not describable: the struct keeps a hand-written
  *                      description and the generator says so
  *   q_optional         a subsection "NAME/field", sent while the bool
- *                      has_<field> is set (a field of an unnamed struct type
- *                      puts that struct's members in the subsection)
+ *                      has_<field> is set, which a load that finds it sets
+ *                      (a field of an unnamed struct type puts that
+ *                      struct's members in the subsection)
  *   q_size(f)          a counted array: its first f elements are state (f an
  *                      earlier migrated field: VARRAY; otherwise PARTIAL)
  *   q_version(N)       the field appeared in version N

@@ -333,7 +333,6 @@ static const char EQUIVALENT[] =
     "};\n"
     "static const VMStateDescription hand_extra = {\n"
     "    .name = \"outer/extra\", .version_id = 1, .minimum_version_id = 1, .fields = extra_fields,\n"
-    "    .has_presence = true, .presence_offset = offsetof(Outer, has_extra),\n"
     "};\n"
     "static const VMStateField group_fields[] = {\n"
     "    { .name = \"k\", .info = VMSTATE_INFO(VMSTATE_TYPE_UINT8), .shape = VMSTATE_SINGLE,\n"
@@ -345,7 +344,6 @@ static const char EQUIVALENT[] =
     "};\n"
     "static const VMStateDescription hand_group = {\n"
     "    .name = \"outer/group\", .version_id = 1, .minimum_version_id = 1, .fields = group_fields,\n"
-    "    .has_presence = true, .presence_offset = offsetof(Outer, has_group),\n"
     "};\n"
     "static const VMStateDescription *const hand_subs[] = { &hand_extra, &hand_group, NULL };\n"
     "static const VMStateField outer_fields[] = {\n"
@@ -384,7 +382,7 @@ static const char EQUIVALENT[] =
     "    const char *json = \"{\\\"flag\\\": true, \\\"i8\\\": -1, \\\"u64\\\": 7, \\\"buf\\\": \\\"01020304\\\",\"\n"
     "        \" \\\"unused\\\": \\\"000000\\\", \\\"words\\\": [1, 2, 3], \\\"cfg\\\": 0,\"\n"
     "        \" \\\"one\\\": {\\\"a\\\": 1, \\\"b\\\": [2, 3]}, \\\"n\\\": 0, \\\"counted\\\": [],\"\n"
-    "        \" \\\"live\\\": [], \\\"list\\\": []}\";\n"
+    "        \" \\\"live\\\": [], \\\"list\\\": [], \\\"outer/extra\\\": {\\\"extra\\\": 9}}\";\n"
     "    if (!qobject_from_json(json, strlen(json), &in, &err)) {\n"
     "        printf(\"%s\\n\", err->message);\n"
     "        return 1;\n"
@@ -393,8 +391,19 @@ static const char EQUIVALENT[] =
     "    VMStateContext ctx = { 0 };\n"
     "    bool ok = vmstate_load(v, &vmstate_Outer, &s, 2, &ctx, &err);\n"
     "    visit_free(v);\n"
-    "    printf(\"load %s, later %lld, post_load %d, u64 %llu\\n\", ok ? \"ok\" : err->message,\n"
-    "           (long long)s.later, hook_calls, (unsigned long long)s.u64);\n"
+    "    printf(\"load %s, later %lld, post_load %d, u64 %llu, extra %u (has %d), group (has %d)\\n\",\n"
+    "           ok ? \"ok\" : err->message, (long long)s.later, hook_calls,\n"
+    "           (unsigned long long)s.u64, s.extra, s.has_extra, s.has_group);\n"
+    "    /* Saved: the subsections whose flags are set, and only those. */\n"
+    "    Visitor *out = qobject_output_visitor_new();\n"
+    "    if (!vmstate_save(out, &vmstate_Outer, &s, &ctx, &err)) {\n"
+    "        printf(\"%s\\n\", err->message);\n"
+    "        return 1;\n"
+    "    }\n"
+    "    g_autoptr(QObject) saved = qobject_output_visitor_take(out);\n"
+    "    visit_free(out);\n"
+    "    printf(\"saved outer/extra %d, outer/group %d\\n\", qdict_haskey(saved, \"outer/extra\"),\n"
+    "           qdict_haskey(saved, \"outer/group\"));\n"
     "    return 0;\n"
     "}\n";
 
@@ -414,7 +423,8 @@ static void test_equivalent_to_hand_written(void)
     run_clear(&r);
     r = run("./equiv");
     CU_ASSERT_EQUAL(r.status, 0);
-    ASSERT_STR_EQ(r.out, "load ok, later -5, post_load 1, u64 7\n");
+    ASSERT_STR_EQ(r.out, "load ok, later -5, post_load 1, u64 7, extra 9 (has 1), group (has 0)\n"
+                         "saved outer/extra 1, outer/group 0\n");
     run_clear(&r);
 }
 
