@@ -13,12 +13,18 @@
 #include <string.h>
 
 #include "devices.h"
+#include "qidl/qidl.h"
 #include "vmscope/error.h"
 
 #define APIC_LVT_NB 6
 #define APIC_DEFAULT_BASE 0xfee00900u   /* enabled, BSP */
 
-typedef struct APICCommonState {
+/*
+ * The state, described once (docs/qidl.md): vmstate_APICCommonState.  The
+ * SIPI state is a subsection (apic/sipi) sent while has_sipi is set.
+ */
+QIDL_DECLARE(APICCommonState, q_name("apic") q_version(3) q_min_version(3)
+             q_post_load(apic_post_load)) {
     uint32_t apicbase;
     uint8_t id;
     uint8_t arb_id;
@@ -26,6 +32,7 @@ typedef struct APICCommonState {
     uint32_t spurious_vec;
     uint8_t log_dest;
     uint8_t dest_mode;
+    bool has_sipi;                /* in the padding: the state keeps its size */
     uint32_t isr[8];
     uint32_t tmr[8];
     uint32_t irr[8];
@@ -38,56 +45,17 @@ typedef struct APICCommonState {
     int64_t initial_count_load_time;
     int64_t next_time;
     int64_t timer_expiry;
-    uint32_t sipi_vector;
-    int32_t wait_for_sipi;
-} APICCommonState;
-
-static bool apic_sipi_needed(void *opaque)
-{
-    APICCommonState *s = opaque;
-    return s->wait_for_sipi != 0;
-}
-
-static const VMStateField apic_sipi_fields[] = {
-    VMSTATE_UINT32(sipi_vector, APICCommonState),
-    VMSTATE_INT32(wait_for_sipi, APICCommonState),
-    VMSTATE_END_OF_LIST()
+    struct {
+        uint32_t sipi_vector;
+        int32_t wait_for_sipi;
+    } sipi q_optional;
 };
 
-static const VMStateDescription vmstate_apic_sipi = {
-    .name = "apic/sipi",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = apic_sipi_needed,
-    .fields = apic_sipi_fields,
-};
-
-static const VMStateField apic_fields[] = {
-    VMSTATE_UINT32(apicbase, APICCommonState),
-    VMSTATE_UINT8(id, APICCommonState),
-    VMSTATE_UINT8(arb_id, APICCommonState),
-    VMSTATE_UINT8(tpr, APICCommonState),
-    VMSTATE_UINT32(spurious_vec, APICCommonState),
-    VMSTATE_UINT8(log_dest, APICCommonState),
-    VMSTATE_UINT8(dest_mode, APICCommonState),
-    VMSTATE_UINT32_ARRAY(isr, APICCommonState, 8),
-    VMSTATE_UINT32_ARRAY(tmr, APICCommonState, 8),
-    VMSTATE_UINT32_ARRAY(irr, APICCommonState, 8),
-    VMSTATE_UINT32_ARRAY(lvt, APICCommonState, APIC_LVT_NB),
-    VMSTATE_UINT32(esr, APICCommonState),
-    VMSTATE_UINT32_ARRAY(icr, APICCommonState, 2),
-    VMSTATE_UINT32(divide_conf, APICCommonState),
-    VMSTATE_INT32(count_shift, APICCommonState),
-    VMSTATE_UINT32(initial_count, APICCommonState),
-    VMSTATE_INT64(initial_count_load_time, APICCommonState),
-    VMSTATE_INT64(next_time, APICCommonState),
-    VMSTATE_INT64(timer_expiry, APICCommonState),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription *const apic_subsections[] = {
-    &vmstate_apic_sipi,
-    NULL
+/* kvm-apic: the register page as KVM hands it out. */
+QIDL_DECLARE(KVMAPICState, q_name("kvm-apic")) {
+    uint64_t apicbase;
+    uint8_t regs[1024];
+    uint64_t tsc_deadline;
 };
 
 /* The tick shifts the initial count by count_shift (the divider: 0 to 7). */
@@ -102,14 +70,9 @@ static bool apic_post_load(void *opaque, int version_id, GError **errp)
     return true;
 }
 
-static const VMStateDescription vmstate_apic = {
-    .name = "apic",
-    .version_id = 3,
-    .minimum_version_id = 3,
-    .fields = apic_fields,
-    .subsections = apic_subsections,
-    .post_load = apic_post_load,
-};
+#ifndef QIDL_GEN
+#include "devices/apic.qidl.h"
+#endif
 
 static void apic_init(void *opaque, uint32_t instance, DeviceHeap *heap)
 {
@@ -126,7 +89,8 @@ static void apic_init(void *opaque, uint32_t instance, DeviceHeap *heap)
     s->lvt[0] = 0x000000ec;                   /* timer, vector 0xec, one-shot */
     s->divide_conf = 0x3;
     s->count_shift = 4;
-    s->wait_for_sipi = instance != 0;
+    s->sipi.wait_for_sipi = instance != 0;
+    s->has_sipi = s->sipi.wait_for_sipi != 0;
 }
 
 static void apic_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
@@ -146,17 +110,18 @@ static void apic_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
         s->isr[0xec / 32] |= 1u << (0xec % 32);
     }
     s->tpr = (uint8_t)((tick % 3) << 4);
-    if (s->wait_for_sipi && tick > 20) {      /* the AP gets started */
-        s->sipi_vector = 0x9a;
-        s->wait_for_sipi = 0;
+    if (s->sipi.wait_for_sipi && tick > 20) {      /* the AP gets started */
+        s->sipi.sipi_vector = 0x9a;
+        s->sipi.wait_for_sipi = 0;
     }
+    s->has_sipi = s->sipi.wait_for_sipi != 0;
 }
 
 const DeviceType device_apic = {
     .name = "apic",
     .short_name = "apic",
     .default_count = 1,
-    .vmsd = &vmstate_apic,
+    .vmsd = &vmstate_APICCommonState,
     .state_size = sizeof(APICCommonState),
     .init = apic_init,
     .tick = apic_tick,
@@ -167,26 +132,6 @@ const DeviceType device_apic = {
 enum { LAPIC_ID = 0x20, LAPIC_TPR = 0x80, LAPIC_SPIV = 0xf0, LAPIC_ISR = 0x100,
        LAPIC_TMR = 0x180, LAPIC_IRR = 0x200, LAPIC_LVTT = 0x320, LAPIC_TMICT = 0x380,
        LAPIC_TMCCT = 0x390, LAPIC_TDCR = 0x3e0 };
-
-typedef struct KVMAPICState {
-    uint64_t apicbase;
-    uint8_t regs[1024];
-    uint64_t tsc_deadline;
-} KVMAPICState;
-
-static const VMStateField kvm_apic_fields[] = {
-    VMSTATE_UINT64(apicbase, KVMAPICState),
-    VMSTATE_BUFFER(regs, KVMAPICState),
-    VMSTATE_UINT64(tsc_deadline, KVMAPICState),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_kvm_apic = {
-    .name = "kvm-apic",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = kvm_apic_fields,
-};
 
 static void reg_put(KVMAPICState *s, unsigned off, uint32_t v)
 {
@@ -222,7 +167,7 @@ const DeviceType device_kvm_apic = {
     .name = "kvm-apic",
     .short_name = "kvm-apic",
     .default_count = 1,
-    .vmsd = &vmstate_kvm_apic,
+    .vmsd = &vmstate_KVMAPICState,
     .state_size = sizeof(KVMAPICState),
     .init = kvm_apic_init,
     .tick = kvm_apic_tick,

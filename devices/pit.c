@@ -8,12 +8,14 @@
 #include <inttypes.h>
 
 #include "devices.h"
+#include "qidl/qidl.h"
 #include "vmscope/error.h"
 
 #define PIT_FREQ 1193182
 #define NS_PER_TICK (DEVICE_TICK_MS * 1000000LL)
 
-typedef struct PITChannelState {
+/* The state, described once (docs/qidl.md): vmstate_PITChannelState, vmstate_PITState. */
+QIDL_DECLARE(PITChannelState, q_name("pit channel") q_version(2) q_min_version(2)) {
     int32_t count;
     uint16_t latched_count;
     uint8_t count_latched;
@@ -28,44 +30,13 @@ typedef struct PITChannelState {
     uint8_t gate;
     int64_t count_load_time;
     int64_t next_transition_time;
-} PITChannelState;
-
-typedef struct PITState {
-    uint32_t channels_is_pc;
-    PITChannelState channels[3];
-    uint64_t irq_count;
-} PITState;
-
-static const VMStateField pit_channel_fields[] = {
-    VMSTATE_INT32(count, PITChannelState),
-    VMSTATE_UINT16(latched_count, PITChannelState),
-    VMSTATE_UINT8(count_latched, PITChannelState),
-    VMSTATE_UINT8(status_latched, PITChannelState),
-    VMSTATE_UINT8(status, PITChannelState),
-    VMSTATE_UINT8(read_state, PITChannelState),
-    VMSTATE_UINT8(write_state, PITChannelState),
-    VMSTATE_UINT8(write_latch, PITChannelState),
-    VMSTATE_UINT8(rw_mode, PITChannelState),
-    VMSTATE_UINT8(mode, PITChannelState),
-    VMSTATE_UINT8(bcd, PITChannelState),
-    VMSTATE_UINT8(gate, PITChannelState),
-    VMSTATE_INT64(count_load_time, PITChannelState),
-    VMSTATE_INT64(next_transition_time, PITChannelState),
-    VMSTATE_END_OF_LIST()
 };
 
-static const VMStateDescription vmstate_pit_channel = {
-    .name = "pit channel",
-    .version_id = 2,
-    .minimum_version_id = 2,
-    .fields = pit_channel_fields,
-};
-
-static const VMStateField pit_fields[] = {
-    VMSTATE_UINT32_V(channels_is_pc, PITState, 2),
-    VMSTATE_STRUCT_ARRAY(channels, PITState, 3, 2, vmstate_pit_channel, PITChannelState),
-    VMSTATE_UINT64_V(irq_count, PITState, 3),
-    VMSTATE_END_OF_LIST()
+QIDL_DECLARE(PITState, q_name("i8254") q_version(3) q_min_version(2)
+             q_post_load(pit_post_load)) {
+    uint32_t channels_is_pc q_version(2);
+    PITChannelState channels[3] q_version(2);
+    uint64_t irq_count q_version(3);
 };
 
 /* The tick divides by the period: a loaded count must be one a PIT can hold. */
@@ -83,13 +54,9 @@ static bool pit_post_load(void *opaque, int version_id, GError **errp)
     return true;
 }
 
-static const VMStateDescription vmstate_pit = {
-    .name = "i8254",
-    .version_id = 3,
-    .minimum_version_id = 2,
-    .fields = pit_fields,
-    .post_load = pit_post_load,
-};
+#ifndef QIDL_GEN
+#include "devices/pit.qidl.h"
+#endif
 
 static void pit_init(void *opaque, uint32_t instance, DeviceHeap *heap)
 {
@@ -130,7 +97,7 @@ const DeviceType device_pit = {
     .name = "i8254",
     .short_name = "pit",
     .default_count = 1,
-    .vmsd = &vmstate_pit,
+    .vmsd = &vmstate_PITState,
     .state_size = sizeof(PITState),
     .init = pit_init,
     .tick = pit_tick,

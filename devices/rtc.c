@@ -9,57 +9,30 @@
 #include <time.h>
 
 #include "devices.h"
+#include "qidl/qidl.h"
 #include "vmscope/error.h"
 
 enum { RTC_SECONDS = 0, RTC_MINUTES = 2, RTC_HOURS = 4, RTC_DAY_OF_WEEK = 6,
        RTC_DAY_OF_MONTH = 7, RTC_MONTH = 8, RTC_YEAR = 9, RTC_REG_A = 10,
        RTC_REG_B = 11, RTC_REG_C = 12, RTC_REG_D = 13, RTC_CENTURY = 0x32 };
 
-typedef struct RTCState {
+/*
+ * The state, described once (docs/qidl.md): the generator makes
+ * vmstate_RTCState from it.  The has_ flag says whether the subsection
+ * travels; the tick keeps it.
+ */
+QIDL_DECLARE(RTCState, q_name("mc146818rtc") q_version(3) q_min_version(1)
+             q_post_load(rtc_post_load)) {
     uint8_t cmos_data[128];
     uint8_t cmos_index;
-    uint32_t period;
-    int64_t base_rtc;              /* seconds since the epoch at init */
-    int64_t last_update;           /* seconds the clock has run */
-    int64_t offset;
-    uint64_t next_alarm_time;
-    uint16_t irq_reinject_on_ack_count;
-} RTCState;
-
-static bool rtc_reinject_needed(void *opaque)
-{
-    RTCState *s = opaque;
-    return s->irq_reinject_on_ack_count != 0;
-}
-
-static const VMStateField rtc_reinject_fields[] = {
-    VMSTATE_UINT16(irq_reinject_on_ack_count, RTCState),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_rtc_irq_reinject_on_ack_count = {
-    .name = "mc146818rtc/irq_reinject_on_ack_count",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = rtc_reinject_needed,
-    .fields = rtc_reinject_fields,
-};
-
-static const VMStateField rtc_fields[] = {
-    VMSTATE_BUFFER(cmos_data, RTCState),
-    VMSTATE_UINT8(cmos_index, RTCState),
-    VMSTATE_UNUSED(7 * 4),
-    VMSTATE_UINT32_V(period, RTCState, 3),
-    VMSTATE_INT64_V(base_rtc, RTCState, 3),
-    VMSTATE_INT64_V(last_update, RTCState, 3),
-    VMSTATE_INT64_V(offset, RTCState, 3),
-    VMSTATE_UINT64_V(next_alarm_time, RTCState, 3),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription *const rtc_subsections[] = {
-    &vmstate_rtc_irq_reinject_on_ack_count,
-    NULL
+    uint8_t unused[7 * 4] q_unused;        /* state of versions 1 and 2 */
+    uint32_t period q_version(3);
+    int64_t base_rtc q_version(3);         /* seconds since the epoch at init */
+    int64_t last_update q_version(3);      /* seconds the clock has run */
+    int64_t offset q_version(3);
+    uint64_t next_alarm_time q_version(3);
+    uint16_t irq_reinject_on_ack_count q_optional;
+    bool has_irq_reinject_on_ack_count;
 };
 
 /* The clock is base_rtc + last_update seconds: keep both where time arithmetic works. */
@@ -78,14 +51,9 @@ static bool rtc_post_load(void *opaque, int version_id, GError **errp)
     return true;
 }
 
-static const VMStateDescription vmstate_rtc = {
-    .name = "mc146818rtc",
-    .version_id = 3,
-    .minimum_version_id = 1,
-    .fields = rtc_fields,
-    .subsections = rtc_subsections,
-    .post_load = rtc_post_load,
-};
+#ifndef QIDL_GEN
+#include "devices/rtc.qidl.h"
+#endif
 
 static uint8_t to_bcd(int v)
 {
@@ -128,6 +96,7 @@ static void rtc_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
     }
     s->cmos_index = (uint8_t)(tick % 128);
     s->irq_reinject_on_ack_count = (uint16_t)(tick % 7 == 0 ? tick % 3 : 0);
+    s->has_irq_reinject_on_ack_count = s->irq_reinject_on_ack_count != 0;
     s->next_alarm_time = (uint64_t)(s->base_rtc + s->last_update + 60);
 }
 
@@ -135,7 +104,7 @@ const DeviceType device_rtc = {
     .name = "mc146818rtc",
     .short_name = "rtc",
     .default_count = 1,
-    .vmsd = &vmstate_rtc,
+    .vmsd = &vmstate_RTCState,
     .state_size = sizeof(RTCState),
     .init = rtc_init,
     .tick = rtc_tick,

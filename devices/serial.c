@@ -10,6 +10,7 @@
 #include <inttypes.h>
 
 #include "devices.h"
+#include "qidl/qidl.h"
 #include "vmscope/error.h"
 
 #define UART_FIFO_LENGTH 16
@@ -21,109 +22,32 @@
 #define UART_IIR_NO_INT 0x01
 #define UART_IIR_RDI  0x04
 
-typedef struct Fifo8 {
+/*
+ * The state, described once (docs/qidl.md): the generator makes
+ * vmstate_Fifo8 and vmstate_SerialState from it.  The subsections travel
+ * while their has_ flags are set; the tick keeps them.
+ */
+QIDL_DECLARE(Fifo8, q_name("Fifo8")) {
     uint8_t data[UART_FIFO_LENGTH];
-    uint32_t capacity;
+    uint32_t capacity q_immutable;
     uint32_t head;
     uint32_t num;
-} Fifo8;
-
-typedef struct SerialState {
-    uint16_t divider;
-    uint8_t rbr, thr, tsr;
-    uint8_t ier, iir, lcr, mcr, lsr, msr, scr, fcr;
-    int32_t thr_ipending;
-    uint32_t tsr_retry;
-    Fifo8 recv_fifo;
-    Fifo8 xmit_fifo;
-    uint64_t rx_total;                 /* vmscope: characters received (v4) */
-} SerialState;
-
-static const VMStateField fifo8_fields[] = {
-    VMSTATE_BUFFER(data, Fifo8),
-    VMSTATE_UINT32(head, Fifo8),
-    VMSTATE_UINT32(num, Fifo8),
-    VMSTATE_END_OF_LIST()
 };
 
-static const VMStateDescription vmstate_fifo8 = {
-    .name = "Fifo8",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = fifo8_fields,
-};
-
-static bool serial_fifo_needed(void *opaque)
-{
-    SerialState *s = opaque;
-    return (s->fcr & UART_FCR_FE) != 0;
-}
-
-static bool serial_thr_ipending_needed(void *opaque)
-{
-    SerialState *s = opaque;
-    return s->thr_ipending != 0;
-}
-
-static const VMStateField serial_thr_ipending_fields[] = {
-    VMSTATE_INT32(thr_ipending, SerialState),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_serial_thr_ipending = {
-    .name = "serial/thr_ipending",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = serial_thr_ipending_needed,
-    .fields = serial_thr_ipending_fields,
-};
-
-static const VMStateField serial_recv_fifo_fields[] = {
-    VMSTATE_STRUCT(recv_fifo, SerialState, 1, vmstate_fifo8, Fifo8),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_serial_recv_fifo = {
-    .name = "serial/recv_fifo",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = serial_fifo_needed,
-    .fields = serial_recv_fifo_fields,
-};
-
-static const VMStateField serial_xmit_fifo_fields[] = {
-    VMSTATE_STRUCT(xmit_fifo, SerialState, 1, vmstate_fifo8, Fifo8),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_serial_xmit_fifo = {
-    .name = "serial/xmit_fifo",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = serial_fifo_needed,
-    .fields = serial_xmit_fifo_fields,
-};
-
-static const VMStateField serial_fields[] = {
-    VMSTATE_UINT16_V(divider, SerialState, 2),
-    VMSTATE_UINT8(rbr, SerialState),
-    VMSTATE_UINT8(ier, SerialState),
-    VMSTATE_UINT8(iir, SerialState),
-    VMSTATE_UINT8(lcr, SerialState),
-    VMSTATE_UINT8(mcr, SerialState),
-    VMSTATE_UINT8(lsr, SerialState),
-    VMSTATE_UINT8(msr, SerialState),
-    VMSTATE_UINT8(scr, SerialState),
-    VMSTATE_UINT8_V(fcr, SerialState, 3),
-    VMSTATE_UINT64_V(rx_total, SerialState, 4),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription *const serial_subsections[] = {
-    &vmstate_serial_thr_ipending,
-    &vmstate_serial_recv_fifo,
-    &vmstate_serial_xmit_fifo,
-    NULL
+QIDL_DECLARE(SerialState, q_name("serial") q_version(4) q_min_version(2)
+             q_post_load(serial_post_load)) {
+    uint16_t divider q_version(2);
+    uint8_t rbr;
+    uint8_t thr q_derived, tsr q_derived;   /* the transmitter: idle, rebuilt */
+    uint8_t ier, iir, lcr, mcr, lsr, msr, scr;
+    uint8_t fcr q_version(3);
+    /* In the padding before thr_ipending: the state keeps its size (88 bytes). */
+    bool has_thr_ipending, has_recv_fifo, has_xmit_fifo;
+    int32_t thr_ipending q_optional;
+    uint32_t tsr_retry q_derived;
+    Fifo8 recv_fifo q_optional q_version(1);
+    Fifo8 xmit_fifo q_optional q_version(1);
+    uint64_t rx_total q_version(4) q_default(0);   /* vmscope: characters received */
 };
 
 /* A loaded FIFO must index its buffer: the tick trusts head and num. */
@@ -145,14 +69,9 @@ static bool serial_post_load(void *opaque, int version_id, GError **errp)
     return true;
 }
 
-static const VMStateDescription vmstate_serial = {
-    .name = "serial",
-    .version_id = 4,
-    .minimum_version_id = 2,
-    .fields = serial_fields,
-    .subsections = serial_subsections,
-    .post_load = serial_post_load,
-};
+#ifndef QIDL_GEN
+#include "devices/serial.qidl.h"
+#endif
 
 static void fifo8_push(Fifo8 *f, uint8_t c)
 {
@@ -182,6 +101,7 @@ static void serial_init(void *opaque, uint32_t instance, DeviceHeap *heap)
     s->recv_fifo.capacity = UART_FIFO_LENGTH;
     s->xmit_fifo.capacity = UART_FIFO_LENGTH;
     s->scr = (uint8_t)instance;
+    s->has_recv_fifo = s->has_xmit_fifo = (s->fcr & UART_FCR_FE) != 0;
 }
 
 static void serial_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
@@ -209,13 +129,15 @@ static void serial_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
         s->iir = UART_IIR_NO_INT;
     }
     s->thr_ipending = (tick % 5) == 0;
+    s->has_thr_ipending = s->thr_ipending != 0;
+    s->has_recv_fifo = s->has_xmit_fifo = (s->fcr & UART_FCR_FE) != 0;
 }
 
 const DeviceType device_serial = {
     .name = "serial",
     .short_name = "serial",
     .default_count = 2,
-    .vmsd = &vmstate_serial,
+    .vmsd = &vmstate_SerialState,
     .state_size = sizeof(SerialState),
     .init = serial_init,
     .tick = serial_tick,

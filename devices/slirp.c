@@ -9,10 +9,16 @@
 #include <string.h>
 
 #include "devices.h"
+#include "qidl/qidl.h"
 
 #define SLIRP_MAX_SOCKETS 256
 
-typedef struct SlirpSocket {
+/*
+ * The state, described once (docs/qidl.md): vmstate_SlirpSocket and
+ * vmstate_SlirpState.  sockets is a segment offset (q_segptr): the first
+ * so_count sockets it points to are state, the offset itself is not.
+ */
+QIDL_DECLARE(SlirpSocket, q_name("slirp-socket")) {
     uint32_t so_id;
     uint8_t proto;            /* 6 TCP, 17 UDP */
     uint8_t tcp_state;
@@ -22,52 +28,19 @@ typedef struct SlirpSocket {
     uint32_t faddr;
     uint64_t rx_bytes;
     uint64_t tx_bytes;
-} SlirpSocket;
+};
 
-typedef struct SlirpState {
+QIDL_DECLARE(SlirpState, q_name("slirp")) {
     uint32_t vnetwork;
     uint32_t vnetmask;
     uint32_t next_id;
     uint32_t so_count;
-    uint64_t sockets;         /* offset of SlirpSocket[so_count] in the heap */
-} SlirpState;
-
-static const VMStateField slirp_socket_fields[] = {
-    VMSTATE_UINT32(so_id, SlirpSocket),
-    VMSTATE_UINT8(proto, SlirpSocket),
-    VMSTATE_UINT8(tcp_state, SlirpSocket),
-    VMSTATE_UINT16(lport, SlirpSocket),
-    VMSTATE_UINT16(fport, SlirpSocket),
-    VMSTATE_UINT32(laddr, SlirpSocket),
-    VMSTATE_UINT32(faddr, SlirpSocket),
-    VMSTATE_UINT64(rx_bytes, SlirpSocket),
-    VMSTATE_UINT64(tx_bytes, SlirpSocket),
-    VMSTATE_END_OF_LIST()
+    uint64_t sockets q_segptr(SlirpSocket, SLIRP_MAX_SOCKETS) q_size(so_count) q_version(1);
 };
 
-static const VMStateDescription vmstate_slirp_socket = {
-    .name = "slirp-socket",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = slirp_socket_fields,
-};
-
-static const VMStateField slirp_fields[] = {
-    VMSTATE_UINT32(vnetwork, SlirpState),
-    VMSTATE_UINT32(vnetmask, SlirpState),
-    VMSTATE_UINT32(next_id, SlirpState),
-    VMSTATE_UINT32(so_count, SlirpState),
-    VMSTATE_STRUCT_SEGPTR_UINT32(sockets, SlirpState, so_count, SLIRP_MAX_SOCKETS, 1,
-                                 vmstate_slirp_socket, SlirpSocket),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_slirp = {
-    .name = "slirp",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = slirp_fields,
-};
+#ifndef QIDL_GEN
+#include "devices/slirp.qidl.h"
+#endif
 
 static SlirpSocket *slirp_sockets(SlirpState *s, DeviceHeap *heap)
 {
@@ -141,7 +114,7 @@ const DeviceType device_slirp = {
     .name = "slirp",
     .short_name = "slirp",
     .default_count = 1,
-    .vmsd = &vmstate_slirp,
+    .vmsd = &vmstate_SlirpState,
     .state_size = sizeof(SlirpState),
     .init = slirp_init,
     .tick = slirp_tick,

@@ -10,13 +10,20 @@
 #include <string.h>
 
 #include "devices.h"
+#include "qidl/qidl.h"
 #include "vmscope/error.h"
 
 #define VIRTIO_QUEUE_MAX 64
 #define VIRTIO_BLK_MAX_INFLIGHT 16
 #define VRING_NUM 256
 
-typedef struct VirtQueueState {
+/*
+ * The state, described once (docs/qidl.md).  vq is counted by num_queues,
+ * which the destination already has (q_equal): a partial array, only live
+ * queues travel.  The requests in flight are a subsection (virtio-blk/inflight)
+ * sent while has_inflight is set.
+ */
+QIDL_DECLARE(VirtQueueState, q_name("virtqueue_state")) {
     uint32_t vring_num;
     uint64_t desc;
     uint64_t avail;
@@ -26,15 +33,16 @@ typedef struct VirtQueueState {
     uint16_t signalled_used;
     uint16_t vector;
     uint32_t inuse;
-} VirtQueueState;
+};
 
-typedef struct VirtIOBlkReq {
+QIDL_DECLARE(VirtIOBlkReq, q_name("virtio-blk-req")) {
     uint64_t sector;
     uint32_t nb_sectors;
     uint32_t type;
-} VirtIOBlkReq;
+};
 
-typedef struct VirtIOBlkState {
+QIDL_DECLARE(VirtIOBlkState, q_name("virtio-blk") q_version(2) q_min_version(2)
+             q_post_load(blk_post_load)) {
     uint8_t pci_config[64];
     uint64_t host_features;
     uint64_t guest_features;
@@ -42,86 +50,14 @@ typedef struct VirtIOBlkState {
     uint8_t isr;
     uint16_t queue_sel;
     uint16_t config_vector;
-    uint16_t num_queues;
+    uint16_t num_queues q_equal;
     uint64_t capacity;
-    VirtQueueState vq[VIRTIO_QUEUE_MAX];
-    uint32_t inflight_count;
-    VirtIOBlkReq inflight[VIRTIO_BLK_MAX_INFLIGHT];
-} VirtIOBlkState;
-
-static const VMStateField virtqueue_fields[] = {
-    VMSTATE_UINT32(vring_num, VirtQueueState),
-    VMSTATE_UINT64(desc, VirtQueueState),
-    VMSTATE_UINT64(avail, VirtQueueState),
-    VMSTATE_UINT64(used, VirtQueueState),
-    VMSTATE_UINT16(last_avail_idx, VirtQueueState),
-    VMSTATE_UINT16(used_idx, VirtQueueState),
-    VMSTATE_UINT16(signalled_used, VirtQueueState),
-    VMSTATE_UINT16(vector, VirtQueueState),
-    VMSTATE_UINT32(inuse, VirtQueueState),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_virtqueue = {
-    .name = "virtqueue_state",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = virtqueue_fields,
-};
-
-static const VMStateField blk_req_fields[] = {
-    VMSTATE_UINT64(sector, VirtIOBlkReq),
-    VMSTATE_UINT32(nb_sectors, VirtIOBlkReq),
-    VMSTATE_UINT32(type, VirtIOBlkReq),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_blk_req = {
-    .name = "virtio-blk-req",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .fields = blk_req_fields,
-};
-
-static bool blk_inflight_needed(void *opaque)
-{
-    VirtIOBlkState *s = opaque;
-    return s->inflight_count != 0;
-}
-
-static const VMStateField blk_inflight_fields[] = {
-    VMSTATE_UINT32(inflight_count, VirtIOBlkState),
-    VMSTATE_STRUCT_VARRAY_UINT32(inflight, VirtIOBlkState, inflight_count, 1,
-                                 vmstate_blk_req, VirtIOBlkReq),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription vmstate_blk_inflight = {
-    .name = "virtio-blk/inflight",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = blk_inflight_needed,
-    .fields = blk_inflight_fields,
-};
-
-static const VMStateField blk_fields[] = {
-    VMSTATE_BUFFER(pci_config, VirtIOBlkState),
-    VMSTATE_UINT64(host_features, VirtIOBlkState),
-    VMSTATE_UINT64(guest_features, VirtIOBlkState),
-    VMSTATE_UINT8(status, VirtIOBlkState),
-    VMSTATE_UINT8(isr, VirtIOBlkState),
-    VMSTATE_UINT16(queue_sel, VirtIOBlkState),
-    VMSTATE_UINT16(config_vector, VirtIOBlkState),
-    VMSTATE_UINT16_EQUAL(num_queues, VirtIOBlkState),
-    VMSTATE_UINT64(capacity, VirtIOBlkState),
-    VMSTATE_STRUCT_PARTIAL_ARRAY_UINT16(vq, VirtIOBlkState, num_queues, 1,
-                                        vmstate_virtqueue, VirtQueueState),
-    VMSTATE_END_OF_LIST()
-};
-
-static const VMStateDescription *const blk_subsections[] = {
-    &vmstate_blk_inflight,
-    NULL
+    VirtQueueState vq[VIRTIO_QUEUE_MAX] q_size(num_queues) q_version(1);
+    struct {
+        uint32_t inflight_count;
+        VirtIOBlkReq inflight[VIRTIO_BLK_MAX_INFLIGHT] q_size(inflight_count) q_version(1);
+    } inflight q_optional;
+    bool has_inflight;
 };
 
 /* The tick picks a sector modulo capacity (num_queues is an _equal field: checked). */
@@ -136,14 +72,9 @@ static bool blk_post_load(void *opaque, int version_id, GError **errp)
     return true;
 }
 
-static const VMStateDescription vmstate_virtio_blk = {
-    .name = "virtio-blk",
-    .version_id = 2,
-    .minimum_version_id = 2,
-    .fields = blk_fields,
-    .subsections = blk_subsections,
-    .post_load = blk_post_load,
-};
+#ifndef QIDL_GEN
+#include "devices/virtio-blk.qidl.h"
+#endif
 
 static void blk_init(void *opaque, uint32_t instance, DeviceHeap *heap)
 {
@@ -190,22 +121,24 @@ static void blk_tick(void *opaque, uint64_t tick, DeviceHeap *heap)
     vq->inuse = keep;
     s->isr = vq->inuse == 0;
 
-    s->inflight_count = 0;
+    uint32_t *n = &s->inflight.inflight_count;
+    *n = 0;
     for (unsigned i = 0; i < s->num_queues; i++) {
-        for (uint32_t r = 0; r < s->vq[i].inuse && s->inflight_count < VIRTIO_BLK_MAX_INFLIGHT; r++) {
-            VirtIOBlkReq *req = &s->inflight[s->inflight_count++];
+        for (uint32_t r = 0; r < s->vq[i].inuse && *n < VIRTIO_BLK_MAX_INFLIGHT; r++) {
+            VirtIOBlkReq *req = &s->inflight.inflight[(*n)++];
             req->sector = (tick * 8 + r * 64) % s->capacity;
             req->nb_sectors = 8;
             req->type = r & 1;               /* IN / OUT */
         }
     }
+    s->has_inflight = *n != 0;
 }
 
 const DeviceType device_virtio_blk = {
     .name = "virtio-blk",
     .short_name = "virtio-blk",
     .default_count = 1,
-    .vmsd = &vmstate_virtio_blk,
+    .vmsd = &vmstate_VirtIOBlkState,
     .state_size = sizeof(VirtIOBlkState),
     .init = blk_init,
     .tick = blk_tick,

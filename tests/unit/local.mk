@@ -11,7 +11,8 @@ UNIT_TESTS = \
 	tests/unit/test-qmp-dispatch tests/unit/test-qmp-json \
 	tests/unit/test-agent-snapshot tests/unit/test-agent-registry tests/unit/test-trace-report \
 	tests/unit/test-devhost tests/unit/test-ber-visitor tests/unit/test-json-schema-visitor \
-	tests/unit/test-ber-stream tests/unit/test-compat tests/unit/test-filter
+	tests/unit/test-ber-stream tests/unit/test-compat tests/unit/test-filter \
+	tests/unit/test-devices-stream tests/unit/test-qidl
 if PROBES
 # trace-points on this very test program, which carries vmscope's USDT probes.
 UNIT_TESTS += tests/unit/test-trace-points
@@ -70,3 +71,13 @@ tests_unit_test_ber_stream_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_devhost_LDADD = $(DEVHOST_LIBS) $(LDADD)
 tests_unit_test_compat_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_filter_CPPFLAGS = $(TEST_CPPFLAGS)
+# Streams of a host in a fixed state, made before the devices were generated (QIDL).
+tests_unit_test_devices_stream_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_devices_stream_LDADD = $(DEVHOST_LIBS) $(LDADD)
+# Runs qidl/qidl on small files, compiles what it writes and links it with libvmscope.
+tests_unit_test_qidl_CPPFLAGS = $(TEST_CPPFLAGS) -DTEST_CC='"$(CC) $(SAN_CFLAGS)"' \
+	-DTEST_INCLUDES='"-I$(abs_top_builddir) -I$(abs_top_srcdir) -I$(abs_top_srcdir)/lib/include -I$(abs_top_srcdir)/devices $(GLIB_CFLAGS) $(JSONC_CFLAGS)"' \
+	-DTEST_LIBS='"$(abs_top_builddir)/lib/.libs/libvmscope-internal.a $(GLIB_LIBS) $(JSONC_LIBS) $(TASN1_LIBS) -lm"'
+EXTRA_tests_unit_test_qidl_DEPENDENCIES = qidl/qidl$(EXEEXT) viewers/vmscope-view$(EXEEXT)
+EXTRA_DIST += tests/fixtures/devhost-fixed.mig tests/fixtures/devhost-fixed.ber \
+	tests/fixtures/devhost-fixed-old.mig tests/fixtures/devhost-fixed-old.ber
