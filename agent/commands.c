@@ -43,6 +43,17 @@ bool agent_device_path_parse(const char *path, char **host, char **id, GError **
     return true;
 }
 
+static AgentQemu *find_qemu(AgentCommands *c, const char *host)
+{
+    for (guint i = 0; i < c->qemus->len; i++) {
+        AgentQemu *q = g_ptr_array_index(c->qemus, i);
+        if (strcmp(agent_qemu_name(q), host) == 0) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
 /* Registry errors as QMP errors: a device that is not there is DeviceNotFound. */
 static void device_error(GError **errp, GError *err, const char *path)
 {
@@ -94,6 +105,9 @@ static bool cmd_query_devices(QObject *args, QObject **ret, void *opaque, GError
     AgentCommands *c = opaque;
     c->requests++;
     *ret = agent_registry_devices(c->reg);
+    for (guint i = 0; i < c->qemus->len; i++) {
+        agent_qemu_devices(g_ptr_array_index(c->qemus, i), *ret);
+    }
     return true;
 }
 
@@ -114,7 +128,9 @@ static bool cmd_query_device_state(QObject *args, QObject **ret, void *opaque, G
         return false;
     }
     GError *err = NULL;
-    if (!agent_registry_device_state(c->reg, host, id, format, ret, &err)) {
+    AgentQemu *q = find_qemu(c, host);
+    if (q ? !agent_qemu_device_state(q, id, format, ret, &err)
+          : !agent_registry_device_state(c->reg, host, id, format, ret, &err)) {
         device_error(errp, err, path);
         return false;
     }
@@ -138,7 +154,9 @@ static bool cmd_query_device_schema(QObject *args, QObject **ret, void *opaque, 
     }
     GError *err = NULL;
     bool json_schema = format && strcmp(format, "json-schema") == 0;
-    if (!agent_registry_device_schema(c->reg, host, id, json_schema, ret, &err)) {
+    AgentQemu *q = find_qemu(c, host);
+    if (q ? !agent_qemu_device_schema(q, id, json_schema, ret, &err)
+          : !agent_registry_device_schema(c->reg, host, id, json_schema, ret, &err)) {
         device_error(errp, err, path);
         return false;
     }
