@@ -68,7 +68,8 @@ struct AgentQemu {
     GMutex work;                   /* guards what follows, up to `lock` */
     QemuVm *vm;
     QObject *desc;                 /* descriptions snapshots are decoded with */
-    bool relearned;                /* learned again once after a misfit */
+    bool want_relearn;             /* a section misfits: learn again when the VM runs */
+    char *relearn_misfits;         /* the misfits that asked for the last relearning */
     QemuStreamCache *cache;
     QemuLearn learn;
     gint64 last_event_snap;
@@ -190,7 +191,8 @@ static void disconnect(AgentQemu *q, const char *error)
     if (q->desc != q->given_desc) {
         g_clear_pointer(&q->desc, qobject_unref);   /* it may be another QEMU next time */
     }
-    q->relearned = false;
+    q->want_relearn = false;
+    g_clear_pointer(&q->relearn_misfits, g_free);
     g_mutex_lock(&q->lock);
     q->alive = false;
     set_str(&q->status, "unknown");
@@ -233,7 +235,7 @@ static bool look(AgentQemu *q, QemuVmStatus *st)
 /* Descriptions: given, or learned from the VM (see qemu-vm.h). */
 static bool ensure_desc(AgentQemu *q, const QemuVmStatus *st, GError **errp)
 {
-    if (q->desc) {
+    if (q->desc && !q->want_relearn) {
         return true;
     }
     bool shared = false;
@@ -255,11 +257,14 @@ static bool ensure_desc(AgentQemu *q, const QemuVmStatus *st, GError **errp)
     if (!stream) {
         return false;
     }
-    q->desc = qemu_stream_load_desc(stream, errp);
-    if (!q->desc) {
+    QObject *desc = qemu_stream_load_desc(stream, errp);
+    if (!desc) {
         g_prefix_error(errp, "learning descriptions: ");
         return false;
     }
+    qobject_unref(q->desc);
+    q->desc = desc;
+    q->want_relearn = false;
     g_clear_pointer(&q->cache, qemu_stream_cache_free);
     return true;
 }
@@ -327,16 +332,24 @@ static GPtrArray *snap_devices(AgentQemu *q, const QemuStream *stream, const Qem
     return devs;
 }
 
-/* Does a section misfit its description (not an old-style one, which never fits)? */
-static bool has_misfit(const QemuStream *s)
+/*
+ * The sections that misfit their descriptions (old-style ones never fit),
+ * as one string; NULL: none.  A description learned from one migration
+ * lists only the subsections that were sent then (a subsection that
+ * appears later, cpu/msr_smi_count after the firmware's first SMI, or an
+ * in-flight request of a device busy then): learning again fixes those.
+ */
+static char *misfits(const QemuStream *s)
 {
+    GString *names = NULL;
     for (size_t i = 0; i < qemu_stream_n_sections(s); i++) {
         const QemuStreamSection *sec = qemu_stream_section(s, i);
         if (sec->raw_reason && !g_str_has_prefix(sec->raw_reason, "an old-style section")) {
-            return true;
+            names = names ? g_string_append_c(names, ' ') : g_string_new(NULL);
+            g_string_append_printf(names, "%s:%" PRIu32, sec->name, sec->instance_id);
         }
     }
-    return false;
+    return names ? g_string_free(names, FALSE) : NULL;
 }
 
 /*
@@ -373,10 +386,12 @@ static bool take_snapshot(AgentQemu *q, bool events, GError **errp)
         QemuStreamOptions opts = { .desc = q->desc, .keep_misfits = true, .cache = q->cache };
         stream = qemu_stream_parse_with(save.bytes, &opts, &err);
         ok = stream != NULL;
-        if (ok && has_misfit(stream) && !q->relearned && q->desc != q->given_desc) {
-            /* Descriptions of another QEMU: learn them again, once. */
-            q->relearned = true;
-            g_clear_pointer(&q->desc, qobject_unref);
+        g_autofree char *bad = ok ? misfits(stream) : NULL;
+        if (bad && g_strcmp0(bad, q->relearn_misfits) != 0 && q->desc != q->given_desc) {
+            /* Learn again (the worker does, once the VM runs); not again for the same misfits. */
+            q->want_relearn = true;
+            g_free(q->relearn_misfits);
+            q->relearn_misfits = g_steal_pointer(&bad);
         }
     }
     gint64 t1 = g_get_monotonic_time();
@@ -453,7 +468,7 @@ static void worker_step(AgentQemu *q)
             g_autofree char *r = g_strdup_printf("migration is blocked (%s): the device state "
                                                  "is not read", st.blocked);
             set_reason(q, r);
-        } else if (!q->desc && strcmp(st.status, "running") == 0) {
+        } else if ((!q->desc || q->want_relearn) && strcmp(st.status, "running") == 0) {
             if (!ensure_desc(q, &st, &err)) {
                 set_reason(q, err->message);
             }
@@ -596,6 +611,7 @@ void agent_qemu_free(AgentQemu *q)
     g_free(q->error);
     g_free(q->reason);
     g_free(q->migration);
+    g_free(q->relearn_misfits);
     g_free(q);
 }
 

@@ -56,13 +56,15 @@ tests_integration_test_devhost_agent_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 SCRIPT_TESTS = tests/integration/stream-view.sh tests/integration/stream-qemu-live.sh \
 	tests/integration/view-disk-full.sh \
 	tests/integration/trace-errors.py tests/integration/schema-agent.py \
-	tests/integration/ber-view.sh tests/integration/migrate-ber.py
+	tests/integration/ber-view.sh tests/integration/migrate-ber.py \
+	tests/integration/agent-qemu-live.py
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py tests/integration/trace-bpftrace.py \
 	tests/integration/trace-live.py tests/integration/trace-devhost-live.py \
 	tests/integration/trace-devhost-file.py
 TESTS += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS)
-SLOW_TESTS += tests/integration/stream-qemu-live.sh $(PROBES_SLOW_TESTS)
+SLOW_TESTS += tests/integration/stream-qemu-live.sh tests/integration/agent-qemu-live.py \
+	$(PROBES_SLOW_TESTS)
 
 STREAM_FIXTURES = \
 	tests/fixtures/pc-plain.mig.gz tests/fixtures/pc-plain.facts.json \
