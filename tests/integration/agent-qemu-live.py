@@ -272,7 +272,7 @@ def check_run_state(tmp):
 
 
 def check_blocked(tmp):
-    vm = Vm(tmp, "nvme", "pc", ["-drive", f"if=none,id=nv,file={tmp}/nvme.img,format=raw",
+    vm = Vm(tmp, "nvme", "pc", ["-drive", f"if=none,id=nv,file={tmp}/nvme-ns.img,format=raw",
                                 "-device", "nvme,serial=vmscope,drive=nv"])
     agent = Agent(tmp, [vm])
     h = agent.wait_host(vm.name, lambda h: h["alive"] and "reason" in h, "with a reason")
@@ -292,7 +292,7 @@ def check_blocked(tmp):
 
 def main():
     tmp = tt.tmpdir()
-    with open(f"{tmp}/nvme.img", "wb") as f:
+    with open(f"{tmp}/nvme-ns.img", "wb") as f:
         f.truncate(1 << 20)
     check_equal_to_migration(tmp, "pc", PC_DEVICES)
     check_equal_to_migration(tmp, "q35", Q35_DEVICES)
