@@ -163,6 +163,22 @@ static bool cmd_query_device_schema(QObject *args, QObject **ret, void *opaque, 
     return true;
 }
 
+static QObject *histogram_qobject(const AgentQemuHistogram *h, const double *bounds)
+{
+    QObject *o = qdict_new(), *le = qlist_new(), *buckets = qlist_new();
+    for (size_t i = 0; i < AGENT_QEMU_BUCKETS; i++) {
+        qlist_append(le, qnum_from_double(bounds[i]));
+    }
+    for (size_t i = 0; i <= AGENT_QEMU_BUCKETS; i++) {
+        qlist_append(buckets, qnum_from_uint(h->counts[i]));
+    }
+    qdict_put(o, "le", le);
+    qdict_put(o, "buckets", buckets);
+    qdict_put(o, "sum", qnum_from_double(h->sum));
+    qdict_put(o, "count", qnum_from_uint(h->count));
+    return o;
+}
+
 static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GError **errp)
 {
     AgentCommands *c = opaque;
@@ -170,8 +186,10 @@ static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GE
     AgentRegistryStats st;
     agent_registry_stats(c->reg, &st);
     uint64_t hosts = st.hosts, lost = st.hosts_lost, failed = c->qemu_failed_gone;
+    AgentQemuStats qs = { 0 };
     for (guint i = 0; i < c->qemus->len; i++) {
         AgentQemu *q = g_ptr_array_index(c->qemus, i);
+        agent_qemu_stats_add(q, &qs);
         hosts++;
         if (!agent_qemu_alive(q)) {
             lost++;
@@ -188,6 +206,12 @@ static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GE
     qdict_put(o, "snapshot-failures", qnum_from_uint(st.snapshot_failures));
     qdict_put(o, "qmp-requests", qnum_from_uint(c->requests));
     qdict_put(o, "qemu-migrations-failed", qnum_from_uint(failed));
+    qdict_put(o, "qemu-snapshots", qnum_from_uint(qs.snapshots));
+    qdict_put(o, "qemu-snapshot-failures", qnum_from_uint(qs.snapshot_failures));
+    qdict_put(o, "qemu-snapshot-pause-seconds",
+              histogram_qobject(&qs.pause, agent_qemu_seconds_bounds));
+    qdict_put(o, "qemu-snapshot-seconds", histogram_qobject(&qs.total, agent_qemu_seconds_bounds));
+    qdict_put(o, "qemu-snapshot-bytes", histogram_qobject(&qs.bytes, agent_qemu_bytes_bounds));
     *ret = o;
     return true;
 }
