@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tracetest as tt  # noqa: E402
@@ -105,16 +106,39 @@ class Vm(tt.Qmp):
 
 
 class Agent(tt.Qmp):
-    def __init__(self, tmp, vms, extra=()):
+    def __init__(self, tmp, vms, extra=(), http=False):
         self.qmp_path = os.path.join(tmp, "agent.qmp")
         self.log_path = os.path.join(tmp, "agent.log")
-        args = [f"{BUILD}/agent/vmscope-agent", "--no-http", "--qmp", f"unix:{self.qmp_path}",
+        args = [f"{BUILD}/agent/vmscope-agent", "--qmp", f"unix:{self.qmp_path}",
                 "--shm-dir", tmp, "--qemu-max-age", "0"]
+        args += ["--http", "127.0.0.1:0"] if http else ["--no-http"]
         for vm in vms:
             args += ["--qemu", f"{vm.name}=unix:{vm.agent_qmp}"]
         with open(self.log_path, "w") as logf:
             self.proc = tt.spawn(args + list(extra), stdout=logf, stderr=logf)
         self.connect("agent", self.proc, self.qmp_path)
+        self.http = None
+        deadline = time.monotonic() + WAIT
+        while http and self.http is None:
+            for line in self.log().splitlines():
+                if line.startswith("http: listening on "):
+                    self.http = line.split()[-1].rstrip("/")
+            tt.check(time.monotonic() < deadline, f"agent: no HTTP address: {self.log()}")
+            time.sleep(0.05)
+
+    def get(self, path):
+        with urllib.request.urlopen(self.http + path, timeout=WAIT) as r:
+            return r.read().decode()
+
+    def wait_event(self, pred, what):
+        deadline = time.monotonic() + WAIT
+        while True:
+            for e in self.events:
+                if pred(e):
+                    return e
+            tt.check(time.monotonic() < deadline, f"agent: no {what} after {WAIT} s")
+            self.call("query-version")
+            time.sleep(0.1)
 
     def host(self, name):
         for h in self.cmd("query-hosts"):
@@ -224,7 +248,7 @@ def clock(agent, host):
 
 def check_run_state(tmp):
     vm = Vm(tmp, "run", "pc", PC_DEVICES)
-    agent = Agent(tmp, [vm])
+    agent = Agent(tmp, [vm], extra=["--qemu-interval", "200"], http=True)
     tt.check(vm.disk_locked(), "disk not locked before")
     agent.wait_devices(vm.name)
     first = clock(agent, vm.name)
@@ -249,6 +273,24 @@ def check_run_state(tmp):
     tt.check(vm.disk_locked(), "disk not locked after snapshots of the paused VM")
     vm.cmd("cont")
     tt.log("ok run state, guest clock, disk lock")
+
+    # Events: a client listens, so the agent snapshots every --qemu-interval and
+    # tells what changed (the guest clock held in the timer section, at least).
+    ev = agent.wait_event(lambda e: e.get("event") == "DEVICE_STATE_CHANGED"
+                          and e["data"]["path"] == f"/{vm.name}/timer", "timer change")
+    tt.check("cpu_clock_offset" in ev["data"]["changed"], f"timer event: {ev}")
+    tt.log("ok DEVICE_STATE_CHANGED " + json.dumps(ev["data"]))
+
+    # HTTP: the same state; /metrics: the pause, time and size histograms.
+    st = json.loads(agent.get(f"/api/devices/{vm.name}/serial/state"))
+    tt.check(st["type"] == "serial" and "taken-at" in st, f"HTTP state: {st}")
+    metrics = agent.get("/metrics")
+    for name in ("vmscope_qemu_snapshot_pause_seconds", "vmscope_qemu_snapshot_seconds",
+                 "vmscope_qemu_snapshot_bytes"):
+        tt.check(f"# TYPE {name} histogram" in metrics, f"/metrics: no {name}")
+        count = [ln for ln in metrics.splitlines() if ln.startswith(f"{name}_count ")]
+        tt.check(count and int(count[0].split()[1]) > 10, f"/metrics: {name}: {count}")
+    tt.log("ok HTTP and /metrics")
 
     # kill -9: HOST_LOST; back on the same socket.
     vm.proc.send_signal(signal.SIGKILL)
