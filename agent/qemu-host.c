@@ -769,6 +769,7 @@ bool agent_qemu_device_state(AgentQemu *q, const char *id, const VmsFormat *form
     qdict_put(o, "section-id", qnum_from_uint(d->section_id));
     qdict_put(o, "taken-at", timestamp(q->snap->taken_at_us));
     qdict_put(o, "pause-us", qnum_from_int(MAX(q->snap->pause_us, 0)));
+    qdict_put(o, "snapshot-us", qnum_from_int(q->snap->total_us));
     if (d->raw_reason) {
         qdict_put(o, "raw-reason", qstring_from_str(d->raw_reason));
     }

@@ -93,9 +93,11 @@ void agent_qemu_lost(AgentQemu *q, const char *reason);
 void agent_qemu_devices(AgentQemu *q, QObject *list);
 /*
  * query-device-state of device id: {path, host, type, instance-id,
- * version-id, generation, state, taken-at} (+ "section", "section-id",
- * "raw-reason" when raw, and the format's result member for a format other
- * than json).  VMS_ERROR_NOT_FOUND: no such device; other codes: the
+ * version-id, generation, state, section, section-id, taken-at, pause-us
+ * (the VM stopped that long for the snapshot; 0 when it was not running),
+ * snapshot-us (from asking QEMU to the decoded state)}, plus "raw-reason"
+ * for a section shown as raw bytes, and the format's result member for a
+ * format other than json.  VMS_ERROR_NOT_FOUND: no such device; other codes: the
  * reason the state cannot be read.
  */
 bool agent_qemu_device_state(AgentQemu *q, const char *id, const VmsFormat *format,
