@@ -454,7 +454,7 @@ static bool take_snapshot(AgentQemu *q, bool events, GError **errp)
 
 static int interval_ms(const AgentQemu *q)
 {
-    return q->opts.interval_ms > 0 ? q->opts.interval_ms : AGENT_QEMU_INTERVAL_MS;
+    return MAX(q->opts.interval_ms, 10);
 }
 
 static void worker_step(AgentQemu *q)
@@ -562,6 +562,8 @@ AgentQemu *agent_qemu_new(const char *name, const char *address, GMainContext *c
     q->address = g_strdup(address);
     q->emit = emit;
     q->opaque = opaque;
+    q->opts = (AgentQemuOptions){ .max_age_ms = AGENT_QEMU_MAX_AGE_MS,
+                                  .interval_ms = AGENT_QEMU_INTERVAL_MS };
     if (opts) {
         q->opts = *opts;
         q->opts.descs = NULL;
@@ -670,16 +672,22 @@ QObject *agent_qemu_host_info(AgentQemu *q)
     return o;
 }
 
-/* A snapshot no older than max-age (taken now if need be); false: why not. */
+/*
+ * A snapshot no older than max-age (0: taken for this request), taken now
+ * if need be; false: why not.  Requests that waited for `work` while
+ * another took one share that one.
+ */
 static bool fresh_snapshot(AgentQemu *q, GError **errp)
 {
-    gint64 max_age = (gint64)(q->opts.max_age_ms > 0 ? q->opts.max_age_ms
-                                                      : AGENT_QEMU_MAX_AGE_MS) * 1000;
+    gint64 max_age = (gint64)q->opts.max_age_ms * 1000;
+    g_mutex_lock(&q->lock);
+    uint64_t before = q->stats.snapshots;
+    g_mutex_unlock(&q->lock);
     g_mutex_lock(&q->work);
     g_mutex_lock(&q->lock);
-    bool fresh = q->snap && g_get_monotonic_time() - q->snap->mono_us <= max_age;
+    bool fresh = q->snap && (q->stats.snapshots != before ||
+                             g_get_monotonic_time() - q->snap->mono_us <= max_age);
     g_mutex_unlock(&q->lock);
-    /* Requests that waited for `work` find the snapshot the first one took. */
     bool ok = fresh || take_snapshot(q, false, errp);
     g_mutex_unlock(&q->work);
     return ok;

@@ -55,8 +55,8 @@
 typedef struct AgentQemu AgentQemu;
 
 typedef struct AgentQemuOptions {
-    int max_age_ms;                /* 0: AGENT_QEMU_MAX_AGE_MS */
-    int interval_ms;               /* 0: AGENT_QEMU_INTERVAL_MS */
+    int max_age_ms;                /* 0: every request takes its own snapshot */
+    int interval_ms;               /* at least 10 */
     GHashTable *descs;             /* host name -> QObject descriptions (--qemu-desc); may be NULL */
     bool learn_with_ram;           /* learn by migration even when the RAM is not shared */
     AgentWatchFunc watch;          /* does anybody listen to events? NULL: always */
@@ -69,7 +69,10 @@ typedef struct AgentQemuOptions {
  */
 bool agent_qemu_parse_option(const char *arg, char **name, char **address, GError **errp);
 
-/* Start watching the QEMU at address; events go to emit, from ctx's thread.  opts borrowed. */
+/*
+ * Start watching the QEMU at address; events go to emit, from ctx's thread.
+ * opts: borrowed (NULL: AGENT_QEMU_MAX_AGE_MS, AGENT_QEMU_INTERVAL_MS).
+ */
 AgentQemu *agent_qemu_new(const char *name, const char *address, GMainContext *ctx,
                           AgentEventFunc emit, void *opaque, const AgentQemuOptions *opts);
 /* Stops the worker (waits for what it is doing, a learning migration included, to end). */

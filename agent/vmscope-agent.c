@@ -317,7 +317,7 @@ int main(int argc, char **argv)
     Agent a = { .qemus = g_ptr_array_new_with_free_func((GDestroyNotify)agent_qemu_free) };
     int status = 0;
     const AgentQemuOptions qemu_options = {
-        .max_age_ms = qemu_max_age ? qemu_max_age : 1,
+        .max_age_ms = qemu_max_age,
         .interval_ms = qemu_interval,
         .descs = descs,
         .learn_with_ram = learn_with_ram,
