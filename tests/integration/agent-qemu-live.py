@@ -20,6 +20,8 @@ for this test.
   (no devices, no snapshot), and it keeps running.
 - kill -9 of QEMU: HOST_LOST; QEMU restarted on the same socket: back,
   with its devices.
+- SIGTERM of the agent at any time (learning included): the VM runs on,
+  x-ignore-shared as before, no migration left in progress.
 """
 import json
 import os
@@ -313,6 +315,28 @@ def check_run_state(tmp):
     agent.quit()
 
 
+def check_interrupted_learning(tmp):
+    """SIGTERM while the agent may be learning (a migration into it): once it
+    has exited, the VM runs, with its capabilities as before."""
+    vm = Vm(tmp, "learn", "pc", PC_DEVICES)
+    for delay in (0.0, 0.05, 0.1, 0.2, 0.4, 0.8):
+        agent = Agent(tmp, [vm])
+        time.sleep(delay)
+        agent.proc.send_signal(signal.SIGTERM)
+        tt.check(agent.proc.wait(timeout=WAIT) == 0, f"agent exit after {delay} s")
+        agent.sock.close()
+        st = vm.cmd("query-status")["status"]
+        tt.check(st == "running", f"SIGTERM after {delay} s: the VM is {st}")
+        tt.check(vm.capability("x-ignore-shared") is False,
+                 f"SIGTERM after {delay} s: x-ignore-shared left set")
+        mig = vm.cmd("query-migrate").get("status", "none")
+        tt.check(mig in ("none", "completed", "cancelled", "failed"),
+                 f"SIGTERM after {delay} s: migration {mig}")
+        os.unlink(agent.qmp_path) if os.path.exists(agent.qmp_path) else None
+    tt.log("ok SIGTERM during learning leaves the VM running, capabilities as before")
+    vm.cmd("quit")
+
+
 def check_blocked(tmp):
     vm = Vm(tmp, "nvme", "pc", ["-drive", f"if=none,id=nv,file={tmp}/nvme-ns.img,format=raw",
                                 "-device", "nvme,serial=vmscope,drive=nv"])
@@ -339,6 +363,7 @@ def main():
     check_equal_to_migration(tmp, "pc", PC_DEVICES)
     check_equal_to_migration(tmp, "q35", Q35_DEVICES)
     check_run_state(tmp)
+    check_interrupted_learning(tmp)
     check_blocked(tmp)
 
 
