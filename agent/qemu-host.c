@@ -693,6 +693,21 @@ static bool fresh_snapshot(AgentQemu *q, GError **errp)
     return ok;
 }
 
+/* What query-devices and query-device-state say alike of a device.  Under lock. */
+static QObject *dev_dict(AgentQemu *q, const QemuDev *d)
+{
+    QObject *o = qdict_new();
+    qdict_put(o, "path", qstring_from_str(d->path));
+    qdict_put(o, "host", qstring_from_str(q->name));
+    qdict_put(o, "type", qstring_from_str(d->type));
+    qdict_put(o, "section", qstring_from_str(d->section));
+    qdict_put(o, "instance-id", qnum_from_uint(d->instance_id));
+    qdict_put(o, "section-id", qnum_from_uint(d->section_id));
+    qdict_put(o, "version-id", qnum_from_uint(d->version_id));
+    qdict_put(o, "generation", qnum_from_uint(d->generation));
+    return o;
+}
+
 void agent_qemu_devices(AgentQemu *q, QObject *list)
 {
     if (!fresh_snapshot(q, NULL)) {
@@ -701,16 +716,8 @@ void agent_qemu_devices(AgentQemu *q, QObject *list)
     g_mutex_lock(&q->lock);
     for (guint i = 0; q->snap && i < q->snap->devs->len; i++) {
         const QemuDev *d = g_ptr_array_index(q->snap->devs, i);
-        QObject *o = qdict_new();
-        qdict_put(o, "path", qstring_from_str(d->path));
-        qdict_put(o, "host", qstring_from_str(q->name));
+        QObject *o = dev_dict(q, d);
         qdict_put(o, "id", qstring_from_str(d->id));
-        qdict_put(o, "type", qstring_from_str(d->type));
-        qdict_put(o, "section", qstring_from_str(d->section));
-        qdict_put(o, "instance-id", qnum_from_uint(d->instance_id));
-        qdict_put(o, "section-id", qnum_from_uint(d->section_id));
-        qdict_put(o, "version-id", qnum_from_uint(d->version_id));
-        qdict_put(o, "generation", qnum_from_uint(d->generation));
         const QemuStreamSection *sec = qemu_stream_section(q->snap->stream, d->index);
         qdict_put(o, "state-size", qnum_from_uint(sec->size));
         if (d->raw_reason) {
@@ -765,16 +772,8 @@ bool agent_qemu_device_state(AgentQemu *q, const char *id, const VmsFormat *form
         g_mutex_unlock(&q->lock);
         return false;
     }
-    QObject *o = qdict_new();
-    qdict_put(o, "path", qstring_from_str(d->path));
-    qdict_put(o, "host", qstring_from_str(q->name));
-    qdict_put(o, "type", qstring_from_str(d->type));
-    qdict_put(o, "instance-id", qnum_from_uint(d->instance_id));
-    qdict_put(o, "version-id", qnum_from_uint(d->version_id));
-    qdict_put(o, "generation", qnum_from_uint(d->generation));
+    QObject *o = dev_dict(q, d);
     qdict_put(o, "state", qobject_ref(d->state));
-    qdict_put(o, "section", qstring_from_str(d->section));
-    qdict_put(o, "section-id", qnum_from_uint(d->section_id));
     qdict_put(o, "taken-at", timestamp(q->snap->taken_at_us));
     qdict_put(o, "pause-us", qnum_from_int(MAX(q->snap->pause_us, 0)));
     qdict_put(o, "snapshot-us", qnum_from_int(q->snap->total_us));

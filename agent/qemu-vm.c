@@ -275,13 +275,7 @@ bool qemu_vm_save(QemuVm *vm, QemuVmSave *out, GError **errp)
 
 static bool set_ignore_shared(QemuVm *vm, bool on, GError **errp)
 {
-    g_autoptr(QObject) args = qdict_new();
-    QObject *caps = qlist_new(), *cap = qdict_new();
-    qdict_put(cap, "capability", qstring_from_str("x-ignore-shared"));
-    qdict_put(cap, "state", qbool_from_bool(on));
-    qlist_append(caps, cap);
-    qdict_put(args, "capabilities", caps);
-    return qmp_client_execute(vm->c, "migrate-set-capabilities", args, NULL, errp);
+    return qmp_client_set_capability(vm->c, "x-ignore-shared", on, errp);
 }
 
 static bool migration_active(const char *status)

@@ -370,6 +370,17 @@ bool qmp_client_execute_fd(QmpClient *c, const char *command, QObject *args, int
     }
 }
 
+bool qmp_client_set_capability(QmpClient *c, const char *capability, bool on, GError **errp)
+{
+    g_autoptr(QObject) args = qdict_new();
+    QObject *list = qlist_new(), *cap = qdict_new();
+    qdict_put(cap, "capability", qstring_from_str(capability));
+    qdict_put(cap, "state", qbool_from_bool(on));
+    qlist_append(list, cap);
+    qdict_put(args, "capabilities", list);
+    return qmp_client_execute(c, "migrate-set-capabilities", args, NULL, errp);
+}
+
 static bool event_matches(const QObject *ev, const char *name)
 {
     return !name || g_strcmp0(qdict_get_str(ev, "event"), name) == 0;
