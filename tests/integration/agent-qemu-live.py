@@ -244,6 +244,17 @@ def check_equal_to_migration(tmp, machine, devices):
              f"{machine}: types: {typed}")
     ids = [d["id"] for d in devs]
     tt.check(len(set(ids)) == len(ids), f"{machine}: duplicate ids {ids}")
+    # vmscope-view state: the pretty text of the device, the reason of a raw one.
+    r = subprocess.run([tt.view_binary(), "state", f"/{vm.name}/serial", "--qmp",
+                        f"unix:{agent.qmp_path}"], capture_output=True, text=True, timeout=WAIT)
+    tt.check(r.returncode == 0 and r.stdout.startswith("serial (vmsd serial, version 3) {\n")
+             and r.stderr == "", f"vmscope-view state serial: {r.returncode} {r.stdout[:200]} "
+             f"{r.stderr}")
+    r = subprocess.run([tt.view_binary(), "state", slirp[0]["path"], "--qmp",
+                        f"unix:{agent.qmp_path}"], capture_output=True, text=True, timeout=WAIT)
+    tt.check(r.returncode == 0 and "data: buffer" in r.stdout and
+             r.stderr == f"vmscope-view: {slirp[0]['path']}: raw bytes: "
+             f"{slirp[0]['raw-reason']}\n", f"vmscope-view state slirp: {r.stdout[:200]} {r.stderr}")
     schema = agent.cmd("query-device-schema", path=f"/{vm.name}/serial")
     tt.check(schema["schema"]["name"] == "serial" and schema["version-id"] == 3,
              f"{machine}: serial schema {schema}")
