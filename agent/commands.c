@@ -163,11 +163,12 @@ static bool cmd_query_device_schema(QObject *args, QObject **ret, void *opaque, 
     return true;
 }
 
-static QObject *histogram_qobject(const AgentQemuHistogram *h, const double *bounds)
+/* {"le": [bounds as text], "buckets": [count per bucket, +Inf last], "sum", "count"} */
+static QObject *histogram_qobject(const AgentQemuHistogram *h, const char *const *bounds)
 {
     QObject *o = qdict_new(), *le = qlist_new(), *buckets = qlist_new();
     for (size_t i = 0; i < AGENT_QEMU_BUCKETS; i++) {
-        qlist_append(le, qnum_from_double(bounds[i]));
+        qlist_append(le, qstring_from_str(bounds[i]));
     }
     for (size_t i = 0; i <= AGENT_QEMU_BUCKETS; i++) {
         qlist_append(buckets, qnum_from_uint(h->counts[i]));
@@ -209,9 +210,9 @@ static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GE
     qdict_put(o, "qemu-snapshots", qnum_from_uint(qs.snapshots));
     qdict_put(o, "qemu-snapshot-failures", qnum_from_uint(qs.snapshot_failures));
     qdict_put(o, "qemu-snapshot-pause-seconds",
-              histogram_qobject(&qs.pause, agent_qemu_seconds_bounds));
-    qdict_put(o, "qemu-snapshot-seconds", histogram_qobject(&qs.total, agent_qemu_seconds_bounds));
-    qdict_put(o, "qemu-snapshot-bytes", histogram_qobject(&qs.bytes, agent_qemu_bytes_bounds));
+              histogram_qobject(&qs.pause, agent_qemu_seconds_le));
+    qdict_put(o, "qemu-snapshot-seconds", histogram_qobject(&qs.total, agent_qemu_seconds_le));
+    qdict_put(o, "qemu-snapshot-bytes", histogram_qobject(&qs.bytes, agent_qemu_bytes_le));
     *ret = o;
     return true;
 }

@@ -30,6 +30,14 @@ const double agent_qemu_bytes_bounds[AGENT_QEMU_BUCKETS] = {
     1024, 4096, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 4194304, 16777216,
     67108864,
 };
+const char *const agent_qemu_seconds_le[AGENT_QEMU_BUCKETS] = {
+    "0.0005", "0.001", "0.0015", "0.002", "0.003", "0.005", "0.0075", "0.01", "0.025", "0.05",
+    "0.1", "1",
+};
+const char *const agent_qemu_bytes_le[AGENT_QEMU_BUCKETS] = {
+    "1024", "4096", "16384", "32768", "65536", "131072", "262144", "524288", "1048576",
+    "4194304", "16777216", "67108864",
+};
 
 typedef struct QemuDev {
     char *id;

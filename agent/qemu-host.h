@@ -123,8 +123,11 @@ typedef struct AgentQemuStats {
     AgentQemuHistogram total;      /* seconds from asking to decoded state */
     AgentQemuHistogram bytes;      /* bytes QEMU saved */
 } AgentQemuStats;
+/* The buckets' upper bounds, and the same as the text of Prometheus' "le" labels. */
 extern const double agent_qemu_seconds_bounds[AGENT_QEMU_BUCKETS];
 extern const double agent_qemu_bytes_bounds[AGENT_QEMU_BUCKETS];
+extern const char *const agent_qemu_seconds_le[AGENT_QEMU_BUCKETS];
+extern const char *const agent_qemu_bytes_le[AGENT_QEMU_BUCKETS];
 void agent_qemu_stats_add(AgentQemu *q, AgentQemuStats *out);
 
 #endif

@@ -19,7 +19,7 @@
 #include "vmscope/error.h"
 
 #define LEARN_FD_NAME "vmscope-learn"
-#define LEARN_READ_MS 120000       /* the whole learning migration, at most */
+#define LEARN_STALL_MS 10000       /* a learning migration that sends nothing that long is dead */
 #define LEARN_SETTLE_MS 10000      /* for QEMU to call a migration over */
 
 struct QemuVm {
@@ -334,7 +334,7 @@ bool qemu_vm_learn_recover(QemuVm *vm, QemuLearn *rec, GError **errp)
 /* Read the migration stream from fd until QEMU closes its end. */
 static bool read_stream(int fd, GByteArray *out, const gint *stop, GError **errp)
 {
-    gint64 until = g_get_monotonic_time() + (gint64)LEARN_READ_MS * 1000;
+    gint64 until = g_get_monotonic_time() + (gint64)LEARN_STALL_MS * 1000;
     uint8_t buf[64 * 1024];
     for (;;) {
         if (stop && g_atomic_int_get(stop)) {
@@ -342,7 +342,8 @@ static bool read_stream(int fd, GByteArray *out, const gint *stop, GError **errp
             return false;
         }
         if (g_get_monotonic_time() > until) {
-            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "timed out reading the migration");
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "the migration sent nothing for %d s",
+                        LEARN_STALL_MS / 1000);
             return false;
         }
         struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -369,6 +370,7 @@ static bool read_stream(int fd, GByteArray *out, const gint *stop, GError **errp
             return true;
         }
         g_byte_array_append(out, buf, (guint)n);
+        until = g_get_monotonic_time() + (gint64)LEARN_STALL_MS * 1000;
     }
 }
 

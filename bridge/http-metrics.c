@@ -9,7 +9,7 @@
  * turned into '_', so that a new figure shows up before anyone describes
  * it.  A number is one sample; a dict of numbers is one sample per member,
  * labelled with the member's name (label "command" for QMP requests,
- * "name" otherwise); a dict {"le": [bounds], "buckets": [counts per bucket,
+ * "name" otherwise); a dict {"le": [bounds as text], "buckets": [counts per bucket,
  * the last one +Inf], "sum", "count"} is a histogram; anything else is
  * skipped.
  */
@@ -182,13 +182,13 @@ static bool histogram(GString *out, const char *name, const char *help, const QO
     uint64_t cum = 0;
     for (size_t i = 0; i < qlist_size(buckets); i++) {
         uint64_t n = 0;
-        double bound = 0;
         qnum_get_uint(qlist_get(buckets, i), &n);
         cum += n;
         if (i < qlist_size(le)) {
-            qnum_get_double(qlist_get(le, i), &bound);
-            g_string_append_printf(out, "%s_bucket{le=\"%g\"} %" G_GUINT64_FORMAT "\n", name,
-                                   bound, cum);
+            g_string_append_printf(out, "%s_bucket{le=\"", name);
+            append_label_value(out, qstring_get(qlist_get(le, i)) ? qstring_get(qlist_get(le, i))
+                                                                   : "?");
+            g_string_append_printf(out, "\"} %" G_GUINT64_FORMAT "\n", cum);
         } else {
             g_string_append_printf(out, "%s_bucket{le=\"+Inf\"} %" G_GUINT64_FORMAT "\n", name,
                                    cum);
