@@ -718,8 +718,16 @@ static QObject *dev_dict(AgentQemu *q, const QemuDev *d)
 
 void agent_qemu_devices(AgentQemu *q, QObject *list)
 {
-    if (!fresh_snapshot(q, NULL)) {
-        return;
+    /*
+     * A listing does not wait for a learning migration (it may take a while
+     * when the RAM is not shared): while the monitor is busy, the devices
+     * of the last snapshot are listed.
+     */
+    if (g_mutex_trylock(&q->work)) {
+        g_mutex_unlock(&q->work);
+        if (!fresh_snapshot(q, NULL)) {
+            return;
+        }
     }
     g_mutex_lock(&q->lock);
     for (guint i = 0; q->snap && i < q->snap->devs->len; i++) {

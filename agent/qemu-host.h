@@ -92,7 +92,11 @@ uint64_t agent_qemu_migrations_failed(AgentQemu *q);
  */
 void agent_qemu_lost(AgentQemu *q, const char *reason);
 
-/* Its devices for query-devices, appended to list (after a snapshot if the last is too old). */
+/*
+ * Its devices for query-devices, appended to list (after a snapshot if the
+ * last is too old; while the monitor is busy, a learning migration say, the
+ * last snapshot's).
+ */
 void agent_qemu_devices(AgentQemu *q, QObject *list);
 /*
  * query-device-state of device id: {path, host, type, instance-id,
