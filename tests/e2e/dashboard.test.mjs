@@ -187,7 +187,8 @@ async function main() {
                         ['--name', HOST, '--qmp', `unix:${path.join(sockets, 'devhost.qmp')}`]);
   const qemuArgs = [];
   if (opt.qemu) {
-    const vmShm = `/dev/shm/vmscope-e2e-ram-${process.pid}`;
+    // Not "vmscope-...": agents scanning /dev/shm would take it for a segment.
+    const vmShm = `/dev/shm/e2e-vm-ram-${process.pid}`;
     tmpdirs.push(vmShm);
     start('qemu', opt.qemu, ['-machine', 'pc,memory-backend=mem', '-m', '64M', '-object',
       `memory-backend-file,id=mem,size=64M,mem-path=${vmShm},share=on`, '-accel', 'tcg',

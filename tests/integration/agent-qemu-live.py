@@ -65,7 +65,7 @@ class Vm(tt.Qmp):
         self.qmp_path = os.path.join(tmp, f"{name}.qmp")
         self.log_path = os.path.join(tmp, f"{name}.log")
         self.disk = os.path.join(tmp, f"{name}.img")
-        self.shm = f"/dev/shm/vmscope-test-{name}-{os.getpid()}"
+        self.shm = f"/dev/shm/qemu-live-test-{name}-{os.getpid()}"
         tt._paths.append(self.shm)
         if not os.path.exists(self.disk):
             with open(self.disk, "wb") as f:
