@@ -20,6 +20,7 @@ for this test.
   (no devices, no snapshot), and it keeps running.
 - kill -9 of QEMU: HOST_LOST; QEMU restarted on the same socket: back,
   with its devices.
+- Requests within --qemu-max-age share one snapshot.
 - SIGTERM of the agent at any time (learning included): the VM runs on,
   x-ignore-shared as before, no migration left in progress.
 """
@@ -335,6 +336,24 @@ def check_run_state(tmp):
     agent.quit()
 
 
+def check_max_age(tmp):
+    """Requests within --qemu-max-age share one snapshot."""
+    vm = Vm(tmp, "age", "pc", PC_DEVICES)
+    # No snapshots for events in between: --qemu-interval as long.
+    agent = Agent(tmp, [vm], extra=["--qemu-max-age", "600000", "--qemu-interval", "600000"])
+    agent.wait_devices(vm.name)
+    snaps = agent.host(vm.name)["generation"]
+    a = agent.state(f"/{vm.name}/serial")
+    b = agent.state(f"/{vm.name}/timer")
+    c = agent.cmd("query-device-schema", path=f"/{vm.name}/cpu")
+    tt.check(a["taken-at"] == b["taken-at"] and c["type"] == "cpu",
+             f"two snapshots within max-age: {a['taken-at']} {b['taken-at']}")
+    tt.check(agent.host(vm.name)["generation"] == snaps, "a snapshot taken within max-age")
+    tt.log("ok requests within --qemu-max-age share a snapshot")
+    vm.cmd("quit")
+    agent.quit()
+
+
 def check_interrupted_learning(tmp):
     """SIGTERM while the agent may be learning (a migration into it): once it
     has exited, the VM runs, with its capabilities as before."""
@@ -381,6 +400,7 @@ def main():
     check_equal_to_migration(tmp, "pc", PC_DEVICES)
     check_equal_to_migration(tmp, "q35", Q35_DEVICES)
     check_run_state(tmp)
+    check_max_age(tmp)
     check_interrupted_learning(tmp)
     check_blocked(tmp)
 
