@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bridge/qmp-client.h"
@@ -222,7 +221,12 @@ bool qemu_vm_save(QemuVm *vm, QemuVmSave *out, GError **errp)
     if (!ensure_fdset(vm, errp)) {
         return false;
     }
-    if (lseek(vm->wfd, 0, SEEK_SET) < 0 || ftruncate(vm->memfd, 0) < 0) {
+    /*
+     * Rewind only: the pages of the last save stay allocated, so QEMU does
+     * not fault in fresh ones while the VM is stopped.  Where QEMU's writes
+     * ended (its dup shares this offset) is where this save ends.
+     */
+    if (lseek(vm->wfd, 0, SEEK_SET) < 0) {
         int e = errno;
         g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "memfd: %s", g_strerror(e));
         return false;
@@ -247,13 +251,13 @@ bool qemu_vm_save(QemuVm *vm, QemuVmSave *out, GError **errp)
         }
     }
 
-    struct stat st;
-    if (fstat(vm->memfd, &st) < 0) {
+    off_t end = lseek(vm->wfd, 0, SEEK_CUR);
+    if (end < 0) {
         int e = errno;
         g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "memfd: %s", g_strerror(e));
         return false;
     }
-    size_t n = (size_t)st.st_size;
+    size_t n = (size_t)end;
     uint8_t *buf = g_malloc(n ? n : 1);
     size_t got = 0;
     while (got < n) {

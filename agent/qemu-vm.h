@@ -10,8 +10,10 @@
  * with `add-fd` (SCM_RIGHTS on this monitor).  QEMU wants the descriptor
  * write-only (a memfd is read-write: it is reopened through /proc/self/fd
  * with O_WRONLY) and dups it, so the file offset is shared and O_TRUNC is
- * not applied: the agent rewinds and truncates before each save and reads
- * the bytes back from its own descriptor.  QEMU stops a running VM for the
+ * not applied: the agent rewinds before each save (the file keeps its
+ * pages: none are faulted in while the VM is stopped), takes the offset
+ * after it as the save's end, and reads the bytes back from its own
+ * descriptor.  QEMU stops a running VM for the
  * save and resumes it (STOP and RESUME events, whose timestamps give the
  * pause); a paused VM stays paused; `"live": false` keeps the disks active.
  * Before every save `query-migrate` must show no `blocked-reasons` (QEMU
