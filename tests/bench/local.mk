@@ -2,7 +2,7 @@
 # demand (EXTRA_PROGRAMS), run by the `bench` target in Makefile.am.
 BENCHMARK_BINS = tests/bench/bench-shm tests/bench/bench-vmstate tests/bench/bench-stream \
 	tests/bench/bench-qmp tests/bench/bench-http tests/bench/bench-agent \
-	tests/bench/bench-devhost-migrate tests/bench/bench-ber
+	tests/bench/bench-devhost-migrate tests/bench/bench-ber tests/bench/bench-compat
 EXTRA_PROGRAMS += $(BENCHMARK_BINS)
 BENCHES += $(BENCHMARK_BINS) tests/bench/bench-trace.py tests/bench/bench-qemu-snapshot.py
 CLEANFILES += $(BENCHMARK_BINS)
@@ -23,3 +23,5 @@ tests_bench_bench_devhost_migrate_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_bench_devhost_migrate_LDADD = $(BRIDGE_LIBS)
 tests_bench_bench_ber_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_bench_bench_ber_LDADD = $(DEVHOST_LIBS) $(VMS_LIBS)
+tests_bench_bench_compat_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_bench_bench_compat_LDADD = $(VMS_LIBS)
