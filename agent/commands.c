@@ -43,6 +43,17 @@ bool agent_device_path_parse(const char *path, char **host, char **id, GError **
     return true;
 }
 
+static AgentQemu *find_qemu(AgentCommands *c, const char *host)
+{
+    for (guint i = 0; i < c->qemus->len; i++) {
+        AgentQemu *q = g_ptr_array_index(c->qemus, i);
+        if (strcmp(agent_qemu_name(q), host) == 0) {
+            return q;
+        }
+    }
+    return NULL;
+}
+
 /* Registry errors as QMP errors: a device that is not there is DeviceNotFound. */
 static void device_error(GError **errp, GError *err, const char *path)
 {
@@ -94,6 +105,9 @@ static bool cmd_query_devices(QObject *args, QObject **ret, void *opaque, GError
     AgentCommands *c = opaque;
     c->requests++;
     *ret = agent_registry_devices(c->reg);
+    for (guint i = 0; i < c->qemus->len; i++) {
+        agent_qemu_devices(g_ptr_array_index(c->qemus, i), *ret);
+    }
     return true;
 }
 
@@ -114,7 +128,9 @@ static bool cmd_query_device_state(QObject *args, QObject **ret, void *opaque, G
         return false;
     }
     GError *err = NULL;
-    if (!agent_registry_device_state(c->reg, host, id, format, ret, &err)) {
+    AgentQemu *q = find_qemu(c, host);
+    if (q ? !agent_qemu_device_state(q, id, format, ret, &err)
+          : !agent_registry_device_state(c->reg, host, id, format, ret, &err)) {
         device_error(errp, err, path);
         return false;
     }
@@ -138,11 +154,30 @@ static bool cmd_query_device_schema(QObject *args, QObject **ret, void *opaque, 
     }
     GError *err = NULL;
     bool json_schema = format && strcmp(format, "json-schema") == 0;
-    if (!agent_registry_device_schema(c->reg, host, id, json_schema, ret, &err)) {
+    AgentQemu *q = find_qemu(c, host);
+    if (q ? !agent_qemu_device_schema(q, id, json_schema, ret, &err)
+          : !agent_registry_device_schema(c->reg, host, id, json_schema, ret, &err)) {
         device_error(errp, err, path);
         return false;
     }
     return true;
+}
+
+/* {"le": [bounds as text], "buckets": [count per bucket, +Inf last], "sum", "count"} */
+static QObject *histogram_qobject(const AgentQemuHistogram *h, const char *const *bounds)
+{
+    QObject *o = qdict_new(), *le = qlist_new(), *buckets = qlist_new();
+    for (size_t i = 0; i < AGENT_QEMU_BUCKETS; i++) {
+        qlist_append(le, qstring_from_str(bounds[i]));
+    }
+    for (size_t i = 0; i <= AGENT_QEMU_BUCKETS; i++) {
+        qlist_append(buckets, qnum_from_uint(h->counts[i]));
+    }
+    qdict_put(o, "le", le);
+    qdict_put(o, "buckets", buckets);
+    qdict_put(o, "sum", qnum_from_double(h->sum));
+    qdict_put(o, "count", qnum_from_uint(h->count));
+    return o;
 }
 
 static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GError **errp)
@@ -152,8 +187,10 @@ static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GE
     AgentRegistryStats st;
     agent_registry_stats(c->reg, &st);
     uint64_t hosts = st.hosts, lost = st.hosts_lost, failed = c->qemu_failed_gone;
+    AgentQemuStats qs = { 0 };
     for (guint i = 0; i < c->qemus->len; i++) {
         AgentQemu *q = g_ptr_array_index(c->qemus, i);
+        agent_qemu_stats_add(q, &qs);
         hosts++;
         if (!agent_qemu_alive(q)) {
             lost++;
@@ -170,6 +207,12 @@ static bool cmd_query_agent_stats(QObject *args, QObject **ret, void *opaque, GE
     qdict_put(o, "snapshot-failures", qnum_from_uint(st.snapshot_failures));
     qdict_put(o, "qmp-requests", qnum_from_uint(c->requests));
     qdict_put(o, "qemu-migrations-failed", qnum_from_uint(failed));
+    qdict_put(o, "qemu-snapshots", qnum_from_uint(qs.snapshots));
+    qdict_put(o, "qemu-snapshot-failures", qnum_from_uint(qs.snapshot_failures));
+    qdict_put(o, "qemu-snapshot-pause-seconds",
+              histogram_qobject(&qs.pause, agent_qemu_seconds_le));
+    qdict_put(o, "qemu-snapshot-seconds", histogram_qobject(&qs.total, agent_qemu_seconds_le));
+    qdict_put(o, "qemu-snapshot-bytes", histogram_qobject(&qs.bytes, agent_qemu_bytes_le));
     *ret = o;
     return true;
 }

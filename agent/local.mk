@@ -4,7 +4,7 @@ noinst_LTLIBRARIES += agent/libvmsagent.la
 agent_libvmsagent_la_SOURCES = \
 	agent/snapshot.h agent/snapshot.c \
 	agent/registry.h agent/registry.c \
-	agent/qemu-host.h agent/qemu-host.c \
+	agent/qemu-host.h agent/qemu-host.c agent/qemu-vm.h agent/qemu-vm.c \
 	agent/qemu-dir.h agent/qemu-dir.c \
 	agent/commands.h agent/commands.c
 AGENT_LIBS = agent/libvmsagent.la $(BRIDGE_LIBS)

@@ -23,6 +23,7 @@ struct AgentQemuDir {
     AgentErrorFunc error;
     void *error_opaque;
     GHashTable *hosts;             /* file name -> AgentQemu * */
+    const AgentQemuOptions *opts;  /* borrowed, or NULL */
     GHashTable *told;              /* error messages told already (set) */
     GSource *source;
 };
@@ -123,7 +124,8 @@ void agent_qemu_dir_poll(AgentQemuDir *d)
             continue;
         }
         g_autofree char *address = g_strdup_printf("unix:%s/%s", d->dir, name);
-        AgentQemu *q = agent_qemu_new(name, address, d->ctx, d->emit, d->emit_opaque);
+        AgentQemu *q = agent_qemu_new(name, address, d->ctx, d->emit, d->emit_opaque,
+                                      d->opts);
         g_hash_table_insert(d->hosts, g_strdup(name), q);
         if (d->changed) {
             d->changed(q, true, d->changed_opaque);
@@ -179,4 +181,9 @@ void agent_qemu_dir_free(AgentQemuDir *d)
     g_hash_table_unref(d->told);
     g_free(d->dir);
     g_free(d);
+}
+
+void agent_qemu_dir_set_options(AgentQemuDir *d, const AgentQemuOptions *opts)
+{
+    d->opts = opts;
 }

@@ -45,6 +45,8 @@ AgentQemuDir *agent_qemu_dir_new(const char *dir, GMainContext *ctx, AgentEventF
 void agent_qemu_dir_set_error_func(AgentQemuDir *d, AgentErrorFunc fn, void *opaque);
 /* List the directory now: what the timer does. */
 void agent_qemu_dir_poll(AgentQemuDir *d);
+/* Options for the QEMU hosts made from now on (borrowed: must outlive d). */
+void agent_qemu_dir_set_options(AgentQemuDir *d, const AgentQemuOptions *opts);
 /* Stops watching; every host goes (changed with added false), without events. */
 void agent_qemu_dir_free(AgentQemuDir *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentQemuDir, agent_qemu_dir_free)

@@ -5,6 +5,8 @@
  *   vmscope-agent [--qmp unix:PATH|tcp:HOST:PORT]... [--http HOST:PORT|--no-http]
  *                 [--shm-dir DIR] [--qemu NAME=unix:PATH]... [--qemu-dir DIR]
  *                 [--group GROUP] [--qmp-max-output BYTES]
+ *                 [--qemu-desc NAME=FILE]... [--qemu-learn-with-ram]
+ *                 [--qemu-max-age MS] [--qemu-interval MS]
  *
  * Thin: flags, wiring, the GLib main loop.  The registry (registry.h) finds
  * hosts and devices and sends events, the commands (commands.h) answer, the
@@ -36,6 +38,8 @@
 #include "registry.h"
 #include "vmscope/address.h"
 #include "vmscope/cmdline.h"
+#include "vmscope/error.h"
+#include "vmscope/qemu-stream.h"
 #include "vmscope/shm-segment.h"
 
 #define EXIT_USAGE 2
@@ -56,6 +60,32 @@ typedef struct Agent {
 static void emit_event(const char *name, QObject *data, void *opaque)
 {
     qmp_dispatcher_emit_event(opaque, name, data);
+}
+
+/* --qemu-desc NAME=FILE: the host's descriptions from a stream with a vmdesc, or a vmdesc. */
+static bool load_qemu_desc(GHashTable *descs, const char *arg, GError **errp)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1]) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "--qemu-desc '%s': expected NAME=FILE",
+                    arg);
+        return false;
+    }
+    g_autofree char *name = g_strndup(arg, (size_t)(eq - arg));
+    g_autofree char *text = NULL;
+    gsize len;
+    if (!g_file_get_contents(eq + 1, &text, &len, errp)) {
+        g_prefix_error(errp, "--qemu-desc: ");
+        return false;
+    }
+    g_autoptr(GBytes) data = g_bytes_new_take(g_steal_pointer(&text), len);
+    QObject *desc = qemu_stream_load_desc(data, errp);
+    if (!desc) {
+        g_prefix_error(errp, "--qemu-desc %s: ", eq + 1);
+        return false;
+    }
+    g_hash_table_replace(descs, g_steal_pointer(&name), desc);
+    return true;
 }
 
 /* Change detection walks device states only while somebody can hear about it. */
@@ -186,6 +216,9 @@ int main(int argc, char **argv)
     g_autofree char *http = NULL, *shm_dir = NULL, *qemu_dir = NULL, *group_name = NULL;
     gboolean no_http = FALSE, version = FALSE;
     gint64 max_output = 0;
+    g_auto(GStrv) qemu_descs = NULL;
+    gboolean learn_with_ram = FALSE;
+    gint qemu_max_age = AGENT_QEMU_MAX_AGE_MS, qemu_interval = AGENT_QEMU_INTERVAL_MS;
     const GOptionEntry entries[] = {
         { "qmp", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qmp_addrs,
           "Serve QMP at ADDR (repeatable; default unix:${XDG_RUNTIME_DIR:-/tmp}/vmscope/agent.qmp)",
@@ -199,6 +232,17 @@ int main(int argc, char **argv)
           "Also list the QEMU whose QMP monitor is at ADDRESS (repeatable)", "NAME=unix:PATH" },
         { "qemu-dir", 0, 0, G_OPTION_ARG_FILENAME, &qemu_dir,
           "Also list a QEMU for each QMP monitor socket in DIR, named after the socket", "DIR" },
+        { "qemu-desc", 0, 0, G_OPTION_ARG_STRING_ARRAY, &qemu_descs,
+          "Decode QEMU host NAME's devices with the descriptions in FILE (a migration stream "
+          "of the same QEMU and machine with its vmdesc, or a vmdesc JSON)", "NAME=FILE" },
+        { "qemu-learn-with-ram", 0, 0, G_OPTION_ARG_NONE, &learn_with_ram,
+          "Learn descriptions by a one-time migration into the agent even when the guest RAM "
+          "is not shared (all of it is sent, and discarded)", NULL },
+        { "qemu-max-age", 0, 0, G_OPTION_ARG_INT, &qemu_max_age,
+          "Take a new QEMU snapshot for a request when the last is older than MS (default 1000)",
+          "MS" },
+        { "qemu-interval", 0, 0, G_OPTION_ARG_INT, &qemu_interval,
+          "While clients listen to events, snapshot QEMU hosts every MS (default 2000)", "MS" },
         { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
         { "group", 0, 0, G_OPTION_ARG_STRING, &group_name,
           "Let GROUP use the QMP Unix sockets (mode 0660; default 0600)", "GROUP" },
@@ -241,6 +285,20 @@ int main(int argc, char **argv)
         g_ptr_array_add(qemu_names, name);
         g_ptr_array_add(qemu_addrs, addr);
     }
+    if (qemu_max_age < 0) {
+        return usage_error("--qemu-max-age: MS must not be negative");
+    }
+    if (qemu_interval < 10) {
+        return usage_error("--qemu-interval: MS must be at least 10");
+    }
+    g_autoptr(GHashTable) descs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify)qobject_unref);
+    for (char **d = qemu_descs; d && *d; d++) {
+        if (!load_qemu_desc(descs, *d, &err)) {
+            fprintf(stderr, "vmscope-agent: %s\n", err->message);
+            return 1;
+        }
+    }
     const char *dir = shm_dir ? shm_dir : SHM_DEFAULT_DIR;
     if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
         fprintf(stderr, "vmscope-agent: --shm-dir %s: not a directory\n", dir);
@@ -258,6 +316,14 @@ int main(int argc, char **argv)
 
     Agent a = { .qemus = g_ptr_array_new_with_free_func((GDestroyNotify)agent_qemu_free) };
     int status = 0;
+    const AgentQemuOptions qemu_options = {
+        .max_age_ms = qemu_max_age,
+        .interval_ms = qemu_interval,
+        .descs = descs,
+        .learn_with_ram = learn_with_ram,
+        .watch = anybody_listening,
+        .watch_opaque = &a,
+    };
     g_autoptr(GPtrArray) qmp_passed = g_ptr_array_new_with_free_func(socket_unref);
     g_autoptr(GSocket) http_passed = NULL;
     a.loop = g_main_loop_new(NULL, FALSE);
@@ -316,7 +382,7 @@ int main(int argc, char **argv)
     for (guint i = 0; i < qemu_names->len; i++) {
         AgentQemu *q = agent_qemu_new(g_ptr_array_index(qemu_names, i),
                                       g_ptr_array_index(qemu_addrs, i), NULL, emit_event,
-                                      a.dispatcher);
+                                      a.dispatcher, &qemu_options);
         g_ptr_array_add(a.qemus, q);
         agent_commands_add_qemu(a.commands, q);
     }
@@ -324,6 +390,7 @@ int main(int argc, char **argv)
         a.qemu_dir = agent_qemu_dir_new(qemu_dir, NULL, emit_event, a.dispatcher,
                                         qemu_dir_changed, &a);
         agent_qemu_dir_set_error_func(a.qemu_dir, print_error, NULL);
+        agent_qemu_dir_set_options(a.qemu_dir, &qemu_options);
         agent_qemu_dir_poll(a.qemu_dir);
     }
 

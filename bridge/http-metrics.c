@@ -9,7 +9,9 @@
  * turned into '_', so that a new figure shows up before anyone describes
  * it.  A number is one sample; a dict of numbers is one sample per member,
  * labelled with the member's name (label "command" for QMP requests,
- * "name" otherwise); anything else is skipped.
+ * "name" otherwise); a dict {"le": [bounds as text], "buckets": [counts per bucket,
+ * the last one +Inf], "sum", "count"} is a histogram; anything else is
+ * skipped.
  */
 #include "config.h"
 
@@ -49,6 +51,16 @@ static const AgentMetric agent_metrics[] = {
       "QMP commands run, over QMP and HTTP (a dict: by command)." },
     { "qemu-migrations-failed", "vmscope_qemu_migrations_failed_total", "counter", NULL,
       "Migrations of QEMU hosts seen failing (query-migrate status 'failed')." },
+    { "qemu-snapshots", "vmscope_qemu_snapshots_total", "counter", NULL,
+      "Device-state snapshots of QEMU hosts (xen-save-devices-state, decoded)." },
+    { "qemu-snapshot-failures", "vmscope_qemu_snapshot_failures_total", "counter", NULL,
+      "Snapshots of QEMU hosts that failed (blocked migration, no descriptions, QEMU refusing)." },
+    { "qemu-snapshot-pause-seconds", "vmscope_qemu_snapshot_pause_seconds", "histogram", NULL,
+      "How long a running VM was stopped per snapshot (QEMU's STOP to RESUME timestamps)." },
+    { "qemu-snapshot-seconds", "vmscope_qemu_snapshot_seconds", "histogram", NULL,
+      "Whole snapshot of a QEMU host, from asking QEMU to the decoded state." },
+    { "qemu-snapshot-bytes", "vmscope_qemu_snapshot_bytes", "histogram", NULL,
+      "Bytes of device state QEMU saved per snapshot." },
 };
 
 /* ---- HTTP counters ------------------------------------------------------ */
@@ -157,6 +169,39 @@ static bool is_number(const QObject *v)
     return t == QTYPE_INT || t == QTYPE_DOUBLE || t == QTYPE_BOOL;
 }
 
+/* {"le": [...], "buckets": [...], "sum", "count"}: one histogram, cumulated here. */
+static bool histogram(GString *out, const char *name, const char *help, const QObject *v)
+{
+    QObject *le = qdict_get(v, "le"), *buckets = qdict_get(v, "buckets");
+    if (qobject_type(le) != QTYPE_LIST || qobject_type(buckets) != QTYPE_LIST ||
+        qlist_size(buckets) != qlist_size(le) + 1 || !is_number(qdict_get(v, "sum")) ||
+        !is_number(qdict_get(v, "count"))) {
+        return false;
+    }
+    header(out, name, "histogram", help);
+    uint64_t cum = 0;
+    for (size_t i = 0; i < qlist_size(buckets); i++) {
+        uint64_t n = 0;
+        qnum_get_uint(qlist_get(buckets, i), &n);
+        cum += n;
+        if (i < qlist_size(le)) {
+            g_string_append_printf(out, "%s_bucket{le=\"", name);
+            append_label_value(out, qstring_get(qlist_get(le, i)) ? qstring_get(qlist_get(le, i))
+                                                                   : "?");
+            g_string_append_printf(out, "\"} %" G_GUINT64_FORMAT "\n", cum);
+        } else {
+            g_string_append_printf(out, "%s_bucket{le=\"+Inf\"} %" G_GUINT64_FORMAT "\n", name,
+                                   cum);
+        }
+    }
+    g_string_append_printf(out, "%s_sum ", name);
+    append_value(out, qdict_get(v, "sum"));
+    g_string_append_printf(out, "\n%s_count ", name);
+    append_value(out, qdict_get(v, "count"));
+    g_string_append_c(out, '\n');
+    return true;
+}
+
 static void agent_member(GString *out, const char *member, const QObject *v)
 {
     const AgentMetric *known = NULL;
@@ -184,6 +229,8 @@ static void agent_member(GString *out, const char *member, const QObject *v)
         g_string_append_printf(out, "%s ", name);
         append_value(out, v);
         g_string_append_c(out, '\n');
+    } else if (qobject_type(v) == QTYPE_DICT && qdict_haskey(v, "buckets")) {
+        histogram(out, name, known ? known->help : generic_help, v);
     } else if (qobject_type(v) == QTYPE_DICT) {
         const char *label = known && known->label ? known->label : "name";
         bool any = false;

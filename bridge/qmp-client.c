@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <gio/gio.h>
+#include <gio/gunixfdmessage.h>
 
 #include "qmp-client.h"
 #include "qmp-json.h"
@@ -271,8 +272,52 @@ static void set_qmp_error(QmpClient *c, const QObject *error, GError **errp)
     g_set_error_literal(errp, QMP_ERROR, (gint)cls, desc);
 }
 
+/* Send the request text, its first byte carrying fd (SCM_RIGHTS) when fd >= 0. */
+static bool send_request(QmpClient *c, const GString *text, int fd, GError **errp)
+{
+    if (fd < 0) {
+        return qmp_client_send_raw(c, text->str, text->len, errp);
+    }
+    if (g_socket_get_family(c->sock) != G_SOCKET_FAMILY_UNIX) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
+                    "QMP %s: descriptors can only be passed on a Unix socket", c->address);
+        return false;
+    }
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GSocketControlMessage) msg = g_unix_fd_message_new();
+    if (!g_unix_fd_message_append_fd(G_UNIX_FD_MESSAGE(msg), fd, &err)) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP %s: %s", c->address, err->message);
+        return false;
+    }
+    GOutputVector v = { text->str, 1 };
+    GSocketControlMessage *msgs[] = { msg };
+    gint64 deadline = deadline_after(c->timeout_ms);
+    for (;;) {
+        gssize n = g_socket_send_message(c->sock, NULL, &v, 1, msgs, 1, 0, NULL, &err);
+        if (n == 1) {
+            break;
+        }
+        if (n >= 0 || !g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+            g_set_error(errp, VMS_ERROR, VMS_ERROR_IO, "QMP %s: send: %s", c->address,
+                        err ? err->message : "nothing sent");
+            return false;
+        }
+        g_clear_error(&err);
+        if (!wait_for(c, G_IO_OUT, deadline, "sending", errp)) {
+            return false;
+        }
+    }
+    return qmp_client_send_raw(c, text->str + 1, text->len - 1, errp);
+}
+
 bool qmp_client_execute(QmpClient *c, const char *command, QObject *args, QObject **ret,
                         GError **errp)
+{
+    return qmp_client_execute_fd(c, command, args, -1, ret, errp);
+}
+
+bool qmp_client_execute_fd(QmpClient *c, const char *command, QObject *args, int fd,
+                           QObject **ret, GError **errp)
 {
     gint64 id = ++c->next_id;
     g_autoptr(QObject) req = qdict_new();
@@ -285,7 +330,7 @@ bool qmp_client_execute(QmpClient *c, const char *command, QObject *args, QObjec
     g_autoptr(GString) text = g_string_new(NULL);
     qmp_json_append(text, req);
     g_string_append(text, "\r\n");
-    if (!qmp_client_send_raw(c, text->str, text->len, errp)) {
+    if (!send_request(c, text, fd, errp)) {
         return false;
     }
 
@@ -323,6 +368,17 @@ bool qmp_client_execute(QmpClient *c, const char *command, QObject *args, QObjec
                     c->address, t);
         return false;
     }
+}
+
+bool qmp_client_set_capability(QmpClient *c, const char *capability, bool on, GError **errp)
+{
+    g_autoptr(QObject) args = qdict_new();
+    QObject *list = qlist_new(), *cap = qdict_new();
+    qdict_put(cap, "capability", qstring_from_str(capability));
+    qdict_put(cap, "state", qbool_from_bool(on));
+    qlist_append(list, cap);
+    qdict_put(args, "capabilities", list);
+    return qmp_client_execute(c, "migrate-set-capabilities", args, NULL, errp);
 }
 
 static bool event_matches(const QObject *ev, const char *name)

@@ -66,6 +66,16 @@ bool qmp_client_execute(QmpClient *c, const char *command, QObject *args, QObjec
                         GError **errp);
 
 /*
+ * The same, passing descriptor fd along (SCM_RIGHTS, Unix sockets only),
+ * as QEMU's add-fd and getfd want it; fd stays the caller's.
+ */
+bool qmp_client_execute_fd(QmpClient *c, const char *command, QObject *args, int fd,
+                           QObject **ret, GError **errp);
+
+/* migrate-set-capabilities of one capability. */
+bool qmp_client_set_capability(QmpClient *c, const char *capability, bool on, GError **errp);
+
+/*
  * The first queued event called name (NULL: any), else wait up to
  * timeout_ms (< 0: the client's timeout) for one.  A new reference, or NULL
  * with *errp set.

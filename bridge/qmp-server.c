@@ -199,7 +199,12 @@ static void conn_update_sources(QmpConn *c)
         return;
     }
     bool want_read = !c->eof && c->in_off == c->in->len && conn_pending(c) < OUT_HIGH_WATERMARK;
-    bool want_write = conn_pending(c) > 0;
+    /*
+     * Requests left unanswered while the output was full are answered from
+     * the write callback: keep it while there are any, even when something
+     * else (an event's broadcast) drained the output meanwhile.
+     */
+    bool want_write = conn_pending(c) > 0 || c->in_off < c->in->len;
 
     if (want_read && !c->in_src) {
         c->in_src = g_socket_create_source(c->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);

@@ -28,7 +28,7 @@ _vmscope_agent()
     case $prev in
         --qmp) _vmscope_address; return ;;
         --shm-dir|--qemu-dir) _filedir -d; return ;;
-        --http|--qemu) return ;;
+        --http|--qemu|--qemu-desc|--qemu-max-age|--qemu-interval) return ;;
     esac
     $split || _vmscope_options "$1"
 }

@@ -55,13 +55,7 @@ static bool end_set_ber(End *e, bool on, GError **errp)
     if (!e->has_ber) {
         return true;                    /* an end without BER speaks QEMU's format only */
     }
-    g_autoptr(QObject) args = qdict_new();
-    QObject *list = qlist_new(), *cap = qdict_new();
-    qdict_put(cap, "capability", qstring_from_str("ber"));
-    qdict_put(cap, "state", qbool_from_bool(on));
-    qlist_append(list, cap);
-    qdict_put(args, "capabilities", list);
-    return qmp_client_execute(e->c, "migrate-set-capabilities", args, NULL, errp);
+    return qmp_client_set_capability(e->c, "ber", on, errp);
 }
 
 /* The URI a destination listens on, from its query-migrate "socket-address". */

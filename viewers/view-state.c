@@ -61,6 +61,11 @@ int view_state_main(int argc, char **argv)
     if (view_agent_execute(address, "query-device-state", args, &ret)) {
         return 1;
     }
+    /* A QEMU section shown as raw bytes: say why, beside the text. */
+    const char *raw = qdict_get_str(ret, "raw-reason");
+    if (raw && format != vms_format_json()) {
+        fprintf(stderr, "vmscope-view: %s: raw bytes: %s\n", path, raw);
+    }
     /* json: the whole answer; another format: its result, bare (vmscope/format.h). */
     g_autoptr(GBytes) out = NULL;
     if (format != vms_format_json()) {

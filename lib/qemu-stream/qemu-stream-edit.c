@@ -250,6 +250,11 @@ static bool found_error(const QemuStreamSection *sec, const char *path, Found fo
 bool qemu_stream_set(QemuStream *s, const char *path, const char *value, GError **errp)
 {
     const char *field;
+    if (s->shares_devices) {
+        g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "%s: the stream shares its decoded "
+                    "sections with a cache: parse it without one to edit it", path);
+        return false;
+    }
     size_t index = resolve_section(s, path, &field, errp);
     if (index == NOT_FOUND) {
         return false;

@@ -31,6 +31,7 @@ struct QemuStream {
 
     uint32_t page_size;
     bool ignore_shared;
+    bool shares_devices;        /* parsed with a QemuStreamCache: not to be edited */
 };
 
 /*
@@ -61,6 +62,7 @@ typedef struct QsDevice {
     uint64_t wire_size;         /* exact: payload bytes the vmdesc describes */
     GArray *listed;             /* QsListedSubsection: what the vmdesc says is there */
     uint8_t *state;             /* state_size bytes, once loaded */
+    unsigned refs;              /* holders beyond the first (a stream and a QemuStreamCache) */
 } QsDevice;
 
 /*
@@ -95,6 +97,8 @@ bool qs_device_load(QsDevice *dev, ByteReader *r, int version, const char *where
  */
 bool qs_device_save(Visitor *v, const char *name, const QsDevice *dev, uint8_t *state,
                     const VMStateContext *ctx, GError **errp);
+/* One more holder; qs_device_free() drops one. */
+QsDevice *qs_device_ref(QsDevice *dev);
 /* The decoded state as a QObject (new reference). */
 QObject *qs_device_to_qobject(const QsDevice *dev);
 void qs_device_free(QsDevice *dev);
@@ -126,6 +130,27 @@ QObject *qs_descs_take(QsDescs *d, const char *name, uint32_t instance_id);
  */
 bool qs_descs_unused(const QsDescs *d, const char **name, uint64_t *instance_id,
                      guint *listed, guint *used);
+
+/*
+ * Decoded sections kept across parses (qemu-stream-cache.c): the entry for
+ * a FULL section (by idstr, instance, occurrence, section id and version)
+ * whose payload is a prefix of the bytes at `data` (`avail` of them), or
+ * NULL.  The caller still checks that the section's footer follows.
+ */
+typedef struct QsCacheEntry {
+    GBytes *payload;            /* the bytes the decode consumed */
+    QsDevice *dev;              /* a holder */
+    QObject *state;             /* a reference */
+} QsCacheEntry;
+/* Start a parse with descriptions `desc`: entries decoded with others are dropped. */
+void qs_cache_begin(QemuStreamCache *c, QObject *desc);
+const QsCacheEntry *qs_cache_find(QemuStreamCache *c, const QemuStreamSection *sec,
+                                  const uint8_t *data, size_t avail);
+/* Keep what the section decoded to (payload, a holder of dev, a reference of state). */
+void qs_cache_store(QemuStreamCache *c, const QemuStreamSection *sec, QsDevice *dev,
+                    QObject *state);
+/* An entry qs_cache_find() gave was taken (counted for qemu_stream_cache_stats). */
+void qs_cache_reused(QemuStreamCache *c);
 
 /* RAM: the state carried across the sections of one "ram" stream. */
 typedef struct QsRam {

@@ -452,9 +452,19 @@ static void listed_clear(gpointer p)
     g_free(s->path);
 }
 
+QsDevice *qs_device_ref(QsDevice *dev)
+{
+    dev->refs++;
+    return dev;
+}
+
 void qs_device_free(QsDevice *dev)
 {
     if (!dev) {
+        return;
+    }
+    if (dev->refs) {
+        dev->refs--;
         return;
     }
     vmstate_description_free(dev->vmsd);

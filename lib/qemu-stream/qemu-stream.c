@@ -36,6 +36,7 @@ static void section_free(gpointer p)
 {
     QemuStreamSection *sec = p;
     g_free(sec->name);
+    g_free(sec->raw_reason);
     g_bytes_unref(sec->payload);
     qobject_unref(sec->state);
     g_free(sec);
@@ -181,6 +182,8 @@ typedef struct Parser {
     QsRam ram;
     bool check;                 /* qemu_stream_check: problems are findings where possible */
     bool stopped;               /* check: stopped at a finding it cannot read past */
+    bool keep_misfits;          /* QemuStreamOptions.keep_misfits */
+    QemuStreamCache *cache;     /* QemuStreamOptions.cache, with given descriptions */
     const QemuStreamSection *first_full;   /* without descriptions: for the error */
 } Parser;
 
@@ -364,19 +367,28 @@ static bool read_footer(Parser *p, QemuStreamSection *sec, const char *where, GE
     return true;
 }
 
-/* The payload of a device section is [sec->offset, end), decoded by dev. */
-static void section_decoded(Parser *p, QemuStreamSection *sec, size_t index, QsDevice *dev,
-                            uint64_t end)
+/*
+ * The payload of a device section is [sec->offset, end), decoded by dev
+ * (taken) to `state` (taken; NULL: made from dev).
+ */
+static void section_decoded_as(Parser *p, QemuStreamSection *sec, size_t index, QsDevice *dev,
+                               uint64_t end, QObject *state)
 {
     sec->size = end - sec->offset;
     g_clear_pointer(&sec->payload, g_bytes_unref);
     sec->payload = g_bytes_new_from_bytes(p->s->input, sec->offset, sec->size);
     qobject_unref(sec->state);
-    sec->state = qs_device_to_qobject(dev);
+    sec->state = state ? state : qs_device_to_qobject(dev);
     QsDevice **slot = (QsDevice **)&g_ptr_array_index(p->s->devices, index);
     qs_device_free(*slot);
     *slot = dev;
     p->r.pos = end - p->r.origin;
+}
+
+static void section_decoded(Parser *p, QemuStreamSection *sec, size_t index, QsDevice *dev,
+                            uint64_t end)
+{
+    section_decoded_as(p, sec, index, dev, end, NULL);
 }
 
 /*
@@ -422,9 +434,9 @@ static GError *misfit(uint64_t start, uint64_t covered, uint64_t size, const cha
     return err;
 }
 
-/* The section's bytes up to `end` as one "data" buffer. */
+/* The section's bytes up to `end` as one "data" buffer; `reason`: why. */
 static bool keep_data(Parser *p, QemuStreamSection *sec, size_t index, uint64_t end,
-                      const char *where, GError **errp)
+                      const char *reason, const char *where, GError **errp)
 {
     g_autoptr(QObject) entry = data_entry(sec, end - sec->offset);
     QsDevice *dev = qs_device_learn(entry, sec->offset, end - sec->offset, sec->version_id,
@@ -436,6 +448,8 @@ static bool keep_data(Parser *p, QemuStreamSection *sec, size_t index, uint64_t 
         return false;
     }
     section_decoded(p, sec, index, dev, end);
+    g_free(sec->raw_reason);
+    sec->raw_reason = g_strdup(reason);
     return true;
 }
 
@@ -448,9 +462,11 @@ static bool undecodable(Parser *p, QemuStreamSection *sec, size_t index, uint64_
                         GError *err, const char *where, GError **errp)
 {
     uint64_t end = known_end;
-    if (p->check && (end || find_footer(p, sec->offset, sec->section_id, &end))) {
+    if ((p->check || p->keep_misfits) &&
+        (end || find_footer(p, sec->offset, sec->section_id, &end))) {
+        g_autofree char *reason = g_strdup(err->message);
         add_warning(p->s, err);
-        return keep_data(p, sec, index, end, where, errp);
+        return keep_data(p, sec, index, end, reason, where, errp);
     }
     g_propagate_error(errp, err);
     return false;
@@ -473,7 +489,18 @@ static bool decode_described(Parser *p, QemuStreamSection *sec, size_t index, QO
     if (is_old_style(entry) && !exact &&
         (end || find_footer(p, start, sec->section_id, &end))) {
         /* Bytes of QEMU's own save_state: their size is this section's, not the donor's. */
-        return keep_data(p, sec, index, end, where, errp);
+        return keep_data(p, sec, index, end, "an old-style section: QEMU saves it without a "
+                         "description (save_state), so its bytes are all there is", where,
+                         errp);
+    }
+    const QsCacheEntry *hit = p->cache && !exact && !known_end
+        ? qs_cache_find(p->cache, sec, p->data + start, p->len - start) : NULL;
+    if (hit && footer_at(p, start + g_bytes_get_size(hit->payload), sec->section_id)) {
+        /* The same bytes as last time, and the same footer after them: the same decode. */
+        qs_cache_reused(p->cache);
+        section_decoded_as(p, sec, index, qs_device_ref(hit->dev),
+                           start + g_bytes_get_size(hit->payload), qobject_ref(hit->state));
+        return true;
     }
     g_autoptr(QsDevice) dev = qs_device_learn(entry, start, p->len - start, sec->version_id,
                                               exact, where, &err);
@@ -499,6 +526,9 @@ static bool decode_described(Parser *p, QemuStreamSection *sec, size_t index, QO
                            misfit(start, decoded - start, end - start, where), where, errp);
     }
     section_decoded(p, sec, index, g_steal_pointer(&dev), decoded);
+    if (p->cache && !exact && footer_at(p, decoded, sec->section_id)) {
+        qs_cache_store(p->cache, sec, g_ptr_array_index(p->s->devices, index), sec->state);
+    }
     return true;
 }
 
@@ -539,7 +569,7 @@ static bool parse_full(Parser *p, QemuStreamSection *sec, size_t index, uint64_t
         if (!find_footer(p, start, sec->section_id, &end)) {
             return no_descriptions(p, errp);
         }
-        return keep_data(p, sec, index, end, where, errp);
+        return keep_data(p, sec, index, end, "no descriptions", where, errp);
     }
 
     bool own = qs_descs_own(p->descs);
@@ -572,7 +602,7 @@ static bool parse_full(Parser *p, QemuStreamSection *sec, size_t index, uint64_t
     } else {
         warn(p, start, where, "%s: kept as %" PRIu64 " bytes of data", why, end - start);
     }
-    return keep_data(p, sec, index, end, where, errp);
+    return keep_data(p, sec, index, end, why, where, errp);
 }
 
 static bool parse_ram(Parser *p, QemuStreamSection *sec, const char *where, GError **errp)
@@ -858,6 +888,14 @@ static bool load_vmdesc(Parser *p, const QemuStreamOptions *opts, GError **errp)
     }
     if (opts && opts->desc && !(p->descs = qs_descs_new(opts->desc, false, VMS_NO_OFFSET, errp))) {
         return false;
+    }
+    if (opts && opts->desc) {
+        p->keep_misfits = opts->keep_misfits;
+        p->cache = opts->cache;
+        if (p->cache) {
+            qs_cache_begin(p->cache, opts->desc);
+            s->shares_devices = true;
+        }
     }
     uint32_t page_size = s->has_vmdesc ? qs_descs_page_size(p->own ? p->own : p->descs)
                                        : p->descs ? qs_descs_page_size(p->descs) : 0;

@@ -4,9 +4,9 @@ BENCHMARK_BINS = tests/bench/bench-shm tests/bench/bench-vmstate tests/bench/ben
 	tests/bench/bench-qmp tests/bench/bench-http tests/bench/bench-agent \
 	tests/bench/bench-devhost-migrate tests/bench/bench-ber tests/bench/bench-compat
 EXTRA_PROGRAMS += $(BENCHMARK_BINS)
-BENCHES += $(BENCHMARK_BINS) tests/bench/bench-trace.py
+BENCHES += $(BENCHMARK_BINS) tests/bench/bench-trace.py tests/bench/bench-qemu-snapshot.py
 CLEANFILES += $(BENCHMARK_BINS)
-EXTRA_DIST += tests/bench/bench-trace.py
+EXTRA_DIST += tests/bench/bench-trace.py tests/bench/bench-qemu-snapshot.py
 
 tests_bench_bench_shm_CFLAGS = $(AM_CFLAGS) -pthread
 tests_bench_bench_shm_LDADD = $(VMS_LIBS)

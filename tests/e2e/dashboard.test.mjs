@@ -2,6 +2,7 @@
 // vmscope-devhost and vmscope-agent.  Started by run-e2e.sh, which passes
 //   --agent PATH --devhost PATH --chromium PATH --modules DIR (where
 //   playwright-core is installed) --dashboard DIR --output DIR (screenshots)
+//   and --qemu PATH (qemu-system-x86_64; empty: the QEMU host step is skipped)
 //
 // It fails when a step does not happen within its time bound, when the page
 // ever shows its error banner, or when the page logs a console error.
@@ -14,8 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 const { values: opt } = parseArgs({
-  options: Object.fromEntries(['agent', 'devhost', 'chromium', 'modules', 'dashboard', 'output']
-    .map((k) => [k, { type: 'string' }])),
+  options: Object.fromEntries(['agent', 'devhost', 'chromium', 'modules', 'dashboard', 'output',
+                               'qemu'].map((k) => [k, { type: 'string' }])),
 });
 for (const k of ['agent', 'devhost', 'chromium', 'modules', 'dashboard', 'output'])
   if (!opt[k]) { console.error(`dashboard.test.mjs: missing --${k}`); process.exit(99); }
@@ -25,6 +26,8 @@ const { chromium } = createRequire(path.join(opt.modules, 'package.json'))('play
 const STEP_MS = 30_000;           // bound on any one thing we wait for
 const HOST = `e2e-${process.pid}`;      // unique: other test runs may be live
 const HOST2 = `${HOST}-b`;
+const VM = `${HOST}-vm`;                // a QEMU with shared RAM: its devices are shown
+const VM2 = `${HOST}-vm2`;              // a QEMU without: shown with the reason
 const children = [];
 const tmpdirs = [];
 let browser = null, events = null;
@@ -182,8 +185,24 @@ async function main() {
   tmpdirs.push(sockets);
   const devhost = start('devhost', opt.devhost,
                         ['--name', HOST, '--qmp', `unix:${path.join(sockets, 'devhost.qmp')}`]);
+  const qemuArgs = [];
+  if (opt.qemu) {
+    // Not "vmscope-...": agents scanning /dev/shm would take it for a segment.
+    const vmShm = `/dev/shm/e2e-vm-ram-${process.pid}`;
+    tmpdirs.push(vmShm);
+    start('qemu', opt.qemu, ['-machine', 'pc,memory-backend=mem', '-m', '64M', '-object',
+      `memory-backend-file,id=mem,size=64M,mem-path=${vmShm},share=on`, '-accel', 'tcg',
+      '-nodefaults', '-display', 'none', '-netdev', 'user,id=n0', '-device', 'e1000,netdev=n0',
+      '-chardev', 'null,id=s0', '-device', 'isa-serial,chardev=s0',
+      '-qmp', `unix:${path.join(sockets, 'vm.qmp')},server=on,wait=off`]);
+    start('qemu2', opt.qemu, ['-machine', 'none', '-nodefaults', '-display', 'none',
+      '-qmp', `unix:${path.join(sockets, 'vm2.qmp')},server=on,wait=off`]);
+    qemuArgs.push('--qemu', `${VM}=unix:${path.join(sockets, 'vm.qmp')}`,
+                  '--qemu', `${VM2}=unix:${path.join(sockets, 'vm2.qmp')}`);
+  }
   const agent = start('agent', opt.agent, ['--http', '127.0.0.1:0',
-                                           '--qmp', `unix:${path.join(sockets, 'agent.qmp')}`],
+                                           '--qmp', `unix:${path.join(sockets, 'agent.qmp')}`,
+                                           ...qemuArgs],
                       { VMSCOPE_DASHBOARD_DIR: opt.dashboard });
   let base, livePath, page;
   const consoleErrors = [];
@@ -348,10 +367,34 @@ async function main() {
     await screenshot(page, '08-host-lost');
   })) return;
 
+  if (opt.qemu && !await step('a QEMU host: kind badge, devices, live state and pause; one without shared RAM says why', async () => {
+    const card = `[data-testid=host][data-host="${VM}"]`;
+    await page.waitForSelector(`${card}[data-kind=qemu][data-alive=true] [data-testid=device][data-path="/${VM}/serial"]`,
+                               { timeout: 60_000 });
+    assert(await page.textContent(`${card} [data-testid=host-kind]`) === 'qemu', 'no qemu badge');
+    await page.click(`[data-testid=device][data-path="/${VM}/serial"]`);
+    await page.click('[data-testid=tab-state]');
+    await page.waitForFunction((p) =>
+      document.querySelector('[data-testid=device-title]')?.textContent === p, `/${VM}/serial`);
+    await page.waitForSelector('[data-testid=state-tree] [data-testid=field-value]');
+    await page.waitForFunction(() => /pause \d+\.\d\d ms/.test(
+      document.querySelector('[data-testid=device-meta]')?.textContent ?? ''));
+    const meta = await page.textContent('[data-testid=device-meta]');
+    log(`QEMU device meta: ${meta}`);
+    await page.waitForSelector(`${card} [data-testid=host-meta]`);
+    const card2 = `[data-testid=host][data-host="${VM2}"]`;
+    await page.waitForSelector(`${card2}[data-kind=qemu] [data-testid=host-reason]`);
+    const reason = await page.textContent(`${card2} [data-testid=host-reason]`);
+    assert(reason.includes('no descriptions'), `reason: ${reason}`);
+    log(`QEMU host without shared RAM: ${reason}`);
+    await screenshot(page, '09-qemu');
+  })) return;
+  if (!opt.qemu) log('no QEMU (--qemu is empty): the QEMU host step is skipped');
+
   if (!await step('narrow screens get one column', async () => {
     await page.setViewportSize({ width: 420, height: 900 });
     await page.click('[data-testid=tab-state]');
-    await screenshot(page, '09-narrow');
+    await screenshot(page, '10-narrow');
   })) return;
 
   if (!await step('no error banner and no console error on the way', async () => {

@@ -66,4 +66,4 @@ rm -rf "$out" && mkdir -p "$out" || exit 99
 # The test bounds every wait itself; this is the backstop for a hung browser.
 exec timeout -k 10 300 node "$srcdir/tests/e2e/dashboard.test.mjs" \
     --agent "$agent" --devhost "$devhost" --chromium "$chromium" \
-    --modules "$deps" --dashboard "$dashboard" --output "$out"
+    --modules "$deps" --dashboard "$dashboard" --output "$out" --qemu "${QEMU:-}"

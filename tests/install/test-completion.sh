@@ -23,7 +23,7 @@ expect() {
     got=$(complete "$@")
     [ "$got" = "$want" ] || fail "$*: '$got', expected '$want'"
 }
-expect '--qemu-dir= --qemu= --qmp-max-output= --qmp= ' vmscope-agent --q
+expect '--qemu-desc= --qemu-dir= --qemu-interval= --qemu-learn-with-ram --qemu-max-age= --qemu= --qmp-max-output= --qmp= ' vmscope-agent --q
 expect '--version ' vmscope-agent --vers
 expect 'tcp: unix: ' vmscope-agent --qmp ''
 expect 'serial ' vmscope-devhost --devices ser

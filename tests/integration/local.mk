@@ -60,13 +60,14 @@ SCRIPT_TESTS = tests/integration/stream-view.sh tests/integration/stream-qemu-li
 	tests/integration/devhost-dump-vmstate.sh tests/integration/compat-view.sh \
 	tests/integration/compat-devhost.py \
 	tests/integration/filter-devhost.py tests/integration/filter-view.py \
-	tests/integration/filter-qemu-live.sh
+	tests/integration/filter-qemu-live.sh tests/integration/agent-qemu-live.py
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py tests/integration/trace-bpftrace.py \
 	tests/integration/trace-live.py tests/integration/trace-devhost-live.py \
 	tests/integration/trace-devhost-file.py
 TESTS += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS)
 SLOW_TESTS += tests/integration/stream-qemu-live.sh tests/integration/filter-qemu-live.sh \
+	tests/integration/agent-qemu-live.py \
 	$(PROBES_SLOW_TESTS)
 
 STREAM_FIXTURES = \

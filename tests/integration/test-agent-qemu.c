@@ -1,8 +1,9 @@
 /*
  * vmscope-agent --qemu NAME=unix:PATH against a real QEMU (slow: starts
  * qemu-system-x86_64): the QEMU is listed as a host of kind "qemu" with its
- * run state, follows `stop`, leaves the monitor free for other clients, and
- * gives HOST_LOST when it quits.  Skips (77) without QEMU ($QEMU).
+ * run state, follows `stop` given on another monitor (the agent holds its
+ * own), says why it cannot read the state of a machine without shared RAM,
+ * and gives HOST_LOST when it quits.  (Device state: agent-qemu-live.py.)  Skips (77) without QEMU ($QEMU).
  */
 #include "config.h"
 
@@ -24,8 +25,10 @@ static void test_qemu_host(void)
     ASSERT_NO_ERROR(err);
     g_autofree char *sock = g_strdup_printf("%s/q.qmp", dir);
     g_autofree char *qmp_opt = g_strdup_printf("unix:%s,server=on,wait=off", sock);
+    g_autofree char *user = g_strdup_printf("%s/user.qmp", dir);
+    g_autofree char *user_opt = g_strdup_printf("unix:%s,server=on,wait=off", user);
     const char *qargv[] = { qemu, "-machine", "none", "-nodefaults", "-display", "none",
-                            "-qmp", qmp_opt, NULL };
+                            "-qmp", qmp_opt, "-qmp", user_opt, NULL };
     Child *q = child_start(qargv, false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
 
@@ -37,14 +40,17 @@ static void test_qemu_host(void)
     g_autoptr(QmpClient) c = qmp_client_connect(address, 10000, &err);
     ASSERT_NO_ERROR(err);
 
-    g_autofree char *running = agent_wait_hosts(c, "\"alive\": true");
+    g_autofree char *running = agent_wait_hosts(c, "\"reason\": ");
     g_autofree char *want = g_strdup_printf(
         "[{\"name\": \"q1\", \"kind\": \"qemu\", \"pid\": 0, \"alive\": true, "
-        "\"qmp\": \"unix:%s\", \"status\": \"running\", \"devices\": 0, \"generation\": 0}]", sock);
+        "\"qmp\": \"unix:%s\", \"status\": \"running\", \"devices\": 0, \"generation\": 0, "
+        "\"reason\": \"no descriptions: the guest RAM is not shared (memory-backend with "
+        "share=on), so learning them takes a migration of all of it; give --qemu-desc "
+        "q1=FILE or --qemu-learn-with-ram\"}]", sock);
     ASSERT_STR_EQ(running, want);
 
-    /* The monitor is ours too: the agent only borrows it now and then. */
-    g_autofree char *qaddr = g_strdup_printf("unix:%s", sock);
+    /* The test's own monitor: the agent keeps its own connected. */
+    g_autofree char *qaddr = g_strdup_printf("unix:%s", user);
     g_autoptr(QmpClient) qc = qmp_client_connect(qaddr, 10000, &err);
     ASSERT_NO_ERROR(err);
     CU_ASSERT_TRUE(qmp_client_execute(qc, "stop", NULL, NULL, &err));
@@ -76,6 +82,7 @@ static void test_qemu_host(void)
     CU_ASSERT_EQUAL(agent_stop(agent), 0);
     child_free(agent);
     g_unlink(sock);
+    g_unlink(user);
     CU_ASSERT_EQUAL(g_rmdir(dir), 0);
 }
 

@@ -336,6 +336,13 @@ static void test_errors(void)
     fix_teardown(&f);
 }
 
+/* An empty histogram of query-agent-stats: seconds, bytes. */
+#define HIST_EMPTY "\"buckets\": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], \"sum\": 0.0, \"count\": 0}"
+#define HIST_S "{\"le\": [\"0.0005\", \"0.001\", \"0.0015\", \"0.002\", \"0.003\", \"0.005\", " \
+    "\"0.0075\", \"0.01\", \"0.025\", \"0.05\", \"0.1\", \"1\"], " HIST_EMPTY
+#define HIST_B "{\"le\": [\"1024\", \"4096\", \"16384\", \"32768\", \"65536\", \"131072\", " \
+    "\"262144\", \"524288\", \"1048576\", \"4194304\", \"16777216\", \"67108864\"], " HIST_EMPTY
+
 static void test_stats(void)
 {
     Fix f;
@@ -343,7 +350,9 @@ static void test_stats(void)
     ASSERT_RUN(&f, "query-agent-stats", NULL,
                "{\"hosts\": 0, \"hosts-lost\": 0, \"devices\": 0, \"state-bytes\": 0, "
                "\"snapshots\": 0, \"snapshot-retries\": 0, \"snapshot-failures\": 0, "
-               "\"qmp-requests\": 1, \"qemu-migrations-failed\": 0}");
+               "\"qmp-requests\": 1, \"qemu-migrations-failed\": 0, \"qemu-snapshots\": 0, "
+               "\"qemu-snapshot-failures\": 0, \"qemu-snapshot-pause-seconds\": " HIST_S ", "
+               "\"qemu-snapshot-seconds\": " HIST_S ", \"qemu-snapshot-bytes\": " HIST_B "}");
     Child *p = publisher_start(argv0, f.dir, "h1", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     CU_ASSERT_TRUE(publisher_cmd(p, "add t1 testdev"));
@@ -361,7 +370,7 @@ static void test_stats(void)
     CU_ASSERT_TRUE(qnum_get_uint(qdict_get(ret, "snapshots"), &v) && v >= 1);
     CU_ASSERT_TRUE(qnum_get_uint(qdict_get(ret, "snapshot-failures"), &v) && v == 0);
     CU_ASSERT_TRUE(qnum_get_uint(qdict_get(ret, "qmp-requests"), &v) && v == 3);
-    CU_ASSERT_EQUAL(qdict_size(ret), 9);
+    CU_ASSERT_EQUAL(qdict_size(ret), 14);
     publisher_exit(p);
     fix_teardown(&f);
 }

@@ -976,6 +976,92 @@ static void test_devstate(void)
     CU_ASSERT_TRUE(files >= 1);
 }
 
+/*
+ * The agent's way of reading device-state files again and again: a
+ * QemuStreamCache takes the decode of sections whose bytes (and footer)
+ * are as before, the same QObject, and decodes the others; keep_misfits
+ * keeps a section its descriptions do not fit as bytes, with the reason.
+ */
+static void test_devstate_cache(void)
+{
+    const char *name = "pc-devstate";
+    g_autoptr(GBytes) data = fixture_devstate(name);
+    g_autoptr(GBytes) mig = fixture_stream(fixtures_dir, name);
+    GError *err = NULL;
+    g_autoptr(QObject) desc = qemu_stream_load_desc(mig, &err);
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QemuStream) plain = parse_with(name, data, desc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plain);
+    size_t n = qemu_stream_n_sections(plain), decoded = 0;
+    for (size_t i = 0; i < n; i++) {
+        decoded += qemu_stream_section(plain, i)->raw_reason == NULL;
+    }
+    CU_ASSERT_TRUE(decoded > 10);
+
+    g_autoptr(QemuStreamCache) cache = qemu_stream_cache_new();
+    QemuStreamOptions opts = { .desc = desc, .cache = cache };
+    g_autoptr(QemuStream) a = qemu_stream_parse_with(data, &opts, &err);
+    ASSERT_NO_ERROR(err);
+    uint64_t hits, misses;
+    qemu_stream_cache_stats(cache, &hits, &misses);
+    CU_ASSERT_EQUAL(hits, 0);
+    CU_ASSERT_EQUAL(misses, decoded);
+    g_autoptr(QemuStream) b = qemu_stream_parse_with(data, &opts, &err);
+    ASSERT_NO_ERROR(err);
+    qemu_stream_cache_stats(cache, &hits, &misses);
+    CU_ASSERT_EQUAL(hits, decoded);
+    CU_ASSERT_EQUAL(misses, decoded);
+    for (size_t i = 0; i < n; i++) {
+        const QemuStreamSection *sa = qemu_stream_section(a, i), *sb = qemu_stream_section(b, i);
+        CHECK(name, qobject_equal(sb->state, qemu_stream_section(plain, i)->state),
+              "section %s: cached decode differs", sb->name);
+        CHECK(name, (sa->state == sb->state) == (sb->raw_reason == NULL),
+              "section %s: shared with the cache: %d", sb->name, sa->state == sb->state);
+    }
+    CU_ASSERT_FALSE(qemu_stream_set(b, "serial.state.scr", "1", &err));
+    ASSERT_ERROR(err, "serial.state.scr: the stream shares its decoded sections with a cache: "
+                 "parse it without one to edit it");
+
+    /* One byte of serial changed: serial alone is decoded again, to the new value. */
+    const QemuStreamSection *serial = qemu_stream_find_section(plain, "serial", 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(serial);
+    g_autoptr(GByteArray) edited = g_byte_array_new();
+    g_byte_array_append(edited, g_bytes_get_data(data, NULL), (guint)g_bytes_get_size(data));
+    edited->data[serial->offset + serial->size - 1] ^= 0x5a;      /* fcr_vmstate, the last byte */
+    g_autoptr(GBytes) data2 = g_byte_array_free_to_bytes(g_steal_pointer(&edited));
+    g_autoptr(QemuStream) c = qemu_stream_parse_with(data2, &opts, &err);
+    ASSERT_NO_ERROR(err);
+    qemu_stream_cache_stats(cache, &hits, &misses);
+    CU_ASSERT_EQUAL(hits, 2 * decoded - 1);
+    CU_ASSERT_EQUAL(misses, decoded + 1);
+    const QemuStreamSection *serial2 = qemu_stream_find_section(c, "serial", 0);
+    CU_ASSERT_FALSE(qobject_equal(serial2->state, serial->state));
+    CU_ASSERT_TRUE(serial2->state != qemu_stream_find_section(b, "serial", 0)->state);
+
+    /* An RTC a byte short: with keep_misfits, kept as bytes with the reason. */
+    g_autoptr(QObject) shorter = qobject_copy(desc);
+    QObject *cmos = vmdesc_field(vmdesc_device(shorter, "mc146818rtc"), "cmos_data", NULL);
+    qdict_put(cmos, "size", qnum_from_uint(uint_of(qdict_get(cmos, "size")) - 1));
+    QemuStreamOptions keep = { .desc = shorter, .keep_misfits = true };
+    g_autoptr(QemuStream) k = qemu_stream_parse_with(data, &keep, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+    const QemuStreamSection *rtc = qemu_stream_find_section(k, "mc146818rtc", 0);
+    g_autofree char *reason = g_strdup_printf("offset %" PRIu64 ": section 'mc146818rtc' (id %"
+                                              PRIu32 "): the description covers %" PRIu64
+                                              " bytes, the section has %" PRIu64 " (1 byte short)",
+                                              rtc->offset + rtc->size - 1, rtc->section_id,
+                                              rtc->size - 1, rtc->size);
+    ASSERT_STR_EQ(rtc->raw_reason, reason);
+    CU_ASSERT_EQUAL(qemu_stream_n_warnings(k), 1);
+    ASSERT_STR_EQ(qemu_stream_warning(k, 0)->message, reason);
+    g_autofree char *hex = hex_encode(g_bytes_get_data(rtc->payload, NULL), rtc->size);
+    g_autofree char *want = g_strdup_printf("{\"data\":\"%s\"}", hex);
+    g_autofree char *got = qobject_to_json(rtc->state, false);
+    ASSERT_STR_EQ(got, want);
+    CU_ASSERT_PTR_NULL(qemu_stream_find_section(k, "serial", 0)->raw_reason);
+}
+
 static void test_truncated(void)
 {
     g_autoptr(GPtrArray) names = fixture_names(fixtures_dir);
@@ -1523,6 +1609,8 @@ static const CuTest fixture_tests[] = {
     { "decoded fields equal what QEMU reported", test_facts },
     { "no vmdesc: decoded with the twin's, as the twin", test_twins },
     { "device-state file: decoded with the stream's vmdesc, as the stream", test_devstate },
+    { "device-state file: a cache decodes what changed; misfits kept as bytes",
+      test_devstate_cache },
     { NULL, NULL },
 };
 

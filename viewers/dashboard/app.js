@@ -114,20 +114,38 @@ function renderSidebar() {
   $('hosts').replaceChildren(...cards);
 }
 
+// A QEMU host's meta line: run state, devices, what the last snapshot cost.
+function qemuMeta(host) {
+  const parts = [host.status, `${host.devices} device${host.devices === 1 ? '' : 's'}`];
+  if (host['pause-us'] !== undefined) parts.push(`pause ${(host['pause-us'] / 1000).toFixed(2)} ms`);
+  return parts.join(' · ');
+}
+
 function hostCard(name, host, devices) {
   const alive = host ? host.alive !== false : true;
   const reason = host?.error ?? model.lostReasons.get(name);
-  const meta = host ? [`pid ${host.pid}`, `${host.devices} device${host.devices === 1 ? '' : 's'}`,
-                       `gen ${host.generation}`].join(' · ') : '';
+  const qemu = host?.kind === 'qemu';
+  const meta = !host ? '' : qemu ? qemuMeta(host)
+    : [`pid ${host.pid}`, `${host.devices} device${host.devices === 1 ? '' : 's'}`,
+       `gen ${host.generation}`].join(' · ');
   return h('section', { className: `host ${alive ? 'alive' : 'lost'}`,
-                        dataset: { testid: 'host', host: name, alive: String(alive) } },
+                        dataset: { testid: 'host', host: name, alive: String(alive),
+                                   kind: qemu ? 'qemu' : 'devhost' } },
     h('header', { className: 'host-head' },
       h('span', { className: 'badge', dataset: { testid: 'host-status' } }, alive ? 'alive' : 'lost'),
+      h('span', { className: `badge kind ${qemu ? 'kind-qemu' : 'kind-devhost'}`,
+                  dataset: { testid: 'host-kind' },
+                  title: qemu ? 'a QEMU VM, read through its QMP monitor' : 'a vmscope device host' },
+        qemu ? 'qemu' : 'devhost'),
       h('h3', { className: 'host-name' }, name),
-      h('span', { className: 'host-meta' }, meta)),
+      h('span', { className: 'host-meta', dataset: { testid: 'host-meta' } }, meta)),
     !alive || host?.error
       ? h('p', { className: 'host-error', dataset: { testid: 'host-error' } },
         reason ? `${alive ? 'error' : 'lost'}: ${reason}` : 'lost: the host process is gone')
+      : null,
+    alive && host?.reason
+      ? h('p', { className: 'host-reason', dataset: { testid: 'host-reason' } },
+        `state unavailable: ${host.reason}`)
       : null,
     h('ul', { className: 'devices' }, devices.map((d) => h('li', {},
       h('a', { href: `#${d.path}`, className: 'dev-link', 'aria-current': open?.path === d.path ? 'true' : null,
@@ -210,6 +228,9 @@ function renderDeviceHead() {
     ['version', version],
     ['generation', o.generation ?? d.generation],
     ['state size', d['state-size'] !== undefined ? `${d['state-size']} B` : undefined],
+    ['section', info.section],
+    ['pause', info['pause-us'] !== undefined ? `${(info['pause-us'] / 1000).toFixed(2)} ms` : undefined],
+    ['raw', info['raw-reason']],
   ];
   $('dev-title').textContent = o.path;
   $('dev-meta').replaceChildren(...fields.filter(([, v]) => v !== undefined && v !== null)

@@ -133,6 +133,7 @@ typedef struct QemuStreamSection {
     bool has_footer;
     GBytes *payload;         /* the state bytes */
     QObject *state;          /* decoded state (FULL) or RAM summary */
+    char *raw_reason;        /* FULL kept as its bytes ({"data": HEX}): why; NULL: decoded */
 } QemuStreamSection;
 
 /* "start", "part", "end", "full". */
@@ -140,6 +141,8 @@ const char *qemu_section_type_name(uint8_t type);
 
 /* Parse a whole stream with its own vmdesc.  Takes a reference to `data`. */
 QemuStream *qemu_stream_parse(GBytes *data, GError **errp);
+
+typedef struct QemuStreamCache QemuStreamCache;
 
 typedef struct QemuStreamOptions {
     /*
@@ -150,7 +153,37 @@ typedef struct QemuStreamOptions {
      * Borrowed for the call.
      */
     QObject *desc;
+    /*
+     * With `desc`: a device section whose description does not fit it (the
+     * decode does not end at its footer, or fails inside it) is kept as its
+     * bytes with the reason in `raw_reason` and a warning, instead of
+     * failing the parse.  Needs footers: without one it is still an error.
+     */
+    bool keep_misfits;
+    /*
+     * With `desc`: sections decoded by an earlier parse with the same
+     * `desc` object, whose bytes (and the footer after them) are the same
+     * again, are not decoded again: their description and state are shared
+     * with the cache (section states are then the same QObject from one
+     * parse to the next, so a changed pointer means changed bytes).  A
+     * stream parsed with a cache cannot be edited (qemu_stream_set fails).
+     * Borrowed; one parse at a time.
+     */
+    QemuStreamCache *cache;
 } QemuStreamOptions;
+
+/*
+ * Decoded sections kept from one parse to the next, for a reader that
+ * parses the same device's streams again and again (the agent's QEMU
+ * snapshots).  Decoding is a function of the bytes read, and a section's
+ * bytes are its payload and, for the subsection check at its end, the
+ * footer that follows: when both are as before, so is the decode.
+ */
+QemuStreamCache *qemu_stream_cache_new(void);
+void qemu_stream_cache_free(QemuStreamCache *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(QemuStreamCache, qemu_stream_cache_free)
+/* Sections taken from the cache and sections decoded, since it was made. */
+void qemu_stream_cache_stats(const QemuStreamCache *c, uint64_t *hits, uint64_t *misses);
 
 /*
  * The same with options (NULL: none).  A stream without a vmdesc, read
