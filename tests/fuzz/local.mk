@@ -6,7 +6,8 @@
 # check` runs on their corpus and on the inputs that once broke something
 # (tests/fuzz/regressions/NAME): every build replays them.
 FUZZ_HARNESSES = tests/fuzz/fuzz-qemu-stream tests/fuzz/fuzz-vmstate-desc \
-	tests/fuzz/fuzz-qmp-json tests/fuzz/fuzz-shm-reader tests/fuzz/fuzz-http-target
+	tests/fuzz/fuzz-qmp-json tests/fuzz/fuzz-shm-reader tests/fuzz/fuzz-http-target \
+	tests/fuzz/fuzz-ber
 if FUZZING
 EXTRA_PROGRAMS += $(FUZZ_HARNESSES)
 CLEANFILES += $(FUZZ_HARNESSES)
@@ -43,6 +44,10 @@ tests_fuzz_fuzz_http_target_SOURCES = tests/fuzz/fuzz-http-target.c tests/fuzz/f
 tests_fuzz_fuzz_http_target_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) -DFUZZ_NAME='"http-target"'
 tests_fuzz_fuzz_http_target_LDFLAGS = $(FUZZ_HARNESS_LINK)
 tests_fuzz_fuzz_http_target_LDADD = $(HTTP_LIBS)
+tests_fuzz_fuzz_ber_SOURCES = tests/fuzz/fuzz-ber.c tests/fuzz/fuzz.h $(FUZZ_MAIN)
+tests_fuzz_fuzz_ber_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"ber"'
+tests_fuzz_fuzz_ber_LDFLAGS = $(FUZZ_HARNESS_LINK)
+tests_fuzz_fuzz_ber_LDADD = $(VMS_LIBS)
 
 # The binary seeds, written by vmscope's own writers: `make fuzz-seeds`, then
 # tests/fuzz/fuzz-seeds $(top_srcdir)/tests/fuzz/corpus.
