@@ -19,7 +19,8 @@
  *     a BER stream with the same sections: types, ids, names, instance and
  *     version ids, footers, the same state trees (but for a list of one
  *     element, which comes back as the element: QEMU's vmdesc cannot say
- *     it, docs/ber.md) and opaque payloads, the same configuration; and
+ *     it, docs/ber.md; and struct members are found by name, as a loader
+ *     finds them: QEMU's format puts subsections last) and opaque payloads, the same configuration; and
  *     converted to QEMU's format once more, the same bytes as the first
  *     time.
  * A stream that keeps a vmdesc from QEMU's format converts with it: its
@@ -43,6 +44,9 @@ static void check_error(const GError *err)
 {
     FUZZ_CHECK(err && g_utf8_validate(err->message, -1, NULL), "no error, or its message is not UTF-8");
 }
+
+static void check_same_members(const BerValue *a, size_t i, const BerValue *b, size_t j,
+                               const char *what);
 
 /*
  * The subtrees at a's node i and b's node j are the same: elements,
@@ -72,6 +76,11 @@ static void check_same_subtree(const BerValue *a, size_t i, const BerValue *b, s
                    x->offset, x->id);
         return;
     }
+    if (one_list && (x->id == BER_ID_STRUCT || x->id == BER_ID_DESCRIBED ||
+                     x->id == BER_ID_SUBSECTION)) {
+        check_same_members(a, i, b, j, what);
+        return;
+    }
     size_t ci = i + 1, cj = j + 1;
     while (ci < x->end && cj < y->end) {
         check_same_subtree(a, ci, b, cj, one_list, what);
@@ -80,6 +89,41 @@ static void check_same_subtree(const BerValue *a, size_t i, const BerValue *b, s
     }
     FUZZ_CHECK(ci == x->end && cj == y->end, "%s: element at %" G_GUINT64_FORMAT " (0x%02x): "
                "other number of children", what, x->offset, x->id);
+}
+
+/*
+ * Structs after a conversion: the same description name and version, the
+ * same members with the same values, found by name.  Members may come in
+ * any order (docs/ber.md): QEMU's format puts subsections after fields,
+ * so a field after a subsection comes back before it.
+ */
+static void check_same_members(const BerValue *a, size_t i, const BerValue *b, size_t j,
+                               const char *what)
+{
+    size_t ma = ber_struct_first_member(a, i), mb = ber_struct_first_member(b, j);
+    FUZZ_CHECK(ma - i == mb - j, "%s: struct at %" G_GUINT64_FORMAT ": other header", what,
+               ber_node(a, i)->offset);
+    for (size_t k = 1; i + k < ma; k++) {
+        check_same_subtree(a, i + k, b, j + k, true, what);
+    }
+    size_t na = 0, nb = 0;
+    for (size_t m = mb; m < ber_node(b, j)->end; m = ber_node(b, m + 1)->end) {
+        nb++;
+    }
+    for (size_t m = ma; m < ber_node(a, i)->end; m = ber_node(a, m + 1)->end, na++) {
+        g_autofree char *name = ber_node_strdup(a, ber_node(a, m));
+        size_t found = 0;
+        for (size_t n = mb; !found && n < ber_node(b, j)->end; n = ber_node(b, n + 1)->end) {
+            if (ber_node_is(b, ber_node(b, n), name)) {
+                found = n;
+            }
+        }
+        FUZZ_CHECK(found, "%s: struct at %" G_GUINT64_FORMAT ": member '%s' lost", what,
+                   ber_node(a, i)->offset, name);
+        check_same_subtree(a, m + 1, b, found + 1, true, what);
+    }
+    FUZZ_CHECK(na == nb, "%s: struct at %" G_GUINT64_FORMAT ": %zu members, then %zu", what,
+               ber_node(a, i)->offset, na, nb);
 }
 
 static void check_same_tree(const BerValue *a, const BerValue *b, bool one_list, const char *what)
