@@ -30,7 +30,7 @@ typedef struct Device {
     AgentDesc *desc;               /* built on first use */
     char *desc_error;              /* why it cannot be built (kept: built once) */
     uint64_t seen;                 /* update counter as of the last poll or event */
-    QObject *reference;            /* state last reported (only while watched) */
+    char *reference;               /* state last reported, compact JSON (only while watched) */
     gint64 last_event_us;
     GQueue *queue;                 /* the change queue it is on, or NULL */
     GList *link;                   /* its place there */
@@ -71,6 +71,7 @@ struct AgentRegistry {
     void *error_opaque;
     bool watching;
     GTree *hosts;                  /* name -> Host *, sorted */
+    AgentDescCache *descs;         /* descriptions, shared by every device of one text */
     char *list_error;              /* the directory could not be listed */
     ShmReaderStats retired;        /* counters of readers already closed */
     GMainContext *ctx;             /* where the sources run (NULL: the default) */
@@ -98,7 +99,7 @@ static void device_free(Device *d)
     g_free(d->path);
     agent_desc_free(d->desc);
     g_free(d->desc_error);
-    qobject_unref(d->reference);
+    g_free(d->reference);
     g_free(d);
 }
 
@@ -393,7 +394,7 @@ static bool device_desc(Host *h, Device *d, GError **errp)
         if (!text) {
             d->desc_error = g_strdup_printf("vmscope-%s: device '%s' has no description: its "
                                             "state cannot be read", h->name, d->info.id);
-        } else if (!(d->desc = agent_desc_new(text, &d->info, &err))) {
+        } else if (!(d->desc = agent_desc_new(h->reg->descs, text, &d->info, &err))) {
             d->desc_error = g_strdup_printf("vmscope-%s: device '%s': %s", h->name, d->info.id,
                                             err->message);
         }
@@ -484,8 +485,9 @@ static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
         AgentSnapshot snap;
         if (agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, NULL,
                                 &snap, NULL)) {
-            d->reference = g_steal_pointer(&snap.state);
+            d->reference = qobject_to_json(snap.state, false);
             d->seen = snap.info.generation;
+            agent_snapshot_clear(&snap);
         }
         return;
     }
@@ -504,11 +506,18 @@ static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
         d->seen = updates;       /* try again on its next change */
         return;
     }
-    g_autoptr(GPtrArray) paths = agent_state_diff(d->reference, snap.state);
-    qobject_unref(d->reference);
-    d->reference = g_steal_pointer(&snap.state);
+    /*
+     * The reference is kept as text: a state as QObjects costs several
+     * times its JSON, and ten thousand watched devices add up.
+     */
+    g_autoptr(QObject) before = NULL;
+    qobject_from_json(d->reference, strlen(d->reference), &before, NULL);
+    g_autoptr(GPtrArray) paths = agent_state_diff(before, snap.state);
+    g_free(d->reference);
+    d->reference = qobject_to_json(snap.state, false);
     d->seen = snap.info.generation;
     emit_changed(reg, d, snap.info.generation, paths);
+    agent_snapshot_clear(&snap);
 }
 
 /* Work through the queue for at most budget_us (< 0: all of it); true if some is left. */
@@ -551,7 +560,7 @@ static void host_track_changes(AgentRegistry *reg, Host *h, gint64 now)
         uint64_t updates = live_updates(h, d);
         if (!reg->watching) {
             d->seen = updates;
-            g_clear_pointer(&d->reference, qobject_unref);
+            g_clear_pointer(&d->reference, g_free);
             continue;
         }
         if (d->queue) {
@@ -689,6 +698,7 @@ AgentRegistry *agent_registry_new(const char *dir, AgentEventFunc emit_fn, void 
     reg->emit_opaque = opaque;
     reg->watching = true;
     reg->hosts = g_tree_new_full(compare_names, NULL, NULL, host_free);
+    reg->descs = agent_desc_cache_new();
     g_queue_init(&reg->changes);
     return reg;
 }
@@ -707,6 +717,7 @@ void agent_registry_free(AgentRegistry *reg)
         g_source_unref(reg->idle);
     }
     g_tree_destroy(reg->hosts);         /* takes the devices off the queue */
+    agent_desc_cache_free(reg->descs);
     g_free(reg->list_error);
     g_free(reg->dir);
     g_free(reg);
@@ -817,9 +828,20 @@ bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const ch
     if (!snapshot(reg, host, id, 0, NULL, &snap, &h, &d, errp)) {
         return false;
     }
-    QObject *schema = json_schema
-        ? vmstate_json_schema(d->desc->vmsd, d->desc->state_size, errp)
-        : qobject_ref(d->desc->json);
+    /* The description as published: read again (descriptions keep no text). */
+    g_autofree char *text = NULL;
+    QObject *schema = NULL;
+    if (json_schema) {
+        schema = vmstate_json_schema(d->desc->vmsd, d->desc->state_size, errp);
+    } else if (shm_reader_description(h->reader, d->info.id, &text, errp)) {
+        if (!text || !qobject_from_json(text, strlen(text), &schema, errp)) {
+            if (!text) {
+                g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "vmscope-%s: device '%s' has "
+                            "no description", h->name, d->info.id);
+            }
+            return false;
+        }
+    }
     if (!schema) {
         return false;
     }
