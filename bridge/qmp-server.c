@@ -226,6 +226,7 @@ static void conn_update_sources(QmpConn *c)
 /* Answer the requests received so far, as far as unread output allows. */
 static void conn_process(QmpConn *c)
 {
+again:
     while (!c->dead && c->in_off < c->in->len && conn_pending(c) < OUT_HIGH_WATERMARK) {
         size_t used = 0;
         QObject *req = NULL;
@@ -253,6 +254,15 @@ static void conn_process(QmpConn *c)
     }
     if (!conn_write(c)) {
         return;
+    }
+    /*
+     * Stopped at the watermark, and the socket took it all: go on with the
+     * requests left, or nothing would (no source waits for output or input
+     * then).  Events queued meanwhile (the agent's burst of DEVICE_DELETED
+     * when a host goes) are what fills the output between two requests.
+     */
+    if (c->in_off < c->in->len && conn_pending(c) < OUT_HIGH_WATERMARK) {
+        goto again;
     }
     if (c->eof && c->in_off == c->in->len && conn_pending(c) == 0) {
         conn_drop(c);       /* everything the peer sent is answered */

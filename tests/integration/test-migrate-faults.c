@@ -69,45 +69,20 @@ static gint64 window_us;            /* an unkilled migration's length */
 
 static bool agent_start(void)
 {
-    g_autofree char *path = dh_path("agent.qmp");
-    g_autofree char *qmp = g_strdup_printf("--qmp=unix:%s", path);
-    g_autofree char *dir = g_strdup_printf("--shm-dir=%s", dh_tmp);
-    const char *argv[] = { agent_binary, qmp, "--no-http", dir, NULL };
-    g_autoptr(GSubprocessLauncher) l = dh_launcher(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
     g_autoptr(GError) err = NULL;
-    agent = g_subprocess_launcher_spawnv(l, argv, &err);
-    if (!agent) {
-        fprintf(stderr, "cannot start %s: %s\n", agent_binary, err->message);
-        return false;
+    agent = dh_agent_start(agent_binary, &agent_qmp);
+    watch = agent ? qmp_client_connect(agent_qmp, 10000, &err) : NULL;
+    if (agent && !watch) {
+        fprintf(stderr, "the agent: %s\n", err->message);
     }
-    g_autoptr(GDataInputStream) out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(agent));
-    for (int i = 0; i < 10; i++) {
-        g_autofree char *line = g_data_input_stream_read_line(out, NULL, NULL, &err);
-        if (!line) {
-            break;
-        }
-        if (g_str_has_prefix(line, "qmp: listening on ")) {
-            agent_qmp = g_strdup(line + strlen("qmp: listening on "));
-            watch = qmp_client_connect(agent_qmp, 10000, &err);
-            if (!watch) {
-                fprintf(stderr, "the agent: %s\n", err->message);
-            }
-            return watch != NULL;
-        }
-    }
-    fprintf(stderr, "the agent did not start\n");
-    return false;
+    return watch != NULL;
 }
 
 static void agent_stop(void)
 {
     qmp_client_free(watch);
     watch = NULL;
-    if (agent) {
-        g_subprocess_send_signal(agent, SIGTERM);
-        g_subprocess_wait(agent, NULL, NULL);
-        g_clear_object(&agent);
-    }
+    dh_agent_stop(&agent);
     g_clear_pointer(&agent_qmp, g_free);
 }
 
