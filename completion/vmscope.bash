@@ -61,7 +61,7 @@ _vmscope_view()
     local cur prev words cword split
     _init_completion -s || return
     if ((cword == 1)); then
-        COMPREPLY=($(compgen -W 'stream rewrite diff state --version --help' -- "$cur"))
+        COMPREPLY=($(compgen -W 'stream rewrite diff state compat explain --version --help' -- "$cur"))
         return
     fi
     case $prev in
@@ -74,12 +74,15 @@ _vmscope_view()
             return ;;
         --qmp) _vmscope_address; return ;;
         --set) return ;;
+        --filter) _filedir json; return ;;
     esac
     $split && return
     case ${words[1]} in
         stream) COMPREPLY=($(compgen -W '--format --desc' -- "$cur")) ;;
-        rewrite) COMPREPLY=($(compgen -W '--set' -- "$cur")) ;;
+        rewrite) COMPREPLY=($(compgen -W '--set --filter --desc' -- "$cur")) ;;
         state) COMPREPLY=($(compgen -W '--qmp --format' -- "$cur")); return ;;
+        compat) [[ $cur == -* ]] && COMPREPLY=($(compgen -W '--reverse --json' -- "$cur")) ;;
+        explain) [[ $cur == -* ]] && COMPREPLY=($(compgen -W '--dest --json' -- "$cur")) ;;
     esac
     [[ $cur == -* ]] || _filedir
 }

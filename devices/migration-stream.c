@@ -13,6 +13,7 @@
 #include "vmscope/error.h"
 #include "vmscope/qemu-stream.h"
 #include "vmscope/qemufile-visitor.h"
+#include "vmscope/qobject-visitor.h"
 
 /* BER: the same sections, each device's state self-described; no vmdesc. */
 static GBytes *save_stream_ber(DevHost *h, GError **errp)
@@ -113,6 +114,7 @@ typedef struct Incoming {
     uint64_t offset;
     GBytes *payload;            /* QEMU's format */
     const BerValue *state;      /* BER */
+    QObject *tree;              /* a filtered state (filter.h) */
 } Incoming;
 
 /* Load one section into a scratch copy of d's state. */
@@ -159,7 +161,8 @@ static bool load_section(DevHost *h, DevHostDevice *d, const Incoming *sec, Stag
     const uint8_t *data = sec->payload ? g_bytes_get_data(sec->payload, &len) : NULL;
     ByteReader r;
     byte_reader_init(&r, data, len, sec->offset);
-    Visitor *v = sec->state ? ber_input_visitor_new_value(sec->state)
+    Visitor *v = sec->tree ? qobject_input_visitor_new(sec->tree)
+               : sec->state ? ber_input_visitor_new_value(sec->state)
                             : qemufile_input_visitor_new(&r);
     bool ok = vmstate_load(v, vmsd, st->scratch, (int)sec->version_id, &ctx, errp);
     visit_free(v);
@@ -288,6 +291,55 @@ static bool stage_qemu(DevHost *h, Staged *staged, GBytes *stream, GError **errp
     return true;
 }
 
+/*
+ * Every section of a stream through a filter: the stream (BER: in its QEMU
+ * form) decoded into a tree, the rules applied, each section of the tree
+ * loaded from the QObject input visitor against the device's description.
+ */
+static bool stage_filtered(DevHost *h, Staged *staged, GBytes *stream, bool ber,
+                           const Filter *filter, GError **errp)
+{
+    g_autoptr(BerStream) bs = ber ? ber_stream_parse(stream, errp) : NULL;
+    g_autofree char *machine = bs ? ber_stream_machine(bs) : NULL;
+    if (ber && (!bs || !check_machine(machine, errp))) {
+        return false;
+    }
+    g_autoptr(GBytes) qemu = bs ? ber_stream_to_qemu(bs, errp) : g_bytes_ref(stream);
+    g_autoptr(QemuStream) s = qemu ? qemu_stream_parse(qemu, errp) : NULL;
+    QObject *conf = s ? qemu_stream_configuration(s) : NULL;
+    if (!s || !check_machine(conf ? qdict_get_str(conf, "name") : NULL, errp)) {
+        return false;
+    }
+    for (size_t i = 0; i < qemu_stream_n_sections(s); i++) {
+        const QemuStreamSection *sec = qemu_stream_section(s, i);
+        if (sec->type != QEMU_VM_SECTION_FULL) {
+            g_autofree char *name = qemu_stream_section_display_name(sec);
+            return iterative_refused(name, sec->type, sec->offset, errp);
+        }
+    }
+    g_autoptr(QObject) tree = filter_stream_tree(s, false, errp);
+    if (!tree || !filter_apply(filter, tree, errp)) {
+        return false;
+    }
+    for (size_t t = 0; t < qlist_size(tree); t++) {
+        QObject *entry = qlist_get(tree, t);
+        uint64_t instance = 0, version = 0;
+        qnum_get_uint(qdict_get(entry, "instance-id"), &instance);
+        qnum_get_uint(qdict_get(entry, "version-id"), &version);
+        Incoming in = {
+            .name = qdict_get_str(entry, "name"),
+            .instance_id = (uint32_t)MIN(instance, UINT32_MAX),
+            .version_id = (uint32_t)MIN(version, UINT32_MAX),
+            .tree = qdict_get(entry, "state"),
+        };
+        if (!stage_section(h, staged, &in, errp)) {
+            vms_error_prefix(errp, "after the filter");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Every section of a BER stream, staged: the states are type-checked as they load. */
 static bool stage_ber(DevHost *h, Staged *staged, GBytes *stream, GError **errp)
 {
@@ -338,12 +390,19 @@ static bool check_format(GBytes *stream, bool ber, GError **errp)
 
 bool migration_load_stream(DevHost *h, GBytes *stream, bool ber, GError **errp)
 {
+    return migration_load_stream_filtered(h, stream, ber, NULL, errp);
+}
+
+bool migration_load_stream_filtered(DevHost *h, GBytes *stream, bool ber, const Filter *filter,
+                                    GError **errp)
+{
     if (!check_format(stream, ber, errp)) {
         return false;
     }
     size_t n = devhost_n_devices(h);
     Staged *staged = g_new0(Staged, n);
-    bool ok = ber ? stage_ber(h, staged, stream, errp) : stage_qemu(h, staged, stream, errp);
+    bool ok = filter ? stage_filtered(h, staged, stream, ber, filter, errp)
+            : ber ? stage_ber(h, staged, stream, errp) : stage_qemu(h, staged, stream, errp);
 
     for (size_t i = 0; ok && i < n; i++) {
         if (!staged[i].loaded) {

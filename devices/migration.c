@@ -346,6 +346,7 @@ static void send_thread(GTask *task, gpointer source, gpointer data, GCancellabl
 
 struct Migration {
     DevHost *h;
+    Filter *filter;                 /* incoming migrations go through it (NULL: none) */
     GMainContext *ctx;
     MigrationEventFunc event_fn;
     void *event_opaque;
@@ -467,6 +468,7 @@ void migration_free(Migration *m)
     incoming_close_listener(m);
     qobject_unref(m->socket_address);
     g_free(m->error);
+    filter_free(m->filter);
     g_main_context_unref(m->ctx);
     g_free(m);
 }
@@ -640,6 +642,12 @@ void migration_set_autostart(Migration *m, bool autostart)
     m->autostart = autostart;
 }
 
+void migration_set_filter(Migration *m, Filter *f)
+{
+    filter_free(m->filter);
+    m->filter = f;
+}
+
 static void incoming_reply(Migration *m, const GError *err)
 {
     g_autoptr(QObject) reply = qdict_new();
@@ -671,7 +679,7 @@ static void incoming_finish(Migration *m, GError *err)
     if (!err) {
         g_autoptr(GBytes) stream = g_byte_array_free_to_bytes(g_steal_pointer(&m->inbuf));
         m->stream_bytes = g_bytes_get_size(stream);
-        if (!migration_load_stream(m->h, stream, m->ber, &err)) {
+        if (!migration_load_stream_filtered(m->h, stream, m->ber, m->filter, &err)) {
             vms_error_prefix(&err, "incoming migration");
         }
     }

@@ -61,6 +61,7 @@
 #include <glib.h>
 
 #include "devhost.h"
+#include "vmscope/filter.h"
 #include "vmscope/qobject.h"
 
 #define MIGRATION_MACHINE "vmscope-devhost"
@@ -80,6 +81,16 @@
  */
 GBytes *migration_save_stream(DevHost *h, bool ber, GError **errp);
 bool migration_load_stream(DevHost *h, GBytes *stream, bool ber, GError **errp);
+/*
+ * The same through tree filters (vmscope-devhost --filter, docs/filters.md;
+ * NULL: none): the stream is decoded into a tree by its own descriptions,
+ * the rules rewrite it, and each section of the tree is loaded through the
+ * QObject input visitor against this host's description of the device it
+ * names, so whatever the filtered tree does not fit is refused with its
+ * path: "after the filter: device apic0: apic.timer_expiry: missing".
+ */
+bool migration_load_stream_filtered(DevHost *h, GBytes *stream, bool ber, const Filter *filter,
+                                    GError **errp);
 
 /* ---- migrations ------------------------------------------------------------ */
 
@@ -126,6 +137,8 @@ bool migration_listen_incoming(Migration *m, const char *address, gid_t group, c
                                GError **errp);
 /* Run after a successful incoming migration (no -S; cont/stop while waiting change it). */
 void migration_set_autostart(Migration *m, bool autostart);
+/* Incoming migrations go through these rules (NULL: none); takes f. */
+void migration_set_filter(Migration *m, Filter *f);
 
 /* query-migrate's answer (a new reference); see docs/migration.md. */
 QObject *migration_query(Migration *m);

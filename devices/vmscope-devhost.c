@@ -16,6 +16,7 @@
 #include "migration.h"
 #include "vmscope/cmdline.h"
 #include "vmscope/error.h"
+#include "vmscope/vmstate.h"
 
 static char *opt_name;
 static char *opt_devices;
@@ -25,8 +26,10 @@ static gboolean opt_paused;
 static char **opt_versions;
 static char *opt_shm_dir;
 static char *opt_group;
+static char *opt_filter;
 static int opt_tick_ms = DEVICE_TICK_MS;
 static gboolean opt_list_devices;
+static char *opt_dump_vmstate;
 static gboolean opt_version;
 
 static GMainLoop *loop;
@@ -97,6 +100,43 @@ static int list_devices(const DevHostConfig *config)
     return 0;
 }
 
+/* A heap that has no room: models cope (see DeviceHeap). */
+static uint64_t no_heap_alloc(void *opaque, size_t n)
+{
+    return 0;
+}
+
+/*
+ * --dump-vmstate FILE: the descriptions of the device types the other flags
+ * ask for (at their --device-version), in QEMU's -dump-vmstate JSON with
+ * field types, one member per type, and the `_equal` values of a freshly
+ * started device of the type (instance 0, vmstate_dump_add_state); the file
+ * is replaced whole or not at all.
+ */
+static int dump_vmstate(const DevHostConfig *config, const char *path)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) plan = devhost_plan(config, &err);
+    if (!plan) {
+        return fail(err->message);
+    }
+    g_autoptr(QObject) dump = vmstate_dump_new(MIGRATION_MACHINE);
+    for (guint i = 0; i < plan->len; i++) {
+        const DevHostDevice *d = g_ptr_array_index(plan, i);
+        DeviceHeap heap = { .alloc = no_heap_alloc };
+        g_autofree uint8_t *state = g_malloc0(d->type->state_size);
+        d->type->init(state, 0, &heap);
+        vmstate_dump_add_state(dump, d->type->name, d->vmsd, state, VMSTATE_DUMP_TYPES);
+    }
+    g_autofree char *json = qobject_to_json(dump, true);
+    g_autofree char *text = g_strconcat(json, "\n", NULL);
+    if (!g_file_set_contents(path, text, -1, &err)) {
+        g_autofree char *msg = g_strdup_printf("--dump-vmstate: %s", err->message);
+        return fail(msg);
+    }
+    return 0;
+}
+
 static void print_error(const GError *err, void *opaque)
 {
     fail(err->message);
@@ -131,6 +171,9 @@ int main(int argc, char **argv)
           "Start with the devices frozen until 'cont' (also after an incoming migration)", NULL },
         { "device-version", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_versions,
           "Run the devices of TYPE at version N of their description; may be repeated", "TYPE=N" },
+        { "filter", 0, 0, G_OPTION_ARG_FILENAME, &opt_filter,
+          "Put incoming migrations through the tree filters in RULES (docs/filters.md)",
+          "RULES" },
         { "shm-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_shm_dir,
           "Directory of the segment (default: /dev/shm)", "DIR" },
         { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms,
@@ -139,6 +182,9 @@ int main(int argc, char **argv)
           "Let GROUP read the segment (mode 0640) and use the Unix sockets (0660); "
           "default: the segment 0640 less the umask with the process's group, sockets 0600",
           "GROUP" },
+        { "dump-vmstate", 0, 0, G_OPTION_ARG_FILENAME, &opt_dump_vmstate,
+          "Write the descriptions of the devices the other flags ask for to FILE, in QEMU's "
+          "-dump-vmstate JSON (with field types), and exit", "FILE" },
         { "version", 0, 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL },
         { NULL }
     };
@@ -146,9 +192,8 @@ int main(int argc, char **argv)
     g_autofree char *description = g_strconcat(types_help,
         "QMP: qmp_capabilities, query-version, query-commands, query-status, stop,\n"
         "cont, quit, migrate, migrate_cancel, query-migrate, migrate-set-capabilities,\n"
-        "query-migrate-capabilities.  See docs/devhost.md and docs/migration.md.\n"
-        "Not implemented yet: --filter RULES.json (tree filters applied on migration;\n"
-        "it belongs to another issue).\n", NULL);
+        "query-migrate-capabilities.  See docs/devhost.md, docs/migration.md and\n"
+        "docs/filters.md.\n", NULL);
     g_autoptr(GOptionContext) oc = g_option_context_new("- run vmscope's reference devices");
     g_option_context_add_main_entries(oc, entries, NULL);
     g_option_context_set_description(oc, description);
@@ -164,11 +209,11 @@ int main(int argc, char **argv)
         printf("vmscope-devhost %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (opt_list_devices) {
+    if (opt_list_devices || opt_dump_vmstate) {
         DevHostConfig wanted = {
             .devices = opt_devices, .versions = (const char *const *)opt_versions,
         };
-        return list_devices(&wanted);
+        return opt_list_devices ? list_devices(&wanted) : dump_vmstate(&wanted, opt_dump_vmstate);
     }
     if (!opt_name) {
         return fail("--name is required");
@@ -179,6 +224,12 @@ int main(int argc, char **argv)
     gid_t group = (gid_t)-1;
     if (opt_group && !cmdline_group("--group", opt_group, &group, &err)) {
         return fail(err->message);
+    }
+
+    g_autoptr(Filter) filter = opt_filter ? filter_load_file(opt_filter, &err) : NULL;
+    if (opt_filter && !filter) {
+        g_autofree char *msg = g_strdup_printf("--filter: %s", err->message);
+        return fail(msg);
     }
 
     DevHostConfig config = {
@@ -197,6 +248,7 @@ int main(int argc, char **argv)
     g_autoptr(QmpDispatcher) d = qmp_dispatcher_new();
     g_autoptr(Migration) m = migration_new(h, NULL, devhost_monitor_emit, d);
     migration_set_autostart(m, !opt_paused);
+    migration_set_filter(m, g_steal_pointer(&filter));
     g_autoptr(DevHostMonitor) mon = devhost_monitor_new(d, h, m, quit_loop, NULL);
     g_autoptr(QmpServer) server = qmp_server_new(d, NULL);
     qmp_server_set_group(server, group);
@@ -251,5 +303,6 @@ int main(int argc, char **argv)
     g_strfreev(opt_versions);
     g_free(opt_shm_dir);
     g_free(opt_group);
+    g_free(opt_filter);
     return 0;
 }

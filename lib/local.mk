@@ -19,7 +19,7 @@ lib_libvmscope_internal_la_SOURCES =
 lib_libvmscope_internal_la_LIBADD = \
 	lib/core/libcore.la lib/visitors/libvisitors.la lib/vmstate/libvmstate.la \
 	lib/qemu-stream/libqemustream.la lib/shm/libshm.la lib/usdt/libusdt.la \
-	lib/ber/libber.la $(TASN1_LIBS)
+	lib/ber/libber.la lib/compat/libcompat.la lib/filter/libfilter.la $(TASN1_LIBS)
 
 lib_LTLIBRARIES += lib/libvmscope.la
 lib_libvmscope_la_SOURCES =

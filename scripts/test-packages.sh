@@ -136,6 +136,9 @@ units=$(dpkg -L vmscope | grep '^/lib/systemd/system/')
 check "systemd-analyze verify $(echo $units)" systemd-analyze verify $units
 check "promtool check rules" promtool check rules /usr/share/vmscope/prometheus/vmscope.rules.yml
 check "bash completion for vmscope-agent" test -r /usr/share/bash-completion/completions/vmscope-agent
+check "the tree filter rule files" test -r /usr/share/vmscope/filters/kvm-apic-to-apic.json -a \
+    -r /usr/share/vmscope/filters/virtio-blk-split.json -a \
+    -r /usr/share/vmscope/filters/virtio-blk-merge.json
 
 echo "test-packages: purging them"
 check "purged: dpkg lists the packages it listed before" purge_all

@@ -2,13 +2,15 @@
  * vmscope-view: look at, edit, compare and check QEMU migration streams.
  *
  *   vmscope-view stream FILE [--format json|pretty] [--desc DESC] [--vmdesc]
- *   vmscope-view rewrite IN OUT [--set PATH=VALUE]... [--desc DESC]
+ *   vmscope-view rewrite IN OUT [--set PATH=VALUE]... [--filter RULES] [--desc DESC]
  *   vmscope-view diff A B [--desc DESC]
  *   vmscope-view check FILE [--desc DESC] [--json]
  *   vmscope-view state PATH [--qmp ADDR] [--format pretty|json]   (view-state.c)
  *   vmscope-view schema PATH|FILE [--qmp ADDR]
- *   vmscope-view convert IN OUT --to ber|qemu
+ *   vmscope-view convert IN OUT --to ber|qemu [--filter RULES]
  *   vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]   (view-migrate.c)
+ *   vmscope-view compat OLD NEW [--reverse] [--json]               (view-compat.c)
+ *   vmscope-view explain STREAM --dest DEST [--json]               (view-compat.c)
  *
  * DESC gives the descriptions of device sections (a stream with a vmdesc,
  * or a vmdesc JSON file) for streams that have none.  Exit status: 0
@@ -25,6 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "view-compat.h"
+#include "view-filter.h"
 #include "view-migrate.h"
 #include "view-state.h"
 #include "vmscope/ber-stream.h"
@@ -39,18 +43,21 @@
 
 static const char *const usage_lines[] = {
     "usage: vmscope-view stream FILE [--format json|pretty] [--desc DESC] [--vmdesc]",
-    "       vmscope-view rewrite IN OUT [--set PATH=VALUE]... [--desc DESC]",
+    "       vmscope-view rewrite IN OUT [--set PATH=VALUE]... [--filter RULES] [--desc DESC]",
     "       vmscope-view diff A B [--desc DESC]",
     "       vmscope-view check FILE [--desc DESC] [--json]",
     "       vmscope-view state PATH [--qmp ADDR] [--format pretty|json]",
     "       vmscope-view schema PATH|FILE [--qmp ADDR]",
-    "       vmscope-view convert IN OUT --to ber|qemu [--desc DESC]",
+    "       vmscope-view convert IN OUT --to ber|qemu [--filter RULES] [--desc DESC]",
     "       vmscope-view migrate SRC DST [--uri URI] [--format qemu|ber]",
+    "       vmscope-view compat OLD NEW [--reverse] [--json]",
+    "       vmscope-view explain STREAM --dest DEST [--json]",
     "       vmscope-view --version",
     "DESC: a migration stream with a vmdesc, or a vmdesc JSON file",
+    "OLD, NEW, DEST: a -dump-vmstate JSON file (QEMU's or vmscope-devhost's), or a stream",
 };
 
-#define COMMANDS "stream, rewrite, diff, check, state, schema, convert or migrate"
+#define COMMANDS "stream, rewrite, diff, check, state, schema, convert, migrate, compat or explain"
 
 int view_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -106,7 +113,7 @@ static int fail(int status, const char *fmt, ...)
  * The whole file: mapped when it is a regular file (streams of big guests
  * are gigabytes), read otherwise (a pipe).  NULL with errno text in errp.
  */
-static GBytes *read_file(const char *path, GError **errp)
+GBytes *read_file(const char *path, GError **errp)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -185,8 +192,11 @@ static void stream_error(GError **errp, GError *err, const char *path, const QOb
     g_propagate_prefixed_error(errp, err, "%s: ", path);
 }
 
-/* Parse a stream, with the descriptions from --desc if given. */
-static QemuStream *load_stream(const char *path, QObject *desc, GError **errp)
+/*
+ * Parse a stream, with the descriptions from --desc if given; *is_ber (if
+ * not NULL): the file is a BER stream (it is read in its QEMU form).
+ */
+static QemuStream *load_stream_as(const char *path, QObject *desc, bool *is_ber, GError **errp)
 {
     g_autoptr(GBytes) data = read_file(path, errp);
     if (!data) {
@@ -200,6 +210,9 @@ static QemuStream *load_stream(const char *path, QObject *desc, GError **errp)
         g_propagate_prefixed_error(errp, err, "%s: ", path);
         return NULL;
     }
+    if (is_ber) {
+        *is_ber = ber != NULL;
+    }
     g_autoptr(GBytes) qemu = ber ? ber_stream_to_qemu(ber, &err) : g_bytes_ref(data);
     QemuStreamOptions opts = { .desc = desc };
     QemuStream *s = qemu ? qemu_stream_parse_with(qemu, &opts, &err) : NULL;
@@ -207,6 +220,11 @@ static QemuStream *load_stream(const char *path, QObject *desc, GError **errp)
         stream_error(errp, err, path, desc);
     }
     return s;
+}
+
+static QemuStream *load_stream(const char *path, QObject *desc, GError **errp)
+{
+    return load_stream_as(path, desc, NULL, errp);
 }
 
 /* "warning: FILE: offset ...: ..." on stderr, for each warning of the stream. */
@@ -288,7 +306,7 @@ static bool write_atomically(const char *path, const Output *out, GError **errp)
     return true;
 }
 
-static bool print_text(const char *text, size_t len, GError **errp)
+bool print_text(const char *text, size_t len, GError **errp)
 {
     if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0) {
         int e = errno;
@@ -355,12 +373,16 @@ static int cmd_stream(int argc, char **argv)
     return 0;
 }
 
+#define FILTER_ENTRY(var) \
+    { "filter", 0, 0, G_OPTION_ARG_FILENAME, &(var), NULL, "RULES" }
+
 static int cmd_rewrite(int argc, char **argv)
 {
     g_auto(GStrv) sets = NULL;
-    g_autofree char *desc_path = NULL;
+    g_autofree char *desc_path = NULL, *filter_path = NULL;
     const GOptionEntry entries[] = {
         { "set", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &sets, NULL, "PATH=VALUE" },
+        FILTER_ENTRY(filter_path),
         DESC_ENTRY(desc_path),
         { NULL },
     };
@@ -384,11 +406,21 @@ static int cmd_rewrite(int argc, char **argv)
     if (!load_desc(desc_path, &desc, &err)) {
         return fail(1, "%s", err->message);
     }
-    g_autoptr(QemuStream) s = load_stream(in, desc, &err);
+    bool is_ber = false;
+    g_autoptr(QemuStream) s = load_stream_as(in, desc, &is_ber, &err);
     if (!s) {
         return fail(1, "%s", err->message);
     }
     print_warnings(in, s);
+    /* The filter first, then --set on the filtered stream's paths. */
+    if (filter_path) {
+        QemuStream *filtered = view_filter_stream(filter_path, in, s, desc, &err);
+        if (!filtered) {
+            return fail(1, "%s", err->message);
+        }
+        qemu_stream_free(s);
+        s = filtered;
+    }
     for (char **v = sets; v && *v; v++) {
         const char *arg = *v;
         const char *eq = strchr(arg, '=');
@@ -397,7 +429,15 @@ static int cmd_rewrite(int argc, char **argv)
             return fail(1, "%s", err->message);
         }
     }
-    const Output o = { .stream = s };
+    Output o = { .stream = s };
+    g_autoptr(GBytes) ber = NULL;
+    if (filter_path && is_ber) {
+        /* A filtered BER stream stays a BER stream. */
+        if (!(ber = ber_stream_from_qemu(s, &err))) {
+            return fail(1, "%s: %s", in, err->message);
+        }
+        o = (Output){ .bytes = ber };
+    }
     if (!write_atomically(out, &o, &err)) {
         return fail(1, "%s", err->message);
     }
@@ -408,9 +448,10 @@ static int cmd_rewrite(int argc, char **argv)
 static int cmd_convert(int argc, char **argv)
 {
     g_autofree char *to = NULL;
-    g_autofree char *desc_path = NULL;
+    g_autofree char *desc_path = NULL, *filter_path = NULL;
     const GOptionEntry entries[] = {
         { "to", 0, 0, G_OPTION_ARG_STRING, &to, NULL, "ber or qemu" },
+        FILTER_ENTRY(filter_path),
         DESC_ENTRY(desc_path),
         { NULL },
     };
@@ -436,6 +477,14 @@ static int cmd_convert(int argc, char **argv)
     g_autoptr(QemuStream) s = load_stream(args[0], desc, &err);
     if (!s) {
         return fail(1, "%s", err->message);
+    }
+    if (filter_path) {
+        QemuStream *filtered = view_filter_stream(filter_path, args[0], s, desc, &err);
+        if (!filtered) {
+            return fail(1, "%s", err->message);
+        }
+        qemu_stream_free(s);
+        s = filtered;
     }
     Output o = { .stream = s };
     g_autoptr(GBytes) ber = NULL;
@@ -680,6 +729,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "migrate") == 0) {
         return view_migrate_main(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "compat") == 0) {
+        return view_compat_main(argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "explain") == 0) {
+        return view_explain_main(argc - 2, argv + 2);
     }
     return view_usage_error(NULL, "unknown command '%s' (" COMMANDS ")", cmd);
 }

@@ -607,3 +607,35 @@ QObject *qs_device_to_qobject(const QsDevice *dev)
     visit_free(v);
     return obj;
 }
+
+/*
+ * Bytes the description of an encoded device may describe: no stream bounds
+ * it, so a limit does (QEMU's device sections are kilobytes; a rule file
+ * must not make us allocate gigabytes).
+ */
+#define ENCODE_LIMIT (UINT64_C(1) << 26)
+
+GBytes *qemu_stream_encode_device(QObject *desc, uint32_t version_id, QObject *state,
+                                  QObject *vmdesc, GError **errp)
+{
+    g_autoptr(QsDevice) dev = qs_device_learn(desc, 0, ENCODE_LIMIT, version_id, false, NULL,
+                                              errp);
+    if (!dev) {
+        return NULL;
+    }
+    dev->state = g_malloc0(dev->state_size);
+    Visitor *in = qobject_input_visitor_new(state);
+    bool ok = vmstate_load_as(in, NULL, dev->vmsd, dev->state, (int)version_id, NULL, errp);
+    visit_free(in);
+    if (!ok) {
+        return NULL;
+    }
+    ByteWriter w;
+    byte_writer_init(&w);
+    vms_usdt_quiet_begin();     /* re-encoding a stream: not a save (trace-usdt.h) */
+    ok = qemu_stream_save_device(&w, dev->vmsd, dev->state, NULL, vmdesc, errp);
+    vms_usdt_quiet_end();
+    GBytes *bytes = ok ? byte_writer_take(&w) : NULL;
+    byte_writer_clear(&w);
+    return bytes;
+}

@@ -7,7 +7,7 @@
 # (tests/fuzz/regressions/NAME): every build replays them.
 FUZZ_HARNESSES = tests/fuzz/fuzz-qemu-stream tests/fuzz/fuzz-vmstate-desc \
 	tests/fuzz/fuzz-qmp-json tests/fuzz/fuzz-shm-reader tests/fuzz/fuzz-http-target \
-	tests/fuzz/fuzz-ber
+	tests/fuzz/fuzz-compat-dump tests/fuzz/fuzz-filter tests/fuzz/fuzz-ber
 if FUZZING
 EXTRA_PROGRAMS += $(FUZZ_HARNESSES)
 CLEANFILES += $(FUZZ_HARNESSES)
@@ -44,6 +44,14 @@ tests_fuzz_fuzz_http_target_SOURCES = tests/fuzz/fuzz-http-target.c tests/fuzz/f
 tests_fuzz_fuzz_http_target_CPPFLAGS = $(AM_CPPFLAGS) $(MHD_CFLAGS) -DFUZZ_NAME='"http-target"'
 tests_fuzz_fuzz_http_target_LDFLAGS = $(FUZZ_HARNESS_LINK)
 tests_fuzz_fuzz_http_target_LDADD = $(HTTP_LIBS)
+tests_fuzz_fuzz_compat_dump_SOURCES = tests/fuzz/fuzz-compat-dump.c tests/fuzz/fuzz.h $(FUZZ_MAIN)
+tests_fuzz_fuzz_compat_dump_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"compat-dump"'
+tests_fuzz_fuzz_compat_dump_LDFLAGS = $(FUZZ_HARNESS_LINK)
+tests_fuzz_fuzz_compat_dump_LDADD = $(VMS_LIBS)
+tests_fuzz_fuzz_filter_SOURCES = tests/fuzz/fuzz-filter.c tests/fuzz/fuzz.h $(FUZZ_MAIN)
+tests_fuzz_fuzz_filter_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"filter"'
+tests_fuzz_fuzz_filter_LDFLAGS = $(FUZZ_HARNESS_LINK)
+tests_fuzz_fuzz_filter_LDADD = $(VMS_LIBS)
 tests_fuzz_fuzz_ber_SOURCES = tests/fuzz/fuzz-ber.c tests/fuzz/fuzz.h $(FUZZ_MAIN)
 tests_fuzz_fuzz_ber_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"ber"'
 tests_fuzz_fuzz_ber_LDFLAGS = $(FUZZ_HARNESS_LINK)

@@ -32,5 +32,8 @@ expect '--incoming= ' vmscope-devhost --inc
 expect 'diff ' vmscope-view di
 expect '--desc --format ' vmscope-view stream x.mig --
 expect 'json pretty ' vmscope-view stream x.mig --format ''
+expect 'compat ' vmscope-view comp
+expect '--dest --json ' vmscope-view explain x.mig --
+expect '--json --reverse ' vmscope-view compat a.json b.json --
 echo "$failures failures"
 [ "$failures" -eq 0 ]

@@ -58,13 +58,18 @@ tests_integration_test_migrate_faults_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 SCRIPT_TESTS = tests/integration/stream-view.sh tests/integration/stream-qemu-live.sh \
 	tests/integration/view-disk-full.sh \
 	tests/integration/trace-errors.py tests/integration/schema-agent.py \
-	tests/integration/ber-view.sh tests/integration/migrate-ber.py
+	tests/integration/ber-view.sh tests/integration/migrate-ber.py \
+	tests/integration/devhost-dump-vmstate.sh tests/integration/compat-view.sh \
+	tests/integration/compat-devhost.py \
+	tests/integration/filter-devhost.py tests/integration/filter-view.py \
+	tests/integration/filter-qemu-live.sh
 PROBES_SLOW_TESTS = \
 	tests/integration/trace-qemu-file.py tests/integration/trace-bpftrace.py \
 	tests/integration/trace-live.py tests/integration/trace-devhost-live.py \
 	tests/integration/trace-devhost-file.py
 TESTS += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS)
-SLOW_TESTS += tests/integration/stream-qemu-live.sh $(PROBES_SLOW_TESTS)
+SLOW_TESTS += tests/integration/stream-qemu-live.sh tests/integration/filter-qemu-live.sh \
+	$(PROBES_SLOW_TESTS)
 
 STREAM_FIXTURES = \
 	tests/fixtures/pc-plain.mig.gz tests/fixtures/pc-plain.facts.json \
@@ -83,6 +88,8 @@ STREAM_FIXTURES = \
 	tests/fixtures/pc-devstate.devstate.gz
 EXTRA_DIST += $(SCRIPT_TESTS) $(PROBES_SLOW_TESTS) $(STREAM_FIXTURES) \
 	tests/fixtures/make-qemu-streams.sh tests/fixtures/qemu-streams.py \
+	tests/fixtures/make-qemu-dumps.sh tests/fixtures/qemu72-pc.vmstate.json.gz \
+	tests/fixtures/qemu72-q35.vmstate.json.gz tests/integration/compat-edit-dump.py \
 	tests/integration/tracetest.py tests/integration/stream-fixture.h \
 	tests/integration/view-test.sh \
 	tests/integration/testdev.h tests/integration/test-server-loop.h \

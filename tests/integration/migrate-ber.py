@@ -23,33 +23,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tracetest as tt  # noqa: E402
 
-BUILD = os.environ.get("top_builddir", ".")
-VIEW = f"{BUILD}/viewers/vmscope-view"
+VIEW = tt.view_binary()
 QEMU_CAPS = [{"state": False, "capability": "events"},
              {"state": False, "capability": "x-ignore-shared"}]
-
-
-class Agent(tt.Qmp):
-    def __init__(self, tmp):
-        self.qmp_path = f"{tmp}/agent.qmp"
-        self.log_path = f"{tmp}/agent.log"
-        with open(self.log_path, "w") as logf:
-            self.proc = tt.spawn([f"{BUILD}/agent/vmscope-agent", "--qmp",
-                                  f"unix:{self.qmp_path}", "--no-http", "--shm-dir", tmp],
-                                 stdout=logf, stderr=logf)
-        self.connect("agent", self.proc, self.qmp_path)
-
-    def states(self, host):
-        """{device id: state} of one host, as the agent shows it (once it has seen it)."""
-        deadline = time.monotonic() + tt.WAIT
-        while True:
-            devices = [d for d in self.cmd("query-devices") if d["host"] == host]
-            if len(devices) == 8:
-                break
-            tt.check(time.monotonic() < deadline, f"{host}: {len(devices)} devices")
-            time.sleep(0.05)
-        return {d["id"]: self.cmd("query-device-state", path=d["path"])["state"]
-                for d in devices}
 
 
 class FakeEnd:
@@ -112,7 +88,7 @@ def pair(tmp, name):
 
 def main():
     tmp = tt.tmpdir()
-    agent = Agent(tmp)
+    agent = tt.Agent(tmp)
 
     # 1. Negotiated: BER, both ends.
     src, dst, _ = pair(tmp, "ber")

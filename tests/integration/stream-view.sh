@@ -9,8 +9,8 @@ gunzip -c "$fixtures/pc-plain.mig.gz" >"$tmp/a.mig" || exit 99
 gunzip -c "$fixtures/pc-shared.mig.gz" >"$tmp/c.mig" || exit 99
 
 # --- bad usage: one line + hint, exit 2 ---------------------------------------
-expect 2 "" "vmscope-view: missing command (stream, rewrite, diff, check, state, schema, convert or migrate)$nl$hint" -- "$view"
-expect 2 "" "vmscope-view: unknown command 'frob' (stream, rewrite, diff, check, state, schema, convert or migrate)$nl$hint" -- "$view" frob
+expect 2 "" "vmscope-view: missing command (stream, rewrite, diff, check, state, schema, convert, migrate, compat or explain)$nl$hint" -- "$view"
+expect 2 "" "vmscope-view: unknown command 'frob' (stream, rewrite, diff, check, state, schema, convert, migrate, compat or explain)$nl$hint" -- "$view" frob
 expect 2 "" "vmscope-view: stream: missing FILE$nl$hint" -- "$view" stream
 expect 2 "" "vmscope-view: stream: unknown format 'xml' (json, pretty or ber)$nl$hint" -- \
     "$view" stream "$tmp/a.mig" --format xml

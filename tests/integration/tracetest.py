@@ -287,9 +287,10 @@ class Devhost(Qmp):
     """A vmscope-devhost with its segment in `tmp` and a QMP socket, paused
     (-S: its devices stay in their initial state, so that two hosts started
     alike migrate the same state).  Its devices: the default ones, unless
-    `devices` (a --devices LIST) says otherwise."""
+    `devices` (a --devices LIST) says otherwise; `extra`: more flags."""
 
-    def __init__(self, tmp, name, devices=None, incoming=None, paused=True, tick_ms=None):
+    def __init__(self, tmp, name, devices=None, incoming=None, paused=True, tick_ms=None,
+                 extra=()):
         self.host = f"trace{os.getpid()}-{name}"
         self.shm_dir = tmp
         self.qmp_path = os.path.join(tmp, f"{name}.qmp")
@@ -304,6 +305,7 @@ class Devhost(Qmp):
             args += ["--tick-ms", str(tick_ms)]
         if incoming:
             args += ["--incoming", incoming]
+        args += list(extra)
         with open(self.log_path, "w") as logf:
             self.proc = spawn(args, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf)
         self.pid = self.proc.pid
@@ -337,6 +339,33 @@ class Devhost(Qmp):
             desc = json.loads(seg[desc_offset:desc_offset + desc_length])
             out.append((ident, typ, instance_id, desc))
         return out
+
+
+class Agent(Qmp):
+    """A vmscope-agent without HTTP, finding the device hosts whose segments
+    are in `tmp`, with a QMP socket there."""
+
+    def __init__(self, tmp):
+        self.qmp_path = f"{tmp}/agent.qmp"
+        self.log_path = f"{tmp}/agent.log"
+        with open(self.log_path, "w") as logf:
+            self.proc = spawn([os.path.join(builddir(), "agent", "vmscope-agent"), "--qmp",
+                               f"unix:{self.qmp_path}", "--no-http", "--shm-dir", tmp],
+                              stdout=logf, stderr=logf)
+        self.connect("agent", self.proc, self.qmp_path)
+
+    def states(self, host, count=8):
+        """{device id: state} of one host, as the agent shows it (once it has
+        seen its `count` devices)."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            devices = [d for d in self.cmd("query-devices") if d["host"] == host]
+            if len(devices) == count:
+                break
+            check(time.monotonic() < deadline, f"{host}: {len(devices)} devices")
+            time.sleep(0.05)
+        return {d["id"]: self.cmd("query-device-state", path=d["path"])["state"]
+                for d in devices}
 
 
 def require_devhost_tracing():

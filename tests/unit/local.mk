@@ -11,7 +11,7 @@ UNIT_TESTS = \
 	tests/unit/test-qmp-dispatch tests/unit/test-qmp-json \
 	tests/unit/test-agent-snapshot tests/unit/test-agent-registry tests/unit/test-trace-report \
 	tests/unit/test-devhost tests/unit/test-ber-visitor tests/unit/test-json-schema-visitor \
-	tests/unit/test-ber-stream
+	tests/unit/test-ber-stream tests/unit/test-compat tests/unit/test-filter
 if PROBES
 # trace-points on this very test program, which carries vmscope's USDT probes.
 UNIT_TESTS += tests/unit/test-trace-points
@@ -68,3 +68,5 @@ tests_unit_test_ber_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_json_schema_visitor_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_ber_stream_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_devhost_LDADD = $(DEVHOST_LIBS) $(LDADD)
+tests_unit_test_compat_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_filter_CPPFLAGS = $(TEST_CPPFLAGS)

@@ -1099,6 +1099,77 @@ static const CuTest vmdesc_tests[] = {
     { NULL, NULL },
 };
 
+/* ---- QEMU's -dump-vmstate JSON ---- */
+
+#define REGS_DUMP(TYPES_A, TYPES_B)                                                  \
+    "{\"name\":\"dev/regs\",\"version_id\":1,\"minimum_version_id\":1,\"Fields\":["      \
+    "{\"field\":\"a\",\"version_id\":0,\"field_exists\":false,\"size\":1" TYPES_A "},"  \
+    "{\"field\":\"b\",\"version_id\":0,\"field_exists\":false,\"size\":2" TYPES_B "}]}"
+
+static void test_dump_description(void)
+{
+    g_autoptr(QObject) dump = vmstate_dump_new("pc-i440fx-7.2");
+    vmstate_dump_add(dump, "test-dev", &vmstate_dev, 0);
+    QObject *entry = qdict_get(dump, "test-dev");
+    QObject *desc = qdict_get(entry, "Description");
+    QObject *fields = qdict_get(desc, "Fields");
+    ASSERT_STR_EQ(qdict_get_str(qdict_get(dump, "vmschkmachine"), "Name"), "pc-i440fx-7.2");
+    ASSERT_STR_EQ(qdict_get_str(entry, "Name"), "test-dev");
+    g_autofree char *f0 = qobject_to_json(qlist_get(fields, 0), false);
+    ASSERT_STR_EQ(f0, "{\"field\":\"enabled\",\"version_id\":0,\"field_exists\":false,\"size\":1}");
+    /* element sizes, never an array's length: QEMU's VMStateField.size */
+    g_autofree char *arr = qobject_to_json(qlist_get(fields, 12), false);
+    ASSERT_STR_EQ(arr, "{\"field\":\"arr\",\"version_id\":0,\"field_exists\":false,\"size\":2}");
+    g_autofree char *banks = qobject_to_json(qlist_get(fields, 14), false);
+    ASSERT_STR_EQ(banks, "{\"field\":\"banks\",\"version_id\":0,\"field_exists\":false,"
+                         "\"size\":4,\"Description\":" REGS_DUMP("", "") "}");
+    g_autofree char *added = qobject_to_json(qlist_get(fields, 18), false);
+    ASSERT_STR_EQ(added, "{\"field\":\"added\",\"version_id\":3,\"field_exists\":false,\"size\":4}");
+    CU_ASSERT_EQUAL(qlist_size(fields), 19);
+    g_autofree char *subs = qobject_to_json(qdict_get(desc, "Subsections"), false);
+    ASSERT_STR_EQ(subs, "[{\"name\":\"dev/extra\",\"version_id\":1,\"minimum_version_id\":1,"
+                        "\"Fields\":[{\"field\":\"extra\",\"version_id\":0,\"field_exists\":false,"
+                        "\"size\":4}]}]");
+    g_autofree char *top = qobject_to_json(entry, false);
+    CU_ASSERT_TRUE(g_str_has_prefix(top, "{\"Name\":\"test-dev\",\"version_id\":3,"
+                                      "\"minimum_version_id\":2,\"Description\":{\"name\":\"dev\","
+                                      "\"version_id\":3,\"minimum_version_id\":2,\"Fields\":["));
+}
+
+static void test_dump_types(void)
+{
+    g_autoptr(QObject) desc = vmstate_dump_description(&vmstate_regs, VMSTATE_DUMP_TYPES);
+    g_autofree char *json = qobject_to_json(desc, false);
+    ASSERT_STR_EQ(json, REGS_DUMP(",\"type\":\"uint8\"", ",\"type\":\"uint16\""));
+}
+
+/* With a state, an _equal field says the value a stream must carry. */
+static void test_dump_equal(void)
+{
+    Dev d;
+    dev_init(&d);
+    g_autoptr(QObject) dump = vmstate_dump_new("m");
+    vmstate_dump_add_state(dump, "test-dev", &vmstate_dev, &d, VMSTATE_DUMP_TYPES);
+    QObject *fields = qdict_get(qdict_get(qdict_get(dump, "test-dev"), "Description"), "Fields");
+    g_autofree char *id = qobject_to_json(qlist_get(fields, 9), false);
+    ASSERT_STR_EQ(id, "{\"field\":\"id\",\"version_id\":0,\"field_exists\":false,\"size\":4,"
+                      "\"type\":\"uint32_equal\",\"equal\":7}");
+    g_autofree char *u32 = qobject_to_json(qlist_get(fields, 7), false);
+    ASSERT_STR_EQ(u32, "{\"field\":\"u32\",\"version_id\":0,\"field_exists\":false,\"size\":4,"
+                       "\"type\":\"uint32\"}");
+    int16_t neg = -2;
+    g_autoptr(QObject) v = vmstate_int_value(VMSTATE_INFO(VMSTATE_TYPE_INT16_EQUAL), &neg);
+    g_autofree char *vs = qobject_to_json(v, false);
+    ASSERT_STR_EQ(vs, "-2");
+}
+
+static const CuTest dump_tests[] = {
+    { "QEMU's keys", test_dump_description },
+    { "with types", test_dump_types },
+    { "_equal values", test_dump_equal },
+    { NULL, NULL },
+};
+
 static const CuSuite suites[] = {
     { "vmstate-walk", walk_tests },
     { "vmstate-rules", rule_tests },
@@ -1107,6 +1178,7 @@ static const CuSuite suites[] = {
     { "vmstate-types", type_tests },
     { "vmstate-runs", run_tests },
     { "vmstate-vmdesc", vmdesc_tests },
+    { "vmstate-dump", dump_tests },
     { NULL, NULL },
 };
 

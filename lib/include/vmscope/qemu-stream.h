@@ -299,6 +299,21 @@ GPtrArray *qemu_stream_diff(const QemuStream *a, const QemuStream *b);
  */
 bool qemu_stream_save_device(ByteWriter *w, const VMStateDescription *vmsd, void *opaque,
                              const VMStateContext *ctx, QObject *vmdesc, GError **errp);
+/*
+ * The other way round, for a device known only by its vmdesc entry `desc`
+ * (QEMU's format, as above) and a state tree (the QObject output visitor's
+ * mapping of what it describes, as qemu_stream_to_qobject gives it): the
+ * entry becomes a description, as when a stream is read (every subsection
+ * it lists may be in the tree or not), `state` is loaded into it through
+ * the strict QObject input visitor at version_id (a member missing, extra
+ * or of the wrong type or size is an error naming its path), and saved
+ * through the QEMUFile output visitor: the section's payload, and the
+ * device's vmdesc members added to the dict `vmdesc` as
+ * qemu_stream_save_device adds them.  The description may describe at most
+ * 64 MiB.  Used by tree filters (filter.h).
+ */
+GBytes *qemu_stream_encode_device(QObject *desc, uint32_t version_id, QObject *state,
+                                  QObject *vmdesc, GError **errp);
 /* The vmdesc dict of one device (new reference), or NULL with *errp set. */
 QObject *qemu_stream_device_vmdesc(const VMStateDescription *vmsd, void *opaque,
                                    const VMStateContext *ctx, GError **errp);

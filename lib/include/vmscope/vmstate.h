@@ -360,6 +360,35 @@ VMStateDescription *vmstate_from_description_depth(QObject *desc, size_t state_s
 void vmstate_description_free(VMStateDescription *vmsd);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(VMStateDescription, vmstate_description_free)
 
+/*
+ * Descriptions in QEMU's -dump-vmstate JSON (QEMU 7.2's keys and nesting,
+ * see lib/vmstate/vmstate-dump.c and docs/compat.md), what QEMU's
+ * vmstate-static-checker.py and `vmscope-view compat` read:
+ *
+ *     dump = vmstate_dump_new("vmscope-devhost");
+ *     vmstate_dump_add(dump, "serial", &vmstate_serial, VMSTATE_DUMP_TYPES);
+ *     text = qobject_to_json(dump, true);
+ *
+ * vmstate_dump_new: {"vmschkmachine": {"Name": machine}} (new reference);
+ * vmstate_dump_add: the member type_name, {"Name", "version_id",
+ * "minimum_version_id", "Description"}, added to (or replacing) dump's;
+ * vmstate_dump_description: one "Description" (new reference).  With
+ * VMSTATE_DUMP_TYPES each field also carries "type", vmscope's name of its
+ * type (QEMU's readers ignore the key).  vmstate_dump_add_state does the
+ * same for a device whose state (NULL: none) is at hand: each `_equal`
+ * integer field outside arrays also carries "equal", its value there, the
+ * one a stream must carry to load into that state.
+ */
+#define VMSTATE_DUMP_TYPES 0x1
+QObject *vmstate_dump_new(const char *machine);
+void vmstate_dump_add(QObject *dump, const char *type_name, const VMStateDescription *vmsd,
+                      unsigned flags);
+void vmstate_dump_add_state(QObject *dump, const char *type_name, const VMStateDescription *vmsd,
+                            const void *state, unsigned flags);
+QObject *vmstate_dump_description(const VMStateDescription *vmsd, unsigned flags);
+/* One element of an integer type (VMSTATE_INFO_INT) at elem, as a number (new reference). */
+QObject *vmstate_int_value(const VMStateInfo *info, const void *elem);
+
 /* ---- Field macros, in QEMU's style, with compile-time type checks ---- */
 
 /*
