@@ -13,7 +13,10 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <glib-unix.h>
 
 #include "registry.h"
@@ -30,7 +33,7 @@ typedef struct Device {
     AgentDesc *desc;               /* built on first use */
     char *desc_error;              /* why it cannot be built (kept: built once) */
     uint64_t seen;                 /* update counter as of the last poll or event */
-    QObject *reference;            /* state last reported (only while watched) */
+    char *reference;               /* state last reported, compact JSON (only while watched) */
     gint64 last_event_us;
     GQueue *queue;                 /* the change queue it is on, or NULL */
     GList *link;                   /* its place there */
@@ -48,7 +51,7 @@ struct Host {
     char *name;
     char *segment;                 /* its file */
     ShmReader *reader;             /* NULL if it could not be opened */
-    GSource *owner_watch;          /* on the owner's pidfd: HOST_LOST at once */
+    int owner_fd;                  /* the owner's pidfd, in reg->owners_epfd; -1: not */
     HostState state;
     char *error;                   /* HOST_BROKEN: why */
     int32_t pid;
@@ -71,9 +74,12 @@ struct AgentRegistry {
     void *error_opaque;
     bool watching;
     GTree *hosts;                  /* name -> Host *, sorted */
+    AgentDescCache *descs;         /* descriptions, shared by every device of one text */
     char *list_error;              /* the directory could not be listed */
     ShmReaderStats retired;        /* counters of readers already closed */
     GMainContext *ctx;             /* where the sources run (NULL: the default) */
+    int owners_epfd;               /* every watched owner's pidfd; -1 until one is */
+    GSource *owners_src;           /* on owners_epfd */
     GSource *source;               /* the poll timer */
     GQueue changes;                /* Device *: to walk and compare */
     GSource *idle;                 /* works through `changes` */
@@ -98,7 +104,7 @@ static void device_free(Device *d)
     g_free(d->path);
     agent_desc_free(d->desc);
     g_free(d->desc_error);
-    qobject_unref(d->reference);
+    g_free(d->reference);
     g_free(d);
 }
 
@@ -153,9 +159,11 @@ static void host_retire_devices(AgentRegistry *reg, Host *h)
 
 static void host_unwatch_owner(Host *h)
 {
-    if (h->owner_watch) {
-        g_source_destroy(h->owner_watch);
-        g_clear_pointer(&h->owner_watch, g_source_unref);
+    if (h->owner_fd >= 0) {
+        if (epoll_ctl(h->reg->owners_epfd, EPOLL_CTL_DEL, h->owner_fd, NULL) < 0) {
+            g_debug("registry: epoll_ctl DEL: %s", g_strerror(errno));
+        }
+        h->owner_fd = -1;
     }
 }
 
@@ -278,33 +286,69 @@ static void host_sync_devices(AgentRegistry *reg, Host *h, GArray *list)
 }
 
 /*
- * The owner's pidfd became readable: it ended (reaped or a zombie).  Look
- * at everything as a poll would (a host that exited cleanly may have taken
- * its segment file along: then it is dropped, not broken).  h may be freed.
+ * Owners' pidfds became readable: they ended (reaped or zombies).  Each is
+ * unwatched (a dead pidfd stays readable), then everything is looked at
+ * as a poll would (a host that exited cleanly may have taken its segment
+ * file along: then it is dropped, not broken).
  */
-static gboolean owner_ended(gint fd, GIOCondition cond, gpointer data)
+static gboolean owners_ended(gint fd, GIOCondition cond, gpointer data)
 {
-    Host *h = data;
-    g_clear_pointer(&h->owner_watch, g_source_unref);   /* removed by the return */
-    agent_registry_rescan(h->reg);
-    return G_SOURCE_REMOVE;
+    AgentRegistry *reg = data;
+    struct epoll_event ev[64];
+    int n = epoll_wait(fd, ev, G_N_ELEMENTS(ev), 0);
+    for (int i = 0; i < n; i++) {
+        host_unwatch_owner(ev[i].data.ptr);
+    }
+    if (n > 0) {
+        agent_registry_rescan(reg);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void owners_stop(AgentRegistry *reg)
+{
+    if (reg->owners_src) {
+        g_source_destroy(reg->owners_src);
+        g_clear_pointer(&reg->owners_src, g_source_unref);
+    }
+    if (reg->owners_epfd >= 0) {
+        close(reg->owners_epfd);
+        reg->owners_epfd = -1;
+    }
 }
 
 /*
  * While the registry runs on a main loop, a live owner is watched through
  * its pidfd, so that its death is seen at once rather than at the next
- * poll.  Without a pidfd (kernels before 5.3) the poll alone sees it,
- * within AGENT_POLL_MS.
+ * poll.  The pidfds go into one epoll descriptor, which is all the main
+ * loop polls: a hundred hosts would otherwise add a hundred descriptors
+ * to every round of the loop, and every request pays for a round.
+ * Without a pidfd (kernels before 5.3) the poll alone sees a death, within
+ * AGENT_POLL_MS.
  */
 static void host_watch_owner(AgentRegistry *reg, Host *h)
 {
     int fd = shm_reader_owner_fd(h->reader);
-    if (!reg->source || h->owner_watch || fd < 0) {
+    if (!reg->source || h->owner_fd >= 0 || fd < 0) {
         return;
     }
-    h->owner_watch = g_unix_fd_source_new(fd, G_IO_IN);
-    g_source_set_callback(h->owner_watch, (GSourceFunc)(void (*)(void))owner_ended, h, NULL);
-    g_source_attach(h->owner_watch, reg->ctx);
+    if (reg->owners_epfd < 0) {
+        reg->owners_epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (reg->owners_epfd < 0) {
+            g_debug("registry: epoll_create1: %s", g_strerror(errno));
+            return;                 /* the poll sees deaths */
+        }
+        reg->owners_src = g_unix_fd_source_new(reg->owners_epfd, G_IO_IN);
+        g_source_set_callback(reg->owners_src, (GSourceFunc)(void (*)(void))owners_ended, reg,
+                              NULL);
+        g_source_attach(reg->owners_src, reg->ctx);
+    }
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
+    if (epoll_ctl(reg->owners_epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        g_debug("registry: epoll_ctl ADD: %s", g_strerror(errno));
+        return;
+    }
+    h->owner_fd = fd;
 }
 
 /*
@@ -393,7 +437,7 @@ static bool device_desc(Host *h, Device *d, GError **errp)
         if (!text) {
             d->desc_error = g_strdup_printf("vmscope-%s: device '%s' has no description: its "
                                             "state cannot be read", h->name, d->info.id);
-        } else if (!(d->desc = agent_desc_new(text, &d->info, &err))) {
+        } else if (!(d->desc = agent_desc_new(h->reg->descs, text, &d->info, &err))) {
             d->desc_error = g_strdup_printf("vmscope-%s: device '%s': %s", h->name, d->info.id,
                                             err->message);
         }
@@ -484,8 +528,9 @@ static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
         AgentSnapshot snap;
         if (agent_snapshot_take(h->reader, d->info.id, d->desc, AGENT_SNAPSHOT_STATE, NULL,
                                 &snap, NULL)) {
-            d->reference = g_steal_pointer(&snap.state);
+            d->reference = qobject_to_json(snap.state, false);
             d->seen = snap.info.generation;
+            agent_snapshot_clear(&snap);
         }
         return;
     }
@@ -504,11 +549,18 @@ static void device_check_change(AgentRegistry *reg, Device *d, gint64 now)
         d->seen = updates;       /* try again on its next change */
         return;
     }
-    g_autoptr(GPtrArray) paths = agent_state_diff(d->reference, snap.state);
-    qobject_unref(d->reference);
-    d->reference = g_steal_pointer(&snap.state);
+    /*
+     * The reference is kept as text: a state as QObjects costs several
+     * times its JSON, and ten thousand watched devices add up.
+     */
+    g_autoptr(QObject) before = NULL;
+    qobject_from_json(d->reference, strlen(d->reference), &before, NULL);
+    g_autoptr(GPtrArray) paths = agent_state_diff(before, snap.state);
+    g_free(d->reference);
+    d->reference = qobject_to_json(snap.state, false);
     d->seen = snap.info.generation;
     emit_changed(reg, d, snap.info.generation, paths);
+    agent_snapshot_clear(&snap);
 }
 
 /* Work through the queue for at most budget_us (< 0: all of it); true if some is left. */
@@ -551,7 +603,7 @@ static void host_track_changes(AgentRegistry *reg, Host *h, gint64 now)
         uint64_t updates = live_updates(h, d);
         if (!reg->watching) {
             d->seen = updates;
-            g_clear_pointer(&d->reference, qobject_unref);
+            g_clear_pointer(&d->reference, g_free);
             continue;
         }
         if (d->queue) {
@@ -609,6 +661,7 @@ void agent_registry_rescan(AgentRegistry *reg)
         if (!h) {
             h = g_new0(Host, 1);
             h->reg = reg;
+            h->owner_fd = -1;
             h->name = g_strdup(name);
             h->segment = shm_segment_path(reg->dir, name);
             h->devices = g_ptr_array_new_with_free_func((GDestroyNotify)device_free);
@@ -671,6 +724,7 @@ guint agent_registry_attach(AgentRegistry *reg, GMainContext *ctx)
     for (guint i = 0; i < hosts->len; i++) {
         host_unwatch_owner(g_ptr_array_index(hosts, i));   /* watched again in ctx */
     }
+    owners_stop(reg);
     reg->source = g_timeout_source_new(AGENT_POLL_MS);
     g_source_set_callback(reg->source, poll_cb, reg, NULL);
     return g_source_attach(reg->source, ctx);
@@ -689,6 +743,8 @@ AgentRegistry *agent_registry_new(const char *dir, AgentEventFunc emit_fn, void 
     reg->emit_opaque = opaque;
     reg->watching = true;
     reg->hosts = g_tree_new_full(compare_names, NULL, NULL, host_free);
+    reg->descs = agent_desc_cache_new();
+    reg->owners_epfd = -1;
     g_queue_init(&reg->changes);
     return reg;
 }
@@ -707,6 +763,8 @@ void agent_registry_free(AgentRegistry *reg)
         g_source_unref(reg->idle);
     }
     g_tree_destroy(reg->hosts);         /* takes the devices off the queue */
+    owners_stop(reg);
+    agent_desc_cache_free(reg->descs);
     g_free(reg->list_error);
     g_free(reg->dir);
     g_free(reg);
@@ -817,9 +875,20 @@ bool agent_registry_device_schema(AgentRegistry *reg, const char *host, const ch
     if (!snapshot(reg, host, id, 0, NULL, &snap, &h, &d, errp)) {
         return false;
     }
-    QObject *schema = json_schema
-        ? vmstate_json_schema(d->desc->vmsd, d->desc->state_size, errp)
-        : qobject_ref(d->desc->json);
+    /* The description as published: read again (descriptions keep no text). */
+    g_autofree char *text = NULL;
+    QObject *schema = NULL;
+    if (json_schema) {
+        schema = vmstate_json_schema(d->desc->vmsd, d->desc->state_size, errp);
+    } else if (shm_reader_description(h->reader, d->info.id, &text, errp)) {
+        if (!text || !qobject_from_json(text, strlen(text), &schema, errp)) {
+            if (!text) {
+                g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID, "vmscope-%s: device '%s' has "
+                            "no description", h->name, d->info.id);
+            }
+            return false;
+        }
+    }
     if (!schema) {
         return false;
     }

@@ -10,20 +10,87 @@
 #include "vmscope/error.h"
 #include "vmscope/qobject-visitor.h"
 
-AgentDesc *agent_desc_new(const char *text, const ShmDeviceInfo *info, GError **errp)
+struct AgentDescShared {
+    int refs;
+    char *key;                     /* "STATE_SIZE:TEXT" */
+    VMStateDescription *vmsd;
+    AgentDescCache *cache;         /* NULL once the cache went */
+};
+
+struct AgentDescCache {
+    GHashTable *by_key;            /* key -> AgentDescShared (its key) */
+};
+
+AgentDescCache *agent_desc_cache_new(void)
 {
-    g_autoptr(QObject) json = NULL;
-    if (!qobject_from_json(text, strlen(text), &json, errp)) {
-        vms_error_prefix(errp, "description");
-        return NULL;
+    AgentDescCache *c = g_new0(AgentDescCache, 1);
+    c->by_key = g_hash_table_new(g_str_hash, g_str_equal);
+    return c;
+}
+
+void agent_desc_cache_free(AgentDescCache *cache)
+{
+    if (!cache) {
+        return;
     }
-    VMStateDescription *vmsd = vmstate_from_description(json, info->state_size, errp);
-    if (!vmsd) {
-        return NULL;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, cache->by_key);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        ((AgentDescShared *)value)->cache = NULL;
+    }
+    g_hash_table_destroy(cache->by_key);
+    g_free(cache);
+}
+
+guint agent_desc_cache_size(const AgentDescCache *cache)
+{
+    return cache ? g_hash_table_size(cache->by_key) : 0;
+}
+
+static void shared_unref(AgentDescShared *sh)
+{
+    if (!sh || --sh->refs > 0) {
+        return;
+    }
+    if (sh->cache) {
+        g_hash_table_remove(sh->cache->by_key, sh->key);
+    }
+    vmstate_description_free(sh->vmsd);
+    g_free(sh->key);
+    g_free(sh);
+}
+
+AgentDesc *agent_desc_new(AgentDescCache *cache, const char *text, const ShmDeviceInfo *info,
+                          GError **errp)
+{
+    g_autofree char *key = g_strdup_printf("%" G_GUINT64_FORMAT ":%s",
+                                           (guint64)info->state_size, text);
+    AgentDescShared *sh = cache ? g_hash_table_lookup(cache->by_key, key) : NULL;
+    if (sh) {
+        sh->refs++;
+    } else {
+        g_autoptr(QObject) json = NULL;
+        if (!qobject_from_json(text, strlen(text), &json, errp)) {
+            vms_error_prefix(errp, "description");
+            return NULL;
+        }
+        VMStateDescription *vmsd = vmstate_from_description(json, info->state_size, errp);
+        if (!vmsd) {
+            return NULL;
+        }
+        sh = g_new0(AgentDescShared, 1);
+        sh->refs = 1;
+        sh->key = g_steal_pointer(&key);
+        sh->vmsd = vmsd;
+        sh->cache = cache;
+        if (cache) {
+            g_hash_table_insert(cache->by_key, sh->key, sh);
+        }
     }
     AgentDesc *desc = g_new0(AgentDesc, 1);
-    desc->json = g_steal_pointer(&json);
-    desc->vmsd = vmsd;
+    desc->shared = sh;
+    desc->vmsd = sh->vmsd;
     desc->state_size = info->state_size;
     desc->desc_offset = info->desc_offset;
     desc->desc_length = info->desc_length;
@@ -33,8 +100,7 @@ AgentDesc *agent_desc_new(const char *text, const ShmDeviceInfo *info, GError **
 void agent_desc_free(AgentDesc *desc)
 {
     if (desc) {
-        qobject_unref(desc->json);
-        vmstate_description_free(desc->vmsd);
+        shared_unref(desc->shared);
         g_free(desc);
     }
 }

@@ -47,20 +47,37 @@
 #include "vmscope/shm-segment.h"
 #include "vmscope/vmstate.h"
 
+typedef struct AgentDescShared AgentDescShared;
+
 typedef struct AgentDesc {
-    QObject *json;                 /* the parsed description text */
-    VMStateDescription *vmsd;      /* rebuilt from it, checked against state_size */
+    const VMStateDescription *vmsd; /* rebuilt from the text, checked against state_size */
     uint64_t state_size;
     uint64_t desc_offset;          /* where the text was in the segment: identifies */
     uint64_t desc_length;          /* the device incarnation it belongs to */
+    AgentDescShared *shared;       /* owns vmsd, with every device of the same text */
 } AgentDesc;
 
 /*
- * Build the description of a device listed as `info` from its text.
- * Errors: "description: JSON parse error at offset 3: ..." or
- * vmstate_from_description's ("description.fields[0].type: unknown type 'x'").
+ * Descriptions shared by text.  Devices of one type publish the same text,
+ * and a rebuilt description costs tens of kB: ten thousand devices of a
+ * few types share a few (the parsed text is not kept at all).  A cache
+ * may go before the descriptions made with it.
  */
-AgentDesc *agent_desc_new(const char *text, const ShmDeviceInfo *info, GError **errp);
+typedef struct AgentDescCache AgentDescCache;
+AgentDescCache *agent_desc_cache_new(void);
+void agent_desc_cache_free(AgentDescCache *cache);
+/* Descriptions held in the cache (distinct texts and state sizes). */
+guint agent_desc_cache_size(const AgentDescCache *cache);
+
+/*
+ * Build the description of a device listed as `info` from its text, or
+ * take the one built already from the same text and state size (cache
+ * NULL: always build).  Errors: "description: JSON parse error at offset
+ * 3: ..." or vmstate_from_description's ("description.fields[0].type:
+ * unknown type 'x'").
+ */
+AgentDesc *agent_desc_new(AgentDescCache *cache, const char *text, const ShmDeviceInfo *info,
+                          GError **errp);
 void agent_desc_free(AgentDesc *desc);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AgentDesc, agent_desc_free)
 

@@ -8,6 +8,11 @@
  * freed from an idle callback, because the failure may be noticed deep
  * inside a callback that still uses it (a command handler emitting an
  * event that cannot be written, for instance).
+ *
+ * Events are queued to every client at once but written by one flush
+ * source that runs when the main loop comes round (before any idle
+ * source): the events of one go (the agent's change walks emit several in
+ * a row) leave in one send per client, not one send per event per client.
  */
 #include "config.h"
 
@@ -61,6 +66,7 @@ struct QmpServer {
     GPtrArray *conns;      /* QmpConn *, alive */
     GPtrArray *zombies;    /* QmpConn *, closed, to free */
     GSource *reaper;
+    GSource *flush;        /* writes what broadcast() queued; ready when armed */
     size_t max_request;
     size_t max_output;
     gid_t group;           /* of Unix socket files; (gid_t)-1: the process's */
@@ -225,6 +231,7 @@ static void conn_update_sources(QmpConn *c)
 /* Answer the requests received so far, as far as unread output allows. */
 static void conn_process(QmpConn *c)
 {
+again:
     while (!c->dead && c->in_off < c->in->len && conn_pending(c) < OUT_HIGH_WATERMARK) {
         size_t used = 0;
         QObject *req = NULL;
@@ -252,6 +259,15 @@ static void conn_process(QmpConn *c)
     }
     if (!conn_write(c)) {
         return;
+    }
+    /*
+     * Stopped at the watermark, and the socket took it all: go on with the
+     * requests left, or nothing would (no source waits for output or input
+     * then).  Events queued meanwhile (the agent's burst of DEVICE_DELETED
+     * when a host goes) are what fills the output between two requests.
+     */
+    if (c->in_off < c->in->len && conn_pending(c) < OUT_HIGH_WATERMARK) {
+        goto again;
     }
     if (c->eof && c->in_off == c->in->len && conn_pending(c) == 0) {
         conn_drop(c);       /* everything the peer sent is answered */
@@ -389,6 +405,23 @@ static void conn_drop_over_limit(QmpConn *c, size_t more)
     }
 }
 
+static gboolean flush_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+    QmpServer *s = data;
+    g_source_set_ready_time(src, -1);
+    /* Writing may drop a client, which changes s->conns: walk a copy. */
+    g_autoptr(GPtrArray) conns = g_ptr_array_copy(s->conns, NULL, NULL);
+    for (guint i = 0; i < conns->len; i++) {
+        QmpConn *c = g_ptr_array_index(conns, i);
+        if (!c->dead && conn_pending(c) > 0 && !c->out_src && conn_write(c)) {
+            conn_update_sources(c);
+        }
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs flush_funcs = { .dispatch = flush_dispatch };
+
 static void broadcast(QmpServer *s, QObject *event)
 {
     g_autoptr(GString) text = g_string_new(NULL);
@@ -407,10 +440,8 @@ static void broadcast(QmpServer *s, QObject *event)
             continue;
         }
         g_string_append_len(c->out, text->str, (gssize)text->len);
-        if (conn_write(c)) {
-            conn_update_sources(c);
-        }
     }
+    g_source_set_ready_time(s->flush, 0);
 }
 
 static void on_dispatcher_event(QObject *event, void *opaque)
@@ -429,6 +460,10 @@ QmpServer *qmp_server_new(QmpDispatcher *d, GMainContext *ctx)
     s->max_request = QMP_SERVER_DEFAULT_MAX_REQUEST;
     s->max_output = QMP_SERVER_DEFAULT_MAX_OUTPUT;
     s->group = (gid_t)-1;
+    s->flush = g_source_new(&flush_funcs, sizeof(GSource));
+    g_source_set_callback(s->flush, NULL, s, NULL);
+    g_source_set_name(s->flush, "vmscope qmp event flush");
+    g_source_attach(s->flush, s->ctx);
     s->listener_id = qmp_dispatcher_add_event_listener(d, on_dispatcher_event, s);
     return s;
 }
@@ -445,6 +480,7 @@ void qmp_server_free(QmpServer *s)
     }
     g_ptr_array_free(s->conns, TRUE);
     destroy_source(&s->reaper);
+    destroy_source(&s->flush);
     g_ptr_array_free(s->zombies, TRUE);
     g_main_context_unref(s->ctx);
     g_free(s);

@@ -369,6 +369,9 @@ static bool check_format(GBytes *stream, bool ber, GError **errp)
 {
     gsize len;
     const uint8_t *d = g_bytes_get_data(stream, &len);
+    if (len == 0) {
+        return true;        /* in no format: the parser says it is truncated (a source died) */
+    }
     bool is_ber = ber_stream_is(d, len);
     if (is_ber && !ber) {
         g_set_error(errp, VMS_ERROR, VMS_ERROR_INVALID,
@@ -415,7 +418,17 @@ bool migration_load_stream_filtered(DevHost *h, GBytes *stream, bool ber, const 
         ok = false;
     }
     if (ok) {
-        /* Swap every state; free the old lists inside the same update. */
+        /*
+         * Swap every state, freeing the old lists, inside updates that are
+         * all open at once: every device's update begins before any state
+         * changes and ends after all have.  So there is no moment at which
+         * the segment holds some devices loaded and others not, even if
+         * this process is killed half-way: the devices it had not finished
+         * stay odd (mid-update) for good, and no reader ever takes them.
+         */
+        for (size_t i = 0; i < n; i++) {
+            shm_device_begin_update(devhost_device(h, i)->shm);
+        }
         for (size_t i = 0; i < n; i++) {
             DevHostDevice *d = devhost_device(h, i);
             Staged *st = &staged[i];
@@ -423,7 +436,6 @@ bool migration_load_stream_filtered(DevHost *h, GBytes *stream, bool ber, const 
             for (guint k = 0; k < st->segptrs->len; k++) {
                 old[k] = get_u64(d->state, g_array_index(st->segptrs, DevHostSegPtr, k).offset);
             }
-            shm_device_begin_update(d->shm);
             memcpy(d->state, st->scratch, d->type->state_size);
             for (guint k = 0; k < st->segptrs->len; k++) {
                 g_autoptr(GError) err = NULL;
@@ -432,7 +444,9 @@ bool migration_load_stream_filtered(DevHost *h, GBytes *stream, bool ber, const 
                     devhost_report_error(h, err);
                 }
             }
-            shm_device_end_update(d->shm);
+        }
+        for (size_t i = 0; i < n; i++) {
+            shm_device_end_update(devhost_device(h, i)->shm);
         }
     }
     for (size_t i = 0; i < n; i++) {

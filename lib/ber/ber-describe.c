@@ -164,20 +164,28 @@ static QObject *describe_struct(Describe *d, size_t i, const char *name, size_t 
         qdict_put(desc, "presence_offset", qnum_from_uint((*off)++));
     }
     size_t len = d->path->len;
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (size_t m = ber_struct_first_member(d->bv, i); m < n->end; m = node(d, m + 1)->end) {
         g_autofree char *member = ber_node_strdup(d->bv, node(d, m));
         const BerNode *v = node(d, m + 1);
-        g_string_append_printf(d->path, "%s%s", d->path->len ? "." : "", member);
         bool ok = true;
-        if (v->id == BER_ID_SUBSECTION) {
+        if (!g_hash_table_add(seen, g_strdup(member))) {
+            /* A load finds members by name: a description cannot have one twice. */
+            vms_error_set_at(d->errp, VMS_ERROR_EXTRA, node(d, m)->offset, NULL, d->path->str,
+                             "duplicate %s '%s' in the stream",
+                             v->id == BER_ID_SUBSECTION ? "subsection" : "field", member);
+            ok = false;
+        }
+        g_string_append_printf(d->path, "%s%s", d->path->len ? "." : "", member);
+        if (ok && v->id == BER_ID_SUBSECTION) {
             QObject *s = describe_struct(d, m + 1, member, off);
             ok = s != NULL;
             if (ok) {
                 qlist_append(subs, s);
             }
-        } else if (v->id == BER_ID_LIST) {
+        } else if (ok && v->id == BER_ID_LIST) {
             ok = describe_list(d, m + 1, member, fields, off);
-        } else {
+        } else if (ok) {
             size_t at = *off;
             QObject *f = describe_element(d, m + 1, off);
             ok = f != NULL;

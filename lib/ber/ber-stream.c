@@ -11,6 +11,7 @@
 #include "vmscope/ber-visitor.h"
 #include "vmscope/error.h"
 #include "vmscope/qemufile-visitor.h"
+#include "qemu-stream/qemu-stream-impl.h"
 
 struct BerStream {
     GBytes *input;
@@ -401,6 +402,29 @@ static bool parse_octets(Parser *p, Cursor *c, const char *what, bool optional, 
     return cursor_done(c);
 }
 
+/*
+ * The configuration payload is QEMU's configuration section as QEMU wrote it
+ * (at offset `at`), all of it: the QEMU form of the stream starts with it.
+ */
+static bool check_configuration(GBytes *payload, size_t at, GError **errp)
+{
+    gsize len;
+    const uint8_t *d = g_bytes_get_data(payload, &len);
+    ByteReader r;
+    g_autoptr(QObject) config = NULL;
+    byte_reader_init(&r, d ? d : (const uint8_t *)"", len, at);
+    if (!qs_parse_configuration(&r, &config, errp)) {
+        return false;
+    }
+    if (byte_reader_left(&r)) {
+        vms_error_set_at(errp, VMS_ERROR_EXTRA, byte_reader_offset(&r), "configuration", NULL,
+                         "%zu bytes after QEMU's configuration section",
+                         byte_reader_left(&r));
+        return false;
+    }
+    return true;
+}
+
 static bool parse_stream(Parser *p, GError **errp)
 {
     size_t pos = 0;
@@ -436,7 +460,9 @@ static bool parse_stream(Parser *p, GError **errp)
         case BER_ID_STREAM_CONFIG:
             c.where = "configuration";
             ok = !p->s->config && !p->s->sections->len
-                     ? parse_octets(p, &c, "the configuration payload", false, &p->s->config)
+                     ? parse_octets(p, &c, "the configuration payload", false, &p->s->config) &&
+                           check_configuration(p->s->config, c.end - g_bytes_get_size(p->s->config),
+                                               errp)
                      : cursor_error(&c, VMS_ERROR_INVALID,
                                     "the configuration not right after the header");
             break;
@@ -606,9 +632,9 @@ static bool device_payload(const BerStreamSection *sec, QemuStreamSection *out, 
     }
     out->payload = byte_writer_take(&w);
     byte_writer_clear(&w);
-    if (!ok) {
+    if (!ok && errp && *errp) {
         g_autofree char *where = ber_stream_where(sec);
-        vms_error_prefix(errp, "%s", where);
+        vms_error_locate(*errp, VMS_NO_OFFSET, where, NULL);     /* once, if not there yet */
     }
     return ok;
 }

@@ -242,7 +242,8 @@ static QObject *learn_field(Learn *l, const QObject *entry, const char *name, bo
     /* The other elements of an "array_len" array are laid out like the first. */
     l->pos += (array_len - 1) * size;
 
-    if (elem_size) {
+    if (elem_size || strcmp(type, "nullptr") != 0) {
+        /* Every field but a null pointer has a place, a buffer of no bytes too. */
         qdict_put(fd, "offset", qnum_from_uint(*state_off));
         *state_off += (size_t)array_len * elem_size;
     }

@@ -136,6 +136,7 @@ bool qs_parse_configuration(ByteReader *r, QObject **out, GError **errp)
     GError *err = NULL;
     uint32_t len;
     const uint8_t *p;
+    uint64_t start = byte_reader_offset(r);
     if (!byte_reader_be32(r, &len, &err) || !byte_reader_take(r, len, &p, &err)) {
         qs_propagate(errp, err, "configuration", NULL);
         return false;
@@ -148,6 +149,13 @@ bool qs_parse_configuration(ByteReader *r, QObject **out, GError **errp)
         if (!config_subsection(r, config, errp)) {
             return false;
         }
+    }
+    QObject *bits = qdict_get(config, "target-page-bits");
+    uint64_t b;
+    if (bits && qnum_get_uint(bits, &b) && (b < 9 || b > 16)) {
+        vms_error_set_at(errp, VMS_ERROR_INVALID, start, "configuration", NULL,
+                         "target-page-bits %" PRIu64 " out of range 9..16", b);
+        return false;
     }
     *out = g_steal_pointer(&config);
     return true;
@@ -968,13 +976,7 @@ static bool parse_stream(Parser *p, const QemuStreamOptions *opts, GError **errp
                 QObject *bits = qdict_get(s->config, "target-page-bits");
                 uint64_t b;
                 if (bits && qnum_get_uint(bits, &b)) {
-                    if (b < 9 || b > 16) {
-                        vms_error_set_at(errp, VMS_ERROR_INVALID, s->config_offset, "configuration",
-                                         NULL, "target-page-bits %" PRIu64
-                                         " out of range 9..16", b);
-                        return false;
-                    }
-                    page_size = 1u << b;
+                    page_size = 1u << b;        /* 9..16: qs_parse_configuration */
                 }
                 s->page_size = page_size;
                 qs_ram_init(&p->ram, page_size,

@@ -27,90 +27,16 @@
 #include "agent/registry.h"
 #include "bridge/qmp-json.h"
 #include "bridge/qmp-server.h"
+#include "bench-hosts.h"
 #include "devices/devices.h"
 #include "vmscope/shm-segment.h"
 
 #define BIG_DEVICES 1000
 
-typedef struct Host {
-    ShmWriter *w;
-    DeviceHeap heap;
-    GPtrArray *devs;              /* ShmDevice * */
-    GPtrArray *types;             /* const DeviceType * */
-    uint64_t ticks;
-} Host;
-
-static uint64_t heap_alloc(void *opaque, size_t n)
-{
-    return shm_heap_alloc(opaque, n, NULL);
-}
-
-static void heap_free(void *opaque, uint64_t off)
-{
-    shm_heap_free(opaque, off, NULL);
-}
-
-static Host *host_new(const char *dir, const char *name, int count, size_t size)
-{
-    g_autoptr(GError) err = NULL;
-    Host *h = g_new0(Host, 1);
-    h->w = shm_writer_create(dir, name, size, (uint32_t)count, &err);
-    if (!h->w) {
-        fprintf(stderr, "bench-agent: %s\n", err->message);
-        exit(1);
-    }
-    h->heap = (DeviceHeap) { .base = shm_writer_base(h->w), .size = shm_writer_size(h->w),
-                             .alloc = heap_alloc, .free = heap_free, .opaque = h->w };
-    h->devs = g_ptr_array_new();
-    h->types = g_ptr_array_new();
-    size_t ntypes = 0;
-    while (device_types[ntypes]) {
-        ntypes++;
-    }
-    for (int i = 0; i < count; i++) {
-        const DeviceType *t = device_types[(size_t)i % ntypes];
-        g_autofree char *id = g_strdup_printf("%s-%d", t->name, i);
-        g_autoptr(QObject) desc = vmstate_describe(t->vmsd);
-        g_autofree char *text = qobject_to_json(desc, false);
-        ShmDevice *d = shm_writer_add_device(h->w, id, t->name, (uint32_t)i, t->vmsd->version_id,
-                                             text, t->state_size, &err);
-        if (!d) {
-            fprintf(stderr, "bench-agent: %s\n", err->message);
-            exit(1);
-        }
-        shm_device_begin_update(d);
-        t->init(shm_device_state(d), (uint32_t)i, &h->heap);
-        shm_device_end_update(d);
-        g_ptr_array_add(h->devs, d);
-        g_ptr_array_add(h->types, (gpointer)t);
-    }
-    return h;
-}
-
-static void host_tick(Host *h)
-{
-    for (guint i = 0; i < h->devs->len; i++) {
-        ShmDevice *d = g_ptr_array_index(h->devs, i);
-        const DeviceType *t = g_ptr_array_index(h->types, i);
-        shm_device_begin_update(d);
-        t->tick(shm_device_state(d), h->ticks, &h->heap);
-        shm_device_end_update(d);
-    }
-    h->ticks++;
-}
-
-static void host_free(Host *h)
-{
-    shm_writer_destroy(h->w);
-    g_ptr_array_unref(h->devs);
-    g_ptr_array_unref(h->types);
-    g_free(h);
-}
-
 /* ---- a ticking writer --------------------------------------------------------- */
 
 typedef struct Ticker {
-    Host *hosts[2];
+    BenchHost *hosts[2];
     GMutex lock;                  /* held while ticking (the poll bench ticks itself) */
     gint stop;
 } Ticker;
@@ -121,7 +47,7 @@ static gpointer ticker_run(gpointer data)
     while (!g_atomic_int_get(&t->stop)) {
         g_mutex_lock(&t->lock);
         for (int i = 0; i < 2; i++) {
-            host_tick(t->hosts[i]);
+            bench_host_tick(t->hosts[i]);
         }
         g_mutex_unlock(&t->lock);
         g_usleep(DEVICE_TICK_MS * 1000);
@@ -256,7 +182,7 @@ static void bench_change_detection(const char *dir, Ticker *tk)
         for (int r = 0; r < ROUNDS; r++) {
             g_usleep((AGENT_CHANGE_MIN_MS + 20) * 1000);
             g_mutex_lock(&tk->lock);
-            host_tick(tk->hosts[1]);
+            bench_host_tick(tk->hosts[1]);
             g_mutex_unlock(&tk->lock);
             c.events = 0;
             gint64 t0 = precise_ns();
@@ -380,16 +306,13 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    size_t ntypes = 0;
-    while (device_types[ntypes]) {
-        ntypes++;
-    }
-    Ticker tk = { .hosts = { host_new(dir, "one", (int)ntypes, 1 << 20),
-                             host_new(dir, "big", BIG_DEVICES, 64 << 20) } };
+    size_t ntypes = bench_n_types();
+    Ticker tk = { .hosts = { bench_host_new(dir, "one", (int)ntypes, 1 << 20),
+                             bench_host_new(dir, "big", BIG_DEVICES, 64 << 20) } };
     g_mutex_init(&tk.lock);
     for (int i = 0; i < 30; i++) {           /* lists and FIFOs filled a little */
-        host_tick(tk.hosts[0]);
-        host_tick(tk.hosts[1]);
+        bench_host_tick(tk.hosts[0]);
+        bench_host_tick(tk.hosts[1]);
     }
     GThread *ticker = g_thread_new("ticker", ticker_run, &tk);
     printf("bench-agent: hosts in %s: one (%zu devices, one of each type) and big (%d devices), "
@@ -407,8 +330,8 @@ int main(int argc, char **argv)
 
     g_atomic_int_set(&tk.stop, 1);
     g_thread_join(ticker);
-    host_free(tk.hosts[0]);
-    host_free(tk.hosts[1]);
+    bench_host_free(tk.hosts[0]);
+    bench_host_free(tk.hosts[1]);
     g_mutex_clear(&tk.lock);
     g_rmdir(dir);
     return 0;

@@ -228,7 +228,17 @@ static bool run(const char *address, const char *command, QObject *args, int tot
 
     int done = 0;
     for (int i = 0; i < clients; i++) {
-        w[i] = (Worker){ .address = address, .command = command, .args = args,
+        /*
+         * Each client its own copy of the arguments: QObjects are not
+         * thread-safe (json-c caches a serialisation in each object), and
+         * 16 threads sending one shared object sent garbage now and then.
+         */
+        g_autofree char *args_text = args ? qobject_to_json(args, false) : NULL;
+        QObject *own = NULL;
+        if (args_text) {
+            qobject_from_json(args_text, strlen(args_text), &own, NULL);
+        }
+        w[i] = (Worker){ .address = address, .command = command, .args = own,
                          .requests = total / clients + (i < total % clients),
                          .start_lock = &lock, .start_cond = &cond, .ready = &ready, .go = &go };
         w[i].lat_ns = g_new0(gint64, w[i].requests);
@@ -274,6 +284,7 @@ static bool run(const char *address, const char *command, QObject *args, int tot
 
     for (int i = 0; i < clients; i++) {
         g_free(w[i].lat_ns);
+        qobject_unref(w[i].args);
         g_free(w[i].error);
     }
     g_free(all);

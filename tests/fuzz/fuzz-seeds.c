@@ -7,6 +7,10 @@
  *   DIR/shm-reader/devhost.seg      its segment file, after a few ticks
  *   DIR/vmstate-desc/TYPE.bin       each device's published description and
  *                                   state, in fuzz-vmstate-desc's layout
+ *   DIR/ber/devhost.ber             a small host's BER stream (no vmdesc)
+ *   DIR/ber/converted.ber           its QEMU stream converted to BER (with
+ *                                   QEMU's configuration and vmdesc)
+ *   DIR/ber/TYPE.der                a few devices' states as BER Values
  * Built by `make fuzz-seeds` (any build); regenerate the corpus with
  *   ./tests/fuzz/fuzz-seeds $(top_srcdir)/tests/fuzz/corpus
  */
@@ -19,6 +23,8 @@
 
 #include "devices/devhost.h"
 #include "devices/migration.h"
+#include "vmscope/ber-stream.h"
+#include "vmscope/ber-visitor.h"
 #include "vmscope/vmstate.h"
 
 static void put(const char *dir, const char *sub, const char *name, const void *data, size_t len)
@@ -52,7 +58,7 @@ int main(int argc, char **argv)
         devhost_tick(h);
     }
 
-    g_autoptr(GBytes) stream = migration_save_stream(h, &err);
+    g_autoptr(GBytes) stream = migration_save_stream(h, false, &err);
     if (!stream) {
         fprintf(stderr, "fuzz-seeds: %s\n", err->message);
         return 1;
@@ -74,6 +80,19 @@ int main(int argc, char **argv)
         return 1;
     }
     put(argv[1], "shm-reader", "devhost.seg", seg, seg_len);
+
+    /* BER: the small host's stream in BER, and its QEMU stream converted. */
+    g_autoptr(GBytes) ber = migration_save_stream(small, true, &err);
+    g_autoptr(GBytes) qemu = ber ? migration_save_stream(small, false, &err) : NULL;
+    g_autoptr(QemuStream) qs = qemu ? qemu_stream_parse(qemu, &err) : NULL;
+    g_autoptr(GBytes) converted = qs ? ber_stream_from_qemu(qs, &err) : NULL;
+    if (!converted) {
+        fprintf(stderr, "fuzz-seeds: %s\n", err->message);
+        return 1;
+    }
+    put(argv[1], "ber", "devhost.ber", g_bytes_get_data(ber, NULL), g_bytes_get_size(ber));
+    put(argv[1], "ber", "converted.ber", g_bytes_get_data(converted, NULL),
+        g_bytes_get_size(converted));
     devhost_free(small);
 
     for (size_t i = 0; i < devhost_n_devices(h); i++) {
@@ -95,6 +114,18 @@ int main(int argc, char **argv)
         g_autofree char *name = g_strdup_printf("%s.bin", d->type->name);
         put(argv[1], "vmstate-desc", name, b->data, b->len);
         g_byte_array_unref(b);
+
+        /* Each device's state as one BER Value. */
+        Visitor *v = ber_output_visitor_new();
+        VMStateContext region = devhost_region(h);
+        if (!vmstate_save(v, d->vmsd, d->state, &region, &err)) {
+            fprintf(stderr, "fuzz-seeds: %s: %s\n", d->type->name, err->message);
+            return 1;
+        }
+        g_autoptr(GBytes) der = ber_output_visitor_take(v);
+        visit_free(v);
+        g_autofree char *der_name = g_strdup_printf("%s.der", d->type->name);
+        put(argv[1], "ber", der_name, g_bytes_get_data(der, NULL), g_bytes_get_size(der));
     }
     devhost_free(h);
     g_rmdir(shm);

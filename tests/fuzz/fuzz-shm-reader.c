@@ -71,7 +71,7 @@ static void check_device(ShmReader *r, const ShmDeviceInfo *info, size_t segment
     if (!text) {
         return;
     }
-    AgentDesc *desc = agent_desc_new(text, info, &err);
+    AgentDesc *desc = agent_desc_new(NULL, text, info, &err);
     if (!desc) {
         check_error(err);
         return;

@@ -7,7 +7,7 @@
 # (tests/fuzz/regressions/NAME): every build replays them.
 FUZZ_HARNESSES = tests/fuzz/fuzz-qemu-stream tests/fuzz/fuzz-vmstate-desc \
 	tests/fuzz/fuzz-qmp-json tests/fuzz/fuzz-shm-reader tests/fuzz/fuzz-http-target \
-	tests/fuzz/fuzz-compat-dump tests/fuzz/fuzz-filter
+	tests/fuzz/fuzz-compat-dump tests/fuzz/fuzz-filter tests/fuzz/fuzz-ber
 if FUZZING
 EXTRA_PROGRAMS += $(FUZZ_HARNESSES)
 CLEANFILES += $(FUZZ_HARNESSES)
@@ -52,6 +52,10 @@ tests_fuzz_fuzz_filter_SOURCES = tests/fuzz/fuzz-filter.c tests/fuzz/fuzz.h $(FU
 tests_fuzz_fuzz_filter_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"filter"'
 tests_fuzz_fuzz_filter_LDFLAGS = $(FUZZ_HARNESS_LINK)
 tests_fuzz_fuzz_filter_LDADD = $(VMS_LIBS)
+tests_fuzz_fuzz_ber_SOURCES = tests/fuzz/fuzz-ber.c tests/fuzz/fuzz.h $(FUZZ_MAIN)
+tests_fuzz_fuzz_ber_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_NAME='"ber"'
+tests_fuzz_fuzz_ber_LDFLAGS = $(FUZZ_HARNESS_LINK)
+tests_fuzz_fuzz_ber_LDADD = $(VMS_LIBS)
 
 # The binary seeds, written by vmscope's own writers: `make fuzz-seeds`, then
 # tests/fuzz/fuzz-seeds $(top_srcdir)/tests/fuzz/corpus.

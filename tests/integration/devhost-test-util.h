@@ -274,6 +274,52 @@ static inline QObject *dh_list_devicesv(const char *const *args)
 }
 #define dh_list_devices(...) dh_list_devicesv((const char *const[]){ __VA_ARGS__ })
 
+/*
+ * vmscope-agent (binary) over the test's directory, QMP on TMP/agent.qmp,
+ * no HTTP: the process, and in *qmp_address where it listens; NULL if it
+ * did not start.
+ */
+static inline GSubprocess *dh_agent_start(const char *binary, char **qmp_address)
+{
+    g_autofree char *path = dh_path("agent.qmp");
+    g_autofree char *qmp = g_strdup_printf("--qmp=unix:%s", path);
+    g_autofree char *dir = g_strdup_printf("--shm-dir=%s", dh_tmp);
+    const char *argv[] = { binary, qmp, "--no-http", dir, NULL };
+    g_autoptr(GSubprocessLauncher) l = dh_launcher(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+    g_autoptr(GError) err = NULL;
+    GSubprocess *agent = g_subprocess_launcher_spawnv(l, argv, &err);
+    if (!agent) {
+        fprintf(stderr, "cannot start %s: %s\n", binary, err->message);
+        return NULL;
+    }
+    g_autoptr(GDataInputStream) out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(agent));
+    for (int i = 0; i < 10; i++) {
+        g_autofree char *line = g_data_input_stream_read_line(out, NULL, NULL, &err);
+        if (!line) {
+            break;
+        }
+        if (g_str_has_prefix(line, "qmp: listening on ")) {
+            *qmp_address = g_strdup(line + strlen("qmp: listening on "));
+            return agent;
+        }
+    }
+    fprintf(stderr, "the agent did not start\n");
+    g_subprocess_force_exit(agent);
+    g_subprocess_wait(agent, NULL, NULL);
+    g_object_unref(agent);
+    return NULL;
+}
+
+/* SIGTERM to the agent, wait for it. */
+static inline void dh_agent_stop(GSubprocess **agent)
+{
+    if (*agent) {
+        g_subprocess_send_signal(*agent, SIGTERM);
+        g_subprocess_wait(*agent, NULL, NULL);
+        g_clear_object(agent);
+    }
+}
+
 /* ---- QMP ------------------------------------------------------------------- */
 
 static inline QObject *dh_json(const char *text)

@@ -19,11 +19,11 @@ INTEGRATION_TESTS = \
 	tests/integration/test-agent-http tests/integration/test-agent-qemu \
 	tests/integration/test-agent-qemu-dir tests/integration/test-agent-activation \
 	tests/integration/test-devhost tests/integration/test-devhost-migrate \
-	tests/integration/test-devhost-agent
+	tests/integration/test-devhost-agent tests/integration/test-migrate-faults
 check_PROGRAMS += $(INTEGRATION_TESTS)
 TESTS += $(INTEGRATION_TESTS)
 SLOW_TESTS += tests/integration/test-qmp-compat tests/integration/test-http-prometheus \
-	tests/integration/test-agent-qemu
+	tests/integration/test-agent-qemu tests/integration/test-migrate-faults
 
 tests_integration_test_stream_fixtures_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_qmp_server_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -51,6 +51,8 @@ tests_integration_test_devhost_migrate_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_devhost_migrate_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 tests_integration_test_devhost_agent_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_integration_test_devhost_agent_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
+tests_integration_test_migrate_faults_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_integration_test_migrate_faults_LDADD = $(BRIDGE_LIBS) $(CUNIT_LIBS)
 
 # Scripts: vmscope-view on the fixtures; live QEMU streams; vmscope-trace.
 SCRIPT_TESTS = tests/integration/stream-view.sh tests/integration/stream-qemu-live.sh \

@@ -20,39 +20,13 @@ static char *agent_qmp;
 
 static bool agent_start(void)
 {
-    g_autofree char *path = dh_path("agent.qmp");
-    g_autofree char *qmp = g_strdup_printf("--qmp=unix:%s", path);
-    g_autofree char *dir = g_strdup_printf("--shm-dir=%s", dh_tmp);
-    const char *argv[] = { agent_binary, qmp, "--no-http", dir, NULL };
-    g_autoptr(GSubprocessLauncher) l = dh_launcher(G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-    g_autoptr(GError) err = NULL;
-    agent = g_subprocess_launcher_spawnv(l, argv, &err);
-    if (!agent) {
-        fprintf(stderr, "cannot start %s: %s\n", agent_binary, err->message);
-        return false;
-    }
-    g_autoptr(GDataInputStream) out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(agent));
-    for (int i = 0; i < 10; i++) {
-        g_autofree char *line = g_data_input_stream_read_line(out, NULL, NULL, &err);
-        if (!line) {
-            break;
-        }
-        if (g_str_has_prefix(line, "qmp: listening on ")) {
-            agent_qmp = g_strdup(line + strlen("qmp: listening on "));
-            return true;
-        }
-    }
-    fprintf(stderr, "the agent did not start\n");
-    return false;
+    agent = dh_agent_start(agent_binary, &agent_qmp);
+    return agent != NULL;
 }
 
 static void agent_stop(void)
 {
-    if (agent) {
-        g_subprocess_send_signal(agent, SIGTERM);
-        g_subprocess_wait(agent, NULL, NULL);
-        g_clear_object(&agent);
-    }
+    dh_agent_stop(&agent);
     g_clear_pointer(&agent_qmp, g_free);
 }
 

@@ -401,6 +401,44 @@ static void test_pipelining(void)
     raw_close(c);
 }
 
+/*
+ * A request whose events fill the output past the watermark (64 KiB), with
+ * another request right behind it in the same write: the server stops
+ * reading at the watermark, and when the socket took the whole output at
+ * once it must go on with the second request by itself (it once waited
+ * for a source that nobody attached, and the second request was never
+ * answered).
+ */
+static void test_watermark_then_drained(void)
+{
+    RawConn *c = raw_negotiated(unix_addr);
+    const int events = 1000;              /* about 90 kB of events */
+    g_autofree char *reqs = g_strdup_printf(
+        "{\"execute\": \"test-event\", \"arguments\": {\"name\": \"FILL\", \"count\": %d}, "
+        "\"id\": 1}{\"execute\": \"test-echo\", \"arguments\": {\"value\": 2}, \"id\": 2}",
+        events);
+    CU_ASSERT_TRUE(raw_send_str(c, reqs));
+    int seen = 0;
+    g_autofree char *first = NULL, *second = NULL;
+    for (int i = 0; i < events + 2; i++) {
+        g_autofree char *line = raw_read_line(c);
+        if (!line) {
+            break;
+        }
+        if (strstr(line, "\"event\": \"FILL\"")) {
+            seen++;
+        } else if (!first) {
+            first = g_steal_pointer(&line);
+        } else {
+            second = g_steal_pointer(&line);
+        }
+    }
+    CU_ASSERT_EQUAL(seen, events);
+    ASSERT_STR_EQ(first, "{\"return\": {}, \"id\": 1}");
+    ASSERT_STR_EQ(second, "{\"return\": {\"value\": 2}, \"id\": 2}");
+    raw_close(c);
+}
+
 static void test_request_size_limit(void)
 {
     RawConn *c = raw_negotiated(unix_addr);
@@ -576,6 +614,7 @@ static const CuTest server_tests[] = {
     { "garbage_keeps_connection", test_garbage_keeps_connection },
     { "random_garbage_and_disconnects", test_random_garbage_and_disconnects },
     { "pipelining", test_pipelining },
+    { "watermark, then the output drained at once", test_watermark_then_drained },
     { "request_size_limit", test_request_size_limit },
     { "half_close", test_half_close },
     { "slow_reader_dropped", test_slow_reader_dropped },

@@ -163,9 +163,50 @@ static AgentDesc *seg_desc(Seg *s)
     ASSERT_NO_ERROR(err);
     g_autoptr(GArray) list = shm_reader_list(s->r, &err);
     ASSERT_NO_ERROR(err);
-    AgentDesc *d = agent_desc_new(text, &g_array_index(list, ShmDeviceInfo, 0), &err);
+    AgentDesc *d = agent_desc_new(NULL, text, &g_array_index(list, ShmDeviceInfo, 0), &err);
     ASSERT_NO_ERROR(err);
     return d;
+}
+
+/*
+ * Devices of one text share one rebuilt description (ten thousand devices
+ * of a few types would otherwise hold ten thousand); another state size is
+ * another description; the cache may go first.
+ */
+static void test_desc_cache(void)
+{
+    Seg s;
+    seg_setup(&s);
+    GError *err = NULL;
+    g_autofree char *text = NULL;
+    CU_ASSERT_TRUE(shm_reader_description(s.r, "t1", &text, &err));
+    ASSERT_NO_ERROR(err);
+    g_autoptr(GArray) list = shm_reader_list(s.r, &err);
+    ASSERT_NO_ERROR(err);
+    ShmDeviceInfo info = g_array_index(list, ShmDeviceInfo, 0);
+    AgentDescCache *cache = agent_desc_cache_new();
+    g_autoptr(AgentDesc) a = agent_desc_new(cache, text, &info, &err);
+    g_autoptr(AgentDesc) b = agent_desc_new(cache, text, &info, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_TRUE_FATAL(a && b);
+    CU_ASSERT_PTR_EQUAL(a->vmsd, b->vmsd);
+    CU_ASSERT_EQUAL(agent_desc_cache_size(cache), 1);
+    ShmDeviceInfo bigger = info;
+    bigger.state_size += 64;
+    AgentDesc *c = agent_desc_new(cache, text, &bigger, &err);
+    ASSERT_NO_ERROR(err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_PTR_NOT_EQUAL(c->vmsd, a->vmsd);
+    CU_ASSERT_EQUAL(agent_desc_cache_size(cache), 2);
+    agent_desc_free(c);
+    CU_ASSERT_EQUAL(agent_desc_cache_size(cache), 1);
+    /* A walk through a shared description is the walk of its own. */
+    AgentSnapshot snap;
+    CU_ASSERT_TRUE(agent_snapshot_take(s.r, "t1", b, AGENT_SNAPSHOT_STATE, NULL, &snap, &err));
+    ASSERT_NO_ERROR(err);
+    agent_snapshot_clear(&snap);
+    agent_desc_cache_free(cache);       /* before a and b: they keep theirs */
+    seg_teardown(&s);
 }
 
 static void test_snapshot(void)
@@ -175,7 +216,8 @@ static void test_snapshot(void)
     g_autoptr(AgentDesc) desc = seg_desc(&s);
     CU_ASSERT_PTR_NOT_NULL_FATAL(desc);
     g_autoptr(QObject) expect_desc = vmstate_describe(&testdev_vmsd);
-    CU_ASSERT_TRUE(qobject_equal(desc->json, expect_desc));
+    g_autoptr(QObject) got_desc = vmstate_describe(desc->vmsd);
+    CU_ASSERT_TRUE(qobject_equal(got_desc, expect_desc));
 
     AgentSnapshot snap;
     GError *err = NULL;
@@ -239,7 +281,7 @@ static void test_desc_errors(void)
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         GError *err = NULL;
-        CU_ASSERT_PTR_NULL(agent_desc_new(cases[i].text, &info, &err));
+        CU_ASSERT_PTR_NULL(agent_desc_new(NULL, cases[i].text, &info, &err));
         ASSERT_ERROR(err, cases[i].error);
     }
 }
@@ -341,6 +383,7 @@ static const CuTest diff_tests[] = {
 static const CuTest snapshot_tests[] = {
     { "snapshot of a live segment", test_snapshot },
     { "description errors", test_desc_errors },
+    { "descriptions shared by text", test_desc_cache },
     { "consistent against a writer", test_consistent },
     { NULL, NULL },
 };

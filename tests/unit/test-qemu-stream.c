@@ -832,6 +832,33 @@ static void expect_desc_error(const char *fields_json, const uint8_t *payload, s
     ASSERT_ERROR(err, message);
 }
 
+/*
+ * A buffer of no bytes (QEMU's VMSTATE_VBUFFER of length 0, or a BER
+ * state's empty buffer converted) has a place in the state like any field:
+ * the vmdesc's description once lacked its offset and the stream could not
+ * be read (fuzz-ber: empty-buffer-in-vmdesc).
+ */
+static void test_empty_buffer(void)
+{
+    static const uint8_t four[] = { 0, 0, 0, 1 };
+    g_autoptr(QObject) devices = json("[{\"name\": \"d\", \"instance_id\": 0, \"vmsd_name\": "
+                                      "\"d\", \"version\": 1, \"fields\": ["
+                                      "{\"name\": \"e\", \"type\": \"buffer\", \"size\": 0}, "
+                                      "{\"name\": \"a\", \"type\": \"uint32\", \"size\": 4}]}]");
+    g_autoptr(QemuStreamBuilder) b = qemu_stream_builder_new("pc");
+    g_autoptr(GBytes) p = g_bytes_new(four, sizeof(four));
+    GError *err = NULL;
+    CU_ASSERT_TRUE(qemu_stream_builder_add_full(b, "d", 0, 1, p, &err));
+    g_autoptr(GBytes) out = qemu_stream_builder_finish(b, devices, &err);
+    ASSERT_NO_ERROR(err);
+    g_autoptr(QemuStream) s = out ? parse_ok(out) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    g_autoptr(QObject) obj = qemu_stream_to_qobject(s, false);
+    QObject *state = qdict_get(qlist_get(qdict_get(obj, "sections"), 0), "state");
+    g_autofree char *text = to_json(state);
+    ASSERT_STR_EQ(text, "{\"e\":\"\",\"a\":1}");
+}
+
 static void test_bad_descriptions(void)
 {
     static const uint8_t four[] = { 0, 0, 0, 1 };
@@ -1483,6 +1510,7 @@ static const CuTest framing_tests[] = {
     { "RAM errors", test_ram_errors },
     { "footers and framing errors", test_framing },
     { "descriptions that do not make sense", test_bad_descriptions },
+    { "a buffer of no bytes in a vmdesc", test_empty_buffer },
     { "vmdesc JSON", test_vmdesc_json },
     { "deep nesting", test_deep_nesting },
     { "arrays in runs", test_array_runs },
