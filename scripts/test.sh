@@ -2,7 +2,7 @@
 # Install dependencies, build vmscope from scratch and run the whole test suite.
 #   scripts/test.sh          make check in a plain build and in an ASan/UBSan
 #                            build, every libFuzzer harness for FUZZ_SECONDS
-#                            (default 40) each in a clang build, make
+#                            (default 25) each in a clang build, make
 #                            distcheck, then the Debian packages
 #                            (scripts/test-packages.sh; what CI runs)
 #   scripts/test.sh --quick  the plain build's make check only
@@ -24,11 +24,11 @@ mkdir -p _build; : > _build/summary.txt
 run_suite _build/default
 if [ "$full" = yes ]; then
     run_suite _build/sanitizers --enable-sanitizers
-    # Fuzzing, time-boxed: 7 harnesses x FUZZ_SECONDS (28: 3.3 minutes; docs/fuzzing.md).
+    # Fuzzing, time-boxed: 8 harnesses x FUZZ_SECONDS (25: 3.3 minutes; docs/fuzzing.md).
     mkdir -p _build/fuzz
     if (cd _build/fuzz && { [ -f Makefile ] || CC=clang "$top/configure" -q --enable-fuzzing; } &&
         make -j"$(nproc)" fuzz >/dev/null) then
-        (cd _build/fuzz && "$top/tests/fuzz/run-fuzz.sh" "${FUZZ_SECONDS:-28}") | tee _build/fuzz.log
+        (cd _build/fuzz && "$top/tests/fuzz/run-fuzz.sh" "${FUZZ_SECONDS:-25}") | tee _build/fuzz.log
         [ -s _build/fuzz.log ] && ! grep -q FAILED _build/fuzz.log || status=1
     else
         echo "fuzz: the clang build failed" > _build/fuzz.log; status=1

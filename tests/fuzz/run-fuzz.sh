@@ -4,7 +4,7 @@
 #   tests/fuzz/run-fuzz.sh [SECONDS] [HARNESS...]     in a build configured
 #                                                      with --enable-fuzzing
 # SECONDS per harness (default 40); HARNESS: qemu-stream, vmstate-desc,
-# qmp-json, shm-reader, http-target, filter, ber (default: all).  Each starts from its
+# qmp-json, shm-reader, http-target, compat-dump, filter, ber (default: all).  Each starts from its
 # seed corpus (tests/fuzz/corpus/NAME) and the saved regressions, copied:
 # the committed corpus is never changed.  What a run finds is kept under
 # fuzz-out/NAME/ in the build directory: crash-*, leak-*, timeout-* inputs
@@ -13,7 +13,7 @@ set -u
 secs=${1:-40}
 [ $# -gt 0 ] && shift
 src=$(cd "$(dirname "$0")/../.." && pwd)
-harnesses=${*:-qemu-stream vmstate-desc qmp-json shm-reader http-target filter ber}
+harnesses=${*:-qemu-stream vmstate-desc qmp-json shm-reader http-target compat-dump filter ber}
 failed=0
 for h in $harnesses; do
     bin=tests/fuzz/fuzz-$h
