@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config
 libjson-c-dev libglib2.0-dev libmicrohttpd-dev libcunit1-dev libsystemd-dev scdoc libtasn1-6-dev
 libbpf-dev bpftool clang llvm libclang-14-dev systemtap-sdt-dev bpftrace
-qemu-system-x86 curl socat python3 python3-jsonschema openssl gzip prometheus wrk
+qemu-system-x86 qemu-utils curl socat python3 python3-jsonschema openssl gzip prometheus wrk
 man-db bash-completion systemd
 debhelper dpkg-dev lintian"
 if [ "${1:-}" = "--browser" ]; then
