@@ -80,9 +80,7 @@ struct AgentRegistry {
     GMainContext *ctx;             /* where the sources run (NULL: the default) */
     int owners_epfd;               /* every watched owner's pidfd; -1 until one is */
     GSource *owners_src;           /* on owners_epfd */
-    GSource *source;               /* the poll timer (ready-time source) */
-    guint poll_slice;              /* the timer's next slice of the hosts */
-    guint poll_slices;             /* how many slices this round has */
+    GSource *source;               /* the poll timer */
     GQueue changes;                /* Device *: to walk and compare */
     GSource *idle;                 /* works through `changes` */
 };
@@ -637,11 +635,7 @@ static GPtrArray *host_list(AgentRegistry *reg)
     return all;
 }
 
-/*
- * List the directory: hosts coming and going.  update_all: look at every
- * host's segment too (owner, directory); otherwise only at new ones.
- */
-static void rescan(AgentRegistry *reg, bool update_all)
+void agent_registry_rescan(AgentRegistry *reg)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) names = shm_segment_list(reg->dir, &err);
@@ -673,11 +667,9 @@ static void rescan(AgentRegistry *reg, bool update_all)
             h->devices = g_ptr_array_new_with_free_func((GDestroyNotify)device_free);
             g_tree_insert(reg->hosts, h->name, h);
             host_open(reg, h);
-            host_update(reg, h);
-        } else if (update_all) {
-            host_update(reg, h);
         }
         h->present = true;
+        host_update(reg, h);
     }
     for (guint i = 0; i < known->len; i++) {
         Host *h = g_ptr_array_index(known, i);
@@ -689,27 +681,15 @@ static void rescan(AgentRegistry *reg, bool update_all)
     }
 }
 
-void agent_registry_rescan(AgentRegistry *reg)
-{
-    rescan(reg, true);
-}
-
-/*
- * Slice `slice` of `slices` of a poll: the directory listing with the first
- * slice, then every slices-th host (its segment, its counters).
- */
-static void poll_slice(AgentRegistry *reg, guint slice, guint slices)
+void agent_registry_poll(AgentRegistry *reg)
 {
     bool watching = reg->watch ? reg->watch(reg->watch_opaque) : true;
     reg->watching = watching;
-    if (slice == 0) {
-        rescan(reg, false);
-    }
+    agent_registry_rescan(reg);
     gint64 now = g_get_monotonic_time();
     g_autoptr(GPtrArray) hosts = host_list(reg);
-    for (guint i = slice; i < hosts->len; i += slices) {
+    for (guint i = 0; i < hosts->len; i++) {
         Host *h = g_ptr_array_index(hosts, i);
-        host_update(reg, h);
         if (h->state == HOST_LIVE) {
             host_track_changes(reg, h, now);
         }
@@ -722,40 +702,16 @@ static void poll_slice(AgentRegistry *reg, guint slice, guint slices)
     }
 }
 
-void agent_registry_poll(AgentRegistry *reg)
-{
-    poll_slice(reg, 0, 1);
-}
-
 void agent_registry_flush_changes(AgentRegistry *reg)
 {
     process_changes(reg, -1);
 }
 
-/*
- * The timer: each host is looked at every AGENT_POLL_MS, but with many
- * hosts not all in one go.  A round is cut into one slice per
- * AGENT_POLL_HOSTS_PER_SLICE hosts (at most AGENT_POLL_MAX_SLICES), spread
- * over the period, so the loop is never held for the whole list (bench-load,
- * 100 hosts of 100 devices: 2-8 ms in one go, and every request arriving
- * meanwhile waited for it).  With a few hosts a round is one slice, and the
- * agent wakes up as seldom as before.
- */
-static gboolean poll_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+static gboolean poll_cb(gpointer data)
 {
-    AgentRegistry *reg = data;
-    if (reg->poll_slice == 0) {
-        guint n = g_tree_nnodes(reg->hosts) / AGENT_POLL_HOSTS_PER_SLICE + 1;
-        reg->poll_slices = MIN(n, AGENT_POLL_MAX_SLICES);
-    }
-    poll_slice(reg, reg->poll_slice, reg->poll_slices);
-    reg->poll_slice = (reg->poll_slice + 1) % reg->poll_slices;
-    g_source_set_ready_time(src, g_get_monotonic_time() +
-                                 AGENT_POLL_MS * G_TIME_SPAN_MILLISECOND / reg->poll_slices);
+    agent_registry_poll(data);
     return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs poll_funcs = { .dispatch = poll_dispatch };
 
 guint agent_registry_attach(AgentRegistry *reg, GMainContext *ctx)
 {
@@ -769,11 +725,8 @@ guint agent_registry_attach(AgentRegistry *reg, GMainContext *ctx)
         host_unwatch_owner(g_ptr_array_index(hosts, i));   /* watched again in ctx */
     }
     owners_stop(reg);
-    reg->source = g_source_new(&poll_funcs, sizeof(GSource));
-    g_source_set_callback(reg->source, NULL, reg, NULL);
-    g_source_set_name(reg->source, "vmscope registry poll");
-    g_source_set_ready_time(reg->source, g_get_monotonic_time() + AGENT_POLL_MS * G_TIME_SPAN_MILLISECOND);
-    reg->poll_slice = 0;
+    reg->source = g_timeout_source_new(AGENT_POLL_MS);
+    g_source_set_callback(reg->source, poll_cb, reg, NULL);
     return g_source_attach(reg->source, ctx);
 }
 

@@ -54,9 +54,6 @@
 #include "vmscope/qobject.h"
 
 #define AGENT_POLL_MS 100          /* discovery and change detection period */
-/* With many hosts a poll round is cut in slices (see poll_dispatch). */
-#define AGENT_POLL_HOSTS_PER_SLICE 10
-#define AGENT_POLL_MAX_SLICES 10
 #define AGENT_CHANGE_MIN_MS 200    /* at most one DEVICE_STATE_CHANGED per device per this */
 #define AGENT_CHANGE_SLICE_US 500  /* longest run of change walks between requests */
 
@@ -91,10 +88,7 @@ void agent_registry_flush_changes(AgentRegistry *reg);
 /* Only hosts and directories (what a request for an unknown device runs). */
 void agent_registry_rescan(AgentRegistry *reg);
 
-/*
- * Poll every AGENT_POLL_MS on ctx (NULL: the default context), with many
- * hosts a slice of them at a time; returns the source id.
- */
+/* Poll every AGENT_POLL_MS on ctx (NULL: the default context); returns the source id. */
 guint agent_registry_attach(AgentRegistry *reg, GMainContext *ctx);
 
 /* query-hosts: a list of host dicts (new reference), sorted by name. */

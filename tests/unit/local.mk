@@ -56,7 +56,7 @@ tests_unit_test_qmp_json_LDADD = bridge/libvmsbridge.la $(LDADD)
 tests_unit_test_agent_snapshot_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_agent_snapshot_LDADD = $(AGENT_LIBS) $(LDADD)
 tests_unit_test_agent_registry_CPPFLAGS = $(TEST_CPPFLAGS)
-tests_unit_test_agent_registry_LDADD = $(AGENT_LIBS) devices/libvmsdevices.la $(LDADD)
+tests_unit_test_agent_registry_LDADD = $(AGENT_LIBS) $(LDADD)
 tests_unit_test_trace_report_SOURCES = tests/unit/test-trace-report.c \
 	probes/trace-report.c probes/trace-report.h probes/trace-event.h
 tests_unit_test_trace_report_CPPFLAGS = $(TEST_CPPFLAGS)
